@@ -1,0 +1,1 @@
+//! The order-processing steps (validate, pay, persist, notify) and the SQS starter.

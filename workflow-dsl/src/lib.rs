@@ -1,0 +1,1 @@
+//! Typed Rust builder and serde model for the Amazon States Language (ASL).

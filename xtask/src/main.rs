@@ -1,0 +1,2 @@
+//! Development and test orchestration for this workspace.
+fn main() {}
