@@ -39,6 +39,9 @@ impl From<u64> for NumberOrExpr {
 /// One state. The `Type` field selects the variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "Type")]
+// A definition holds few states and is built once; boxing the large variants would only make
+// pattern matching noisier for users of the model.
+#[allow(clippy::large_enum_variant)]
 pub enum State {
     Pass(PassState),
     Task(TaskState),
