@@ -1,0 +1,386 @@
+//! `cargo xtask test`: the whole test suite (against one moto server) and the static checks, with a summary.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::emulator::Moto;
+use crate::process::{self, Stream};
+use crate::workspace::{self, cargo};
+use crate::{template, tools};
+
+/// What `cargo xtask test` runs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only the nextest run: no doctests, no linters.
+    pub quick: bool,
+    /// Extra arguments for `cargo nextest run` (a filter, `-p crate`, ...).
+    pub nextest_args: Vec<String>,
+}
+
+/// Test counts picked out of the runners' closing lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+impl Counts {
+    /// Reads nextest's closing line: `Summary [ 1.2s] 5 tests run: 4 passed, 1 failed, 2 skipped`.
+    pub fn scan_nextest(&mut self, line: &str) {
+        let line = strip_ansi(line);
+        let line = line.trim();
+        if !line.starts_with("Summary") {
+            return;
+        }
+        if let Some((_, tail)) = line.split_once("run:") {
+            self.add_segments(tail.split(','));
+        }
+    }
+
+    /// Reads libtest's lines: `test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; ...`.
+    pub fn scan_libtest(&mut self, line: &str) {
+        let line = strip_ansi(line);
+        if let Some(rest) = line.trim().strip_prefix("test result:") {
+            if let Some((_, tail)) = rest.split_once('.') {
+                self.add_segments(tail.split(';'));
+            }
+        }
+    }
+
+    fn add_segments<'a>(&mut self, segments: impl Iterator<Item = &'a str>) {
+        for segment in segments {
+            let segment = segment.trim();
+            let Some((number, what)) = segment.split_once(' ') else {
+                continue;
+            };
+            let Ok(n) = number.parse::<u64>() else {
+                continue;
+            };
+            if what.starts_with("passed") {
+                self.passed += n;
+            } else if what.starts_with("failed") || what.starts_with("timed out") {
+                self.failed += n;
+            } else if what.starts_with("skipped") || what.starts_with("ignored") {
+                self.skipped += n;
+            }
+        }
+    }
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI sequence: ESC [ ... final byte in @..~
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) && c != '[' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+enum Outcome {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+/// The outcome of every step, printed at the end.
+#[derive(Default)]
+struct Report {
+    steps: Vec<(String, Outcome)>,
+}
+
+impl Report {
+    fn record(&mut self, name: impl Into<String>, ok: bool) {
+        let name = name.into();
+        if !ok {
+            eprintln!("xtask: FAILED: {name}");
+        }
+        self.steps
+            .push((name, if ok { Outcome::Passed } else { Outcome::Failed }));
+    }
+
+    fn skip(&mut self, name: impl Into<String>, why: impl Into<String>) {
+        let (name, why) = (name.into(), why.into());
+        eprintln!("xtask: skipped {name}: {why}");
+        self.steps.push((name, Outcome::Skipped(why)));
+    }
+
+    fn failed(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Failed))
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
+    fn print(&self, counts: &Counts) {
+        println!();
+        println!("xtask test summary:");
+        for (name, outcome) in &self.steps {
+            match outcome {
+                Outcome::Passed => println!("  ok       {name}"),
+                Outcome::Failed => println!("  FAILED   {name}"),
+                Outcome::Skipped(why) => println!("  skipped  {name} ({why})"),
+            }
+        }
+        let failed = self.failed();
+        if failed.is_empty() {
+            println!("xtask test: PASSED ({} steps)", self.steps.len());
+        } else {
+            println!("xtask test: FAILED ({})", failed.join(", "));
+        }
+        println!(
+            "tests: {} passed, {} failed, {} skipped",
+            counts.passed, counts.failed, counts.skipped
+        );
+    }
+}
+
+/// Environment every test gets: the emulator endpoint, dummy credentials, and the tool paths.
+fn test_env(root: &Path, endpoint: Option<&str>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("SAM_CLI_TELEMETRY", "0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    if let Some(endpoint) = endpoint {
+        env.push(("AWS_ENDPOINT_URL".into(), endpoint.into()));
+        env.push(("MOTO_ENDPOINT".into(), endpoint.into()));
+    }
+    let linters = tools::linters_in(root);
+    for (name, path) in [
+        ("ASL_VALIDATOR", tools::asl_validator_in(root)),
+        ("CFN_LINT", linters.cfn_lint),
+        ("SAM", linters.sam),
+    ] {
+        if path.exists() {
+            env.push((name.into(), path.to_string_lossy().into_owned()));
+        }
+    }
+    env
+}
+
+fn command(program: impl AsRef<std::ffi::OsStr>, root: &Path, env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(root)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+fn cargo_command(root: &Path, env: &[(String, String)]) -> Command {
+    let mut cmd = cargo();
+    cmd.current_dir(root)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+/// Runs `cargo xtask test`; `Ok(true)` if every step passed.
+pub fn test(root: &Path, options: &Options) -> Result<bool> {
+    process::install_signal_handlers();
+    let moto_server = tools::ensure_moto(root)?;
+    if !options.quick {
+        tools::ensure_linters(root)?;
+        tools::ensure_asl_validator(root)?;
+    }
+    let work_dir = root.join("target/xtask");
+    std::fs::create_dir_all(&work_dir)?;
+
+    let mut report = Report::default();
+    let mut counts = Counts::default();
+    let color = if std::io::stderr().is_terminal() {
+        "always"
+    } else {
+        "never"
+    };
+    {
+        let mut moto = Moto::start(&moto_server, &work_dir.join("moto.log"))?;
+        let endpoint = moto.endpoint();
+        eprintln!("xtask: moto server at {endpoint} (log: target/xtask/moto.log)");
+        let env = test_env(root, Some(&endpoint));
+        // `-p crate` in the extra arguments narrows the run; otherwise the whole workspace.
+        let picks_packages = options
+            .nextest_args
+            .iter()
+            .any(|a| a.starts_with("--package") || (a.starts_with("-p") && !a.starts_with("--")));
+        let scope: &[&str] = if picks_packages {
+            &[]
+        } else {
+            &["--workspace"]
+        };
+        let ok = process::run_scanned(
+            cargo_command(root, &env)
+                .args(["nextest", "run"])
+                .args(scope)
+                .args(["--all-targets", "--color", color])
+                .args(&options.nextest_args),
+            Stream::Stderr,
+            |line| counts.scan_nextest(line),
+        )?;
+        report.record("tests (cargo nextest run)", ok);
+        if !options.quick {
+            // nextest does not run doctests: https://nexte.st/docs/running/#doctests
+            let ok = process::run_scanned(
+                cargo_command(root, &env).args(["test", "--workspace", "--doc", "--color", color]),
+                Stream::Stdout,
+                |line| counts.scan_libtest(line),
+            )?;
+            report.record("doctests (cargo test --workspace --doc)", ok);
+        }
+        moto.stop();
+    }
+    if !options.quick {
+        static_checks(root, &work_dir, &mut report)?;
+    }
+    report.print(&counts);
+    Ok(report.failed().is_empty())
+}
+
+fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()> {
+    let env = test_env(root, None);
+    let ok = process::run(cargo_command(root, &env).args(["fmt", "--all", "--", "--check"]))?;
+    report.record("cargo fmt --all -- --check", ok);
+    let ok = process::run(cargo_command(root, &env).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    report.record("cargo clippy --workspace --all-targets -- -D warnings", ok);
+
+    let asl_files = workspace::generated_asl_files(root)?;
+    if asl_files.is_empty() {
+        report.skip("workflow check", "no generated/*.asl.json yet");
+        report.skip("asl-validator", "no generated/*.asl.json yet");
+    } else {
+        let ok = process::run(
+            cargo_command(root, &env).args(["run", "--quiet", "-p", "workflow", "--", "check"]),
+        )?;
+        report.record("generated/ up to date (cargo run -p workflow -- check)", ok);
+        let validator = tools::asl_validator_in(root);
+        let mut all_ok = true;
+        for file in &asl_files {
+            let substituted = substitute_placeholders(file, &work_dir.join("asl"))?;
+            let ok = process::run(
+                command(&validator, root, &env)
+                    .arg("--json-path")
+                    .arg(&substituted),
+            )?;
+            if !ok {
+                eprintln!("xtask: asl-validator rejects {}", file.display());
+            }
+            all_ok &= ok;
+        }
+        report.record(
+            format!("asl-validator ({} generated/*.asl.json)", asl_files.len()),
+            all_ok,
+        );
+    }
+
+    let template = root.join("template.yaml");
+    if template.exists() {
+        let linters = tools::linters_in(root);
+        let ok = process::run(command(&linters.cfn_lint, root, &env).arg("template.yaml"))?;
+        report.record("cfn-lint template.yaml", ok);
+        let ok = process::run(command(&linters.sam, root, &env).args([
+            "validate",
+            "--lint",
+            "--template-file",
+            "template.yaml",
+        ]))?;
+        report.record("sam validate --lint", ok);
+    } else {
+        report.skip("cfn-lint / sam validate", "no template.yaml");
+    }
+    Ok(())
+}
+
+/// Writes a copy of an ASL file whose `${Name}` placeholders (filled by CloudFormation's
+/// `DefinitionSubstitutions` at deploy time) are replaced by example ARNs, so asl-validator can
+/// check the `Resource` ARNs too.
+fn substitute_placeholders(file: &Path, out_dir: &Path) -> Result<PathBuf> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let document: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+    let mut substituted = text;
+    for name in template::placeholders(&document) {
+        let value = if name.ends_with("FunctionArn") {
+            format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")
+        } else if name.ends_with("TopicArn") {
+            format!("arn:aws:sns:us-east-1:123456789012:{name}")
+        } else {
+            name.clone()
+        };
+        substituted = substituted.replace(&format!("${{{name}}}"), &value);
+    }
+    std::fs::create_dir_all(out_dir)?;
+    let out = out_dir.join(file.file_name().expect("a file name"));
+    std::fs::write(&out, substituted)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nextest_summary() {
+        let mut counts = Counts::default();
+        counts
+            .scan_nextest("     Summary [   0.006s] 3 tests run: 2 passed, 1 failed, 4 skipped\n");
+        counts.scan_nextest("        PASS [   0.003s] shop-model tests::x\n");
+        assert_eq!(
+            counts,
+            Counts {
+                passed: 2,
+                failed: 1,
+                skipped: 4
+            }
+        );
+        counts.scan_nextest(
+            "\u{1b}[32;1m     Summary\u{1b}[0m [ 1.0s] 1 test run: 1 passed (1 slow), 0 skipped",
+        );
+        assert_eq!(counts.passed, 3);
+    }
+
+    #[test]
+    fn reads_libtest_results() {
+        let mut counts = Counts::default();
+        counts.scan_libtest("test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        counts.scan_libtest(
+            "test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        assert_eq!(
+            counts,
+            Counts {
+                passed: 4,
+                failed: 2,
+                skipped: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! Development and test orchestration for this workspace: a library so that `xtask/tests/` can use it.
+
+pub mod checks;
+pub mod emulator;
+pub mod process;
+pub mod template;
+pub mod tools;
+pub mod workspace;

@@ -1,0 +1,129 @@
+//! Installs the pinned test tools under `.tools/` on first use (moto, cfn-lint, SAM CLI, asl-validator).
+//!
+//! Each install writes a marker file holding its pinned versions; a matching marker means the
+//! install is reused, a missing or different one means it is (re)done.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::process;
+
+/// The AWS emulator the tests run against.
+pub const MOTO: &[&str] = &["moto[server]==5.2.5"];
+/// The CloudFormation and SAM template linters.
+pub const LINTERS: &[&str] = &["cfn-lint==1.58.0", "aws-sam-cli==1.170.0"];
+/// The Amazon States Language validator (npm).
+pub const ASL_VALIDATOR: &str = "asl-validator@4.0.0";
+
+const MARKER: &str = ".xtask-installed";
+
+/// Paths of the template linters.
+#[derive(Debug, Clone)]
+pub struct Linters {
+    pub cfn_lint: PathBuf,
+    pub sam: PathBuf,
+}
+
+/// Ensures `.tools/moto-venv` and returns the path of its `moto_server`.
+pub fn ensure_moto(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(".tools/moto-venv");
+    ensure_venv(&venv, MOTO)?;
+    Ok(venv.join("bin/moto_server"))
+}
+
+/// Ensures `.tools/lint-venv` with cfn-lint and the SAM CLI.
+pub fn ensure_linters(root: &Path) -> Result<Linters> {
+    let venv = root.join(".tools/lint-venv");
+    ensure_venv(&venv, LINTERS)?;
+    Ok(linters_in(root))
+}
+
+/// Where [`ensure_linters`] puts the linters (they may not be installed).
+pub fn linters_in(root: &Path) -> Linters {
+    let bin = root.join(".tools/lint-venv/bin");
+    Linters {
+        cfn_lint: bin.join("cfn-lint"),
+        sam: bin.join("sam"),
+    }
+}
+
+/// Ensures asl-validator under `.tools/node` and returns the path of its executable.
+pub fn ensure_asl_validator(root: &Path) -> Result<PathBuf> {
+    let prefix = root.join(".tools/node");
+    let bin = asl_validator_in(root);
+    if !is_current(&prefix, &[ASL_VALIDATOR]) || !bin.exists() {
+        std::fs::create_dir_all(&prefix)?;
+        let ok = process::run(
+            Command::new("npm")
+                .args(["install", "--prefix"])
+                .arg(&prefix)
+                .args(["--no-audit", "--no-fund", "--save-exact", ASL_VALIDATOR]),
+        )?;
+        if !ok || !bin.exists() {
+            bail!("installing {ASL_VALIDATOR} with npm failed (is Node.js with npm installed?)");
+        }
+        write_marker(&prefix, &[ASL_VALIDATOR])?;
+    }
+    Ok(bin)
+}
+
+/// Where [`ensure_asl_validator`] puts asl-validator (it may not be installed).
+pub fn asl_validator_in(root: &Path) -> PathBuf {
+    root.join(".tools/node/node_modules/.bin/asl-validator")
+}
+
+fn ensure_venv(venv: &Path, specs: &[&str]) -> Result<()> {
+    let python = venv.join("bin/python");
+    if is_current(venv, specs) && python.exists() {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: installing {} into {} (first run only)",
+        specs.join(" "),
+        venv.display()
+    );
+    if !python.exists() {
+        let system_python = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
+        let ok = process::run(Command::new(system_python).args(["-m", "venv"]).arg(venv))?;
+        if !ok {
+            bail!(
+                "`python3 -m venv {}` failed (is Python 3 with venv installed?)",
+                venv.display()
+            );
+        }
+    }
+    let ok = process::run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(specs),
+    )?;
+    if !ok {
+        bail!(
+            "`pip install {}` into {} failed",
+            specs.join(" "),
+            venv.display()
+        );
+    }
+    write_marker(venv, specs)
+}
+
+fn marker_text(specs: &[&str]) -> String {
+    specs.join("\n") + "\n"
+}
+
+fn is_current(dir: &Path, specs: &[&str]) -> bool {
+    std::fs::read_to_string(dir.join(MARKER)).is_ok_and(|text| text == marker_text(specs))
+}
+
+fn write_marker(dir: &Path, specs: &[&str]) -> Result<()> {
+    let path = dir.join(MARKER);
+    std::fs::write(&path, marker_text(specs)).with_context(|| format!("writing {}", path.display()))
+}
