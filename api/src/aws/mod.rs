@@ -1,0 +1,33 @@
+//! AWS SDK adapters of the ports, and the shared SDK setup and error mapping.
+
+mod catalog;
+mod errors;
+mod identity;
+mod images;
+mod orders;
+mod queue;
+
+pub use catalog::DynamoCatalog;
+pub use identity::CognitoIdentity;
+pub use images::S3Images;
+pub use orders::DynamoOrders;
+pub use queue::SqsQueue;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the SDK configuration from the environment (region, credentials, and
+/// `AWS_ENDPOINT_URL` when pointed at an emulator).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// An S3 client; path-style addressing when an endpoint override is set (emulators
+/// cannot serve virtual-hosted bucket names on loopback).
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}

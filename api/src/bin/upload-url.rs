@@ -1,0 +1,18 @@
+//! Lambda `upload-url`: `GET /products/upload`, pre-signed S3 PUT URLs.
+
+use api::app::UploadApi;
+use api::aws::{s3_client, sdk_config, DynamoCatalog, S3Images};
+use api::lambda::{env_var, init_logging, run};
+use shop_model::env;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    init_logging();
+    let config = sdk_config().await;
+    let catalog = DynamoCatalog::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        env_var(env::PRODUCTS_TABLE)?,
+    );
+    let images = S3Images::new(s3_client(&config), env_var(env::IMAGES_BUCKET)?);
+    run(UploadApi { catalog, images }).await
+}

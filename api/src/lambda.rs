@@ -1,0 +1,152 @@
+//! The Lambda edge: converts API Gateway REST proxy events (through `lambda_http`) to
+//! [`ApiRequest`] and back, sets up JSON logs, and runs a [`Service`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+
+use crate::app::Service;
+use crate::http::{ApiRequest, ApiResponse, Claims};
+
+/// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default `info`), with the
+/// current span (the runtime's span carries the request id).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time() // CloudWatch stamps every line
+        .try_init();
+}
+
+/// A required environment variable, or an error naming it.
+pub fn env_var(name: &str) -> Result<String, lambda_http::Error> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        _ => Err(format!("environment variable {name} is not set").into()),
+    }
+}
+
+/// True when an environment variable is set to `true` or `1`.
+pub fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The caller's claims from a REST API Cognito authorizer
+/// (`requestContext.authorizer.claims.sub` / `.email`).
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-integrate-with-cognito.html>
+fn claims(request: &Request) -> Option<Claims> {
+    let RequestContext::ApiGatewayV1(context) = request.request_context_ref()? else {
+        return None;
+    };
+    let claims = context.authorizer.fields.get("claims")?;
+    // API Gateway passes claims as an object; tolerate a JSON-encoded string as well.
+    let claims: Value = match claims {
+        Value::String(text) => serde_json::from_str(text).ok()?,
+        other => other.clone(),
+    };
+    let sub = claims.get("sub")?.as_str()?.trim();
+    if sub.is_empty() {
+        return None;
+    }
+    let email = claims
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some(Claims {
+        sub: sub.to_string(),
+        email,
+    })
+}
+
+/// Converts a `lambda_http` request (API Gateway REST proxy event) into an [`ApiRequest`].
+pub fn from_lambda(request: Request) -> ApiRequest {
+    let claims = claims(&request);
+    let request_id = request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .filter(|id| !id.is_empty());
+    // The event's `path` without the stage prefix that `lambda_http` adds to the URI.
+    let path = match request.raw_http_path() {
+        "" => request.uri().path().to_string(),
+        raw => raw.to_string(),
+    };
+    let query: BTreeMap<String, String> = request
+        .query_string_parameters_ref()
+        .map(|q| {
+            q.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let path_params: BTreeMap<String, String> = request
+        .path_parameters_ref()
+        .map(|q| {
+            q.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let headers = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                name.as_str().to_ascii_lowercase(),
+                value.to_str().ok()?.to_string(),
+            ))
+        })
+        .collect();
+    let method = request.method().as_str().to_string();
+    let body = match request.into_body() {
+        Body::Empty => Vec::new(),
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    ApiRequest {
+        method,
+        path,
+        path_params,
+        query,
+        headers,
+        body,
+        claims,
+        request_id,
+    }
+}
+
+/// Converts an [`ApiResponse`] into a `lambda_http` response.
+pub fn to_lambda(response: ApiResponse) -> Response<Body> {
+    let mut builder = Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(Body::Text(response.body)).unwrap_or_else(|_| {
+        let mut fallback = Response::new(Body::Text(
+            r#"{"error":{"code":"internal_error","message":"internal error"}}"#.to_string(),
+        ));
+        *fallback.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}
+
+/// Runs a service as a Lambda function behind API Gateway until the runtime stops.
+pub async fn run<S: Service + 'static>(service: S) -> Result<(), lambda_http::Error> {
+    let service = Arc::new(service);
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let service = Arc::clone(&service);
+        async move {
+            let response = service.handle(from_lambda(request)).await;
+            Ok::<_, std::convert::Infallible>(to_lambda(response))
+        }
+    }))
+    .await
+}

@@ -1,0 +1,232 @@
+//! The ports the handlers depend on (one trait per capability) and the data crossing them.
+//! AWS adapters live in [`crate::aws`], in-memory ones in [`crate::memory`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shop_model::{OrderMessage, OrderStatus, PricedLine, Product};
+
+use crate::error::ApiError;
+
+/// The key a listing resumes after: DynamoDB's `LastEvaluatedKey`, all of whose
+/// attributes are strings in this schema (`id`, plus `category` on the category index).
+pub type PageKey = BTreeMap<String, String>;
+
+/// One page of products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductPage {
+    pub items: Vec<Product>,
+    /// Where the next page starts; `None` on the last page.
+    pub last_key: Option<PageKey>,
+}
+
+/// Read access to the Products table.
+#[async_trait]
+pub trait ProductCatalog: Send + Sync {
+    /// Up to `limit` products, of one `category` if given, starting after `start`.
+    async fn list_products(
+        &self,
+        category: Option<&str>,
+        limit: u32,
+        start: Option<&PageKey>,
+    ) -> Result<ProductPage, ApiError>;
+
+    /// One product by id.
+    async fn get_product(&self, id: &str) -> Result<Option<Product>, ApiError>;
+
+    /// The products with these (distinct, at most 100) ids; unknown ids are left out.
+    async fn get_products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError>;
+}
+
+/// An order as the Orders table holds it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OrderRecord {
+    pub order_id: String,
+    pub user_sub: String,
+    pub status: OrderStatus,
+    pub items: Vec<PricedLine>,
+    pub total_cents: i64,
+    pub currency: String,
+    /// Never logged (see the `Debug` impl).
+    pub payment_token: Option<String>,
+    pub payment_id: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Set once the order message is on the queue.
+    pub queued_at: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub failure_error: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+impl fmt::Debug for OrderRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrderRecord")
+            .field("order_id", &self.order_id)
+            .field("user_sub", &self.user_sub)
+            .field("status", &self.status)
+            .field("items", &self.items)
+            .field("total_cents", &self.total_cents)
+            .field("currency", &self.currency)
+            .field(
+                "payment_token",
+                &self.payment_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("created_at", &self.created_at)
+            .field("queued_at", &self.queued_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Result of recording a new order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// The order was recorded.
+    Created,
+    /// An order with this id existed already; here it is.
+    AlreadyExists(Box<OrderRecord>),
+}
+
+/// The Orders table, as the API uses it.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Records a new order unless one with its id exists (conditional put).
+    async fn create_order(&self, order: &OrderRecord) -> Result<CreateOutcome, ApiError>;
+
+    /// One order by id (strongly consistent).
+    async fn get_order(&self, order_id: &str) -> Result<Option<OrderRecord>, ApiError>;
+
+    /// Notes that the order's message is on the queue.
+    async fn mark_queued(&self, order_id: &str, queued_at: &str) -> Result<(), ApiError>;
+}
+
+/// The SQS order queue.
+#[async_trait]
+pub trait OrderQueue: Send + Sync {
+    /// Queues one order message (body = its JSON).
+    async fn enqueue(&self, message: &OrderMessage) -> Result<(), ApiError>;
+}
+
+/// The images bucket: pre-signed uploads.
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    /// A URL that lets its holder `PUT` exactly `key` with exactly `content_type`
+    /// for `expires_in`.
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<String, ApiError>;
+}
+
+/// Outcome of a sign-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignUp {
+    pub user_sub: String,
+    pub confirmed: bool,
+}
+
+/// Tokens of a signed-in user. Never logged (see the `Debug` impl).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub id_token: String,
+    pub access_token: String,
+    /// Absent on a refresh when the provider does not rotate refresh tokens.
+    pub refresh_token: Option<String>,
+    pub expires_in: i32,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The user directory (Cognito user pool).
+#[async_trait]
+pub trait IdentityProvider: Send + Sync {
+    async fn sign_up(&self, email: &str, password: &str) -> Result<SignUp, ApiError>;
+    async fn confirm_sign_up(&self, email: &str, code: &str) -> Result<(), ApiError>;
+    /// Confirms a user without a code (local stacks only).
+    async fn admin_confirm_sign_up(&self, email: &str) -> Result<(), ApiError>;
+    async fn login(&self, email: &str, password: &str) -> Result<Tokens, ApiError>;
+    async fn refresh(&self, refresh_token: &str) -> Result<Tokens, ApiError>;
+}
+
+// Shared ports: an `Arc<T>` is the port `T`, so callers can keep a handle on a port they
+// hand to the app (tests inspect in-memory state this way).
+
+#[async_trait]
+impl<T: ProductCatalog + ?Sized> ProductCatalog for Arc<T> {
+    async fn list_products(
+        &self,
+        category: Option<&str>,
+        limit: u32,
+        start: Option<&PageKey>,
+    ) -> Result<ProductPage, ApiError> {
+        (**self).list_products(category, limit, start).await
+    }
+    async fn get_product(&self, id: &str) -> Result<Option<Product>, ApiError> {
+        (**self).get_product(id).await
+    }
+    async fn get_products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError> {
+        (**self).get_products(ids).await
+    }
+}
+
+#[async_trait]
+impl<T: OrderStore + ?Sized> OrderStore for Arc<T> {
+    async fn create_order(&self, order: &OrderRecord) -> Result<CreateOutcome, ApiError> {
+        (**self).create_order(order).await
+    }
+    async fn get_order(&self, order_id: &str) -> Result<Option<OrderRecord>, ApiError> {
+        (**self).get_order(order_id).await
+    }
+    async fn mark_queued(&self, order_id: &str, queued_at: &str) -> Result<(), ApiError> {
+        (**self).mark_queued(order_id, queued_at).await
+    }
+}
+
+#[async_trait]
+impl<T: OrderQueue + ?Sized> OrderQueue for Arc<T> {
+    async fn enqueue(&self, message: &OrderMessage) -> Result<(), ApiError> {
+        (**self).enqueue(message).await
+    }
+}
+
+#[async_trait]
+impl<T: ImageStore + ?Sized> ImageStore for Arc<T> {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<String, ApiError> {
+        (**self).presign_upload(key, content_type, expires_in).await
+    }
+}
+
+#[async_trait]
+impl<T: IdentityProvider + ?Sized> IdentityProvider for Arc<T> {
+    async fn sign_up(&self, email: &str, password: &str) -> Result<SignUp, ApiError> {
+        (**self).sign_up(email, password).await
+    }
+    async fn confirm_sign_up(&self, email: &str, code: &str) -> Result<(), ApiError> {
+        (**self).confirm_sign_up(email, code).await
+    }
+    async fn admin_confirm_sign_up(&self, email: &str) -> Result<(), ApiError> {
+        (**self).admin_confirm_sign_up(email).await
+    }
+    async fn login(&self, email: &str, password: &str) -> Result<Tokens, ApiError> {
+        (**self).login(email, password).await
+    }
+    async fn refresh(&self, refresh_token: &str) -> Result<Tokens, ApiError> {
+        (**self).refresh(refresh_token).await
+    }
+}
