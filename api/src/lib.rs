@@ -18,3 +18,6 @@ pub mod routes;
 pub use app::{App, AuthConfig, Service};
 pub use error::ApiError;
 pub use http::{ApiRequest, ApiResponse, Claims};
+
+#[cfg(test)]
+mod tests;
