@@ -233,7 +233,7 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
             cargo_command(root, &env)
                 .args(["nextest", "run"])
                 .args(scope)
-                .args(["--all-targets", "--color", color])
+                .args(["--all-targets", "--no-fail-fast", "--color", color])
                 .args(&options.nextest_args),
             Stream::Stderr,
             |line| counts.scan_nextest(line),
@@ -312,6 +312,13 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
             "template.yaml",
         ]))?;
         report.record("sam validate --lint", ok);
+        // Without --lint, `sam validate` runs the SAM transform itself (offline).
+        let ok = process::run(command(&linters.sam, root, &env).args([
+            "validate",
+            "--template-file",
+            "template.yaml",
+        ]))?;
+        report.record("sam validate", ok);
     } else {
         report.skip("cfn-lint / sam validate", "no template.yaml");
     }

@@ -19,8 +19,18 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Binary targets of every workspace package: package name -> binary names.
-pub fn workspace_binaries(root: &Path) -> Result<BTreeMap<String, Vec<String>>> {
+/// One workspace package as `cargo metadata` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    /// Directory of its Cargo.toml, relative to the workspace root (`api`, `steps`, ...).
+    pub dir: PathBuf,
+    /// Names of its binary targets.
+    pub binaries: Vec<String>,
+}
+
+/// Every workspace package, by name.
+pub fn packages(root: &Path) -> Result<BTreeMap<String, Package>> {
     let output = cargo()
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(root)
@@ -34,10 +44,17 @@ pub fn workspace_binaries(root: &Path) -> Result<BTreeMap<String, Vec<String>>> 
     }
     let metadata: serde_json::Value =
         serde_json::from_slice(&output.stdout).context("parsing `cargo metadata` output")?;
-    let mut binaries = BTreeMap::new();
+    let workspace_root = PathBuf::from(metadata["workspace_root"].as_str().unwrap_or_default());
+    let mut packages = BTreeMap::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
         let name = package["name"].as_str().unwrap_or_default().to_string();
-        let bins: Vec<String> = package["targets"]
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        let dir = manifest
+            .parent()
+            .and_then(|d| d.strip_prefix(&workspace_root).ok())
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        let binaries = package["targets"]
             .as_array()
             .into_iter()
             .flatten()
@@ -48,9 +65,16 @@ pub fn workspace_binaries(root: &Path) -> Result<BTreeMap<String, Vec<String>>> 
             })
             .filter_map(|t| t["name"].as_str().map(str::to_string))
             .collect();
-        binaries.insert(name, bins);
+        packages.insert(
+            name.clone(),
+            Package {
+                name,
+                dir,
+                binaries,
+            },
+        );
     }
-    Ok(binaries)
+    Ok(packages)
 }
 
 /// The `*.asl.json` files under `generated/`, sorted (empty if there are none yet).

@@ -1,0 +1,470 @@
+//! Consistency of `template.yaml` with the workspace: binaries, table keys, ASL placeholders,
+//! environment variable names, routes, queue settings and least-privilege policies.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use shop_model::{env, orders, products};
+use xtask::{template, workspace};
+
+fn load() -> Value {
+    let root = workspace::repo_root();
+    template::load(&root.join("template.yaml")).expect("template.yaml loads")
+}
+
+fn functions(t: &Value) -> Vec<(&str, &Value)> {
+    template::resources_of_type(t, "AWS::Serverless::Function")
+}
+
+/// A function property, or the `Globals.Function` one when the function does not set it.
+fn function_property<'a>(t: &'a Value, function: &'a Value, name: &str) -> &'a Value {
+    match &function["Properties"][name] {
+        Value::Null => &t["Globals"]["Function"][name],
+        value => value,
+    }
+}
+
+/// `!Sub shop-${Stage}-<suffix>` -> `<suffix>`.
+fn stage_suffix<'a>(value: &'a Value, prefix: &str) -> Option<&'a str> {
+    value["Fn::Sub"].as_str()?.strip_prefix(prefix)
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+#[test]
+fn every_function_is_a_rust_arm64_binary_of_the_workspace() {
+    let t = load();
+    let packages = workspace::packages(&workspace::repo_root()).expect("cargo metadata");
+    let fns = functions(&t);
+    assert_eq!(
+        fns.len(),
+        11,
+        "five API functions, five steps and the starter"
+    );
+    let mut missing = Vec::new();
+    for (id, f) in fns {
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: Binary"));
+        let code_uri = f["Properties"]["CodeUri"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: CodeUri"));
+        let package = packages
+            .values()
+            .find(|p| p.dir.as_os_str() == code_uri.trim_end_matches('/'))
+            .unwrap_or_else(|| panic!("{id}: CodeUri {code_uri} is no workspace package"));
+        if !package.binaries.iter().any(|b| b == binary) {
+            missing.push(format!(
+                "{id}: package `{}` has no binary `{binary}`",
+                package.name
+            ));
+        }
+        assert_eq!(
+            function_property(&t, f, "Runtime"),
+            "provided.al2023",
+            "{id}"
+        );
+        assert_eq!(
+            function_property(&t, f, "Architectures"),
+            &serde_json::json!(["arm64"]),
+            "{id}"
+        );
+        assert_eq!(function_property(&t, f, "Tracing"), "Active", "{id}");
+        assert!(
+            f["Properties"]["MemorySize"].is_u64() && f["Properties"]["Timeout"].is_u64(),
+            "{id}"
+        );
+        // Named after its binary, with a log group of that name with a retention.
+        let name = stage_suffix(&f["Properties"]["FunctionName"], "shop-${Stage}-");
+        assert_eq!(
+            name,
+            Some(binary),
+            "{id}: FunctionName is shop-${{Stage}}-{binary}"
+        );
+        let log_group_id = f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            .as_str()
+            .expect("LoggingConfig");
+        let log_group = &t["Resources"][log_group_id];
+        let log_name = format!("/aws/lambda/shop-${{Stage}}-{binary}");
+        assert_eq!(
+            log_group["Properties"]["LogGroupName"]["Fn::Sub"],
+            log_name.as_str(),
+            "{id}"
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "binaries missing from the workspace:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_log_group_has_a_retention() {
+    let t = load();
+    let groups = template::resources_of_type(&t, "AWS::Logs::LogGroup");
+    assert!(
+        groups.len() >= 13,
+        "one per function, the API access log and the state machine"
+    );
+    for (id, group) in groups {
+        assert!(
+            !group["Properties"]["RetentionInDays"].is_null(),
+            "{id} keeps logs forever"
+        );
+    }
+}
+
+fn key_schema(value: &Value) -> Vec<(String, String)> {
+    as_list(value)
+        .into_iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap().to_string(),
+                k["KeyType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn keys(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn check_table(t: &Value, id: &str, key: &[(&str, &str)], index: &str, index_key: &[(&str, &str)]) {
+    let p = &t["Resources"][id]["Properties"];
+    assert_eq!(key_schema(&p["KeySchema"]), keys(key), "{id} key");
+    let gsis = as_list(&p["GlobalSecondaryIndexes"]);
+    assert_eq!(gsis.len(), 1, "{id} has one GSI");
+    assert_eq!(gsis[0]["IndexName"], index, "{id} index name");
+    assert_eq!(
+        key_schema(&gsis[0]["KeySchema"]),
+        keys(index_key),
+        "{id} index key"
+    );
+    // Every key attribute is a string, and only key attributes are defined.
+    let defined: BTreeMap<&str, &str> = as_list(&p["AttributeDefinitions"])
+        .into_iter()
+        .map(|a| {
+            (
+                a["AttributeName"].as_str().unwrap(),
+                a["AttributeType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let used: BTreeSet<&str> = key.iter().chain(index_key).map(|(a, _)| *a).collect();
+    assert_eq!(
+        defined.keys().copied().collect::<BTreeSet<_>>(),
+        used,
+        "{id} attribute definitions"
+    );
+    assert!(
+        defined.values().all(|ty| *ty == "S"),
+        "{id} keys are strings"
+    );
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{id}");
+    assert_eq!(
+        p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+        "{id}"
+    );
+    assert_eq!(p["SSESpecification"]["SSEEnabled"], true, "{id}");
+}
+
+#[test]
+fn tables_match_shop_model() {
+    let t = load();
+    check_table(
+        &t,
+        "ProductsTable",
+        &[(products::ID, "HASH")],
+        products::CATEGORY_INDEX,
+        &[(products::CATEGORY, "HASH"), (products::ID, "RANGE")],
+    );
+    check_table(
+        &t,
+        "OrdersTable",
+        &[(orders::ORDER_ID, "HASH")],
+        orders::USER_INDEX,
+        &[(orders::USER_SUB, "HASH"), (orders::CREATED_AT, "RANGE")],
+    );
+    // The payment token never lands in the index.
+    let projected =
+        &t["Resources"]["OrdersTable"]["Properties"]["GlobalSecondaryIndexes"][0]["Projection"];
+    assert!(!as_list(&projected["NonKeyAttributes"])
+        .iter()
+        .any(|a| *a == orders::PAYMENT_TOKEN));
+}
+
+#[test]
+fn state_machine_substitutes_every_asl_placeholder() {
+    let t = load();
+    let root = workspace::repo_root();
+    let machines = template::resources_of_type(&t, "AWS::Serverless::StateMachine");
+    assert_eq!(machines.len(), 1);
+    for (id, machine) in machines {
+        let p = &machine["Properties"];
+        assert_eq!(p["Type"], "STANDARD", "{id}");
+        assert_eq!(p["Tracing"]["Enabled"], true, "{id}");
+        assert_eq!(
+            p["Logging"]["IncludeExecutionData"], false,
+            "{id}: execution data holds payment tokens"
+        );
+        let uri = p["DefinitionUri"]
+            .as_str()
+            .expect("DefinitionUri is a local file");
+        let substitutions: BTreeSet<String> = p["DefinitionSubstitutions"]
+            .as_object()
+            .expect("DefinitionSubstitutions")
+            .keys()
+            .cloned()
+            .collect();
+        // Every substitution is a Lambda ARN the state machine role may invoke.
+        let invocable: Vec<&Value> =
+            as_list(&t["Resources"]["OrderStateMachineRole"]["Properties"]["Policies"])
+                .into_iter()
+                .flat_map(|policy| as_list(&policy["PolicyDocument"]["Statement"]))
+                .filter(|s| s["Action"] == "lambda:InvokeFunction")
+                .flat_map(|s| as_list(&s["Resource"]))
+                .collect();
+        for (name, value) in p["DefinitionSubstitutions"].as_object().unwrap() {
+            assert!(
+                invocable.contains(&value),
+                "{id}: the role cannot invoke {name}"
+            );
+        }
+        let path = root.join(uri);
+        if !path.exists() {
+            eprintln!("notice: {uri} does not exist yet; placeholder check skipped");
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let asl: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{uri} is not JSON: {e}"));
+        let placeholders = template::placeholders(&asl);
+        assert_eq!(
+            placeholders, substitutions,
+            "{uri}: placeholders vs {id} DefinitionSubstitutions"
+        );
+    }
+    // Any other generated ASL file must only use placeholders the template can fill.
+    let known: BTreeSet<String> = template::resources_of_type(&t, "AWS::Serverless::StateMachine")
+        .into_iter()
+        .flat_map(|(_, m)| {
+            m["Properties"]["DefinitionSubstitutions"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+        })
+        .collect();
+    for file in workspace::generated_asl_files(&root).unwrap() {
+        let asl: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let unknown: Vec<_> = template::placeholders(&asl)
+            .into_iter()
+            .filter(|p| !known.contains(p))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "{}: no substitution for {unknown:?}",
+            file.display()
+        );
+    }
+}
+
+fn statements(policies: &Value) -> Vec<&Value> {
+    as_list(policies)
+        .into_iter()
+        .flat_map(|p| {
+            let document = if p["PolicyDocument"].is_object() {
+                &p["PolicyDocument"]
+            } else {
+                p
+            };
+            as_list(&document["Statement"])
+        })
+        .collect()
+}
+
+#[test]
+fn allow_statements_name_actions_and_resources() {
+    let t = load();
+    let resources = t["Resources"].as_object().unwrap();
+    let mut checked = 0;
+    for (id, resource) in resources {
+        let policies = &resource["Properties"]["Policies"];
+        for statement in statements(policies) {
+            if statement["Effect"] != "Allow" {
+                continue;
+            }
+            checked += 1;
+            let actions: Vec<&str> = as_list(&statement["Action"])
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect();
+            assert!(!actions.is_empty(), "{id}: statement without actions");
+            for action in &actions {
+                assert!(!action.contains('*'), "{id}: wildcard action {action}");
+            }
+            for r in as_list(&statement["Resource"]) {
+                if r == "*" {
+                    // Only actions without resource-level permissions may use "*".
+                    let allowed = |a: &&str| {
+                        a.starts_with("xray:")
+                            || matches!(
+                                *a,
+                                "logs:CreateLogDelivery"
+                                    | "logs:GetLogDelivery"
+                                    | "logs:UpdateLogDelivery"
+                                    | "logs:DeleteLogDelivery"
+                                    | "logs:ListLogDeliveries"
+                                    | "logs:PutResourcePolicy"
+                                    | "logs:DescribeResourcePolicies"
+                                    | "logs:DescribeLogGroups"
+                            )
+                    };
+                    assert!(
+                        actions.iter().all(allowed),
+                        "{id}: Resource \"*\" for {actions:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 12, "found only {checked} Allow statements");
+}
+
+#[test]
+fn environment_variables_are_shop_model_names() {
+    let t = load();
+    let known = [
+        env::PRODUCTS_TABLE,
+        env::ORDERS_TABLE,
+        env::ORDER_QUEUE_URL,
+        env::ORDER_TOPIC_ARN,
+        env::IMAGES_BUCKET,
+        env::USER_POOL_ID,
+        env::USER_POOL_CLIENT_ID,
+        env::STATE_MACHINE_ARN,
+        "RUST_LOG",
+    ];
+    for (id, f) in functions(&t) {
+        for name in f["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            assert!(
+                known.contains(&name.as_str()),
+                "{id}: unknown environment variable {name}"
+            );
+        }
+    }
+    let starter = &t["Resources"]["OrderStarterFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        starter[env::STATE_MACHINE_ARN],
+        serde_json::json!({"Ref": "OrderStateMachine"})
+    );
+}
+
+#[test]
+fn api_routes_and_their_authorization() {
+    let t = load();
+    let mut routes = BTreeSet::new();
+    for (id, f) in functions(&t) {
+        for (_, event) in f["Properties"]["Events"].as_object().into_iter().flatten() {
+            if event["Type"] != "Api" {
+                continue;
+            }
+            let p = &event["Properties"];
+            assert_eq!(
+                p["RestApiId"],
+                serde_json::json!({"Ref": "ShopApi"}),
+                "{id}"
+            );
+            let protected = p["Auth"]["Authorizer"] == "CognitoAuthorizer";
+            routes.insert((
+                p["Method"].as_str().unwrap().to_uppercase(),
+                p["Path"].as_str().unwrap().to_string(),
+                protected,
+            ));
+        }
+    }
+    let expected: BTreeSet<(String, String, bool)> = [
+        ("POST", "/auth", false),
+        ("GET", "/products", false),
+        ("GET", "/products/{id}", false),
+        ("GET", "/products/upload", true),
+        ("POST", "/orders", true),
+        ("GET", "/orders/{orderId}", true),
+    ]
+    .into_iter()
+    .map(|(m, p, a)| (m.to_string(), p.to_string(), a))
+    .collect();
+    assert_eq!(routes, expected);
+}
+
+#[test]
+fn order_queue_redrives_and_outlasts_the_starter() {
+    let t = load();
+    let queue = &t["Resources"]["OrderQueue"]["Properties"];
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"], 5);
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        serde_json::json!({"Fn::GetAtt": ["OrderDlq", "Arn"]})
+    );
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    assert_eq!(
+        t["Resources"]["OrderDlq"]["Properties"]["SqsManagedSseEnabled"],
+        true
+    );
+    let starter = &t["Resources"]["OrderStarterFunction"]["Properties"];
+    let timeout = starter["Timeout"].as_u64().unwrap();
+    // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
+    let event = &starter["Events"]["OrderQueue"];
+    assert_eq!(event["Type"], "SQS");
+    assert_eq!(
+        event["Properties"]["Queue"],
+        serde_json::json!({"Fn::GetAtt": ["OrderQueue", "Arn"]})
+    );
+    assert_eq!(
+        event["Properties"]["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+}
+
+#[test]
+fn outputs_name_every_resource_a_client_needs() {
+    let t = load();
+    let outputs: BTreeSet<&str> = t["Outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for name in [
+        "ApiUrl",
+        "UserPoolId",
+        "UserPoolClientId",
+        "ProductsTableName",
+        "OrdersTableName",
+        "OrderQueueUrl",
+        "OrderDlqUrl",
+        "OrderTopicArn",
+        "ImagesBucketName",
+        "StateMachineArn",
+    ] {
+        assert!(outputs.contains(name), "missing output {name}");
+    }
+}
