@@ -1,1 +1,267 @@
 //! A local AWS Step Functions engine: interprets Amazon States Language with AWS's semantics.
+//!
+//! ```no_run
+//! use engine::{Engine, ExecOptions, TaskRegistry, TaskError};
+//! use serde_json::json;
+//! # async fn demo(machine: workflow_dsl::model::StateMachine) -> Result<(), engine::EngineError> {
+//! let mut registry = TaskRegistry::new();
+//! registry.register_lambda("validate-order", |input| async move {
+//!     if input.get("orderId").is_some() { Ok(input) } else { Err(TaskError::new("ValidationError", "orderId is missing")) }
+//! });
+//! let engine = Engine::new(registry);
+//! let result = engine.execute(&machine, json!({"orderId": "o-1"}), ExecOptions::virtual_time()).await?;
+//! println!("{:?}", result.status);
+//! # Ok(()) }
+//! ```
+
+pub mod clock;
+mod compile;
+pub mod error;
+mod exec;
+pub mod history;
+mod intrinsics;
+mod jsonata;
+pub mod jsonpath;
+pub mod mock;
+mod scope;
+pub mod tasks;
+mod template;
+pub mod value;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use workflow_dsl::model::StateMachine;
+
+pub use clock::{Clock, RealClock, VirtualClock};
+pub use compile::CompiledMachine;
+pub use error::{EngineError, Failure};
+pub use history::{EventType, HistoryEvent};
+pub use mock::{MockCase, MockConfig};
+pub use tasks::{TaskContext, TaskError, TaskHandler, TaskRegistry};
+
+/// Options of one execution.
+#[derive(Clone)]
+pub struct ExecOptions {
+    /// Wait states, retry delays and timeouts use a virtual clock that advances instantly.
+    pub virtual_time: bool,
+    /// Mocked task results (Step Functions Local's MockConfigFile test case).
+    pub mock: Option<MockCase>,
+    /// The execution name (default: a random UUID).
+    pub execution_name: Option<String>,
+    /// The state machine name used in ARNs and the context object (default: "StateMachine").
+    pub state_machine_name: Option<String>,
+    /// Keep the execution history (event ids are numbered either way).
+    pub history: bool,
+    pub role_arn: Option<String>,
+    pub region: String,
+    pub account_id: String,
+    /// Set to true to abort the execution at its next state transition.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// The execution's start time (default: now). With virtual time, the virtual clock starts here.
+    pub start_time: Option<DateTime<Utc>>,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            virtual_time: false,
+            mock: None,
+            execution_name: None,
+            state_machine_name: None,
+            history: true,
+            role_arn: None,
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            cancel: None,
+            start_time: None,
+        }
+    }
+}
+
+impl ExecOptions {
+    /// Default options with a virtual clock.
+    pub fn virtual_time() -> Self {
+        ExecOptions {
+            virtual_time: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecutionStatus {
+    Succeeded {
+        output: Value,
+    },
+    Failed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    TimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// AWS's status name: SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ExecutionStatus::Succeeded { .. } => "SUCCEEDED",
+            ExecutionStatus::Failed { .. } => "FAILED",
+            ExecutionStatus::TimedOut { .. } => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// The result of an execution.
+#[derive(Debug, Clone)]
+pub struct ExecutionResult {
+    pub execution_arn: String,
+    pub status: ExecutionStatus,
+    /// Empty when `ExecOptions::history` is false.
+    pub history: Vec<HistoryEvent>,
+}
+
+/// The interpreter. Cheap to clone; share one per process.
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    registry: Arc<TaskRegistry>,
+}
+
+impl Engine {
+    pub fn new(registry: TaskRegistry) -> Self {
+        Engine {
+            registry: Arc::new(registry),
+        }
+    }
+
+    /// Compiles a machine once for many executions (paths, templates, intrinsics parsed up front).
+    pub fn compile(&self, machine: &StateMachine) -> Result<Arc<CompiledMachine>, EngineError> {
+        CompiledMachine::new(machine).map(Arc::new)
+    }
+
+    /// Compiles and runs `machine` with `input`.
+    pub async fn execute(
+        &self,
+        machine: &StateMachine,
+        input: Value,
+        options: ExecOptions,
+    ) -> Result<ExecutionResult, EngineError> {
+        let compiled = CompiledMachine::new(machine)?;
+        Ok(self.execute_compiled(&compiled, input, options).await)
+    }
+
+    /// Runs an already compiled machine.
+    pub async fn execute_compiled(
+        &self,
+        machine: &CompiledMachine,
+        input: Value,
+        options: ExecOptions,
+    ) -> ExecutionResult {
+        let start = options.start_time.unwrap_or_else(Utc::now);
+        let clock: Arc<dyn Clock> = if options.virtual_time {
+            Arc::new(VirtualClock::new(start))
+        } else {
+            Arc::new(RealClock)
+        };
+        let sm_name = options
+            .state_machine_name
+            .clone()
+            .unwrap_or_else(|| "StateMachine".into());
+        let exec_name = options
+            .execution_name
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let prefix = format!("arn:aws:states:{}:{}", options.region, options.account_id);
+        let arn = format!("{prefix}:execution:{sm_name}:{exec_name}");
+        let deadline = machine
+            .timeout_seconds
+            .map(|s| start + chrono::Duration::seconds(s as i64));
+        let run = exec::Run {
+            registry: &self.registry,
+            machine,
+            info: exec::ExecInfo {
+                arn: arn.clone(),
+                name: exec_name,
+                input: input.clone(),
+                start: clock::format_time(&start),
+                role_arn: options.role_arn.clone().unwrap_or_else(|| {
+                    format!(
+                        "arn:aws:iam::{}:role/StepFunctionsLocalRole",
+                        options.account_id
+                    )
+                }),
+                sm_arn: format!("{prefix}:stateMachine:{sm_name}"),
+                sm_name,
+                region: options.region.clone(),
+            },
+            clock,
+            rec: history::Recorder::new(options.history),
+            mock: options.mock,
+            mock_calls: Mutex::new(HashMap::new()),
+            deadline,
+            cancel: options.cancel,
+            timed_out: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+        };
+        let result = match (options.virtual_time, machine.timeout_seconds) {
+            (false, Some(secs)) => {
+                match tokio::time::timeout(
+                    std::time::Duration::from_secs(secs),
+                    run.run_machine(input),
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(run.timeout_failure()),
+                }
+            }
+            _ => run.run_machine(input).await,
+        };
+        use std::sync::atomic::Ordering;
+        let status = match result {
+            Ok(output) => ExecutionStatus::Succeeded { output },
+            Err(_) if run.aborted.load(Ordering::Relaxed) => ExecutionStatus::Aborted,
+            Err(f) if run.timed_out.load(Ordering::Relaxed) => ExecutionStatus::TimedOut {
+                error: f.error,
+                cause: f.cause,
+            },
+            Err(f) => ExecutionStatus::Failed {
+                error: f.error,
+                cause: f.cause,
+            },
+        };
+        ExecutionResult {
+            execution_arn: arn,
+            status,
+            history: run.rec.take(),
+        }
+    }
+
+    /// Synchronous convenience: runs the execution on a private current-thread tokio runtime.
+    /// Do not call from inside an async runtime.
+    pub fn execute_sync(
+        &self,
+        machine: &StateMachine,
+        input: Value,
+        options: ExecOptions,
+    ) -> Result<ExecutionResult, EngineError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        rt.block_on(self.execute(machine, input, options))
+    }
+
+    /// The task registry this engine dispatches to.
+    pub fn registry(&self) -> &TaskRegistry {
+        &self.registry
+    }
+}

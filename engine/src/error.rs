@@ -1,0 +1,104 @@
+//! Errors: the engine's own (`EngineError`) and the runtime errors a state raises, named as AWS names them.
+
+use serde_json::Value;
+
+/// Error names defined by Amazon States Language
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
+pub mod names {
+    pub const ALL: &str = "States.ALL";
+    pub const RUNTIME: &str = "States.Runtime";
+    pub const TIMEOUT: &str = "States.Timeout";
+    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+    pub const TASK_FAILED: &str = "States.TaskFailed";
+    pub const PERMISSIONS: &str = "States.Permissions";
+    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
+    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+}
+
+/// Errors of the engine itself (as opposed to a failed execution, which is a normal result).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("invalid state machine definition: {0}")]
+    Definition(String),
+    #[error("invalid mock configuration: {0}")]
+    Mock(String),
+    #[error("could not start a runtime for a synchronous execution: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// How an execution (or a state) failed: AWS's `error` and `cause`, either of which may be absent
+/// (a `Fail` state without `Error`/`Cause`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Failure {
+            error: Some(error.into()),
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// The error output a Catch hands on: `{"Error": ..., "Cause": ...}` (absent fields left out).
+    pub fn to_error_output(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        if let Some(e) = &self.error {
+            m.insert("Error".into(), Value::String(e.clone()));
+        }
+        if let Some(c) = &self.cause {
+            m.insert("Cause".into(), Value::String(c.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// A runtime error raised while processing a state. `contextual` errors are the engine's own
+/// (States.Runtime, States.QueryEvaluationError, ...): AWS prefixes their cause with the state name and
+/// the id of its entered event.
+#[derive(Debug, Clone)]
+pub(crate) struct Thrown {
+    pub failure: Failure,
+    pub contextual: bool,
+}
+
+impl Thrown {
+    pub fn runtime(error: &str, msg: impl Into<String>) -> Self {
+        Thrown {
+            failure: Failure::new(error, msg),
+            contextual: true,
+        }
+    }
+    pub fn plain(failure: Failure) -> Self {
+        Thrown {
+            failure,
+            contextual: false,
+        }
+    }
+    /// Adds AWS's "An error occurred while executing the state ..." prefix to a contextual error.
+    pub fn into_failure(self, state: &str, entered_event: u64) -> Failure {
+        if !self.contextual {
+            return self.failure;
+        }
+        let cause = self.failure.cause.unwrap_or_default();
+        Failure {
+            error: self.failure.error,
+            cause: Some(format!(
+                "An error occurred while executing the state '{state}' (entered at the event id #{entered_event}). {cause}"
+            )),
+        }
+    }
+}
+
+/// Compact JSON text as AWS prints values in messages and history events.
+pub(crate) fn to_json(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}

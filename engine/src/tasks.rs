@@ -1,0 +1,189 @@
+//! Task dispatch: a `Resource` string goes to a handler. Lambda resources (`arn:aws:lambda:...` or
+//! `arn:aws:states:::lambda:invoke` with `FunctionName`) go to Rust functions registered by name;
+//! other resources go to handlers registered by resource prefix (e.g. the AWS SDK integrations).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+/// A failed task: AWS's `error` name and `cause` text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {cause}")]
+pub struct TaskError {
+    pub error: String,
+    pub cause: String,
+}
+
+impl TaskError {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        TaskError {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// What a task handler receives besides its input.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    pub resource: String,
+    pub state_name: String,
+    pub execution_arn: String,
+    /// `$$.Task.Token` for `.waitForTaskToken` resources.
+    pub task_token: Option<String>,
+}
+
+/// A handler for a task resource (the full `Resource` string is in the context).
+#[async_trait]
+pub trait TaskHandler: Send + Sync {
+    async fn invoke(&self, input: Value, ctx: &TaskContext) -> Result<Value, TaskError>;
+}
+
+type LambdaFn = dyn Fn(Value) -> BoxFuture<'static, Result<Value, TaskError>> + Send + Sync;
+
+/// Registered task handlers.
+#[derive(Clone, Default)]
+pub struct TaskRegistry {
+    lambdas: HashMap<String, Arc<LambdaFn>>,
+    resources: Vec<(String, Arc<dyn TaskHandler>)>,
+}
+
+impl std::fmt::Debug for TaskRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRegistry")
+            .field("lambdas", &self.lambdas.keys().collect::<Vec<_>>())
+            .field(
+                "resources",
+                &self.resources.iter().map(|(r, _)| r).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// How a Task state's resource is served.
+pub(crate) enum Target<'r> {
+    /// `arn:aws:lambda:...:function:NAME`: the function's result is the task result.
+    LambdaDirect(&'r Arc<LambdaFn>),
+    /// `arn:aws:states:::lambda:invoke`: the result is wrapped like Lambda's Invoke response.
+    LambdaInvoke(&'r Arc<LambdaFn>),
+    Handler(&'r Arc<dyn TaskHandler>),
+    MissingLambda(String),
+    Unknown,
+}
+
+impl TaskRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers an async Rust function as the Lambda function `name`. A Task matches it by function
+    /// name, by ARN (`...:function:name[:alias]`) or by a template placeholder such as
+    /// `${ValidateOrderFunctionArn}` for `validate-order` (case, `-`/`_` and a trailing
+    /// `FunctionArn`/`Arn` are ignored).
+    pub fn register_lambda<F, Fut>(&mut self, name: &str, handler: F) -> &mut Self
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+    {
+        let f: Arc<LambdaFn> = Arc::new(move |v| Box::pin(handler(v)));
+        self.lambdas.insert(normalize(name), f);
+        self
+    }
+
+    /// Registers a handler for every resource starting with `resource_prefix`
+    /// (e.g. `arn:aws:states:::dynamodb:`). Later registrations win over earlier ones.
+    pub fn register_resource(
+        &mut self,
+        resource_prefix: &str,
+        handler: Arc<dyn TaskHandler>,
+    ) -> &mut Self {
+        self.resources
+            .insert(0, (resource_prefix.to_string(), handler));
+        self
+    }
+
+    /// True when a Lambda function of that name (or ARN or placeholder) is registered.
+    pub fn has_lambda(&self, name_or_arn: &str) -> bool {
+        self.lambdas
+            .contains_key(&normalize(&function_name(name_or_arn)))
+    }
+
+    pub(crate) fn target(&self, resource: &str, params: &Value) -> Target<'_> {
+        let base = resource
+            .strip_suffix(".waitForTaskToken")
+            .or_else(|| resource.strip_suffix(".sync"))
+            .unwrap_or(resource);
+        if base == "arn:aws:states:::lambda:invoke" {
+            let fname = params
+                .get("FunctionName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let key = normalize(&function_name(fname));
+            return match self.lambdas.get(&key) {
+                Some(f) => Target::LambdaInvoke(f),
+                None => Target::MissingLambda(fname.to_string()),
+            };
+        }
+        for (prefix, h) in &self.resources {
+            if resource.starts_with(prefix.as_str()) {
+                return Target::Handler(h);
+            }
+        }
+        if resource.starts_with("arn:aws:lambda:") || resource.starts_with("${") {
+            let key = normalize(&function_name(resource));
+            return match self.lambdas.get(&key) {
+                Some(f) => Target::LambdaDirect(f),
+                None => Target::MissingLambda(resource.to_string()),
+            };
+        }
+        Target::Unknown
+    }
+}
+
+/// The function name inside an ARN, a partial ARN, a `${...}` placeholder, or a plain name.
+fn function_name(s: &str) -> String {
+    let s = s.trim();
+    if let Some(inner) = s.strip_prefix("${").and_then(|x| x.strip_suffix('}')) {
+        return inner.to_string();
+    }
+    if let Some(pos) = s.find(":function:") {
+        let rest = &s[pos + ":function:".len()..];
+        return rest.split(':').next().unwrap_or(rest).to_string();
+    }
+    s.to_string()
+}
+
+fn normalize(name: &str) -> String {
+    let mut n: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    for suffix in ["functionarn", "arn", "function"] {
+        if n.len() > suffix.len() && n.ends_with(suffix) {
+            n.truncate(n.len() - suffix.len());
+            break;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_name_matching() {
+        let mut r = TaskRegistry::new();
+        r.register_lambda("validate-order", |v| async move { Ok(v) });
+        assert!(r.has_lambda("validate-order"));
+        assert!(r.has_lambda("arn:aws:lambda:us-east-1:123456789012:function:validate-order"));
+        assert!(r.has_lambda("arn:aws:lambda:us-east-1:123456789012:function:validate-order:live"));
+        assert!(r.has_lambda("${ValidateOrderFunctionArn}"));
+        assert!(!r.has_lambda("pay"));
+    }
+}
