@@ -63,7 +63,14 @@ where
             | "LimitExceededException"
             | "TooManyFailedAttemptsException",
         ) => ApiError::TooManyRequests,
-        _ => classify("Cognito", operation, error),
+        // Cognito's own message stays out even of the log: it can quote a parameter.
+        code => match classify("Cognito", operation, error) {
+            ApiError::Internal(_) => ApiError::Internal(format!(
+                "Cognito {operation} failed: {}",
+                code.unwrap_or("request could not be sent")
+            )),
+            other => other,
+        },
     }
 }
 
