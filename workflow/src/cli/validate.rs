@@ -1,0 +1,58 @@
+//! `workflow validate FILE...`: checks ASL files with every rule of `workflow_dsl::validate`.
+//! Prints one line per problem (`FILE: State 'X': ...`) and exits 2 when any file has one.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use workflow_dsl::validate::{validate_with, Options};
+
+use super::{read_machine, EXIT_INVALID};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// ASL definition files (JSON)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Validate as an EXPRESS state machine (refuses .sync and .waitForTaskToken integrations)
+    #[arg(long)]
+    pub express: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let options = Options {
+        express: args.express,
+    };
+    let mut problems = 0usize;
+    let mut bad_files = 0usize;
+    for file in &args.files {
+        let shown = file.display();
+        match read_machine(file) {
+            Err(message) => {
+                println!("{shown}: {message}");
+                problems += 1;
+                bad_files += 1;
+            }
+            Ok((_, machine)) => {
+                let found = validate_with(&machine, &options);
+                if found.is_empty() {
+                    println!("{shown}: valid");
+                } else {
+                    bad_files += 1;
+                }
+                for problem in &found {
+                    println!("{shown}: {problem}");
+                }
+                problems += found.len();
+            }
+        }
+    }
+    if problems == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "{problems} problem(s) in {bad_files} of {} file(s)",
+            args.files.len()
+        );
+        Ok(ExitCode::from(EXIT_INVALID))
+    }
+}
