@@ -1,0 +1,439 @@
+//! Task dispatch, Retry/Catch, timeouts, mocks, Map/Parallel concurrency, the context object and the
+//! history, on in-process Lambda handlers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::{
+    Engine, EventType, ExecOptions, ExecutionStatus, MockConfig, TaskError, TaskRegistry,
+};
+use serde_json::{json, Value};
+use workflow_dsl::model::StateMachine;
+
+fn machine(v: Value) -> StateMachine {
+    StateMachine::from_value(v).expect("valid ASL")
+}
+
+fn output(status: &ExecutionStatus) -> &Value {
+    match status {
+        ExecutionStatus::Succeeded { output } => output,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn lambda_invoke_and_direct_arn_dispatch_to_registered_handlers() {
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("validate-order", |input| async move {
+        Ok(json!({"valid": true, "orderId": input["orderId"]}))
+    });
+    reg.register_lambda("pay", |input| async move {
+        Ok(json!({"paid": input["validated"]["valid"]}))
+    });
+    let m = machine(json!({
+        "StartAt": "Validate",
+        "States": {
+            "Validate": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "${ValidateOrderFunctionArn}", "Payload.$": "$"},
+                "ResultSelector": {"valid.$": "$.Payload.valid", "status.$": "$.StatusCode"},
+                "ResultPath": "$.validated",
+                "Next": "Pay"
+            },
+            "Pay": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:pay",
+                "ResultPath": "$.payment",
+                "End": true
+            }
+        }
+    }));
+    let r = Engine::new(reg)
+        .execute(&m, json!({"orderId": "o-1"}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert_eq!(
+        output(&r.status),
+        &json!({"orderId": "o-1", "validated": {"valid": true, "status": 200}, "payment": {"paid": true}})
+    );
+    let types: Vec<EventType> = r.history.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        types,
+        vec![
+            EventType::ExecutionStarted,
+            EventType::TaskStateEntered,
+            EventType::TaskScheduled,
+            EventType::TaskStarted,
+            EventType::TaskSucceeded,
+            EventType::TaskStateExited,
+            EventType::TaskStateEntered,
+            EventType::LambdaFunctionScheduled,
+            EventType::LambdaFunctionStarted,
+            EventType::LambdaFunctionSucceeded,
+            EventType::TaskStateExited,
+            EventType::ExecutionSucceeded,
+        ]
+    );
+    for (i, e) in r.history.iter().enumerate() {
+        assert_eq!(e.id, i as u64 + 1);
+        assert_eq!(e.previous_event_id, i as u64);
+    }
+    let scheduled = serde_json::to_value(&r.history[2]).unwrap();
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resourceType"],
+        "lambda"
+    );
+    assert_eq!(scheduled["taskScheduledEventDetails"]["resource"], "invoke");
+}
+
+#[tokio::test]
+async fn retry_with_backoff_then_success_uses_virtual_time() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("flaky", move |_| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n < 2 {
+                Err(TaskError::new("Busy", "try again"))
+            } else {
+                Ok(json!({"attempt": n}))
+            }
+        }
+    });
+    let m = machine(json!({
+        "StartAt": "Call",
+        "States": {"Call": {
+            "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:flaky",
+            "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 100, "BackoffRate": 2.0, "MaxAttempts": 3}],
+            "End": true
+        }}
+    }));
+    let started = Instant::now();
+    let r = Engine::new(reg)
+        .execute(&m, json!({}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "virtual time must not sleep"
+    );
+    assert_eq!(output(&r.status), &json!({"attempt": 2}));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    // 100 s + 200 s of virtual backoff between the first and the last attempt.
+    let ts: Vec<chrono::DateTime<chrono::Utc>> = r
+        .history
+        .iter()
+        .filter(|e| e.event_type == EventType::LambdaFunctionScheduled)
+        .map(|e| e.timestamp.parse().unwrap())
+        .collect();
+    assert_eq!(ts.len(), 3);
+    assert_eq!((ts[2] - ts[0]).num_seconds(), 300);
+}
+
+#[tokio::test]
+async fn catch_puts_error_output_at_result_path() {
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("pay", |_| async {
+        Err(TaskError::new("PaymentDeclined", "card declined"))
+    });
+    let m = machine(json!({
+        "StartAt": "Pay",
+        "States": {
+            "Pay": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "pay", "Payload.$": "$"},
+                "Retry": [{"ErrorEquals": ["Other"], "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
+                "End": true
+            },
+            "Failed": {"Type": "Pass", "End": true}
+        }
+    }));
+    let r = Engine::new(reg)
+        .execute(&m, json!({"orderId": "o-2"}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    let out = output(&r.status);
+    assert_eq!(out["orderId"], "o-2");
+    assert_eq!(out["error"]["Error"], "PaymentDeclined");
+    let cause: Value = serde_json::from_str(out["error"]["Cause"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        cause,
+        json!({"errorMessage": "card declined", "errorType": "PaymentDeclined"})
+    );
+}
+
+#[tokio::test]
+async fn unregistered_lambda_fails_with_resource_not_found() {
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:nope", "End": true}}
+    }));
+    let r = Engine::default()
+        .execute(&m, json!({}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    match r.status {
+        ExecutionStatus::Failed { error, .. } => {
+            assert_eq!(error.as_deref(), Some("Lambda.ResourceNotFoundException"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn task_timeout_raises_states_timeout() {
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("slow", |_| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(json!({}))
+    });
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:slow", "TimeoutSeconds": 1,
+                  "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Late"}], "End": true},
+            "Late": {"Type": "Pass", "Result": "timed out", "End": true}
+        }
+    }));
+    let r = Engine::new(reg)
+        .execute(&m, json!({}), ExecOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(output(&r.status), &json!("timed out"));
+    assert!(r
+        .history
+        .iter()
+        .any(|e| e.event_type == EventType::LambdaFunctionTimedOut));
+}
+
+#[tokio::test]
+async fn execution_timeout_with_virtual_wait() {
+    let m = machine(json!({
+        "TimeoutSeconds": 5,
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}
+    }));
+    let started = Instant::now();
+    let r = Engine::default()
+        .execute(&m, json!({}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        matches!(r.status, ExecutionStatus::TimedOut { .. }),
+        "{:?}",
+        r.status
+    );
+    assert_eq!(
+        r.history.last().unwrap().event_type,
+        EventType::ExecutionTimedOut
+    );
+}
+
+#[tokio::test]
+async fn virtual_wait_advances_the_context_clock() {
+    let m = machine(json!({
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 3600, "Next": "P"},
+            "P": {"Type": "Pass", "Parameters": {"entered.$": "$$.State.EnteredTime", "name.$": "$$.State.Name",
+                   "exec.$": "$$.Execution.Name", "sm.$": "$$.StateMachine.Name", "input.$": "$$.Execution.Input"}, "End": true}
+        }
+    }));
+    let start: chrono::DateTime<chrono::Utc> = "2024-01-01T00:00:00Z".parse().unwrap();
+    let opts = ExecOptions {
+        start_time: Some(start),
+        execution_name: Some("run-1".into()),
+        state_machine_name: Some("Orders".into()),
+        ..ExecOptions::virtual_time()
+    };
+    let r = Engine::default()
+        .execute(&m, json!({"x": 1}), opts)
+        .await
+        .unwrap();
+    assert_eq!(
+        output(&r.status),
+        &json!({"entered": "2024-01-01T01:00:00.000Z", "name": "P", "exec": "run-1", "sm": "Orders", "input": {"x": 1}})
+    );
+    assert!(r.execution_arn.ends_with(":execution:Orders:run-1"));
+}
+
+#[tokio::test]
+async fn mock_config_drives_task_results_per_attempt() {
+    let cfg = MockConfig::from_json(
+        r#"{"StateMachines": {"Order": {"TestCases": {"FlakyPay": {"Pay": "PayFlaky"}}}},
+            "MockedResponses": {"PayFlaky": {
+              "0-1": {"Throw": {"Error": "Lambda.TooManyRequestsException", "Cause": "slow down"}},
+              "2": {"Return": {"StatusCode": 200, "Payload": {"paymentId": "p-1"}}}}}}"#,
+    )
+    .unwrap();
+    let m = machine(json!({
+        "StartAt": "Pay",
+        "States": {"Pay": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "pay", "Payload.$": "$"},
+            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "MaxAttempts": 3}],
+            "OutputPath": "$.Payload",
+            "End": true
+        }}
+    }));
+    let opts = ExecOptions {
+        mock: Some(cfg.test_case("Order", "FlakyPay").unwrap()),
+        ..ExecOptions::virtual_time()
+    };
+    // No handler registered: the mock answers.
+    let r = Engine::default()
+        .execute(&m, json!({}), opts)
+        .await
+        .unwrap();
+    assert_eq!(output(&r.status), &json!({"paymentId": "p-1"}));
+    let failed = r
+        .history
+        .iter()
+        .filter(|e| e.event_type == EventType::TaskFailed)
+        .count();
+    assert_eq!(failed, 2);
+}
+
+#[tokio::test]
+async fn map_iterations_run_concurrently() {
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("work", |v| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(json!(v.as_i64().unwrap_or(0) * 2))
+    });
+    let m = machine(json!({
+        "StartAt": "M",
+        "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 0,
+            "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:work", "End": true}}},
+            "End": true
+        }}
+    }));
+    let started = Instant::now();
+    let r = Engine::new(reg)
+        .execute(&m, json!({"items": [1, 2, 3, 4]}), ExecOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(output(&r.status), &json!([2, 4, 6, 8]));
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "4 x 300 ms must overlap, took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn map_tolerated_failures_and_threshold() {
+    let m = |count: u64| {
+        machine(json!({
+            "StartAt": "M",
+            "States": {"M": {
+                "Type": "Map", "ToleratedFailureCount": count,
+                "ItemProcessor": {"StartAt": "C", "States": {
+                    "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": 1, "Next": "Bad"}], "Default": "Ok"},
+                    "Bad": {"Type": "Fail", "Error": "TooBig", "Cause": "item > 1"},
+                    "Ok": {"Type": "Pass", "End": true}
+                }},
+                "End": true
+            }}
+        }))
+    };
+    let engine = Engine::default();
+    let ok = engine
+        .execute(&m(2), json!([1, 2, 3]), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert_eq!(
+        output(&ok.status),
+        &json!([1, {"Error": "TooBig", "Cause": "item > 1"}, {"Error": "TooBig", "Cause": "item > 1"}])
+    );
+    let bad = engine
+        .execute(&m(1), json!([1, 2, 3]), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    match bad.status {
+        ExecutionStatus::Failed { error, .. } => {
+            assert_eq!(
+                error.as_deref(),
+                Some("States.ExceedToleratedFailureThreshold")
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn parallel_branch_failure_is_caught() {
+    let m = machine(json!({
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Parallel", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": true}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Fail", "Error": "BranchBroke", "Cause": "b"}}}
+            ], "Catch": [{"ErrorEquals": ["BranchBroke"], "Next": "Handled"}], "End": true},
+            "Handled": {"Type": "Pass", "End": true}
+        }
+    }));
+    let r = Engine::default()
+        .execute(&m, json!({}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert_eq!(
+        output(&r.status),
+        &json!({"Error": "BranchBroke", "Cause": "b"})
+    );
+    assert!(r
+        .history
+        .iter()
+        .any(|e| e.event_type == EventType::ParallelStateFailed));
+}
+
+#[test]
+fn sync_convenience_runs_without_a_runtime() {
+    let m = machine(json!({
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.a, $.b)"}, "End": true}}
+    }));
+    let r = Engine::default()
+        .execute_sync(
+            &m,
+            json!({"a": 2, "b": 3}),
+            ExecOptions {
+                history: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(output(&r.status), &json!({"sum": 5}));
+    assert!(r.history.is_empty());
+}
+
+#[tokio::test]
+async fn jsonata_task_arguments_output_and_assign() {
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("double", |v| async move {
+        Ok(json!({"n": v["n"].as_i64().unwrap_or(0) * 2}))
+    });
+    let m = machine(json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Arguments": {"FunctionName": "double", "Payload": {"n": "{% $states.input.value %}"}},
+                  "Assign": {"doubled": "{% $states.result.Payload.n %}"},
+                  "Output": {"result": "{% $states.result.Payload.n %}"},
+                  "Next": "U"},
+            "U": {"Type": "Pass", "Output": "{% $doubled + $states.input.result %}", "End": true}
+        }
+    }));
+    let r = Engine::new(reg)
+        .execute(&m, json!({"value": 21}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert_eq!(output(&r.status), &json!(84));
+}
