@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod aws;
 pub mod clock;
 mod compile;
 pub mod error;
