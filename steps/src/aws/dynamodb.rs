@@ -48,12 +48,30 @@ impl DynamoShop {
         }
     }
 
+    /// Only the Products table (validate): order operations fail with `InternalError`.
+    pub fn products_only(client: Client, products_table: impl Into<String>) -> Self {
+        Self::new(client, products_table, "")
+    }
+
+    /// Only the Orders table (record-failure): the catalog and `complete` fail with `InternalError`.
+    pub fn orders_only(client: Client, orders_table: impl Into<String>) -> Self {
+        Self::new(client, "", orders_table)
+    }
+
+    fn products_table(&self) -> Result<&str, StepError> {
+        configured(&self.products_table, "Products")
+    }
+
+    fn orders_table(&self) -> Result<&str, StepError> {
+        configured(&self.orders_table, "Orders")
+    }
+
     /// The order as stored now (strongly consistent), if any.
     pub async fn load_order(&self, order_id: &str) -> Result<Option<OrderOutcome>, StepError> {
         let out = self
             .client
             .get_item()
-            .table_name(&self.orders_table)
+            .table_name(self.orders_table()?)
             .key(o::ORDER_ID, s(order_id))
             .consistent_read(true)
             .send()
@@ -85,6 +103,7 @@ impl ProductCatalog for DynamoShop {
         &self,
         ids: &[String],
     ) -> Result<HashMap<String, CatalogProduct>, StepError> {
+        let table = self.products_table()?;
         let mut found = HashMap::new();
         for chunk in ids.chunks(BATCH_GET_MAX) {
             let keys: Vec<Item> = chunk
@@ -118,13 +137,13 @@ impl ProductCatalog for DynamoShop {
                 let out = self
                     .client
                     .batch_get_item()
-                    .request_items(&self.products_table, request)
+                    .request_items(table, request)
                     .send()
                     .await
                     .map_err(|e| classify("Products BatchGetItem", &e))?;
                 for item in out
                     .responses()
-                    .and_then(|r| r.get(&self.products_table))
+                    .and_then(|r| r.get(table))
                     .into_iter()
                     .flatten()
                 {
@@ -133,7 +152,7 @@ impl ProductCatalog for DynamoShop {
                 }
                 pending = out
                     .unprocessed_keys()
-                    .and_then(|u| u.get(&self.products_table))
+                    .and_then(|u| u.get(table))
                     .filter(|k| !k.keys().is_empty())
                     .cloned();
             }
@@ -150,7 +169,7 @@ impl OrderStore for DynamoShop {
 
         // Item 0: the order, only from PENDING (or absent) to COMPLETED.
         let order_update = Update::builder()
-            .table_name(&self.orders_table)
+            .table_name(self.orders_table()?)
             .set_key(Some(self.order_key(&order.order_id)))
             .update_expression(
                 "SET #status = :completed, #userSub = :userSub, #items = :items, #total = :total, \
@@ -184,7 +203,7 @@ impl OrderStore for DynamoShop {
         // Items 1..: one conditional decrement per product.
         for (product_id, quantity) in &wanted {
             let update = Update::builder()
-                .table_name(&self.products_table)
+                .table_name(self.products_table()?)
                 .key(p::ID, s(product_id))
                 .update_expression("SET #stock = #stock - :q")
                 .condition_expression("attribute_exists(#id) AND #stock >= :q")
@@ -316,7 +335,7 @@ impl OrderStore for DynamoShop {
         let result = self
             .client
             .update_item()
-            .table_name(&self.orders_table)
+            .table_name(self.orders_table()?)
             .set_key(Some(self.order_key(&order.order_id)))
             .update_expression(
                 "SET #status = :failed, #failureError = :error, #failureReason = :reason, #updatedAt = :now, \
@@ -373,6 +392,16 @@ impl OrderStore for DynamoShop {
                 }
             }
         }
+    }
+}
+
+fn configured<'a>(table: &'a str, what: &str) -> Result<&'a str, StepError> {
+    if table.is_empty() {
+        Err(StepError::Internal(format!(
+            "no {what} table is configured for this function"
+        )))
+    } else {
+        Ok(table)
     }
 }
 

@@ -9,9 +9,8 @@ use steps::StepName;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_tracing();
     let config = lambda::aws_config().await;
-    let shop = steps::aws::DynamoShop::new(
+    let shop = steps::aws::DynamoShop::orders_only(
         aws_sdk_dynamodb::Client::new(&config),
-        env_var(shop_model::env::PRODUCTS_TABLE)?,
         env_var(shop_model::env::ORDERS_TABLE)?,
     );
     let shop = &shop;
