@@ -64,6 +64,8 @@ struct St<'n> {
     entered_time: DateTime<Utc>,
     retry_count: u32,
     assigned: Vec<(String, Value)>,
+    /// `$$.Task.Token` of a `.waitForTaskToken` task attempt.
+    task_token: Option<String>,
 }
 
 /// Path resolution for JSONPath fields: `$` is `input`, `$$` the context object, `$x` a variable.
@@ -145,6 +147,9 @@ impl<'a> Run<'a> {
         });
         if let Some((i, v)) = item {
             c["Map"] = json!({"Item": {"Index": i, "Value": v}});
+        }
+        if let Some(t) = &st.task_token {
+            c["Task"] = json!({"Token": t});
         }
         c
     }
@@ -257,6 +262,7 @@ impl<'a> Run<'a> {
                     entered_time: self.clock.now(),
                     retry_count: 0,
                     assigned: Vec::new(),
+                    task_token: None,
                 };
                 let (out, next) = self.run_state(&mut st, input, scope, prev).await?;
                 if let Some(exited) = node.exited {
@@ -790,6 +796,11 @@ impl<'a> Run<'a> {
         let node = st.node;
         let mut counts = vec![0u32; node.retry.len()];
         loop {
+            if let Kind::Task { resource, .. } = &node.kind {
+                if resource.ends_with(".waitForTaskToken") {
+                    st.task_token = Some(uuid::Uuid::new_v4().to_string());
+                }
+            }
             let end = match self.attempt(st, &raw, scope, prev).await {
                 Ok(result) if node.catch.is_empty() => {
                     // Output processing errors are not retried; without catchers they fail the state.
@@ -1041,9 +1052,7 @@ impl<'a> Run<'a> {
                 resource: resource.to_string(),
                 state_name: name.to_string(),
                 execution_arn: self.info.arn.clone(),
-                task_token: resource
-                    .ends_with(".waitForTaskToken")
-                    .then(|| uuid::Uuid::new_v4().to_string()),
+                task_token: st.task_token.clone(),
             };
             let fut: BoxFuture<'_, Result<Value, TaskError>> = match target {
                 Target::LambdaDirect(f) => f(input),
@@ -1077,14 +1086,22 @@ impl<'a> Run<'a> {
                     })
                 }
             };
-            match timeout {
-                Some(t) if t > 0.0 => {
+            // In-process handlers cannot send heartbeats, so HeartbeatSeconds bounds the whole call
+            // (States.HeartbeatTimeout) when it is shorter than TimeoutSeconds (States.Timeout).
+            let limit = match (timeout.filter(|t| *t > 0.0), heartbeat.filter(|h| *h > 0.0)) {
+                (Some(t), Some(h)) if h < t => Some((h, names::HEARTBEAT_TIMEOUT)),
+                (Some(t), _) => Some((t, names::TIMEOUT)),
+                (None, Some(h)) => Some((h, names::HEARTBEAT_TIMEOUT)),
+                (None, None) => None,
+            };
+            match limit {
+                Some((t, error)) => {
                     match tokio::time::timeout(Duration::from_secs_f64(t), fut).await {
                         Ok(r) => r,
-                        Err(_) => Err(TaskError::new(names::TIMEOUT, "")),
+                        Err(_) => Err(TaskError::new(error, "")),
                     }
                 }
-                _ => fut.await,
+                None => fut.await,
             }
         };
         match result {
@@ -1113,7 +1130,7 @@ impl<'a> Run<'a> {
                 } else {
                     e.cause.clone()
                 };
-                let timed_out = e.error == names::TIMEOUT;
+                let timed_out = e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
                 let (t, key) = match (direct_lambda, timed_out) {
                     (true, true) => (
                         E::LambdaFunctionTimedOut,
@@ -1417,13 +1434,15 @@ fn no_choice() -> Thrown {
 /// Whether a Retry/Catch `ErrorEquals` list matches an error name
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>):
 /// `States.ALL` matches everything but `States.Runtime` and `States.DataLimitExceeded`;
-/// `States.TaskFailed` matches everything but `States.Timeout`.
+/// `States.TaskFailed` matches everything but timeouts; `States.Timeout` also matches heartbeat timeouts.
 fn error_matches(list: &[String], error: Option<&str>) -> bool {
     let e = error.unwrap_or("");
     list.iter().any(|x| match x.as_str() {
         names::ALL => e != names::RUNTIME && e != names::DATA_LIMIT_EXCEEDED,
+        names::TIMEOUT => e == names::TIMEOUT || e == names::HEARTBEAT_TIMEOUT,
         names::TASK_FAILED => {
             e != names::TIMEOUT
+                && e != names::HEARTBEAT_TIMEOUT
                 && e != names::RUNTIME
                 && e != names::DATA_LIMIT_EXCEEDED
                 && !e.is_empty()

@@ -437,3 +437,28 @@ async fn jsonata_task_arguments_output_and_assign() {
         .unwrap();
     assert_eq!(output(&r.status), &json!(84));
 }
+
+#[tokio::test]
+async fn heartbeat_seconds_bound_in_process_handlers() {
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("silent", |_| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(json!({}))
+    });
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "silent", "Payload": {"token.$": "$$.Task.Token"}},
+            "TimeoutSeconds": 60, "HeartbeatSeconds": 1, "End": true}}
+    }));
+    let r = Engine::new(reg)
+        .execute(&m, json!({}), ExecOptions::default())
+        .await
+        .unwrap();
+    match r.status {
+        ExecutionStatus::Failed { error, .. } => {
+            assert_eq!(error.as_deref(), Some("States.HeartbeatTimeout"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
