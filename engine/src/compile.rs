@@ -430,10 +430,20 @@ fn compile_state(
         Some(QueryLanguage::JSONPath) => false,
         None => default_jsonata,
     };
-    let next = match state.next_and_end() {
-        (Some(n), _) => Some(lookup(n, name)?),
-        _ => None,
+    let next = match (state.next_and_end(), state) {
+        ((Some(n), _), _) => Some(lookup(n, name)?),
+        (_, State::Choice(_) | State::Succeed(_) | State::Fail(_)) | ((None, Some(true)), _) => {
+            None
+        }
+        _ => return Err(format!("state '{name}' has neither 'Next' nor 'End: true'")),
     };
+    if let State::Map(m) = state {
+        if m.item_reader.is_some() || m.item_batcher.is_some() || m.result_writer.is_some() {
+            return Err(format!(
+                "state '{name}': ItemReader, ItemBatcher and ResultWriter (distributed Map) are not supported by this engine"
+            ));
+        }
+    }
     let mut io = Io {
         jsonata,
         input_path: OptPath::Default,

@@ -462,3 +462,16 @@ async fn heartbeat_seconds_bound_in_process_handlers() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn invalid_definitions_are_rejected_at_compile_time() {
+    let engine = Engine::default();
+    for def in [
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass"}}}),
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}),
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "not a path"}, "End": true}}}),
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x.$": "States.Nope($)"}, "End": true}}}),
+    ] {
+        assert!(engine.compile(&machine(def.clone())).is_err(), "{def}");
+    }
+}
