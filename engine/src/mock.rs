@@ -54,6 +54,14 @@ impl MockConfig {
         serde_json::from_str(text).map_err(|e| EngineError::Mock(e.to_string()))
     }
 
+    /// Reads a MockConfigFile.json.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<MockConfig, EngineError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EngineError::Mock(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_json(&text)
+    }
+
     /// The test case `case` of state machine `machine`.
     pub fn test_case(&self, machine: &str, case: &str) -> Result<MockCase, EngineError> {
         let sm = self
