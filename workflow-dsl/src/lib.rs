@@ -1,9 +1,21 @@
 //! Typed Rust builder and serde model for the Amazon States Language (ASL).
 //!
 //! - [`model`]: the ASL document as Rust types; parses and re-emits any valid document.
+//! - [`builder`], [`typed`]: a typed builder of workflows ([`builder::workflow`], [`typed::TaskStep`]).
+//! - [`integrations`], [`intrinsics`]: optimized service integrations and intrinsic functions.
+//! - [`paths`], [`schema`]: path checking against the JSON Schema of the data at each state.
+//! - [`emit`], [`mermaid`]: checked emission of canonical JSON and a Mermaid flowchart.
 //! - [`validate`]: every static rule of the ASL specification, with messages naming the state and field.
 
+pub mod builder;
+pub mod emit;
+pub mod integrations;
+pub mod intrinsics;
+pub mod mermaid;
 pub mod model;
+pub mod paths;
+pub mod schema;
+pub mod typed;
 pub mod validate;
 
 pub use model::StateMachine;

@@ -1,0 +1,684 @@
+//! The workflow builder: chains states into a typed [`Flow`], branches with [`Choice`], nests
+//! [`Parallel`] branches and [`Map`] processors, and produces the ASL model.
+//!
+//! A `Flow<T>` is the workflow under construction, where `T` is the Rust type of the data the
+//! next state receives. [`Flow::then`] appends a typed step ([`TypedTask`]) and only compiles
+//! when the step's input type is `T`; the flow then carries the step's output type. Shapes the
+//! type system cannot follow (a `ResultPath` merge, a raw state) are declared with
+//! [`Flow::assume`] and friends and verified against JSON Schemas when the workflow is emitted
+//! ([`crate::emit::emit`]).
+//!
+//! ```
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//! use workflow_dsl::builder::{task, workflow, Cond, Fail};
+//! use workflow_dsl::typed::{Retry, TaskStep};
+//! use workflow_dsl::step_errors;
+//!
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! #[serde(rename_all = "camelCase")]
+//! struct Order { order_id: String, total_cents: i64 }
+//!
+//! step_errors! { pub enum ValidateError { InvalidOrder } }
+//!
+//! struct ValidateOrder;
+//! impl TaskStep for ValidateOrder {
+//!     const NAME: &'static str = "validate-order";
+//!     type Input = Order;
+//!     type Output = Order;
+//!     type Error = ValidateError;
+//! }
+//!
+//! let flow = workflow::<Order>("Validates orders")
+//!     .then(task::<ValidateOrder>("Validate order").retry(Retry::lambda_service_errors()))
+//!     .choice("Free?", |c| {
+//!         c.when(Cond::numeric_equals("$.totalCents", 0), |f| {
+//!             f.fail(Fail::new("Free order").error(ValidateError::InvalidOrder))
+//!         })
+//!         .otherwise(|f| f)
+//!     })
+//!     .succeed("Done");
+//! let emitted = workflow_dsl::emit::emit(flow).unwrap();
+//! assert!(emitted.json.contains("${ValidateOrderFunctionArn}"));
+//! ```
+
+mod choice;
+mod states;
+
+pub use choice::{Choice, Cond};
+pub use states::{task, Fail, Map, Parallel, Pass, Task, TypedTask, Wait};
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use schemars::JsonSchema;
+use serde_json::Value;
+
+use crate::model::{State, StateMachine, States, SubWorkflow};
+use crate::schema;
+use crate::typed::TaskStep;
+
+/// A type declared for the data at some point, checked against the computed schema at emit.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Declared {
+    pub type_name: String,
+    pub schema: Value,
+}
+
+impl Declared {
+    pub(crate) fn of<T: JsonSchema>() -> Self {
+        Declared {
+            type_name: short_type_name::<T>(),
+            schema: schema::of::<T>(),
+        }
+    }
+}
+
+fn short_type_name<T>() -> String {
+    // `alloc::vec::Vec<shop_model::OrderLine>` -> `Vec<OrderLine>`
+    let full = std::any::type_name::<T>();
+    let mut out = String::new();
+    let mut segment = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(""));
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(""));
+    out
+}
+
+/// What the builder knows beyond the ASL: schemas of task results, declared types, problems.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Meta {
+    /// JSON Schema of each Task's raw result, by state name.
+    pub(crate) result_schemas: BTreeMap<String, Value>,
+    /// Types declared for a state's output, by state name.
+    pub(crate) declared_outputs: BTreeMap<String, Declared>,
+    /// Types declared for a state's input, by state name.
+    pub(crate) declared_inputs: BTreeMap<String, Declared>,
+    /// Mistakes found while building, reported by emit.
+    pub(crate) problems: Vec<String>,
+}
+
+impl Meta {
+    fn merge(&mut self, other: Meta) {
+        self.result_schemas.extend(other.result_schemas);
+        self.declared_outputs.extend(other.declared_outputs);
+        self.declared_inputs.extend(other.declared_inputs);
+        self.problems.extend(other.problems);
+    }
+}
+
+/// A pointer that waits for the next state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Hole {
+    /// `StartAt` of the (sub-)workflow.
+    Start,
+    /// `Next` of the named state.
+    Next(String),
+    /// `Default` of the named Choice state.
+    Default(String),
+    /// `Next` of rule `usize` of the named Choice state.
+    Rule(String, usize),
+    /// The first state of a detached chain (reached by Catch or goto only).
+    Detached,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Graph {
+    states: States,
+    start: Option<String>,
+    detached_start: Option<String>,
+    meta: Meta,
+    comment: Option<String>,
+    timeout_seconds: Option<u64>,
+    input_schema: Option<Value>,
+}
+
+impl Graph {
+    fn problem(&mut self, message: String) {
+        self.meta.problems.push(message);
+    }
+
+    fn fill(&mut self, hole: &Hole, target: &str) {
+        let target = target.to_owned();
+        match hole {
+            Hole::Start => self.start = Some(target),
+            Hole::Detached => self.detached_start = Some(target),
+            Hole::Next(name) => match self.states.get_mut(name) {
+                Some(State::Pass(s)) => s.next = Some(target),
+                Some(State::Task(s)) => s.next = Some(target),
+                Some(State::Wait(s)) => s.next = Some(target),
+                Some(State::Parallel(s)) => s.next = Some(target),
+                Some(State::Map(s)) => s.next = Some(target),
+                _ => unreachable!("only transitioning states leave a Next hole"),
+            },
+            Hole::Default(name) => {
+                if let Some(State::Choice(c)) = self.states.get_mut(name) {
+                    c.default = Some(target);
+                }
+            }
+            Hole::Rule(name, index) => {
+                if let Some(State::Choice(c)) = self.states.get_mut(name) {
+                    c.choices[*index].next = Some(target);
+                }
+            }
+        }
+    }
+
+    /// Closes the open ends: `End: true` where allowed, a problem elsewhere.
+    fn close(&mut self, holes: Vec<Hole>) {
+        for hole in holes {
+            match hole {
+                Hole::Next(name) => match self.states.get_mut(&name) {
+                    Some(State::Pass(s)) => s.end = Some(true),
+                    Some(State::Task(s)) => s.end = Some(true),
+                    Some(State::Wait(s)) => s.end = Some(true),
+                    Some(State::Parallel(s)) => s.end = Some(true),
+                    Some(State::Map(s)) => s.end = Some(true),
+                    _ => {}
+                },
+                Hole::Rule(name, index) => self.problem(format!(
+                    "Choice '{name}': rule {} leads nowhere; add a state to its branch, `goto` an \
+                     existing state, or continue the flow after the choice",
+                    index + 1
+                )),
+                Hole::Default(name) => self.problem(format!(
+                    "Choice '{name}': the `otherwise` branch leads nowhere; add a state to it, \
+                     `goto` an existing state, or continue the flow after the choice"
+                )),
+                Hole::Start => self.problem(
+                    "the workflow (or a branch) has no states; add at least one state".into(),
+                ),
+                Hole::Detached => {}
+            }
+        }
+    }
+}
+
+/// Checks a state name against the ASL rules (1-80 characters).
+fn check_name(graph: &mut Graph, name: &str) {
+    let length = name.chars().count();
+    if length == 0 {
+        graph.problem("a state name is empty; name every state".into());
+    } else if length > 80 {
+        graph.problem(format!(
+            "state name '{name}' is {length} characters long; ASL allows at most 80"
+        ));
+    }
+    if graph.states.contains_key(name) {
+        graph.problem(format!(
+            "state name '{name}' is used twice; state names must be unique in the workflow"
+        ));
+    }
+}
+
+/// A workflow under construction; the next state receives data of type `T`.
+#[must_use = "a flow does nothing until it is emitted"]
+pub struct Flow<T> {
+    graph: Graph,
+    holes: Vec<Hole>,
+    _data: PhantomData<fn() -> T>,
+}
+
+/// A flow whose every path has ended (with Succeed, Fail or goto). More chains can still be
+/// added with [`Ended::detached`], and it can be emitted.
+#[must_use = "a flow does nothing until it is emitted"]
+pub struct Ended {
+    graph: Graph,
+}
+
+/// What a Choice branch, a Parallel branch or a Map processor returns: a [`Flow`] carrying `U`,
+/// or an [`Ended`] flow.
+pub trait Branch<U>: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_parts(self) -> BranchParts;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<U> Sealed for super::Flow<U> {}
+    impl Sealed for super::Ended {}
+}
+
+/// The inside of a finished branch (opaque).
+#[doc(hidden)]
+pub struct BranchParts {
+    graph: Graph,
+    holes: Vec<Hole>,
+}
+
+impl BranchParts {
+    pub(crate) fn split(self) -> (Graph, Vec<Hole>) {
+        (self.graph, self.holes)
+    }
+}
+
+impl<U> Branch<U> for Flow<U> {
+    fn into_parts(self) -> BranchParts {
+        BranchParts {
+            graph: self.graph,
+            holes: self.holes,
+        }
+    }
+}
+
+impl<U> Branch<U> for Ended {
+    fn into_parts(self) -> BranchParts {
+        BranchParts {
+            graph: self.graph,
+            holes: Vec::new(),
+        }
+    }
+}
+
+/// Starts a workflow whose input is `T` (for SQS-started workflows: the message type).
+pub fn workflow<T: JsonSchema>(comment: impl Into<String>) -> Flow<T> {
+    let mut flow = Flow::<T>::sub();
+    flow.graph.comment = Some(comment.into());
+    flow.graph.input_schema = Some(schema::of::<T>());
+    flow
+}
+
+impl<T> Flow<T> {
+    fn with(graph: Graph, holes: Vec<Hole>) -> Self {
+        Flow {
+            graph,
+            holes,
+            _data: PhantomData,
+        }
+    }
+
+    fn sub() -> Self {
+        Flow::with(Graph::default(), vec![Hole::Start])
+    }
+
+    fn retype<U>(self) -> Flow<U> {
+        Flow::with(self.graph, self.holes)
+    }
+
+    /// Adds `state` called `name` after the open ends. `transitions`: it has Next/End.
+    fn attach(&mut self, name: &str, state: State) {
+        check_name(&mut self.graph, name);
+        if self.holes.is_empty() {
+            self.graph.problem(format!(
+                "state '{name}' is unreachable: the flow before it has ended (Succeed, Fail or \
+                 goto); attach it with `detached` and reach it by Catch or goto"
+            ));
+        }
+        let transitions = matches!(
+            state,
+            State::Pass(_) | State::Task(_) | State::Wait(_) | State::Parallel(_) | State::Map(_)
+        );
+        for hole in std::mem::take(&mut self.holes) {
+            self.graph.fill(&hole, name);
+        }
+        self.graph.states.insert(name.to_owned(), state);
+        if transitions {
+            self.holes = vec![Hole::Next(name.to_owned())];
+        }
+    }
+
+    fn declare_output(&mut self, state: &str, declared: Declared) {
+        self.graph
+            .meta
+            .declared_outputs
+            .insert(state.to_owned(), declared);
+    }
+
+    /// Names of the states whose output the next state receives.
+    fn open_states(&self) -> Vec<String> {
+        self.holes
+            .iter()
+            .filter_map(|h| match h {
+                Hole::Next(n) | Hole::Default(n) | Hole::Rule(n, _) => Some(n.clone()),
+                Hole::Start | Hole::Detached => None,
+            })
+            .collect()
+    }
+
+    /// Total execution timeout of the workflow (`TimeoutSeconds` at the top level).
+    pub fn execution_timeout_seconds(mut self, seconds: u64) -> Self {
+        self.graph.timeout_seconds = Some(seconds);
+        self
+    }
+
+    /// Appends a typed step. Compiles only when the step's input type is the current data type
+    /// `T`; the next state receives the step's output.
+    pub fn then<S: TaskStep<Input = T>>(mut self, step: TypedTask<S>) -> Flow<S::Output> {
+        let (name, state, result_schema, problems) = step.into_state();
+        self.graph.meta.problems.extend(problems);
+        self.graph
+            .meta
+            .result_schemas
+            .insert(name.clone(), result_schema);
+        self.attach(&name, state);
+        self.retype()
+    }
+
+    /// Appends an untyped Task whose result is discarded (`ResultPath: null` unless the task
+    /// sets its own): the next state receives the same data.
+    pub fn then_keep(mut self, task: Task) -> Flow<T>
+    where
+        T: JsonSchema,
+    {
+        let task = if task.has_result_path() {
+            task
+        } else {
+            task.discard_result()
+        };
+        let (name, state, result_schema, problems) = task.into_state();
+        self.graph.meta.problems.extend(problems);
+        self.graph
+            .meta
+            .result_schemas
+            .insert(name.clone(), result_schema);
+        self.attach(&name, state);
+        self.declare_output(&name, Declared::of::<T>());
+        self
+    }
+
+    /// Appends an untyped Task whose output is declared to be `U` (checked at emit against the
+    /// task's result schema and its ResultSelector/ResultPath/OutputPath).
+    pub fn then_as<U: JsonSchema>(mut self, task: Task) -> Flow<U> {
+        let (name, state, result_schema, problems) = task.into_state();
+        self.graph.meta.problems.extend(problems);
+        self.graph
+            .meta
+            .result_schemas
+            .insert(name.clone(), result_schema);
+        self.attach(&name, state);
+        self.declare_output(&name, Declared::of::<U>());
+        self.retype()
+    }
+
+    /// Appends a Pass state that keeps the data type (checked at emit).
+    pub fn pass(self, pass: Pass) -> Flow<T>
+    where
+        T: JsonSchema,
+    {
+        self.pass_as::<T>(pass)
+    }
+
+    /// Appends a Pass state whose output is declared to be `U` (checked at emit).
+    pub fn pass_as<U: JsonSchema>(mut self, pass: Pass) -> Flow<U> {
+        let (name, state) = pass.into_state();
+        self.attach(&name, state);
+        self.declare_output(&name, Declared::of::<U>());
+        self.retype()
+    }
+
+    /// Appends a Wait state (the data passes through).
+    pub fn wait(mut self, wait: Wait) -> Flow<T> {
+        let (name, state) = wait.into_state();
+        self.attach(&name, state);
+        self
+    }
+
+    /// Ends this path with a Succeed state.
+    pub fn succeed(mut self, name: &str) -> Ended {
+        self.attach(name, State::Succeed(Default::default()));
+        Ended { graph: self.graph }
+    }
+
+    /// Ends this path with a Fail state.
+    pub fn fail(mut self, fail: Fail) -> Ended {
+        let (name, state) = fail.into_state();
+        self.attach(&name, state);
+        Ended { graph: self.graph }
+    }
+
+    /// Continues at an existing (or later `detached`) state: a loop or a shared tail.
+    pub fn goto(mut self, state: &str) -> Ended {
+        for hole in std::mem::take(&mut self.holes) {
+            self.graph.fill(&hole, state);
+        }
+        Ended { graph: self.graph }
+    }
+
+    /// A Choice state: `build` adds rules with [`Choice::when`] and the default with
+    /// [`Choice::otherwise`]. The flow continues after the choice with the open ends of all
+    /// branches, carrying `U`.
+    pub fn choice<U>(
+        mut self,
+        name: &str,
+        build: impl FnOnce(Choice<T, U>) -> Choice<T, U>,
+    ) -> Flow<U> {
+        self.attach(name, State::Choice(Default::default()));
+        let choice = Choice::new(self.graph, name.to_owned());
+        let (graph, holes) = build(choice).finish();
+        Flow::with(graph, holes)
+    }
+
+    /// A Parallel state; its output is the array of the branches' outputs, declared here as
+    /// `Vec<serde_json::Value>` (use [`Flow::assume`] for a precise type, or
+    /// [`Flow::parallel2`]).
+    pub fn parallel(mut self, parallel: Parallel<T>) -> Flow<Vec<Value>> {
+        let (name, state, meta) = parallel.into_state();
+        self.graph.meta.merge(meta);
+        self.attach(&name, state);
+        self.retype()
+    }
+
+    /// A Parallel state of two typed branches; the next state receives `(A, B)`.
+    pub fn parallel2<A, B>(
+        self,
+        parallel: Parallel<T>,
+        first: impl FnOnce(Flow<T>) -> Flow<A>,
+        second: impl FnOnce(Flow<T>) -> Flow<B>,
+    ) -> Flow<(A, B)>
+    where
+        A: JsonSchema,
+        B: JsonSchema,
+    {
+        let parallel = parallel.branch(first).branch(second);
+        let name = parallel.name().to_owned();
+        let mut flow = self.parallel(parallel).retype::<(A, B)>();
+        flow.declare_output(&name, Declared::of::<(A, B)>());
+        flow
+    }
+
+    /// A Map state iterating over items of type `I` (from `ItemsPath`, or `ItemSelector`);
+    /// `processor` runs for each item and produces `R`; the next state receives `Vec<R>`.
+    pub fn map<I: JsonSchema, R>(
+        mut self,
+        map: Map,
+        processor: impl FnOnce(Flow<I>) -> Flow<R>,
+    ) -> Flow<Vec<R>> {
+        let sub = Flow::<I>::sub();
+        let (mut graph, holes) = processor(sub).into_parts().split();
+        graph.close(holes);
+        let start = graph.start.clone();
+        if let Some(start) = &start {
+            graph
+                .meta
+                .declared_inputs
+                .insert(start.clone(), Declared::of::<I>());
+        }
+        let (name, state, meta) = map.into_state(graph);
+        self.graph.meta.merge(meta);
+        self.attach(&name, state);
+        self.retype()
+    }
+
+    /// Inserts any ASL state (the escape hatch for what the builder does not model). Its
+    /// `Next`/`End` are set by the flow; its output is declared to be `U` (checked at emit).
+    pub fn raw<U: JsonSchema>(mut self, name: &str, state: State) -> Flow<U> {
+        let state = match state {
+            State::Choice(_) => {
+                self.graph.problem(format!(
+                    "raw state '{name}': insert Choice states with `choice`, not `raw`"
+                ));
+                state
+            }
+            other => other,
+        };
+        self.attach(name, state);
+        self.declare_output(name, Declared::of::<U>());
+        self.retype()
+    }
+
+    /// Inserts an ASL state given as JSON (e.g. `{"Type": "Pass", "Result": {...}}`); see
+    /// [`Flow::raw`]. A document that is not a valid state is reported at emit.
+    pub fn raw_json<U: JsonSchema>(mut self, name: &str, state: Value) -> Flow<U> {
+        match serde_json::from_value::<State>(state) {
+            Ok(state) => self.raw(name, state),
+            Err(error) => {
+                self.graph.problem(format!(
+                    "raw state '{name}' is not a valid ASL state: {error}"
+                ));
+                self.retype()
+            }
+        }
+    }
+
+    /// Declares that the data is of type `U` from here on (after a ResultPath merge, say).
+    /// Checked at emit: every required field of `U` must exist in the computed data.
+    pub fn assume<U: JsonSchema>(mut self) -> Flow<U> {
+        for state in self.open_states() {
+            self.declare_output(&state, Declared::of::<U>());
+        }
+        self.retype()
+    }
+
+    /// Adds a chain that nothing flows into (reached by Catch targets or `goto`), whose first
+    /// state receives `X`. The current flow continues unchanged.
+    pub fn detached<X: JsonSchema, Y>(mut self, chain: impl FnOnce(Flow<X>) -> Flow<Y>) -> Self {
+        self.graph = add_detached(self.graph, chain);
+        self
+    }
+
+    /// Like [`Flow::detached`] for a chain that ends with Succeed/Fail/goto.
+    pub fn detached_ended<X: JsonSchema>(mut self, chain: impl FnOnce(Flow<X>) -> Ended) -> Self {
+        self.graph = add_detached::<X, Ended, ()>(self.graph, chain);
+        self
+    }
+}
+
+fn add_detached<X: JsonSchema, B: Branch<Y>, Y>(
+    mut graph: Graph,
+    chain: impl FnOnce(Flow<X>) -> B,
+) -> Graph {
+    graph.detached_start = None;
+    let (mut graph, holes) = chain(Flow::with(graph, vec![Hole::Detached]))
+        .into_parts()
+        .split();
+    graph.close(holes);
+    match graph.detached_start.take() {
+        Some(first) => {
+            graph
+                .meta
+                .declared_inputs
+                .insert(first, Declared::of::<X>());
+        }
+        None => graph.problem("a detached chain has no states; add at least one".into()),
+    }
+    graph
+}
+
+impl Ended {
+    /// Adds a chain reached by Catch targets or `goto`; see [`Flow::detached`].
+    pub fn detached<X: JsonSchema, Y>(mut self, chain: impl FnOnce(Flow<X>) -> Flow<Y>) -> Self {
+        self.graph = add_detached(self.graph, chain);
+        self
+    }
+
+    /// Adds a chain that ends with Succeed/Fail/goto; see [`Flow::detached`].
+    pub fn detached_ended<X: JsonSchema>(mut self, chain: impl FnOnce(Flow<X>) -> Ended) -> Self {
+        self.graph = add_detached::<X, Ended, ()>(self.graph, chain);
+        self
+    }
+
+    /// Total execution timeout of the workflow (`TimeoutSeconds` at the top level).
+    pub fn execution_timeout_seconds(mut self, seconds: u64) -> Self {
+        self.graph.timeout_seconds = Some(seconds);
+        self
+    }
+}
+
+/// A built workflow: the ASL document plus what the builder knows about its data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    /// The ASL document.
+    pub machine: StateMachine,
+    /// JSON Schema of the workflow input (`$ref`s inlined).
+    pub input_schema: Value,
+    pub(crate) meta: Meta,
+}
+
+impl Built {
+    /// Mistakes found while building (unreachable states, duplicate names, ...).
+    pub fn problems(&self) -> &[String] {
+        &self.meta.problems
+    }
+}
+
+/// Anything that can be turned into a [`Built`] workflow: a [`Flow`] or an [`Ended`] flow.
+pub trait IntoWorkflow {
+    /// Closes the open ends (`End: true`) and assembles the ASL document.
+    fn build(self) -> Built;
+}
+
+fn build_graph(mut graph: Graph, holes: Vec<Hole>) -> Built {
+    graph.close(holes);
+    let input_schema = graph.input_schema.take().unwrap_or(Value::Bool(true));
+    let machine = StateMachine {
+        comment: graph.comment.take(),
+        query_language: None,
+        start_at: graph.start.clone().unwrap_or_default(),
+        states: std::mem::take(&mut graph.states),
+        timeout_seconds: graph.timeout_seconds,
+        version: None,
+        extra: Default::default(),
+    };
+    Built {
+        machine,
+        input_schema,
+        meta: graph.meta,
+    }
+}
+
+impl<T> IntoWorkflow for Flow<T> {
+    fn build(self) -> Built {
+        build_graph(self.graph, self.holes)
+    }
+}
+
+impl IntoWorkflow for Ended {
+    fn build(self) -> Built {
+        build_graph(self.graph, Vec::new())
+    }
+}
+
+/// Builds a nested workflow from a closure, merging its meta into `meta`.
+pub(crate) fn sub_workflow<I, U, B: Branch<U>>(
+    build: impl FnOnce(Flow<I>) -> B,
+    meta: &mut Meta,
+) -> SubWorkflow {
+    let (mut graph, holes) = build(Flow::<I>::sub()).into_parts().split();
+    graph.close(holes);
+    meta.merge(std::mem::take(&mut graph.meta));
+    SubWorkflow {
+        comment: None,
+        processor_config: None,
+        start_at: graph.start.unwrap_or_default(),
+        states: graph.states,
+        extra: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_type_name::<Vec<String>>(), "Vec<String>");
+        assert_eq!(short_type_name::<(u8, Value)>(), "(u8, Value)");
+    }
+}

@@ -1,0 +1,897 @@
+//! Path checking: every JSONPath of a workflow is resolved against the JSON Schema of the data
+//! that reaches its state, so a reference to a field that does not exist is found at emit time.
+//!
+//! The checker follows the data through the graph the way Step Functions processes it
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-input-output-filtering.html>):
+//! `InputPath` -> `Parameters` -> task result -> `ResultSelector` -> `ResultPath` ->
+//! `OutputPath`, with Catch outputs, Parallel branches and Map iterations. It checks
+//! `InputPath`, `OutputPath`, `Parameters`/`ResultSelector`/`ItemSelector` `.$` fields (paths and
+//! the paths inside intrinsic functions), Choice `Variable`s and `...Path` operands, `ItemsPath`,
+//! Wait `SecondsPath`/`TimestampPath`, Fail `ErrorPath`/`CausePath`, and `ResultPath` syntax.
+//! Context paths (`$$.`) are checked against the context object; variables (`$name`) and
+//! JSONata states are not checked.
+//!
+//! ```
+//! use serde_json::json;
+//! use workflow_dsl::{paths, StateMachine};
+//!
+//! let machine = StateMachine::from_value(json!({
+//!     "StartAt": "Greet",
+//!     "States": { "Greet": { "Type": "Pass", "Parameters": { "who.$": "$.nmae" }, "End": true } }
+//! })).unwrap();
+//! let input = json!({ "type": "object", "properties": { "name": { "type": "string" } } });
+//! let errors = paths::check(&machine, &input);
+//! assert_eq!(
+//!     errors[0].to_string(),
+//!     "State 'Greet': path '$.nmae' in Parameters.who.$ does not exist; fields at '$': name"
+//! );
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+
+use serde_json::{json, Value};
+
+use crate::builder::{Built, Declared, Meta};
+use crate::intrinsics;
+use crate::model::{ChoiceCondition, ChoiceRule, QueryLanguage, State, StateMachine, States};
+use crate::schema::{self, Lookup, Missing, Step};
+
+/// A path that does not fit the data (or a declared type that does not), with what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathError {
+    /// The state where the path is written.
+    pub state: String,
+    /// The field holding the path, e.g. `Parameters.token.$`, `Choices[0].Variable`.
+    pub location: String,
+    /// The path as written (empty for declared-type mismatches).
+    pub path: String,
+    /// The explanation, naming the fields that do exist.
+    pub message: String,
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "State '{}': {}", self.state, self.message)
+    }
+}
+
+/// Where a path starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// `$`: the state's (effective) input.
+    Input,
+    /// `$$`: the context object.
+    Context,
+    /// `$name`: a variable.
+    Variable(String),
+}
+
+/// Parses a JSONPath into its root and steps.
+pub fn parse(path: &str) -> Result<(Root, Vec<Step>), String> {
+    let Some(rest) = path.strip_prefix('$') else {
+        return Err("a path starts with '$'".into());
+    };
+    let (root, mut rest) = if let Some(rest) = rest.strip_prefix('$') {
+        (Root::Context, rest)
+    } else if rest.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        (Root::Variable(rest[..end].to_owned()), &rest[end..])
+    } else {
+        (Root::Input, rest)
+    };
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("..") {
+            let _ = after;
+            steps.push(Step::Opaque);
+            break;
+        } else if let Some(after) = rest.strip_prefix(".*") {
+            steps.push(Step::Wildcard);
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            if end == 0 {
+                return Err("empty field name after '.'".into());
+            }
+            steps.push(Step::Field(after[..end].to_owned()));
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            if let Some(quoted) = after.strip_prefix('\'').or_else(|| after.strip_prefix('"')) {
+                let quote = after.as_bytes()[0] as char;
+                let Some(end) = quoted.find(quote) else {
+                    return Err("unterminated quoted field name".into());
+                };
+                let Some(after) = quoted[end + 1..].strip_prefix(']') else {
+                    return Err("expected ']' after a quoted field name".into());
+                };
+                steps.push(Step::Field(quoted[..end].to_owned()));
+                rest = after;
+            } else {
+                let Some(end) = after.find(']') else {
+                    return Err("unterminated '['".into());
+                };
+                let inner = after[..end].trim();
+                if inner == "*" {
+                    steps.push(Step::Wildcard);
+                } else if let Ok(index) = inner.parse::<i64>() {
+                    steps.push(Step::Index(index));
+                } else {
+                    steps.push(Step::Opaque);
+                    break;
+                }
+                rest = &after[end + 1..];
+            }
+        } else {
+            return Err(format!("unexpected '{rest}' (use '.field' or ['field'])"));
+        }
+    }
+    Ok((root, steps))
+}
+
+fn render(root: &Root, steps: &[Step]) -> String {
+    let mut out = match root {
+        Root::Input => "$".to_owned(),
+        Root::Context => "$$".to_owned(),
+        Root::Variable(name) => format!("${name}"),
+    };
+    for step in steps {
+        match step {
+            Step::Field(name) if name.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                out.push('.');
+                out.push_str(name);
+            }
+            Step::Field(name) => out.push_str(&format!("['{name}']")),
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+            Step::Wildcard => out.push_str("[*]"),
+            Step::Opaque => out.push_str(".."),
+        }
+    }
+    out
+}
+
+fn list(fields: &[String]) -> String {
+    if fields.is_empty() {
+        "(none declared)".to_owned()
+    } else {
+        fields.join(", ")
+    }
+}
+
+/// Checks every path of `machine` against `input_schema` (the schema of the execution input;
+/// `true` if unknown). Task results are unknown, so paths below a Task's result are accepted.
+pub fn check(machine: &StateMachine, input_schema: &Value) -> Vec<PathError> {
+    let meta = Meta::default();
+    Checker::new(&meta, input_schema.clone(), machine.query_language).run(machine)
+}
+
+/// Checks a built workflow, using the schemas of typed task results and declared types.
+pub fn check_built(built: &Built) -> Vec<PathError> {
+    Checker::new(
+        &built.meta,
+        built.input_schema.clone(),
+        built.machine.query_language,
+    )
+    .run(&built.machine)
+}
+
+fn union_all(schemas: Vec<Value>) -> Value {
+    let mut unique: Vec<Value> = Vec::new();
+    for schema in schemas {
+        if schema == Value::Bool(true) {
+            return Value::Bool(true);
+        }
+        if !unique.contains(&schema) {
+            unique.push(schema);
+        }
+    }
+    match unique.len() {
+        0 => Value::Bool(true),
+        1 => unique.pop().expect("one"),
+        _ => json!({ "anyOf": unique }),
+    }
+}
+
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": { "Error": { "type": "string" }, "Cause": { "type": "string" } },
+        "required": ["Error", "Cause"],
+    })
+}
+
+struct Checker<'a> {
+    meta: &'a Meta,
+    execution_input: Value,
+    default_language: Option<QueryLanguage>,
+    map_item: Option<Value>,
+    errors: Vec<PathError>,
+}
+
+/// What one state passes on.
+struct Outcome {
+    output: Value,
+    edges: Vec<(String, Value)>,
+    ends: bool,
+}
+
+impl<'a> Checker<'a> {
+    fn new(meta: &'a Meta, execution_input: Value, language: Option<QueryLanguage>) -> Self {
+        Checker {
+            meta,
+            execution_input,
+            default_language: language,
+            map_item: None,
+            errors: Vec::new(),
+        }
+    }
+
+    fn run(mut self, machine: &StateMachine) -> Vec<PathError> {
+        let input = self.execution_input.clone();
+        self.graph(&machine.start_at, &machine.states, input);
+        self.errors
+    }
+
+    fn error(&mut self, state: &str, location: &str, path: &str, message: String) {
+        self.errors.push(PathError {
+            state: state.to_owned(),
+            location: location.to_owned(),
+            path: path.to_owned(),
+            message,
+        });
+    }
+
+    fn context_schema(&self) -> Value {
+        let string = json!({ "type": "string" });
+        let mut properties = json!({
+            "Execution": { "type": "object", "properties": {
+                "Id": string, "Input": self.execution_input, "Name": string, "RoleArn": string,
+                "StartTime": string, "RedriveCount": { "type": "integer" },
+                "RedriveStatus": string, "RedriveTime": string,
+            }},
+            "State": { "type": "object", "properties": {
+                "EnteredTime": string, "Name": string, "RetryCount": { "type": "integer" },
+            }},
+            "StateMachine": { "type": "object", "properties": { "Id": string, "Name": string } },
+            "Task": { "type": "object", "properties": { "Token": string } },
+        });
+        if let Some(item) = &self.map_item {
+            properties["Map"] = json!({ "type": "object", "properties": { "Item": {
+                "type": "object",
+                "properties": { "Index": { "type": "integer" }, "Value": item, "Key": string, "Source": string },
+            }}});
+        }
+        json!({ "type": "object", "properties": properties })
+    }
+
+    /// Resolves `path` (written at `location` of `state`) against `input`; reports what is
+    /// wrong and returns `true` (anything) then.
+    fn resolve(&mut self, state: &str, location: &str, path: &str, input: &Value) -> Value {
+        let (root, steps) = match parse(path) {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                self.error(
+                    state,
+                    location,
+                    path,
+                    format!("path '{path}' in {location} is not a valid JSONPath: {reason}"),
+                );
+                return Value::Bool(true);
+            }
+        };
+        let mut current = match &root {
+            Root::Input => input.clone(),
+            Root::Context => self.context_schema(),
+            Root::Variable(_) => return Value::Bool(true),
+        };
+        for (i, step) in steps.iter().enumerate() {
+            let prefix = render(&root, &steps[..i]);
+            let message = match schema::child(&current, step) {
+                Lookup::Found(next) => {
+                    current = next;
+                    continue;
+                }
+                Lookup::Unknown => return Value::Bool(true),
+                Lookup::Missing(Missing::NoField { available }) => format!(
+                    "path '{path}' in {location} does not exist; fields at '{prefix}': {}",
+                    list(&available)
+                ),
+                Lookup::Missing(Missing::NotObject { types }) => format!(
+                    "path '{path}' in {location} does not exist: '{prefix}' is a {}, not an object",
+                    types.join(" or ")
+                ),
+                Lookup::Missing(Missing::NotArray { types }) => format!(
+                    "path '{path}' in {location} does not exist: '{prefix}' is {}, not an array",
+                    if types.is_empty() {
+                        "not known to be an array".to_owned()
+                    } else {
+                        format!("a {}", types.join(" or "))
+                    }
+                ),
+                Lookup::Missing(Missing::Impossible) => format!(
+                    "path '{path}' in {location} does not exist: '{prefix}' never has a value"
+                ),
+            };
+            self.error(state, location, path, message);
+            return Value::Bool(true);
+        }
+        current
+    }
+
+    /// Evaluates a payload template (`Parameters`, `ResultSelector`, `ItemSelector`).
+    fn template(&mut self, state: &str, location: &str, template: &Value, input: &Value) -> Value {
+        let Value::Object(map) = template else {
+            return schema::of_value(template);
+        };
+        let mut properties = serde_json::Map::new();
+        for (key, value) in map {
+            let here = format!("{location}.{key}");
+            match (key.strip_suffix(".$"), value) {
+                (Some(field), Value::String(expression)) => {
+                    let schema = if expression.starts_with("States.") {
+                        for path in intrinsics::referenced_paths(expression) {
+                            self.resolve(state, &here, &path, input);
+                        }
+                        match intrinsics::result_type(expression) {
+                            Some(kind) => json!({ "type": kind }),
+                            None => Value::Bool(true),
+                        }
+                    } else {
+                        self.resolve(state, &here, expression, input)
+                    };
+                    properties.insert(field.to_owned(), schema);
+                }
+                (Some(field), _) => {
+                    self.error(
+                        state,
+                        &here,
+                        "",
+                        format!("{here} must be a string (a path or an intrinsic function)"),
+                    );
+                    properties.insert(field.to_owned(), Value::Bool(true));
+                }
+                (None, nested @ Value::Object(_)) => {
+                    let schema = self.template(state, &here, nested, input);
+                    properties.insert(key.clone(), schema);
+                }
+                (None, literal) => {
+                    properties.insert(key.clone(), schema::of_value(literal));
+                }
+            }
+        }
+        let required: Vec<&String> = properties.keys().collect();
+        json!({ "type": "object", "properties": properties, "required": required })
+    }
+
+    fn input_path(&mut self, state: &str, path: &Option<Option<String>>, input: &Value) -> Value {
+        match path {
+            None => input.clone(),
+            Some(None) => json!({ "type": "object", "properties": {} }),
+            Some(Some(p)) => self.resolve(state, "InputPath", p, input),
+        }
+    }
+
+    fn output_path(&mut self, state: &str, path: &Option<Option<String>>, value: &Value) -> Value {
+        match path {
+            None => value.clone(),
+            Some(None) => json!({ "type": "object", "properties": {} }),
+            Some(Some(p)) => self.resolve(state, "OutputPath", p, value),
+        }
+    }
+
+    fn result_path(
+        &mut self,
+        state: &str,
+        location: &str,
+        path: &Option<Option<String>>,
+        raw_input: &Value,
+        result: Value,
+    ) -> Value {
+        match path {
+            None => result,
+            Some(None) => raw_input.clone(),
+            Some(Some(p)) => match parse(p) {
+                Ok((Root::Input, steps))
+                    if !steps
+                        .iter()
+                        .any(|s| *s == Step::Opaque || *s == Step::Wildcard) =>
+                {
+                    schema::set_at(raw_input, &steps, result)
+                }
+                Ok(_) => {
+                    self.error(
+                        state,
+                        location,
+                        p,
+                        format!(
+                            "{location} '{p}' must be a reference path into the state input \
+                             ('$', '$.field', '$.a.b'), without wildcards or filters"
+                        ),
+                    );
+                    Value::Bool(true)
+                }
+                Err(reason) => {
+                    self.error(
+                        state,
+                        location,
+                        p,
+                        format!("{location} '{p}' is not a valid JSONPath: {reason}"),
+                    );
+                    Value::Bool(true)
+                }
+            },
+        }
+    }
+
+    fn choice_rule(&mut self, state: &str, location: &str, rule: &ChoiceRule, input: &Value) {
+        match &rule.condition {
+            ChoiceCondition::And(rules) | ChoiceCondition::Or(rules) => {
+                let kind = if matches!(rule.condition, ChoiceCondition::And(_)) {
+                    "And"
+                } else {
+                    "Or"
+                };
+                for (i, nested) in rules.iter().enumerate() {
+                    self.choice_rule(state, &format!("{location}.{kind}[{i}]"), nested, input);
+                }
+            }
+            ChoiceCondition::Not(nested) => {
+                self.choice_rule(state, &format!("{location}.Not"), nested, input)
+            }
+            ChoiceCondition::Comparison {
+                variable,
+                operator,
+                operand,
+            } => {
+                let is_test = operator.is_type_test();
+                // IsPresent/IsNull test existence: a missing field is what they look for only
+                // if the schema says the field may be absent; still, a typo is a typo.
+                self.resolve(state, &format!("{location}.Variable"), variable, input);
+                let _ = is_test;
+                if operator.is_path() {
+                    if let Value::String(other) = operand {
+                        self.resolve(
+                            state,
+                            &format!("{location}.{}", operator.name()),
+                            other,
+                            input,
+                        );
+                    }
+                }
+            }
+            ChoiceCondition::Jsonata(_) | ChoiceCondition::Missing { .. } => {}
+        }
+    }
+
+    fn conforms(&mut self, state: &str, what: &str, declared: &Declared, computed: &Value) {
+        let mut problems = Vec::new();
+        conformance(&declared.schema, computed, "$".to_owned(), &mut problems, 0);
+        for problem in problems {
+            self.error(
+                state,
+                what,
+                "",
+                format!(
+                    "{what} is declared as `{}` but {problem}; fix the data flow (Parameters, \
+                     ResultPath, OutputPath) or the declared type",
+                    declared.type_name
+                ),
+            );
+        }
+    }
+
+    fn catches(
+        &mut self,
+        state_name: &str,
+        state: &State,
+        raw_input: &Value,
+    ) -> Vec<(String, Value)> {
+        let mut edges = Vec::new();
+        for (i, catcher) in state.catchers().iter().enumerate() {
+            let output = self.result_path(
+                state_name,
+                &format!("Catch[{i}].ResultPath"),
+                &catcher.result_path,
+                raw_input,
+                error_schema(),
+            );
+            edges.push((catcher.next.clone(), output));
+        }
+        edges
+    }
+
+    fn state(&mut self, name: &str, state: &State, input: &Value) -> Outcome {
+        let language = state.query_language().or(self.default_language);
+        if language == Some(QueryLanguage::JSONata) {
+            return Outcome {
+                output: Value::Bool(true),
+                edges: state
+                    .successors()
+                    .into_iter()
+                    .map(|s| (s.to_owned(), Value::Bool(true)))
+                    .collect(),
+                ends: true,
+            };
+        }
+        let next = |output: &Value| match state.next_and_end() {
+            (Some(next), _) => vec![(next.to_owned(), output.clone())],
+            _ => Vec::new(),
+        };
+        match state {
+            State::Pass(s) => {
+                let effective = self.input_path(name, &s.input_path, input);
+                let result = if let Some(result) = &s.result {
+                    schema::of_value(result)
+                } else if let Some(parameters) = &s.parameters {
+                    self.template(name, "Parameters", parameters, &effective)
+                } else {
+                    effective
+                };
+                let merged = self.result_path(name, "ResultPath", &s.result_path, input, result);
+                let output = self.output_path(name, &s.output_path, &merged);
+                Outcome {
+                    edges: next(&output),
+                    output,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Task(s) => {
+                let effective = self.input_path(name, &s.input_path, input);
+                if let Some(parameters) = &s.parameters {
+                    self.template(name, "Parameters", parameters, &effective);
+                }
+                for (location, path) in [
+                    ("TimeoutSecondsPath", &s.timeout_seconds_path),
+                    ("HeartbeatSecondsPath", &s.heartbeat_seconds_path),
+                ] {
+                    if let Some(path) = path {
+                        self.resolve(name, location, path, &effective);
+                    }
+                }
+                let mut result = self
+                    .meta
+                    .result_schemas
+                    .get(name)
+                    .cloned()
+                    .unwrap_or(Value::Bool(true));
+                if let Some(selector) = &s.result_selector {
+                    result = self.template(name, "ResultSelector", selector, &result);
+                }
+                let merged = self.result_path(name, "ResultPath", &s.result_path, input, result);
+                let output = self.output_path(name, &s.output_path, &merged);
+                let mut edges = next(&output);
+                edges.extend(self.catches(name, state, input));
+                Outcome {
+                    output,
+                    edges,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Choice(s) => {
+                let effective = self.input_path(name, &s.input_path, input);
+                for (i, rule) in s.choices.iter().enumerate() {
+                    self.choice_rule(name, &format!("Choices[{i}]"), rule, &effective);
+                }
+                let output = self.output_path(name, &s.output_path, &effective);
+                let edges = state
+                    .successors()
+                    .into_iter()
+                    .map(|t| (t.to_owned(), output.clone()))
+                    .collect();
+                Outcome {
+                    output,
+                    edges,
+                    ends: false,
+                }
+            }
+            State::Wait(s) => {
+                let effective = self.input_path(name, &s.input_path, input);
+                for (location, path) in [
+                    ("SecondsPath", &s.seconds_path),
+                    ("TimestampPath", &s.timestamp_path),
+                ] {
+                    if let Some(path) = path {
+                        self.resolve(name, location, path, &effective);
+                    }
+                }
+                let output = self.output_path(name, &s.output_path, &effective);
+                Outcome {
+                    edges: next(&output),
+                    output,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Succeed(s) => {
+                let effective = self.input_path(name, &s.input_path, input);
+                let output = self.output_path(name, &s.output_path, &effective);
+                Outcome {
+                    output,
+                    edges: Vec::new(),
+                    ends: true,
+                }
+            }
+            State::Fail(s) => {
+                for (location, path) in [("ErrorPath", &s.error_path), ("CausePath", &s.cause_path)]
+                {
+                    if let Some(path) = path {
+                        if !path.starts_with("States.") {
+                            self.resolve(name, location, path, input);
+                        }
+                    }
+                }
+                Outcome {
+                    output: Value::Bool(true),
+                    edges: Vec::new(),
+                    ends: false,
+                }
+            }
+            State::Parallel(s) => {
+                let effective = self.input_path(name, &s.input_path, input);
+                let branch_input = match &s.parameters {
+                    Some(parameters) => self.template(name, "Parameters", parameters, &effective),
+                    None => effective,
+                };
+                let outputs: Vec<Value> = s
+                    .branches
+                    .iter()
+                    .map(|b| self.graph(&b.start_at, &b.states, branch_input.clone()))
+                    .collect();
+                let mut result = json!({
+                    "type": "array",
+                    "prefixItems": outputs,
+                    "items": union_all(outputs.clone()),
+                });
+                if let Some(selector) = &s.result_selector {
+                    result = self.template(name, "ResultSelector", selector, &result);
+                }
+                let merged = self.result_path(name, "ResultPath", &s.result_path, input, result);
+                let output = self.output_path(name, &s.output_path, &merged);
+                let mut edges = next(&output);
+                edges.extend(self.catches(name, state, input));
+                Outcome {
+                    output,
+                    edges,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Map(s) => {
+                let effective = self.input_path(name, &s.input_path, input);
+                let item = if s.item_reader.is_some() || s.items.is_some() {
+                    Value::Bool(true)
+                } else {
+                    let items_path = s.items_path.as_deref().unwrap_or("$");
+                    let items = self.resolve(name, "ItemsPath", items_path, &effective);
+                    match schema::child(&items, &Step::Wildcard) {
+                        Lookup::Found(item) => item,
+                        Lookup::Unknown => Value::Bool(true),
+                        Lookup::Missing(_) => {
+                            self.error(
+                                name,
+                                "ItemsPath",
+                                items_path,
+                                format!(
+                                    "ItemsPath '{items_path}' must select an array, but it is a {}",
+                                    schema::types(&items).join(" or ")
+                                ),
+                            );
+                            Value::Bool(true)
+                        }
+                    }
+                };
+                let selector = s.item_selector.as_ref().or(s.parameters.as_ref());
+                let item_input = match selector {
+                    Some(selector) => {
+                        let saved = self.map_item.replace(item.clone());
+                        let location = if s.item_selector.is_some() {
+                            "ItemSelector"
+                        } else {
+                            "Parameters"
+                        };
+                        let schema = self.template(name, location, selector, &effective);
+                        self.map_item = saved;
+                        schema
+                    }
+                    None => item,
+                };
+                let processor_output = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
+                    Some(p) => self.graph(&p.start_at, &p.states, item_input),
+                    None => Value::Bool(true),
+                };
+                let mut result = json!({ "type": "array", "items": processor_output });
+                if let Some(selector) = &s.result_selector {
+                    result = self.template(name, "ResultSelector", selector, &result);
+                }
+                let merged = self.result_path(name, "ResultPath", &s.result_path, input, result);
+                let output = self.output_path(name, &s.output_path, &merged);
+                let mut edges = next(&output);
+                edges.extend(self.catches(name, state, input));
+                Outcome {
+                    output,
+                    edges,
+                    ends: s.end == Some(true),
+                }
+            }
+        }
+    }
+
+    /// Walks one (sub-)graph from `start_at`; returns the union of the outputs of its end states.
+    fn graph(&mut self, start_at: &str, states: &States, input: Value) -> Value {
+        let mut incoming: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut queue: VecDeque<String> = VecDeque::new();
+        let mut visited: BTreeSet<String> = BTreeSet::new();
+        let mut outputs = Vec::new();
+        incoming.entry(start_at.to_owned()).or_default().push(input);
+        queue.push_back(start_at.to_owned());
+        while let Some(name) = queue.pop_front() {
+            if !visited.insert(name.clone()) {
+                continue;
+            }
+            let Some(state) = states.get(&name) else {
+                continue;
+            };
+            let input = union_all(incoming.remove(&name).unwrap_or_default());
+            if let Some(declared) = self.meta.declared_inputs.get(&name) {
+                self.conforms(&name, "the state input", declared, &input);
+            }
+            let outcome = self.state(&name, state, &input);
+            if let Some(declared) = self.meta.declared_outputs.get(&name) {
+                self.conforms(&name, "the state output", declared, &outcome.output);
+            }
+            if outcome.ends {
+                outputs.push(outcome.output);
+            }
+            for (target, schema) in outcome.edges {
+                if !visited.contains(&target) {
+                    incoming.entry(target.clone()).or_default().push(schema);
+                    queue.push_back(target);
+                }
+            }
+        }
+        union_all(outputs)
+    }
+}
+
+fn compatible(declared: &[String], computed: &[String]) -> bool {
+    declared.is_empty()
+        || computed.is_empty()
+        || declared.iter().any(|d| {
+            computed
+                .iter()
+                .any(|c| c == d || (d == "number" && c == "integer"))
+        })
+}
+
+/// Every required field of `declared` must exist in `computed` (recursively, a few levels).
+fn conformance(
+    declared: &Value,
+    computed: &Value,
+    at: String,
+    out: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > 6 || computed == &Value::Bool(true) {
+        return;
+    }
+    let declared_types = schema::types(declared);
+    let computed_types = schema::types(computed);
+    if !compatible(&declared_types, &computed_types) {
+        out.push(format!(
+            "'{at}' is a {} where a {} is expected",
+            computed_types.join(" or "),
+            declared_types.join(" or ")
+        ));
+        return;
+    }
+    for field in schema::required(declared) {
+        let here = if at == "$" {
+            format!("$.{field}")
+        } else {
+            format!("{at}.{field}")
+        };
+        match schema::child(computed, &Step::Field(field.clone())) {
+            Lookup::Found(sub) => {
+                if let Some(declared_sub) = declared.get("properties").and_then(|p| p.get(&field)) {
+                    conformance(declared_sub, &sub, here, out, depth + 1);
+                }
+            }
+            Lookup::Unknown => {}
+            Lookup::Missing(Missing::NoField { available }) => out.push(format!(
+                "field '{here}' is missing; fields at '{at}': {}",
+                list(&available)
+            )),
+            Lookup::Missing(_) => out.push(format!("'{at}' is not an object with field '{field}'")),
+        }
+    }
+    if let (Some(declared_items), Some(computed_items)) =
+        (declared.get("items"), computed.get("items"))
+    {
+        conformance(
+            declared_items,
+            computed_items,
+            format!("{at}[*]"),
+            out,
+            depth + 1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_paths() {
+        assert_eq!(
+            parse("$.a['b c'][0][*].d").unwrap(),
+            (
+                Root::Input,
+                vec![
+                    Step::Field("a".into()),
+                    Step::Field("b c".into()),
+                    Step::Index(0),
+                    Step::Wildcard,
+                    Step::Field("d".into())
+                ]
+            )
+        );
+        assert_eq!(parse("$$.Task.Token").unwrap().0, Root::Context);
+        assert_eq!(
+            parse("$order.id").unwrap().0,
+            Root::Variable("order".into())
+        );
+        assert_eq!(parse("$").unwrap(), (Root::Input, vec![]));
+        assert!(parse("a.b").is_err());
+        assert!(parse("$.").is_err());
+        assert_eq!(parse("$..x").unwrap().1, vec![Step::Opaque]);
+    }
+
+    #[test]
+    fn checks_a_document() {
+        let machine = StateMachine::from_value(json!({
+            "StartAt": "Check",
+            "States": {
+                "Check": {
+                    "Type": "Choice",
+                    "Choices": [
+                        { "And": [
+                            { "Variable": "$.total", "NumericGreaterThan": 0 },
+                            { "Not": { "Variable": "$.totl", "IsPresent": true } }
+                        ], "Next": "Items" }
+                    ],
+                    "Default": "Items"
+                },
+                "Items": {
+                    "Type": "Map",
+                    "ItemsPath": "$.lines",
+                    "ItemSelector": { "sku.$": "$$.Map.Item.Value.sku", "bad.$": "$$.Map.Item.Value.skew" },
+                    "ItemProcessor": { "StartAt": "One", "States": {
+                        "One": { "Type": "Pass", "Parameters": { "s.$": "$.sku", "x.$": "$.nope" }, "End": true }
+                    }},
+                    "ResultPath": "$.checked",
+                    "Next": "Done"
+                },
+                "Done": { "Type": "Pass", "OutputPath": "$.checked[0].s", "End": true }
+            }
+        }))
+        .unwrap();
+        let input = json!({
+            "type": "object",
+            "properties": {
+                "total": { "type": "integer" },
+                "lines": { "type": "array", "items": { "type": "object", "properties": { "sku": { "type": "string" } } } }
+            }
+        });
+        let errors: Vec<String> = check(&machine, &input)
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "State 'Check': path '$.totl' in Choices[0].And[1].Not.Variable does not exist; fields at '$': lines, total",
+                "State 'Items': path '$$.Map.Item.Value.skew' in ItemSelector.bad.$ does not exist; fields at '$$.Map.Item.Value': sku",
+                "State 'One': path '$.nope' in Parameters.x.$ does not exist; fields at '$': bad, sku",
+            ]
+        );
+    }
+}
