@@ -475,3 +475,127 @@ fn invalid_definitions_are_rejected_at_compile_time() {
         assert!(engine.compile(&machine(def.clone())).is_err(), "{def}");
     }
 }
+
+/// The shape of the shop's order workflow: validate -> pay -> persist -> notify, any failure caught
+/// and recorded. Handlers are in-process Rust closures matched through SAM-style placeholders.
+#[tokio::test]
+async fn order_workflow_shape_with_failure_path() {
+    let m = machine(json!({
+        "StartAt": "ValidateOrder",
+        "States": {
+            "ValidateOrder": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "${ValidateOrderFunctionArn}", "Payload.$": "$"},
+                "OutputPath": "$.Payload",
+                "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RecordFailure"}],
+                "Next": "ProcessPayment"},
+            "ProcessPayment": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "${ProcessPaymentFunctionArn}", "Payload.$": "$"},
+                "ResultSelector": {"paymentId.$": "$.Payload.paymentId"}, "ResultPath": "$.payment",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RecordFailure"}],
+                "Next": "Notify"},
+            "Notify": {"Type": "Pass", "Parameters": {"orderId.$": "$.orderId", "status": "COMPLETED",
+                "paymentId.$": "$.payment.paymentId"}, "End": true},
+            "RecordFailure": {"Type": "Pass", "Parameters": {"orderId.$": "$.orderId", "status": "FAILED",
+                "error.$": "$.failure.Error"}, "Next": "Failed"},
+            "Failed": {"Type": "Fail", "Error": "OrderFailed", "Cause": "the order could not be completed"}
+        }
+    }));
+    let mut reg = TaskRegistry::new();
+    reg.register_lambda("validate-order", |o| async move {
+        if o["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            Ok(o)
+        } else {
+            Err(TaskError::new("ValidationError", "the order has no items"))
+        }
+    });
+    reg.register_lambda("process-payment", |o| async move {
+        if o["paymentToken"] == "tok_declined" {
+            Err(TaskError::new("PaymentDeclined", "card declined"))
+        } else {
+            Ok(json!({"paymentId": format!("pay-{}", o["orderId"].as_str().unwrap_or(""))}))
+        }
+    });
+    let engine = Engine::new(reg);
+    let ok = engine
+        .execute(
+            &m,
+            json!({"orderId": "o-1", "items": [{"productId": "p"}], "paymentToken": "tok_ok"}),
+            ExecOptions::virtual_time(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        output(&ok.status),
+        &json!({"orderId": "o-1", "status": "COMPLETED", "paymentId": "pay-o-1"})
+    );
+    let declined = engine
+        .execute(&m, json!({"orderId": "o-2", "items": [{"productId": "p"}], "paymentToken": "tok_declined"}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert_eq!(
+        declined.status,
+        ExecutionStatus::Failed {
+            error: Some("OrderFailed".into()),
+            cause: Some("the order could not be completed".into())
+        }
+    );
+    let recorded = declined
+        .history
+        .iter()
+        .find(|e| {
+            e.event_type == EventType::PassStateExited
+                && e.details().is_some_and(|d| d["name"] == "RecordFailure")
+        })
+        .expect("RecordFailure ran");
+    let out: Value =
+        serde_json::from_str(recorded.details().unwrap()["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        out,
+        json!({"orderId": "o-2", "status": "FAILED", "error": "PaymentDeclined"})
+    );
+}
+
+#[tokio::test]
+async fn jsonpath_runtime_errors_name_the_state_and_event() {
+    let engine = Engine::default();
+    let run = |def: Value, input: Value| {
+        let engine = engine.clone();
+        async move {
+            match engine
+                .execute(&machine(def), input, ExecOptions::virtual_time())
+                .await
+                .unwrap()
+                .status
+            {
+                ExecutionStatus::Failed { error, cause } => (error.unwrap(), cause.unwrap()),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let (e, c) = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": "$.missing"}, "End": true}}}),
+        json!({"a": 1}),
+    )
+    .await;
+    assert_eq!(e, "States.Runtime");
+    assert_eq!(c, "An error occurred while executing the state 'P' (entered at the event id #2). The JSONPath '$.missing' specified for the field 'x.$' could not be found in the input '{\"a\":1}'");
+    let (e, _) = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "ResultPath": "$.x.y", "End": true}}}),
+        json!("text"),
+    )
+    .await;
+    assert_eq!(e, "States.ResultPathMatchFailure");
+    let (e, _) = run(
+        json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "D"}]}, "D": {"Type": "Succeed"}}}),
+        json!({"n": 2}),
+    )
+    .await;
+    assert_eq!(e, "States.NoChoiceMatched");
+    let (e, _) = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"x.$": "States.ArrayGetItem($.a, 5)"}, "End": true}}}),
+        json!({"a": [1]}),
+    )
+    .await;
+    assert_eq!(e, "States.IntrinsicFailure");
+}
