@@ -2,6 +2,7 @@
 //! functions (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`) and AWS's error messages
 //! (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bumpalo::Bump;
@@ -48,12 +49,17 @@ pub(crate) fn eval_raw(expr: &str, env: &JEnv<'_>, field: &str) -> Result<JOut, 
             ),
         )
     };
-    let j = JsonAta::new(expr, &arena).map_err(fail)?;
+    // jsonata-rs binds its own $random (no seed) over registered functions: route calls to AWS's.
+    let source = rewrite_random(expr);
+    let j = JsonAta::new(&source, &arena).map_err(fail)?;
     j.register_function("partition", 2, fn_partition);
     j.register_function("range", 3, fn_range);
     j.register_function("hash", 2, fn_hash);
-    j.register_function("random", 1, fn_random);
+    j.register_function("awsRandom__", 1, fn_random);
     j.register_function("parse", 1, fn_parse);
+    // Standard JSONata functions jsonata-rs does not provide.
+    j.register_function("average", 1, fn_average);
+    j.register_function("type", 1, fn_type);
     let mut bindings: HashMap<&str, &Value> = HashMap::new();
     bindings.insert("states", env.states);
     for name in referenced_vars(expr) {
@@ -141,6 +147,38 @@ pub(crate) fn eval_typed(
         ));
     }
     Ok(out)
+}
+
+/// Replaces `$random(` outside string literals with the AWS-compatible `$awsRandom__(`.
+fn rewrite_random(expr: &str) -> Cow<'_, str> {
+    if !expr.contains("$random(") {
+        return Cow::Borrowed(expr);
+    }
+    let mut out = String::with_capacity(expr.len() + 16);
+    let mut quote: Option<char> = None;
+    let mut rest = expr;
+    while let Some(c) = rest.chars().next() {
+        if let Some(q) = quote {
+            if c == '\\' {
+                let n = rest[1..].chars().next().map(char::len_utf8).unwrap_or(0);
+                out.push_str(&rest[..1 + n]);
+                rest = &rest[1 + n..];
+                continue;
+            }
+            if c == q {
+                quote = None;
+            }
+        } else if c == '"' || c == '\'' {
+            quote = Some(c);
+        } else if rest.starts_with("$random(") {
+            out.push_str("$awsRandom__(");
+            rest = &rest["$random(".len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
 }
 
 fn error_text(e: &JError) -> String {
@@ -331,6 +369,56 @@ fn fn_parse<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> JResul
     Ok(from_json(ctx.arena, &v))
 }
 
+fn fn_average<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> JResult<'a> {
+    let a = arg(args, 0);
+    if a.is_undefined() {
+        return Ok(JValue::undefined());
+    }
+    let nums: Vec<f64> = if a.is_array() {
+        a.members()
+            .map(|m| if m.is_number() { m.as_f64() } else { f64::NAN })
+            .collect()
+    } else if a.is_number() {
+        vec![a.as_f64()]
+    } else {
+        vec![f64::NAN]
+    };
+    if nums.iter().any(|n| n.is_nan()) {
+        return Err(JError::D3137Error(
+            "$average expects an array of numbers".into(),
+        ));
+    }
+    if nums.is_empty() {
+        return Ok(JValue::undefined());
+    }
+    Ok(JValue::number(
+        ctx.arena,
+        nums.iter().sum::<f64>() / nums.len() as f64,
+    ))
+}
+
+fn fn_type<'a>(ctx: FunctionContext<'a, '_>, args: &[&'a JValue<'a>]) -> JResult<'a> {
+    let a = arg(args, 0);
+    let t = if a.is_undefined() {
+        return Ok(JValue::undefined());
+    } else if a.is_null() {
+        "null"
+    } else if a.is_bool() {
+        "boolean"
+    } else if a.is_number() {
+        "number"
+    } else if a.is_string() {
+        "string"
+    } else if a.is_function() {
+        "function"
+    } else if a.is_array() {
+        "array"
+    } else {
+        "object"
+    };
+    Ok(JValue::string(ctx.arena, t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +455,20 @@ mod tests {
             ev("$states.input.x + 1", json!({"input": {"x": 1}})).unwrap(),
             json!(2)
         );
+        assert_eq!(
+            rewrite_random("$random() & '$random('"),
+            "$awsRandom__() & '$random('"
+        );
+        let r = ev("$random()", json!({})).unwrap().as_f64().unwrap();
+        assert!((0.0..1.0).contains(&r));
+        assert_eq!(
+            ev("$random(7) = $random(7)", json!({})).unwrap(),
+            json!(true)
+        );
+        assert_eq!(ev("$length($uuid())", json!({})).unwrap(), json!(36));
+        assert_eq!(ev("$hash('input data', 'SHA-384')", json!({})).unwrap(), json!("d28a7d5cf25a74f11a50a18452b75e04bb3d70c9dd0510d6123aa008c756511b87525bdc835ebb27e1fb9e9374a15562"));
+        assert_eq!(ev("$average([1, 2, 6])", json!({})).unwrap(), json!(3));
+        assert_eq!(ev("$type({})", json!({})).unwrap(), json!("object"));
         let err = ev("$nope(1)", json!({})).unwrap_err();
         assert!(err
             .failure
