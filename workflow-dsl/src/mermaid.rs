@@ -142,7 +142,7 @@ fn graph(
         }
         // Edges.
         if let (Some(next), _) = state.next_and_end() {
-            let _ = writeln!(out, "{pad}{id} --> {}", id_of(next));
+            let _ = writeln!(out, "{pad}{id} -->|\"Next\"| {}", id_of(next));
         } else if state.next_and_end().1 == Some(true) || matches!(state, State::Succeed(_)) {
             let _ = writeln!(out, "{pad}{id} --> {end_id}");
         }

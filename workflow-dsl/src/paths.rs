@@ -150,6 +150,21 @@ fn render(root: &Root, steps: &[Step]) -> String {
     out
 }
 
+/// "a string", "an array or a null".
+fn a(types: &[String]) -> String {
+    if types.is_empty() {
+        return "of unknown type".to_owned();
+    }
+    types
+        .iter()
+        .map(|t| match t.as_str() {
+            "array" | "object" | "integer" => format!("an {t}"),
+            other => format!("a {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 fn list(fields: &[String]) -> String {
     if fields.is_empty() {
         "(none declared)".to_owned()
@@ -297,15 +312,15 @@ impl<'a> Checker<'a> {
                     list(&available)
                 ),
                 Lookup::Missing(Missing::NotObject { types }) => format!(
-                    "path '{path}' in {location} does not exist: '{prefix}' is a {}, not an object",
-                    types.join(" or ")
+                    "path '{path}' in {location} does not exist: '{prefix}' is {}, not an object",
+                    a(&types)
                 ),
                 Lookup::Missing(Missing::NotArray { types }) => format!(
                     "path '{path}' in {location} does not exist: '{prefix}' is {}, not an array",
                     if types.is_empty() {
                         "not known to be an array".to_owned()
                     } else {
-                        format!("a {}", types.join(" or "))
+                        a(&types)
                     }
                 ),
                 Lookup::Missing(Missing::Impossible) => format!(
@@ -670,8 +685,8 @@ impl<'a> Checker<'a> {
                                 "ItemsPath",
                                 items_path,
                                 format!(
-                                    "ItemsPath '{items_path}' must select an array, but it is a {}",
-                                    schema::types(&items).join(" or ")
+                                    "ItemsPath '{items_path}' must select an array, but it is {}",
+                                    a(&schema::types(&items))
                                 ),
                             );
                             Value::Bool(true)
@@ -730,11 +745,14 @@ impl<'a> Checker<'a> {
                 continue;
             };
             let input = union_all(incoming.remove(&name).unwrap_or_default());
+            let before = self.errors.len();
             if let Some(declared) = self.meta.declared_inputs.get(&name) {
                 self.conforms(&name, "the state input", declared, &input);
             }
+            // A wrong input is reported once, not again as a wrong output.
+            let input_ok = self.errors.len() == before;
             let outcome = self.state(&name, state, &input);
-            if let Some(declared) = self.meta.declared_outputs.get(&name) {
+            if let (Some(declared), true) = (self.meta.declared_outputs.get(&name), input_ok) {
                 self.conforms(&name, "the state output", declared, &outcome.output);
             }
             if outcome.ends {
@@ -776,9 +794,9 @@ fn conformance(
     let computed_types = schema::types(computed);
     if !compatible(&declared_types, &computed_types) {
         out.push(format!(
-            "'{at}' is a {} where a {} is expected",
-            computed_types.join(" or "),
-            declared_types.join(" or ")
+            "'{at}' is {} where {} is expected",
+            a(&computed_types),
+            a(&declared_types)
         ));
         return;
     }

@@ -621,6 +621,7 @@ mod tests {
         assert!(!is_user_error_name("States.Timeout"));
         assert!(!is_user_error_name(""));
         assert_eq!(Sample::all_names(), ["SampleA", "B"]);
+        assert_eq!(Sample::B.name(), "B");
         assert_eq!(pascal_case("validate-order"), "ValidateOrder");
         assert_eq!(pascal_case("notify_customer"), "NotifyCustomer");
     }
