@@ -13,16 +13,33 @@ use crate::registry::{decode, StepName};
 
 /// Structured JSON logs to stdout (CloudWatch). Level from `RUST_LOG`, else `info`.
 pub fn init_tracing() {
+    // `try_init` so a second call (tests) is harmless.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // `try_init` so a second call (tests) is harmless.
-    let _ = tracing_subscriber::fmt()
+    let _ = json_subscriber(std::io::stdout, filter).try_init();
+}
+
+/// The JSON log format: one object per event, with the current span's fields
+/// (`step`, `request_id`, `order_id`) under `span`.
+pub fn json_subscriber<W>(
+    writer: W,
+    filter: tracing_subscriber::EnvFilter,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+    tracing_subscriber::EnvFilter,
+    W,
+>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .try_init();
+        .with_writer(writer)
 }
 
 /// A required environment variable (see `shop_model::env`).
@@ -97,4 +114,81 @@ where
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use lambda_runtime::{Context, LambdaEvent};
+
+    use super::*;
+    use crate::fixtures::{line, message, shop};
+    use crate::model::ValidatedOrder;
+    use crate::validate::validate;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn event(payload: Value) -> LambdaEvent<Value> {
+        let mut context = Context::default();
+        context.request_id = "req-42".into();
+        LambdaEvent::new(payload, context)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn logs_are_json_with_request_and_order_ids_and_no_token() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = json_subscriber(
+            move || writer.clone(),
+            tracing_subscriber::EnvFilter::new("info"),
+        )
+        .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let shop = shop();
+        let mut msg = message("o-log", vec![line("mug", 1)]);
+        msg.payment_token = Some("tok_very_secret".into());
+        let payload = serde_json::to_value(&msg).unwrap();
+        let out: ValidatedOrder = handle(StepName::ValidateOrder, event(payload), |m| {
+            validate(m, &shop)
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.order_id, "o-log");
+        let err = handle(
+            StepName::ValidateOrder,
+            event(serde_json::json!({"orderId": "o-bad"})),
+            |m| validate(m, &shop),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.name(), "InvalidOrder");
+
+        let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(!logs.contains("tok_very_secret"), "{logs}");
+        let lines: Vec<Value> = logs
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(lines.len() >= 2, "{logs}");
+        for line in &lines {
+            assert_eq!(line["span"]["request_id"], "req-42", "{line}");
+        }
+        assert!(lines.iter().any(|l| l["span"]["order_id"] == "o-log"));
+        assert!(lines
+            .iter()
+            .any(|l| l["span"]["order_id"] == "o-bad" && l["fields"]["error"] == "InvalidOrder"));
+    }
 }
