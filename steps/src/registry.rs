@@ -45,6 +45,65 @@ impl StepName {
         }
     }
 
+    /// PascalCase name, e.g. `ValidateOrder` (the SAM template's `${ValidateOrderFunctionArn}`).
+    pub const fn pascal(self) -> &'static str {
+        match self {
+            StepName::ValidateOrder => "ValidateOrder",
+            StepName::ProcessPayment => "ProcessPayment",
+            StepName::PersistOrder => "PersistOrder",
+            StepName::RecordFailure => "RecordFailure",
+            StepName::NotifyOrder => "NotifyOrder",
+        }
+    }
+
+    /// The step a Task's function reference names: the step name itself, the SAM placeholder
+    /// `${ValidateOrderFunctionArn}`, or a function name/ARN ending in the step name
+    /// (`arn:aws:lambda:us-east-1:123456789012:function:shop-dev-validate-order[:alias]`).
+    pub fn from_function_ref(reference: &str) -> Option<Self> {
+        let r = reference.trim();
+        StepName::ALL.into_iter().find(|step| {
+            let placeholder = format!("${{{}FunctionArn}}", step.pascal());
+            r == step.as_str()
+                || r == placeholder
+                || r.split(':').any(|part| {
+                    part == step.as_str() || part.ends_with(&format!("-{}", step.as_str()))
+                })
+        })
+    }
+
+    /// The ASL error names the step can report itself (besides `States.*` and `Lambda.*`).
+    /// Retry [`names::RETRYABLE`](crate::error::names::RETRYABLE); catch the rest.
+    pub fn error_names(self) -> &'static [&'static str] {
+        use crate::error::names::*;
+        match self {
+            StepName::ValidateOrder => &[
+                INVALID_ORDER,
+                OUT_OF_STOCK,
+                THROTTLED,
+                SERVICE_UNAVAILABLE,
+                INTERNAL,
+            ],
+            StepName::ProcessPayment => &[
+                PAYMENT_DECLINED,
+                INVALID_INPUT,
+                THROTTLED,
+                SERVICE_UNAVAILABLE,
+                INTERNAL,
+            ],
+            StepName::PersistOrder => &[
+                OUT_OF_STOCK,
+                ORDER_ALREADY_FAILED,
+                INVALID_INPUT,
+                THROTTLED,
+                SERVICE_UNAVAILABLE,
+                INTERNAL,
+            ],
+            StepName::RecordFailure | StepName::NotifyOrder => {
+                &[INVALID_INPUT, THROTTLED, SERVICE_UNAVAILABLE, INTERNAL]
+            }
+        }
+    }
+
     /// The error an undecodable input gives: for validate the message itself is the customer's
     /// order (`InvalidOrder`); for the later steps it is a workflow wiring bug (`InvalidInput`).
     fn decode_error(self, reason: String) -> StepError {
@@ -184,6 +243,53 @@ mod tests {
             assert_eq!(step.as_str().parse::<StepName>().unwrap(), step);
         }
         assert!("validate".parse::<StepName>().is_err());
+    }
+
+    #[test]
+    fn steps_are_found_from_function_references() {
+        for step in StepName::ALL {
+            let placeholder = format!("${{{}FunctionArn}}", step.pascal());
+            let arn = format!(
+                "arn:aws:lambda:us-east-1:123456789012:function:shop-dev-{}",
+                step.as_str()
+            );
+            for r in [
+                step.as_str().to_owned(),
+                placeholder,
+                arn.clone(),
+                format!("{arn}:live"),
+            ] {
+                assert_eq!(StepName::from_function_ref(&r), Some(step), "{r}");
+            }
+        }
+        assert_eq!(
+            StepName::from_function_ref("arn:aws:lambda:us-east-1:1:function:other"),
+            None
+        );
+    }
+
+    #[test]
+    fn step_io_types_have_json_schemas() {
+        use crate::model::*;
+        let schemas = [
+            schemars::schema_for!(shop_model::OrderMessage),
+            schemars::schema_for!(ValidatedOrder),
+            schemars::schema_for!(PaidOrder),
+            schemars::schema_for!(OrderOutcome),
+            schemars::schema_for!(RecordFailureInput),
+            schemars::schema_for!(NotifyOutput),
+        ];
+        for schema in schemas {
+            let json = serde_json::to_value(&schema).unwrap();
+            assert_eq!(json["type"], "object", "{json}");
+        }
+        let outcome = serde_json::to_value(schemars::schema_for!(OrderOutcome)).unwrap();
+        assert!(outcome["properties"].get("orderId").is_some());
+        let failure = serde_json::to_value(schemars::schema_for!(RecordFailureInput)).unwrap();
+        assert!(
+            failure["properties"].get("failure").is_some()
+                && failure["properties"].get("orderId").is_some()
+        );
     }
 
     #[tokio::test]
