@@ -160,7 +160,10 @@ mod tests {
         let message = OrderMessage {
             order_id: "o-1".into(),
             user_sub: "u-1".into(),
-            items: vec![OrderLine { product_id: "p-1".into(), quantity: 2 }],
+            items: vec![OrderLine {
+                product_id: "p-1".into(),
+                quantity: 2,
+            }],
             payment_token: None,
             total_cents: 1998,
             currency: CURRENCY.into(),
@@ -179,7 +182,11 @@ mod tests {
         assert!(!OrderStatus::Pending.is_final());
         assert!(OrderStatus::Completed.is_final());
         assert!(OrderStatus::Failed.is_final());
-        for s in [OrderStatus::Pending, OrderStatus::Completed, OrderStatus::Failed] {
+        for s in [
+            OrderStatus::Pending,
+            OrderStatus::Completed,
+            OrderStatus::Failed,
+        ] {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(OrderStatus::parse("pending"), None);
