@@ -5,6 +5,7 @@
 //! writes each of them to `generated/<name>.asl.json` and `generated/<name>.mmd`.
 
 pub mod cli;
+pub mod local;
 pub mod workflows;
 
 use workflow_dsl::StateMachine;
