@@ -11,8 +11,24 @@ pub mod workflows;
 use workflow_dsl::StateMachine;
 
 /// Every workflow of the project, with its name (written in kebab-case under `generated/`).
+///
+/// # Panics
+///
+/// When a workflow cannot be emitted (a builder mistake, an ASL rule, a path that does not fit
+/// the data): the message lists every problem. The tests emit every workflow, so this cannot
+/// reach a release.
 pub fn project_workflows() -> Vec<(&'static str, StateMachine)> {
-    vec![("hello", workflows::hello())]
+    vec![(
+        workflows::order_processing::NAME,
+        emit_checked(workflows::order_processing()),
+    )]
+}
+
+fn emit_checked(workflow: impl workflow_dsl::builder::IntoWorkflow) -> StateMachine {
+    match workflow_dsl::emit::emit(workflow) {
+        Ok(emitted) => emitted.asl,
+        Err(error) => panic!("{error}"),
+    }
 }
 
 #[cfg(test)]

@@ -158,8 +158,8 @@ fn emit_then_check_is_clean_and_check_shows_what_changed() {
     // No subcommand means emit.
     let emit = workflow(&["--out", &out]);
     assert_eq!(emit.status.code(), Some(0), "{emit:?}");
-    let asl = dir.path().join("hello.asl.json");
-    let mmd = dir.path().join("hello.mmd");
+    let asl = dir.path().join("order-processing.asl.json");
+    let mmd = dir.path().join("order-processing.mmd");
     assert!(stdout(&emit).contains(&format!("wrote     {}", asl.display())));
     assert!(asl.exists() && mmd.exists());
     let again = workflow(&["emit", "--out", &out]);
@@ -171,7 +171,11 @@ fn emit_then_check_is_clean_and_check_shows_what_changed() {
 
     // A stale file: a unified diff from the disk content to the emitted one.
     let original = std::fs::read_to_string(&asl).unwrap();
-    std::fs::write(&asl, original.replace("\"Hello\"", "\"Hullo\"")).unwrap();
+    std::fs::write(
+        &asl,
+        original.replace("\"Validate order\"", "\"Validate orderz\""),
+    )
+    .unwrap();
     let check = workflow(&["check", "--out", &out]);
     assert_eq!(check.status.code(), Some(1), "{check:?}");
     let text = stdout(&check);
@@ -184,7 +188,8 @@ fn emit_then_check_is_clean_and_check_shows_what_changed() {
         "{text}"
     );
     assert!(
-        text.contains("-  \"StartAt\": \"Hullo\",") && text.contains("+  \"StartAt\": \"Hello\","),
+        text.contains("-  \"StartAt\": \"Validate orderz\",")
+            && text.contains("+  \"StartAt\": \"Validate order\","),
         "{text}"
     );
     assert!(String::from_utf8_lossy(&check.stderr).contains("cargo run -p workflow"));
