@@ -10,15 +10,29 @@ use std::sync::Arc;
 
 use engine::{TaskError, TaskRegistry};
 use shop_model::env;
+use steps::error::LambdaErrorObject;
 use steps::ports::{CatalogProduct, InMemoryShop, RecordingNotifier};
-use steps::{StepName, StepPorts};
+use steps::{StepFailure, StepName, StepPorts};
+
+/// The engine's view of a failed step: the ASL error name and the function's error message.
+///
+/// The engine itself wraps a Lambda task's error as Step Functions does, with
+/// `Cause = {"errorMessage": <message>, "errorType": <error>}`, so the message is taken out of
+/// the Lambda error object that [`steps::StepFailure::cause`] already is.
+pub fn task_error(failure: StepFailure) -> TaskError {
+    let message = match serde_json::from_str::<LambdaErrorObject>(&failure.cause) {
+        Ok(object) => object.error_message,
+        Err(_) => failure.cause,
+    };
+    TaskError::new(failure.error, message)
+}
 
 /// A registry with every step of [`StepName::ALL`] registered under its name
 /// ([`StepName::as_str`], e.g. `validate-order`), each running `steps::invoke` on `ports`.
 ///
-/// A failed step becomes the Task error Step Functions reports for a failed Lambda: `error` is
-/// the ASL error name (`PaymentDeclined`, `Throttled`, ...) and `cause` the Lambda error object
-/// JSON (`{"errorType": ..., "errorMessage": ...}`)
+/// A failed step becomes a [`task_error`], which the engine reports as Step Functions reports a
+/// failed Lambda: `Error` is the ASL error name (`PaymentDeclined`, `Throttled`, ...) and
+/// `Cause` the Lambda error object JSON (`{"errorMessage": ..., "errorType": ...}`)
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
 pub fn step_registry(ports: StepPorts) -> TaskRegistry {
     let mut registry = TaskRegistry::new();
@@ -26,11 +40,7 @@ pub fn step_registry(ports: StepPorts) -> TaskRegistry {
         let ports = ports.clone();
         registry.register_lambda(step.as_str(), move |input| {
             let ports = ports.clone();
-            async move {
-                steps::invoke(step, input, &ports)
-                    .await
-                    .map_err(|failure| TaskError::new(failure.error, failure.cause))
-            }
+            async move { steps::invoke(step, input, &ports).await.map_err(task_error) }
         });
     }
     registry
