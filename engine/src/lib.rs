@@ -25,6 +25,7 @@ mod jsonata;
 pub mod jsonpath;
 pub mod mock;
 mod scope;
+pub mod server;
 pub mod tasks;
 mod template;
 pub mod value;

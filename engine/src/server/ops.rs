@@ -1,0 +1,724 @@
+//! The Step Functions operations, with the request and response members of the API reference
+//! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html>).
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+use workflow_dsl::model::StateMachine;
+use workflow_dsl::validate::{validate_with, Options};
+
+use super::protocol::{epoch, page_token, parse_page_token, ApiError, Req};
+use super::store::{parse_time, Machine, NewExecution, Service};
+use super::MachineType;
+use crate::{CompiledMachine, ExecutionStatus};
+
+type OpResult = Result<Value, ApiError>;
+
+/// A name of a state machine or execution: 1-80 characters, none of AWS's forbidden ones
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html#StepFunctions-CreateStateMachine-request-name>).
+pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
+    let bad = |c: char| {
+        c.is_whitespace()
+            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+            || (c as u32) <= 0x1f
+            || (0x7f..=0x9f).contains(&(c as u32))
+    };
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(bad) {
+        return Err(ApiError::new(
+            "InvalidName",
+            format!("Invalid Name: '{name}'"),
+        ));
+    }
+    Ok(())
+}
+
+/// One diagnostic of ValidateStateMachineDefinition.
+pub(super) struct Diagnostic {
+    pub code: &'static str,
+    pub message: String,
+    pub location: Option<String>,
+}
+
+impl Diagnostic {
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("severity".into(), json!("ERROR"));
+        m.insert("code".into(), json!(self.code));
+        m.insert("message".into(), json!(self.message));
+        if let Some(l) = &self.location {
+            m.insert("location".into(), json!(l));
+        }
+        Value::Object(m)
+    }
+}
+
+/// `States.A.Retry[0]` -> `/States/A/Retry/0` (AWS reports locations as JSON pointers).
+fn pointer(location: &str, state: Option<&str>) -> String {
+    let (head, rest) = match state {
+        Some(s) => match location
+            .strip_prefix("States.")
+            .and_then(|r| r.strip_prefix(s))
+        {
+            Some(rest) => (format!("/States/{s}"), rest.to_string()),
+            None => (String::new(), location.to_string()),
+        },
+        None => (String::new(), location.to_string()),
+    };
+    let mut out = head;
+    for part in rest.split('.').filter(|p| !p.is_empty()) {
+        let mut p = part;
+        while let Some(open) = p.find('[') {
+            out.push('/');
+            out.push_str(&p[..open]);
+            let close = p[open..].find(']').map(|c| open + c).unwrap_or(p.len() - 1);
+            out.push('/');
+            out.push_str(&p[open + 1..close]);
+            p = &p[(close + 1).min(p.len())..];
+        }
+        if !p.is_empty() {
+            out.push('/');
+            out.push_str(p);
+        }
+    }
+    out.replace("//", "/")
+}
+
+/// Parses, validates and compiles a definition; the diagnostics when it is not valid.
+pub(super) fn analyse(
+    definition: &str,
+    express: bool,
+) -> Result<Arc<CompiledMachine>, Vec<Diagnostic>> {
+    if definition.trim().is_empty() {
+        return Err(vec![Diagnostic {
+            code: "MISSING_DESCRIPTION",
+            message: "The definition is empty".into(),
+            location: None,
+        }]);
+    }
+    let value: Value = serde_json::from_str(definition).map_err(|e| {
+        vec![Diagnostic {
+            code: "INVALID_JSON_DESCRIPTION",
+            message: format!("Invalid JSON: {e}"),
+            location: None,
+        }]
+    })?;
+    let machine = StateMachine::from_value(value).map_err(|e| {
+        vec![Diagnostic {
+            code: "SCHEMA_VALIDATION_FAILED",
+            message: e.to_string(),
+            location: None,
+        }]
+    })?;
+    let problems = validate_with(&machine, &Options { express });
+    if !problems.is_empty() {
+        return Err(problems
+            .iter()
+            .map(|p| Diagnostic {
+                code: "SCHEMA_VALIDATION_FAILED",
+                message: p.message.clone(),
+                location: Some(pointer(&p.location, p.state.as_deref())),
+            })
+            .collect());
+    }
+    CompiledMachine::new(&machine).map(Arc::new).map_err(|e| {
+        vec![Diagnostic {
+            code: "SCHEMA_VALIDATION_FAILED",
+            message: e.to_string(),
+            location: None,
+        }]
+    })
+}
+
+fn invalid_definition(diags: &[Diagnostic]) -> ApiError {
+    let parts: Vec<String> = diags
+        .iter()
+        .map(|d| match &d.location {
+            Some(l) => format!("{}: {} at {l}", d.code, d.message),
+            None => format!("{}: {}", d.code, d.message),
+        })
+        .collect();
+    ApiError::new(
+        "InvalidDefinition",
+        format!("Invalid State Machine Definition: '{}'", parts.join(", ")),
+    )
+}
+
+fn machine_type(req: &Req) -> Result<MachineType, ApiError> {
+    match req.opt_str("type")? {
+        None | Some("STANDARD") => Ok(MachineType::Standard),
+        Some("EXPRESS") => Ok(MachineType::Express),
+        Some(other) => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [EXPRESS, STANDARD]"
+        ))),
+    }
+}
+
+fn check_role(role: &str) -> Result<(), ApiError> {
+    if role.starts_with("arn:") && role.split(':').count() >= 6 {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "InvalidArn",
+            format!("Invalid Arn: '{role}'"),
+        ))
+    }
+}
+
+/// Checks that `arn` is a Step Functions ARN of resource type `kind` (`stateMachine`,
+/// `execution`/`express`) and returns it; otherwise InvalidArn as AWS answers.
+fn check_arn<'a>(arn: &'a str, kinds: &[&str]) -> Result<&'a str, ApiError> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
+        return Err(ApiError::new(
+            "InvalidArn",
+            format!("Invalid Arn: 'Invalid ARN prefix: {arn}'"),
+        ));
+    }
+    if !kinds.contains(&parts[5]) {
+        return Err(ApiError::new(
+            "InvalidArn",
+            format!(
+                "Invalid Arn: 'Resource type not valid in this context: {}'",
+                parts[5]
+            ),
+        ));
+    }
+    Ok(arn)
+}
+
+fn machine_not_found(arn: &str) -> ApiError {
+    ApiError::new(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
+}
+
+fn execution_not_found(arn: &str) -> ApiError {
+    ApiError::new(
+        "ExecutionDoesNotExist",
+        format!("Execution Does Not Exist: '{arn}'"),
+    )
+}
+
+/// CreateStateMachine's core; idempotent as AWS's: the same name, definition and role return the
+/// existing machine, a difference is StateMachineAlreadyExists.
+pub(super) fn create_machine(
+    service: &Service,
+    name: &str,
+    definition: &str,
+    machine_type: MachineType,
+    role_arn: &str,
+) -> Result<(String, chrono::DateTime<Utc>), ApiError> {
+    check_name(name)?;
+    check_role(role_arn)?;
+    let compiled = analyse(definition, machine_type == MachineType::Express)
+        .map_err(|d| invalid_definition(&d))?;
+    let arn = format!("{}:stateMachine:{name}", service.arn_prefix());
+    let mut state = service.state();
+    if let Some(existing) = state.machines.get(&arn) {
+        if existing.definition == definition
+            && existing.role_arn == role_arn
+            && existing.machine_type == machine_type
+        {
+            return Ok((arn, existing.created));
+        }
+        return Err(ApiError::new(
+            "StateMachineAlreadyExists",
+            format!("State Machine Already Exists: '{arn}'"),
+        ));
+    }
+    let created = Utc::now();
+    state.machines.insert(
+        arn.clone(),
+        Machine {
+            arn: arn.clone(),
+            name: name.to_string(),
+            definition: definition.to_string(),
+            compiled,
+            role_arn: role_arn.to_string(),
+            machine_type,
+            created,
+            revision_id: uuid::Uuid::new_v4().to_string(),
+            logging: None,
+            tracing: None,
+            description: None,
+        },
+    );
+    Ok((arn, created))
+}
+
+pub(super) fn create_state_machine(service: &Service, req: &Req) -> OpResult {
+    let name = req.str("name")?;
+    let definition = req.str("definition")?;
+    let role = req.str("roleArn")?;
+    let t = machine_type(req)?;
+    let (arn, created) = create_machine(service, name, definition, t, role)?;
+    let mut state = service.state();
+    if let Some(m) = state.machines.get_mut(&arn) {
+        if let Some(l) = req.get("loggingConfiguration") {
+            m.logging = Some(l.clone());
+        }
+        if let Some(t) = req.get("tracingConfiguration") {
+            m.tracing = Some(t.clone());
+        }
+        if let Some(d) = req.opt_str("versionDescription")? {
+            m.description = Some(d.to_string());
+        }
+    }
+    Ok(json!({"stateMachineArn": arn, "creationDate": epoch(&created)}))
+}
+
+pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let definition = req.opt_str("definition")?;
+    let role = req.opt_str("roleArn")?;
+    let logging = req.get("loggingConfiguration");
+    let tracing = req.get("tracingConfiguration");
+    if definition.is_none() && role.is_none() && logging.is_none() && tracing.is_none() {
+        return Err(ApiError::new(
+            "MissingRequiredParameter",
+            "Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified",
+        ));
+    }
+    if let Some(r) = role {
+        check_role(r)?;
+    }
+    let express = {
+        let state = service.state();
+        let m = state
+            .machines
+            .get(arn)
+            .ok_or_else(|| machine_not_found(arn))?;
+        m.machine_type == MachineType::Express
+    };
+    let compiled = match definition {
+        Some(d) => Some(analyse(d, express).map_err(|d| invalid_definition(&d))?),
+        None => None,
+    };
+    let mut state = service.state();
+    let m = state
+        .machines
+        .get_mut(arn)
+        .ok_or_else(|| machine_not_found(arn))?;
+    if let (Some(d), Some(c)) = (definition, compiled) {
+        m.definition = d.to_string();
+        m.compiled = c;
+    }
+    if let Some(r) = role {
+        m.role_arn = r.to_string();
+    }
+    if let Some(l) = logging {
+        m.logging = Some(l.clone());
+    }
+    if let Some(t) = tracing {
+        m.tracing = Some(t.clone());
+    }
+    m.revision_id = uuid::Uuid::new_v4().to_string();
+    Ok(json!({"updateDate": epoch(&Utc::now()), "revisionId": m.revision_id}))
+}
+
+pub(super) fn describe_state_machine(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let state = service.state();
+    let m = state
+        .machines
+        .get(arn)
+        .ok_or_else(|| machine_not_found(arn))?;
+    let mut out = json!({
+        "stateMachineArn": m.arn,
+        "name": m.name,
+        "status": "ACTIVE",
+        "definition": m.definition,
+        "roleArn": m.role_arn,
+        "type": m.machine_type.as_str(),
+        "creationDate": epoch(&m.created),
+        "loggingConfiguration": m.logging.clone().unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false})),
+        "tracingConfiguration": m.tracing.clone().unwrap_or_else(|| json!({"enabled": false})),
+        "revisionId": m.revision_id,
+    });
+    if let Some(d) = &m.description {
+        out["description"] = json!(d);
+    }
+    Ok(out)
+}
+
+pub(super) fn list_state_machines(service: &Service, req: &Req) -> OpResult {
+    let max = req.max_results(100)?;
+    let offset = parse_page_token(req.opt_str("nextToken")?)?;
+    let state = service.state();
+    let all: Vec<&Machine> = state.machines.values().collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(max)
+        .map(|m| {
+            json!({"stateMachineArn": m.arn, "name": m.name, "type": m.machine_type.as_str(), "creationDate": epoch(&m.created)})
+        })
+        .collect();
+    let mut out = json!({"stateMachines": page});
+    if offset + max < all.len() {
+        out["nextToken"] = json!(page_token(offset + max));
+    }
+    Ok(out)
+}
+
+pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let mut state = service.state();
+    // AWS answers 200 for a machine that is already gone (DeleteStateMachine is idempotent).
+    if state.machines.remove(arn).is_some() {
+        // Running executions of a deleted machine are stopped.
+        for exec in state.executions.values_mut() {
+            if exec.machine_arn == arn && exec.status == "RUNNING" {
+                exec.stop(None, Some("The state machine was deleted".into()));
+            }
+        }
+    }
+    Ok(json!({}))
+}
+
+fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
+    let text = text.unwrap_or("{}");
+    let value = serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            "InvalidExecutionInput",
+            format!("Invalid State Machine Execution Input: '{e}'"),
+        )
+    })?;
+    Ok((text.to_string(), value))
+}
+
+/// StartExecution. Idempotent for STANDARD machines as AWS documents: the same name and input as a
+/// RUNNING execution returns that execution; a closed one or another input is
+/// ExecutionAlreadyExists
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>).
+pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
+    let sm_arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let name = match req.opt_str("name")? {
+        Some(n) => {
+            check_name(n)?;
+            n.to_string()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let (input_text, input) = parse_input(req.opt_str("input")?)?;
+    let trace = req.opt_str("traceHeader")?.map(str::to_owned);
+    let mut state = service.state();
+    let m = state
+        .machines
+        .get(sm_arn)
+        .ok_or_else(|| machine_not_found(sm_arn))?;
+    let express = m.machine_type == MachineType::Express;
+    let exec_arn = if express {
+        format!(
+            "{}:express:{}:{name}:{}",
+            service.arn_prefix(),
+            m.name,
+            uuid::Uuid::new_v4()
+        )
+    } else {
+        format!("{}:execution:{}:{name}", service.arn_prefix(), m.name)
+    };
+    if let Some(existing) = state.executions.get(&exec_arn) {
+        if existing.status == "RUNNING" && existing.input == input_text {
+            return Ok(json!({"executionArn": existing.arn, "startDate": epoch(&existing.start)}));
+        }
+        return Err(ApiError::new(
+            "ExecutionAlreadyExists",
+            format!("Execution Already Exists: '{exec_arn}'"),
+        ));
+    }
+    let start = service
+        .spawn_execution(
+            &mut state,
+            sm_arn,
+            NewExecution {
+                name,
+                arn: exec_arn.clone(),
+                input_text,
+                input,
+                trace_header: trace,
+            },
+        )
+        .ok_or_else(|| machine_not_found(sm_arn))?;
+    Ok(json!({"executionArn": exec_arn, "startDate": epoch(&start)}))
+}
+
+/// StartSyncExecution: runs an EXPRESS machine to its end and answers with the result
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartSyncExecution.html>).
+pub(super) async fn start_sync_execution(service: &Arc<Service>, req: &Req) -> OpResult {
+    let sm_arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let name = match req.opt_str("name")? {
+        Some(n) => {
+            check_name(n)?;
+            n.to_string()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let (input_text, input) = parse_input(req.opt_str("input")?)?;
+    let metadata_only = req.opt_str("includedData")? == Some("METADATA_ONLY");
+    let (compiled, options, sm_name) = {
+        let state = service.state();
+        let m = state
+            .machines
+            .get(sm_arn)
+            .ok_or_else(|| machine_not_found(sm_arn))?;
+        if m.machine_type != MachineType::Express {
+            return Err(ApiError::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        (
+            m.compiled.clone(),
+            service.exec_options(m, &name, Utc::now(), false),
+            m.name.clone(),
+        )
+    };
+    let start = Utc::now();
+    let result = service
+        .engine
+        .execute_compiled(&compiled, input, options)
+        .await;
+    let stop = Utc::now();
+    let exec_arn = format!(
+        "{}:express:{sm_name}:{name}:{}",
+        service.arn_prefix(),
+        uuid::Uuid::new_v4()
+    );
+    let billed_ms = ((stop - start).num_milliseconds().max(1) + 99) / 100 * 100;
+    let mut out = json!({
+        "executionArn": exec_arn,
+        "stateMachineArn": sm_arn,
+        "name": name,
+        "startDate": epoch(&start),
+        "stopDate": epoch(&stop),
+        "status": result.status.name(),
+        "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms},
+    });
+    if !metadata_only {
+        out["input"] = json!(input_text);
+        out["inputDetails"] = json!({"included": true});
+    }
+    if let Some(t) = req.opt_str("traceHeader")? {
+        out["traceHeader"] = json!(t);
+    }
+    match result.status {
+        ExecutionStatus::Succeeded { output } => {
+            if !metadata_only {
+                out["output"] = json!(output.to_string());
+                out["outputDetails"] = json!({"included": true});
+            }
+        }
+        ExecutionStatus::Failed { error, cause } | ExecutionStatus::TimedOut { error, cause } => {
+            if let Some(e) = error {
+                out["error"] = json!(e);
+            }
+            if let Some(c) = cause {
+                out["cause"] = json!(c);
+            }
+        }
+        ExecutionStatus::Aborted => {}
+    }
+    Ok(out)
+}
+
+pub(super) fn describe_execution(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let state = service.state();
+    let e = state
+        .executions
+        .get(arn)
+        .ok_or_else(|| execution_not_found(arn))?;
+    let mut out = json!({
+        "executionArn": e.arn,
+        "stateMachineArn": e.machine_arn,
+        "name": e.name,
+        "status": e.status,
+        "startDate": epoch(&e.start),
+        "input": e.input,
+        "inputDetails": {"included": true},
+        "redriveCount": 0,
+        "redriveStatus": "NOT_REDRIVABLE",
+    });
+    if let Some(s) = &e.stop {
+        out["stopDate"] = epoch(s);
+    }
+    if let Some(o) = &e.output {
+        out["output"] = json!(o);
+        out["outputDetails"] = json!({"included": true});
+    }
+    if let Some(x) = &e.error {
+        out["error"] = json!(x);
+    }
+    if let Some(x) = &e.cause {
+        out["cause"] = json!(x);
+    }
+    if let Some(t) = &e.trace_header {
+        out["traceHeader"] = json!(t);
+    }
+    Ok(out)
+}
+
+const STATUSES: [&str; 6] = [
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "ABORTED",
+    "PENDING_REDRIVE",
+];
+
+/// ListExecutions: newest first, optionally filtered by status.
+pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
+    let sm_arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let filter = req.opt_str("statusFilter")?;
+    if let Some(f) = filter {
+        if !STATUSES.contains(&f) {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{f}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                STATUSES.join(", ")
+            )));
+        }
+    }
+    let max = req.max_results(100)?;
+    let offset = parse_page_token(req.opt_str("nextToken")?)?;
+    let state = service.state();
+    if !state.machines.contains_key(sm_arn) {
+        return Err(machine_not_found(sm_arn));
+    }
+    let all: Vec<Value> = state
+        .order
+        .iter()
+        .rev()
+        .filter_map(|arn| state.executions.get(arn))
+        .filter(|e| e.machine_arn == sm_arn && filter.is_none_or(|f| f == e.status))
+        .map(|e| {
+            let mut v = json!({
+                "executionArn": e.arn,
+                "stateMachineArn": e.machine_arn,
+                "name": e.name,
+                "status": e.status,
+                "startDate": epoch(&e.start),
+            });
+            if let Some(s) = &e.stop {
+                v["stopDate"] = epoch(s);
+            }
+            v
+        })
+        .collect();
+    let total = all.len();
+    let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
+    let mut out = json!({"executions": page});
+    if offset + max < total {
+        out["nextToken"] = json!(page_token(offset + max));
+    }
+    Ok(out)
+}
+
+pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let error = req.opt_str("error")?.map(str::to_owned);
+    let cause = req.opt_str("cause")?.map(str::to_owned);
+    let mut state = service.state();
+    let e = state
+        .executions
+        .get_mut(arn)
+        .ok_or_else(|| execution_not_found(arn))?;
+    // Stopping a closed execution succeeds and changes nothing (AWS answers its stop date).
+    let stop = match (e.status, e.stop) {
+        ("RUNNING", _) | (_, None) => e.stop(error, cause),
+        (_, Some(s)) => s,
+    };
+    Ok(json!({"stopDate": epoch(&stop)}))
+}
+
+/// GetExecutionHistory with paging (`maxResults`, `nextToken`), `reverseOrder` and
+/// `includeExecutionData` (default true).
+pub(super) fn get_execution_history(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let reverse = req.opt_bool("reverseOrder")?.unwrap_or(false);
+    let include_data = req.opt_bool("includeExecutionData")?.unwrap_or(true);
+    let max = req.max_results(100)?;
+    let offset = parse_page_token(req.opt_str("nextToken")?)?;
+    let mut events = {
+        let state = service.state();
+        let e = state
+            .executions
+            .get(arn)
+            .ok_or_else(|| execution_not_found(arn))?;
+        e.events()
+    };
+    if reverse {
+        events.reverse();
+    }
+    let total = events.len();
+    let page: Vec<Value> = events
+        .iter()
+        .skip(offset)
+        .take(max)
+        .map(|ev| {
+            let mut v = serde_json::to_value(ev).unwrap_or_else(|_| json!({}));
+            if let Some(t) = parse_time(&ev.timestamp) {
+                v["timestamp"] = epoch(&t);
+            }
+            if !include_data {
+                if let Some(obj) = v.as_object_mut() {
+                    for (k, d) in obj.iter_mut() {
+                        if k.ends_with("EventDetails") {
+                            if let Some(d) = d.as_object_mut() {
+                                d.remove("input");
+                                d.remove("output");
+                            }
+                        }
+                    }
+                }
+            }
+            v
+        })
+        .collect();
+    let mut out = json!({"events": page});
+    if offset + max < total {
+        out["nextToken"] = json!(page_token(offset + max));
+    }
+    Ok(out)
+}
+
+/// ValidateStateMachineDefinition: `result` OK or FAIL with diagnostics, at most `maxResults`
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinition.html>).
+pub(super) fn validate_definition(req: &Req) -> OpResult {
+    let definition = req.str("definition")?;
+    let express = machine_type(req)? == MachineType::Express;
+    let max = req.max_results(100)?;
+    let diags = match analyse(definition, express) {
+        Ok(_) => Vec::new(),
+        Err(d) => d,
+    };
+    let truncated = diags.len() > max;
+    Ok(json!({
+        "result": if diags.is_empty() { "OK" } else { "FAIL" },
+        "diagnostics": diags.iter().take(max).map(Diagnostic::to_json).collect::<Vec<_>>(),
+        "truncated": truncated,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_become_json_pointers() {
+        assert_eq!(pointer("States.A.Retry[0]", Some("A")), "/States/A/Retry/0");
+        assert_eq!(pointer("StartAt", None), "/StartAt");
+        assert_eq!(pointer("States.a.b.Next", Some("a.b")), "/States/a.b/Next");
+    }
+
+    #[test]
+    fn names_follow_aws_rules() {
+        assert!(check_name("order-1_A.b").is_ok());
+        for bad in ["", "a b", "a:b", "a/b", "a*", &"x".repeat(81)] {
+            assert_eq!(check_name(bad).unwrap_err().code, "InvalidName", "{bad}");
+        }
+    }
+}

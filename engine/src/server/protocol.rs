@@ -1,0 +1,224 @@
+//! The AWS JSON 1.0 wire protocol: `X-Amz-Target` dispatch, request field access, error shapes and
+//! timestamps (epoch seconds as JSON numbers)
+//! (<https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html>).
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::ops;
+use super::store::Service;
+
+const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+const TARGET_PREFIX: &str = "AWSStepFunctions.";
+
+/// An error answered to the client: AWS's error code (the `__type` after `#`), its message and
+/// the HTTP status (400 for every modelled Step Functions error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+    pub status: StatusCode,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            status: StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new("ValidationException", message)
+    }
+
+    /// AWS's message for a missing required member.
+    pub fn missing(field: &str) -> Self {
+        Self::validation(format!(
+            "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // The SDKs take the code from `__type` after the `#`.
+        let body = serde_json::json!({
+            "__type": format!("com.amazonaws.swf.service.v2.model#{}", self.code),
+            "message": self.message,
+        });
+        json_response(self.status, &body)
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-amzn-RequestId", id);
+    }
+    resp
+}
+
+pub(super) fn router(service: Arc<Service>) -> Router {
+    Router::new().route("/", post(handle)).with_state(service)
+}
+
+async fn handle(
+    axum::extract::State(service): axum::extract::State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
+        return ApiError::new(
+            "UnknownOperationException",
+            format!("Missing or unknown X-Amz-Target header: '{target}'"),
+        )
+        .into_response();
+    };
+    let request: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return ApiError::new(
+                    "SerializationException",
+                    "The request body must be a JSON object",
+                )
+                .into_response()
+            }
+            Err(e) => {
+                return ApiError::new(
+                    "SerializationException",
+                    format!("The request body is not valid JSON: {e}"),
+                )
+                .into_response()
+            }
+        }
+    };
+    let req = Req(request);
+    tracing::debug!(operation, "Step Functions request");
+    let result = match operation {
+        "CreateStateMachine" => ops::create_state_machine(&service, &req),
+        "UpdateStateMachine" => ops::update_state_machine(&service, &req),
+        "DescribeStateMachine" => ops::describe_state_machine(&service, &req),
+        "ListStateMachines" => ops::list_state_machines(&service, &req),
+        "DeleteStateMachine" => ops::delete_state_machine(&service, &req),
+        "StartExecution" => ops::start_execution(&service, &req),
+        "StartSyncExecution" => ops::start_sync_execution(&service, &req).await,
+        "DescribeExecution" => ops::describe_execution(&service, &req),
+        "ListExecutions" => ops::list_executions(&service, &req),
+        "StopExecution" => ops::stop_execution(&service, &req),
+        "GetExecutionHistory" => ops::get_execution_history(&service, &req),
+        "ValidateStateMachineDefinition" => ops::validate_definition(&req),
+        "TestState" => super::test_state::test_state(&service, &req).await,
+        other => Err(ApiError::new(
+            "UnknownOperationException",
+            format!("The operation '{other}' is not supported by this local endpoint"),
+        )),
+    };
+    match result {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A request body with typed accessors that answer AWS's validation errors.
+pub(super) struct Req(pub Value);
+
+impl Req {
+    /// An optional string member; a non-string is a validation error.
+    pub fn opt_str(&self, field: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::new(
+                "SerializationException",
+                format!("'{field}' must be a string"),
+            )),
+        }
+    }
+
+    pub fn str(&self, field: &str) -> Result<&str, ApiError> {
+        self.opt_str(field)?.ok_or_else(|| ApiError::missing(field))
+    }
+
+    pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::new(
+                "SerializationException",
+                format!("'{field}' must be a boolean"),
+            )),
+        }
+    }
+
+    /// `maxResults`: 0 or absent means the default; AWS allows up to 1000.
+    pub fn max_results(&self, default: usize) -> Result<usize, ApiError> {
+        match self.0.get("maxResults") {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => match v.as_u64() {
+                Some(0) => Ok(default),
+                Some(n) if n <= 1000 => Ok(n as usize),
+                _ => Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"
+                ))),
+            },
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+}
+
+/// A timestamp as AWS JSON 1.0 sends it: epoch seconds with a fraction.
+pub(super) fn epoch(t: &DateTime<Utc>) -> Value {
+    let ms = t.timestamp_millis();
+    serde_json::Number::from_f64(ms as f64 / 1000.0)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+/// Paging tokens: an opaque encoding of the next offset (AWS tokens are opaque too).
+pub(super) fn page_token(offset: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("offset:{offset}"))
+}
+
+pub(super) fn parse_page_token(token: Option<&str>) -> Result<usize, ApiError> {
+    use base64::Engine as _;
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(0);
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))
+}

@@ -1,0 +1,614 @@
+//! The local Step Functions endpoint driven by the unchanged `aws-sdk-sfn` client over HTTP.
+
+use std::time::Duration;
+
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::types::{
+    ExecutionStatus, InspectionLevel, StateMachineType, SyncExecutionStatus, TestExecutionStatus,
+    ValidateStateMachineDefinitionResultCode,
+};
+use aws_sdk_sfn::Client;
+use engine::server::{NoHostPrefix, ServerConfig};
+use engine::{TaskError, TaskRegistry};
+use serde_json::{json, Value};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+
+fn registry() -> TaskRegistry {
+    let mut r = TaskRegistry::new();
+    r.register_lambda("double", |input: Value| async move {
+        match input.get("n").and_then(Value::as_i64) {
+            Some(n) => Ok(json!({"n": n * 2})),
+            None => Err(TaskError::new("MissingNumber", "input has no n")),
+        }
+    });
+    r
+}
+
+async fn start_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(engine::server::serve(
+        listener,
+        registry(),
+        ServerConfig::default(),
+    ));
+    format!("http://{addr}")
+}
+
+fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(endpoint)
+        .interceptor(NoHostPrefix)
+        .build();
+    Client::from_conf(config)
+}
+
+fn name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+const DOUBLE: &str = r#"{"StartAt": "Double", "States": {
+    "Double": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+               "Catch": [{"ErrorEquals": ["MissingNumber"], "Next": "Bad"}], "End": true},
+    "Bad": {"Type": "Fail", "Error": "NoNumber", "Cause": "no n in the input"}}}"#;
+
+const WAIT: &str =
+    r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": true}}}"#;
+
+async fn create(c: &Client, name: &str, def: &str, t: StateMachineType) -> String {
+    c.create_state_machine()
+        .name(name)
+        .definition(def)
+        .role_arn(ROLE)
+        .r#type(t)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
+async fn wait_done(
+    c: &Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..200 {
+        let d = c
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if d.status != ExecutionStatus::Running {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("execution {arn} did not finish");
+}
+
+#[tokio::test]
+async fn state_machine_lifecycle() {
+    let c = client(&start_server().await);
+    let n = name("machine");
+    let arn = create(&c, &n, DOUBLE, StateMachineType::Standard).await;
+    assert_eq!(
+        arn,
+        format!("arn:aws:states:us-east-1:123456789012:stateMachine:{n}")
+    );
+
+    // Idempotent create; a different definition under the same name is refused.
+    assert_eq!(
+        create(&c, &n, DOUBLE, StateMachineType::Standard).await,
+        arn
+    );
+    let err = c
+        .create_state_machine()
+        .name(&n)
+        .definition(WAIT)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_state_machine_already_exists());
+
+    let d = c
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.name, n);
+    assert_eq!(d.definition, DOUBLE);
+    assert_eq!(d.role_arn, ROLE);
+    assert_eq!(d.r#type, StateMachineType::Standard);
+
+    let upd = c
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(WAIT)
+        .send()
+        .await
+        .unwrap();
+    assert!(upd.revision_id.is_some());
+    let d = c
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.definition, WAIT);
+
+    let other = create(&c, &name("other"), WAIT, StateMachineType::Express).await;
+    let mut listed = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .list_state_machines()
+            .max_results(1)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(page.state_machines.len() <= 1);
+        listed.extend(page.state_machines.into_iter().map(|m| m.state_machine_arn));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(
+        listed.contains(&arn) && listed.contains(&other),
+        "{listed:?}"
+    );
+
+    c.delete_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_state_machine_does_not_exist());
+}
+
+#[tokio::test]
+async fn errors_have_aws_shapes() {
+    let c = client(&start_server().await);
+    let unknown = "arn:aws:states:us-east-1:123456789012:stateMachine:nope";
+    let err = c
+        .describe_state_machine()
+        .state_machine_arn(unknown)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_state_machine_does_not_exist(), "{err:?}");
+    assert!(err.meta().message().unwrap().contains(unknown));
+
+    let err = c
+        .describe_execution()
+        .execution_arn("arn:aws:states:us-east-1:123456789012:execution:nope:x")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_does_not_exist(), "{err:?}");
+
+    let err = c
+        .describe_execution()
+        .execution_arn("not-an-arn")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_arn(), "{err:?}");
+
+    let err = c
+        .create_state_machine()
+        .name(name("bad"))
+        .definition(r#"{"StartAt": "Missing", "States": {"A": {"Type": "Pass", "End": true}}}"#)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_definition(), "{err:?}");
+    assert!(err.meta().message().unwrap().contains("Missing"), "{err:?}");
+
+    let err = c
+        .create_state_machine()
+        .name("has space")
+        .definition(WAIT)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_name(), "{err:?}");
+}
+
+#[tokio::test]
+async fn executions_run_in_the_background() {
+    let c = client(&start_server().await);
+    let sm = create(&c, &name("double"), DOUBLE, StateMachineType::Standard).await;
+
+    let ok = c
+        .start_execution()
+        .state_machine_arn(&sm)
+        .name("ok")
+        .input(r#"{"n": 21}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.execution_arn.ends_with(":ok"));
+    let d = wait_done(&c, &ok.execution_arn).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        serde_json::from_str::<Value>(d.output.as_deref().unwrap()).unwrap(),
+        json!({"n": 42})
+    );
+    assert_eq!(d.input.as_deref(), Some(r#"{"n": 21}"#));
+    assert!(d.stop_date.is_some());
+
+    let bad = c
+        .start_execution()
+        .state_machine_arn(&sm)
+        .input("{}")
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(&c, &bad.execution_arn).await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("NoNumber"));
+    assert_eq!(d.cause.as_deref(), Some("no n in the input"));
+
+    let failed = c
+        .list_executions()
+        .state_machine_arn(&sm)
+        .status_filter(ExecutionStatus::Failed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.executions.len(), 1);
+    assert_eq!(failed.executions[0].execution_arn, bad.execution_arn);
+    let all = c
+        .list_executions()
+        .state_machine_arn(&sm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all.executions.len(), 2);
+    // Newest first.
+    assert_eq!(all.executions[0].execution_arn, bad.execution_arn);
+
+    let err = c
+        .start_execution()
+        .state_machine_arn(&sm)
+        .input("not json")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_execution_input(), "{err:?}");
+}
+
+#[tokio::test]
+async fn start_execution_is_idempotent_by_name_and_stop_aborts() {
+    let c = client(&start_server().await);
+    let sm = create(&c, &name("wait"), WAIT, StateMachineType::Standard).await;
+    let start = || {
+        c.start_execution()
+            .state_machine_arn(&sm)
+            .name("same")
+            .input(r#"{"a": 1}"#)
+    };
+    let first = start().send().await.unwrap();
+    let again = start().send().await.unwrap();
+    assert_eq!(first.execution_arn, again.execution_arn);
+    assert_eq!(first.start_date, again.start_date);
+
+    let err = start()
+        .input(r#"{"a": 2}"#)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_already_exists(), "{err:?}");
+
+    let d = c
+        .describe_execution()
+        .execution_arn(&first.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status, ExecutionStatus::Running);
+
+    c.stop_execution()
+        .execution_arn(&first.execution_arn)
+        .error("Operator")
+        .cause("stopped by the test")
+        .send()
+        .await
+        .unwrap();
+    let d = c
+        .describe_execution()
+        .execution_arn(&first.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status, ExecutionStatus::Aborted);
+    assert_eq!(d.error.as_deref(), Some("Operator"));
+
+    // A closed execution's name cannot be reused, even with the same input.
+    let err = start().send().await.unwrap_err().into_service_error();
+    assert!(err.is_execution_already_exists(), "{err:?}");
+
+    let h = c
+        .get_execution_history()
+        .execution_arn(&first.execution_arn)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<String> = h
+        .events
+        .iter()
+        .map(|e| e.r#type.as_str().to_owned())
+        .collect();
+    assert_eq!(types, ["ExecutionStarted", "ExecutionAborted"]);
+}
+
+#[tokio::test]
+async fn history_pages_forward_and_backward() {
+    let c = client(&start_server().await);
+    let def = r#"{"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "C"},
+        "C": {"Type": "Pass", "Result": {"done": true}, "End": true}}}"#;
+    let sm = create(&c, &name("passes"), def, StateMachineType::Standard).await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&sm)
+        .send()
+        .await
+        .unwrap();
+    wait_done(&c, &exec.execution_arn).await;
+
+    let all = c
+        .get_execution_history()
+        .execution_arn(&exec.execution_arn)
+        .send()
+        .await
+        .unwrap()
+        .events;
+    // Started, 3 x (entered, exited), succeeded.
+    assert_eq!(all.len(), 8);
+    assert_eq!(all[0].r#type.as_str(), "ExecutionStarted");
+    assert_eq!(all[7].r#type.as_str(), "ExecutionSucceeded");
+    assert!(all.windows(2).all(|w| w[1].id == w[0].id + 1));
+    let details = all[1].state_entered_event_details.as_ref().unwrap();
+    assert_eq!(details.name, "A");
+    let out = all[7].execution_succeeded_event_details.as_ref().unwrap();
+    assert_eq!(out.output.as_deref(), Some(r#"{"done":true}"#));
+    assert!(all[0].timestamp.secs() > 1_600_000_000);
+
+    for reverse in [false, true] {
+        let mut ids = Vec::new();
+        let mut token = None;
+        let mut pages = 0;
+        loop {
+            let page = c
+                .get_execution_history()
+                .execution_arn(&exec.execution_arn)
+                .max_results(3)
+                .reverse_order(reverse)
+                .set_next_token(token)
+                .send()
+                .await
+                .unwrap();
+            pages += 1;
+            assert!(page.events.len() <= 3);
+            ids.extend(page.events.iter().map(|e| e.id));
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        assert_eq!(pages, 3);
+        let mut expected: Vec<i64> = (1..=8).collect();
+        if reverse {
+            expected.reverse();
+        }
+        assert_eq!(ids, expected);
+    }
+
+    let err = c
+        .get_execution_history()
+        .execution_arn(&exec.execution_arn)
+        .next_token("garbage")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_token(), "{err:?}");
+}
+
+#[tokio::test]
+async fn sync_execution_on_an_express_machine() {
+    let c = client(&start_server().await);
+    let express = create(&c, &name("express"), DOUBLE, StateMachineType::Express).await;
+    let r = c
+        .start_sync_execution()
+        .state_machine_arn(&express)
+        .input(r#"{"n": 5}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, SyncExecutionStatus::Succeeded);
+    assert_eq!(
+        serde_json::from_str::<Value>(r.output.as_deref().unwrap()).unwrap(),
+        json!({"n": 10})
+    );
+    assert!(r.execution_arn.contains(":express:"));
+
+    let r = c
+        .start_sync_execution()
+        .state_machine_arn(&express)
+        .input("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, SyncExecutionStatus::Failed);
+    assert_eq!(r.error.as_deref(), Some("NoNumber"));
+
+    let standard = create(&c, &name("standard"), DOUBLE, StateMachineType::Standard).await;
+    let err = c
+        .start_sync_execution()
+        .state_machine_arn(&standard)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_state_machine_type_not_supported(), "{err:?}");
+}
+
+#[tokio::test]
+async fn validate_definition_reports_diagnostics() {
+    let c = client(&start_server().await);
+    let ok = c
+        .validate_state_machine_definition()
+        .definition(DOUBLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.result, ValidateStateMachineDefinitionResultCode::Ok);
+    assert!(ok.diagnostics.is_empty());
+
+    let bad = c
+        .validate_state_machine_definition()
+        .definition(r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.result, ValidateStateMachineDefinitionResultCode::Fail);
+    assert!(!bad.diagnostics.is_empty());
+    let d = &bad.diagnostics[0];
+    assert_eq!(d.code, "SCHEMA_VALIDATION_FAILED");
+    assert!(
+        d.location.as_deref().unwrap().starts_with("/States/A"),
+        "{d:?}"
+    );
+
+    let json = c
+        .validate_state_machine_definition()
+        .definition("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.diagnostics[0].code, "INVALID_JSON_DESCRIPTION");
+}
+
+#[tokio::test]
+async fn test_state_runs_one_state() {
+    let c = client(&start_server().await);
+    let pass = c
+        .test_state()
+        .definition(r#"{"Type": "Pass", "Parameters": {"x.$": "$.a"}, "ResultPath": "$.r", "Next": "After"}"#)
+        .input(r#"{"a": 7}"#)
+        .role_arn(ROLE)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pass.status, Some(TestExecutionStatus::Succeeded));
+    assert_eq!(pass.next_state.as_deref(), Some("After"));
+    assert_eq!(
+        serde_json::from_str::<Value>(pass.output.as_deref().unwrap()).unwrap(),
+        json!({"a": 7, "r": {"x": 7}})
+    );
+    assert!(pass.inspection_data.is_some());
+
+    let task = r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}], "Next": "Done"}"#;
+    let caught = c
+        .test_state()
+        .definition(task)
+        .input("{}")
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(caught.status, Some(TestExecutionStatus::CaughtError));
+    assert_eq!(caught.next_state.as_deref(), Some("Handle"));
+    assert_eq!(caught.error.as_deref(), Some("MissingNumber"));
+
+    let retried = r#"{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+        "Retry": [{"ErrorEquals": ["MissingNumber"]}], "End": true}"#;
+    let r = c
+        .test_state()
+        .definition(retried)
+        .input("{}")
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, Some(TestExecutionStatus::Retriable));
+
+    let fail = c
+        .test_state()
+        .definition(r#"{"Type": "Fail", "Error": "E", "Cause": "C"}"#)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fail.status, Some(TestExecutionStatus::Failed));
+    assert_eq!(fail.error.as_deref(), Some("E"));
+    assert!(fail.next_state.is_none());
+}
+
+#[tokio::test]
+async fn raw_protocol_errors() {
+    let endpoint = start_server().await;
+    let http = |target: &'static str, body: &'static str| {
+        let endpoint = endpoint.clone();
+        async move {
+            let stream = tokio::net::TcpStream::connect(endpoint.trim_start_matches("http://"))
+                .await
+                .unwrap();
+            raw_post(stream, target, body).await
+        }
+    };
+    let (status, body) = http("AWSStepFunctions.NoSuchThing", "{}").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("UnknownOperationException"), "{body}");
+    let (status, body) = http("AWSStepFunctions.ListStateMachines", "{oops").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("SerializationException"), "{body}");
+    let (status, body) = http("AWSStepFunctions.DescribeStateMachine", "{}").await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("com.amazonaws.swf.service.v2.model#ValidationException"),
+        "{body}"
+    );
+}
+
+/// A minimal HTTP/1.1 POST (the test avoids adding an HTTP client dependency).
+async fn raw_post(mut stream: tokio::net::TcpStream, target: &str, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: {target}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
+}
