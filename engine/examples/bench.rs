@@ -1,0 +1,541 @@
+//! The runner behind `cargo xtask bench`: prints the speed figures of the README as a table.
+//!
+//! ```text
+//! cargo run --release -p engine --example bench -- [--quick] [--clients N] [--moto URL] [--strict]
+//! ```
+//!
+//! 1. In-process state transitions per second on one core (a current-thread runtime, history off,
+//!    virtual time): the workloads of `benches/workloads` run a fixed number of times each.
+//! 2. Executions per second through the endpoint (`engine::server` on a loopback port):
+//!    `StartSyncExecution` of a 10-state workflow from `--clients` concurrent callers using
+//!    `aws-sdk-sfn`.
+//! 3. With `--moto URL` (a running `moto_server`): the same definitions on moto's Step Functions
+//!    interpreter and on this engine's endpoint, both driven the same way (StartExecution, then
+//!    DescribeExecution polled with the same backoff until the execution ends), plus in-process;
+//!    outputs are compared, and the ratio printed. moto has no StartSyncExecution, hence polling.
+//!
+//! `--strict` exits with status 1 when a target is missed (500,000 simple transitions/s in
+//! process, 5,000 executions/s through the endpoint, 100x moto).
+
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::types::ExecutionStatus;
+use engine::server::{NoHostPrefix, ServerConfig};
+use engine::TaskRegistry;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TARGET_SIMPLE_TPS: f64 = 500_000.0;
+const TARGET_ENDPOINT_EPS: f64 = 5_000.0;
+const TARGET_MOTO_RATIO: f64 = 100.0;
+
+struct Args {
+    quick: bool,
+    clients: usize,
+    moto: Option<String>,
+    strict: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        quick: false,
+        clients: 32,
+        moto: None,
+        strict: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => args.quick = true,
+            "--strict" => args.strict = true,
+            "--clients" => {
+                args.clients = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--clients needs a positive number")?
+            }
+            "--moto" => args.moto = Some(it.next().ok_or("--moto needs a URL")?),
+            "--bench" => {} // passed by `cargo bench`
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(args)
+}
+
+/// One line of the figures table.
+struct Row {
+    section: &'static str,
+    workload: String,
+    runs: u64,
+    transitions_per_run: u64,
+    secs: f64,
+}
+
+impl Row {
+    fn tps(&self) -> f64 {
+        (self.runs * self.transitions_per_run) as f64 / self.secs
+    }
+    fn eps(&self) -> f64 {
+        self.runs as f64 / self.secs
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut rows = Vec::new();
+    let mut checks: Vec<(String, bool)> = Vec::new();
+
+    // 1. In-process, one core.
+    let rt = workloads::runtime();
+    let scale = if args.quick { 10 } else { 1 };
+    for w in workloads::workloads(&rt) {
+        // Fixed counts sized for about a second each (a tenth with --quick).
+        let runs = match w.name {
+            "simple_chain_100" => 100_000,
+            "chain_100" => 10_000,
+            "map_1000" => 600,
+            _ => 40_000,
+        } / scale;
+        let start = Instant::now();
+        rt.block_on(async {
+            for _ in 0..runs {
+                w.run_once().await;
+            }
+        });
+        let row = Row {
+            section: "in-process, 1 core",
+            workload: w.name.to_string(),
+            runs,
+            transitions_per_run: w.transitions,
+            secs: start.elapsed().as_secs_f64(),
+        };
+        eprintln!(
+            "in-process {}: {:.0} transitions/s",
+            row.workload,
+            row.tps()
+        );
+        if w.name == "simple_chain_100" {
+            checks.push((
+                format!(
+                    "simple transitions in-process: {:.0}/s >= {TARGET_SIMPLE_TPS:.0}/s",
+                    row.tps()
+                ),
+                row.tps() >= TARGET_SIMPLE_TPS,
+            ));
+        }
+        rows.push(row);
+    }
+    drop(rt);
+
+    // 2 and 3: the endpoint (and moto) on a multi-thread runtime.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = rt.block_on(async {
+        let endpoint = start_endpoint().await?;
+        let client = sfn_client(&endpoint);
+        let row = endpoint_sync(&client, args.clients, args.quick).await?;
+        checks.push((
+            format!(
+                "executions through the endpoint: {:.0}/s >= {TARGET_ENDPOINT_EPS:.0}/s",
+                row.eps()
+            ),
+            row.eps() >= TARGET_ENDPOINT_EPS,
+        ));
+        rows.push(row);
+        if let Some(moto) = &args.moto {
+            compare_with_moto(moto, &client, args.quick, &mut rows, &mut checks).await?;
+        }
+        Ok::<(), String>(())
+    });
+    if let Err(e) = result {
+        eprintln!("bench: {e}");
+        return ExitCode::FAILURE;
+    }
+
+    print_table(&rows, &args);
+    println!();
+    let mut all = true;
+    for (text, ok) in &checks {
+        println!(
+            "{} {text}",
+            if *ok {
+                "[target met]    "
+            } else {
+                "[target MISSED] "
+            }
+        );
+        all &= ok;
+    }
+    if args.strict && !all {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_table(rows: &[Row], args: &Args) {
+    println!();
+    println!(
+        "Speed figures ({}; {} build; {} logical CPUs)",
+        if args.quick { "--quick" } else { "full run" },
+        if cfg!(debug_assertions) {
+            "DEBUG"
+        } else {
+            "release"
+        },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!();
+    println!(
+        "| Where | Workload | Executions | Transitions/execution | Seconds | Transitions/s | Executions/s |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {:.3} | {} | {} |",
+            r.section,
+            r.workload,
+            r.runs,
+            r.transitions_per_run,
+            r.secs,
+            thousands(r.tps()),
+            thousands(r.eps())
+        );
+    }
+}
+
+fn thousands(x: f64) -> String {
+    let s = format!("{:.0}", x);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Starts this engine's endpoint on a free loopback port; returns its URL.
+async fn start_endpoint() -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("binding a loopback port: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = ServerConfig {
+        virtual_time: true,
+        ..ServerConfig::default()
+    };
+    tokio::spawn(engine::server::serve(listener, TaskRegistry::new(), config));
+    Ok(format!("http://{addr}"))
+}
+
+fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+        .endpoint_url(endpoint)
+        .interceptor(NoHostPrefix)
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
+
+async fn create_machine(
+    client: &aws_sdk_sfn::Client,
+    name: &str,
+    definition: &Value,
+    express: bool,
+) -> Result<String, String> {
+    let out = client
+        .create_state_machine()
+        .name(format!("{name}-{}", uuid::Uuid::new_v4().simple()))
+        .definition(definition.to_string())
+        .role_arn("arn:aws:iam::123456789012:role/bench")
+        .r#type(if express {
+            aws_sdk_sfn::types::StateMachineType::Express
+        } else {
+            aws_sdk_sfn::types::StateMachineType::Standard
+        })
+        .send()
+        .await
+        .map_err(|e| format!("CreateStateMachine {name}: {}", show(&e)))?;
+    Ok(out.state_machine_arn)
+}
+
+fn show<E: std::error::Error>(e: &E) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+/// `clients` concurrent callers run StartSyncExecution of the 10-state workflow for a fixed time.
+async fn endpoint_sync(
+    client: &aws_sdk_sfn::Client,
+    clients: usize,
+    quick: bool,
+) -> Result<Row, String> {
+    let definition = workloads::chain_definition(10);
+    let arn = create_machine(client, "bench-sync-10", &definition, true).await?;
+    let input = workloads::chain_input().to_string();
+    let duration = Duration::from_secs(if quick { 1 } else { 5 });
+    // Warm-up: connections and the first execution.
+    sync_once(client, &arn, &input).await?;
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (client, arn, input, done) = (client.clone(), arn.clone(), input.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while start.elapsed() < duration {
+                sync_once(&client, &arn, &input).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<(), String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let row = Row {
+        section: "endpoint, StartSyncExecution",
+        workload: format!("chain_10 ({clients} clients)"),
+        runs: done.load(Ordering::Relaxed),
+        transitions_per_run: 10,
+        secs: start.elapsed().as_secs_f64(),
+    };
+    eprintln!("endpoint StartSyncExecution: {:.0} executions/s", row.eps());
+    Ok(row)
+}
+
+async fn sync_once(client: &aws_sdk_sfn::Client, arn: &str, input: &str) -> Result<(), String> {
+    let out = client
+        .start_sync_execution()
+        .state_machine_arn(arn)
+        .input(input)
+        .send()
+        .await
+        .map_err(|e| format!("StartSyncExecution: {}", show(&e)))?;
+    if out.status != aws_sdk_sfn::types::SyncExecutionStatus::Succeeded {
+        return Err(format!(
+            "StartSyncExecution ended {:?}: {:?} {:?}",
+            out.status, out.error, out.cause
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `runs` executions one after another: StartExecution, then DescribeExecution polled with
+/// a backoff (immediately, then 1, 2, 4, ... up to 20 ms) until the execution ends. Returns the
+/// seconds taken and the last output.
+async fn start_and_poll(
+    client: &aws_sdk_sfn::Client,
+    arn: &str,
+    input: &str,
+    runs: u64,
+) -> Result<(f64, Value), String> {
+    let mut output = Value::Null;
+    let start = Instant::now();
+    for _ in 0..runs {
+        let exec = client
+            .start_execution()
+            .state_machine_arn(arn)
+            .name(uuid::Uuid::new_v4().simple().to_string())
+            .input(input)
+            .send()
+            .await
+            .map_err(|e| format!("StartExecution: {}", show(&e)))?
+            .execution_arn;
+        let mut wait = Duration::ZERO;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            let d = client
+                .describe_execution()
+                .execution_arn(&exec)
+                .send()
+                .await
+                .map_err(|e| format!("DescribeExecution: {}", show(&e)))?;
+            match d.status {
+                ExecutionStatus::Running => {}
+                ExecutionStatus::Succeeded => {
+                    output = serde_json::from_str(d.output.as_deref().unwrap_or("null"))
+                        .map_err(|e| format!("execution output is not JSON: {e}"))?;
+                    break;
+                }
+                other => {
+                    return Err(format!(
+                        "{exec} ended {other:?}: {:?} {:?}",
+                        d.error, d.cause
+                    ))
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{exec} still running after 120 s"));
+            }
+            wait = (wait * 2)
+                .max(Duration::from_millis(1))
+                .min(Duration::from_millis(20));
+        }
+    }
+    Ok((start.elapsed().as_secs_f64(), output))
+}
+
+/// The side-by-side comparison with moto's interpreter.
+async fn compare_with_moto(
+    moto: &str,
+    engine_client: &aws_sdk_sfn::Client,
+    quick: bool,
+    rows: &mut Vec<Row>,
+    checks: &mut Vec<(String, bool)>,
+) -> Result<(), String> {
+    enable_moto_execution(moto).await?;
+    let moto_client = sfn_client(moto);
+    let cases = [
+        (
+            "chain_100",
+            workloads::chain_definition(100),
+            workloads::chain_input(),
+            if quick { 3 } else { 10 },
+        ),
+        (
+            "map_100",
+            workloads::map_definition(),
+            workloads::map_input(100),
+            if quick { 1 } else { 3 },
+        ),
+    ];
+    for (name, definition, input, runs) in cases {
+        // Transitions per execution, counted from this engine's history.
+        let w = tokio::task::block_in_place(|| {
+            let rt = workloads::runtime();
+            workloads::Workload::new(
+                "compare",
+                &definition,
+                TaskRegistry::new(),
+                input.clone(),
+                &rt,
+            )
+        });
+        let text = input.to_string();
+
+        let moto_arn = create_machine(&moto_client, name, &definition, false).await?;
+        let (moto_secs, moto_out) = start_and_poll(&moto_client, &moto_arn, &text, runs).await?;
+        let ours_arn = create_machine(engine_client, name, &definition, false).await?;
+        // The engine is much faster: run more executions so the timing is not all noise.
+        let ours_runs = runs * 20;
+        let (ours_secs, ours_out) =
+            start_and_poll(engine_client, &ours_arn, &text, ours_runs).await?;
+        if moto_out != ours_out {
+            return Err(format!(
+                "{name}: moto and the engine disagree on the output:\nmoto:   {moto_out}\nengine: {ours_out}"
+            ));
+        }
+        let inproc_runs = runs * 200;
+        let inproc_secs = tokio::task::block_in_place(|| {
+            let rt = workloads::runtime();
+            let start = Instant::now();
+            rt.block_on(async {
+                for _ in 0..inproc_runs {
+                    w.run_once().await;
+                }
+            });
+            start.elapsed().as_secs_f64()
+        });
+        let moto_row = Row {
+            section: "moto 5.2.5, StartExecution+Describe",
+            workload: name.to_string(),
+            runs,
+            transitions_per_run: w.transitions,
+            secs: moto_secs,
+        };
+        let ours_row = Row {
+            section: "engine endpoint, StartExecution+Describe",
+            workload: name.to_string(),
+            runs: ours_runs,
+            transitions_per_run: w.transitions,
+            secs: ours_secs,
+        };
+        let inproc_row = Row {
+            section: "engine in-process, 1 core",
+            workload: name.to_string(),
+            runs: inproc_runs,
+            transitions_per_run: w.transitions,
+            secs: inproc_secs,
+        };
+        let ratio_endpoint = ours_row.tps() / moto_row.tps();
+        let ratio_inproc = inproc_row.tps() / moto_row.tps();
+        eprintln!(
+            "{name}: moto {:.0} transitions/s, endpoint {:.0} ({ratio_endpoint:.0}x), in-process {:.0} ({ratio_inproc:.0}x)",
+            moto_row.tps(),
+            ours_row.tps(),
+            inproc_row.tps()
+        );
+        checks.push((
+            format!("{name} vs moto, same API calls (endpoint): {ratio_endpoint:.0}x >= {TARGET_MOTO_RATIO:.0}x"),
+            ratio_endpoint >= TARGET_MOTO_RATIO,
+        ));
+        checks.push((
+            format!("{name} vs moto, in-process: {ratio_inproc:.0}x >= {TARGET_MOTO_RATIO:.0}x"),
+            ratio_inproc >= TARGET_MOTO_RATIO,
+        ));
+        rows.extend([moto_row, ours_row, inproc_row]);
+    }
+    Ok(())
+}
+
+/// `POST /moto-api/config` turning on moto's ASL interpreter (and Lambda without Docker).
+async fn enable_moto_execution(moto: &str) -> Result<(), String> {
+    let hostport = moto
+        .strip_prefix("http://")
+        .ok_or("--moto must be an http:// URL")?
+        .trim_end_matches('/');
+    let body = r#"{"stepfunctions":{"execute_state_machine":true},"lambda":{"use_docker":false}}"#;
+    let request = format!(
+        "POST /moto-api/config HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(hostport)
+        .await
+        .map_err(|e| format!("connecting to moto at {moto}: {e}"))?;
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.split_whitespace().nth(1).unwrap_or_default();
+    if !status.starts_with('2') {
+        return Err(format!(
+            "moto refused the config: {}",
+            response.lines().next().unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
