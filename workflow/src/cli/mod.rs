@@ -7,6 +7,7 @@
 pub mod check;
 pub mod emit;
 pub mod fmt;
+pub mod run;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Print ASL files in the canonical form (or check / rewrite them).
     Fmt(fmt::Args),
+    /// Run a project workflow in the local engine with its own steps in-process.
+    Run(run::Args),
 }
 
 /// Runs the parsed command line; errors are printed on stderr and give exit code 1.
@@ -49,6 +52,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Validate(args)) => validate::run(args),
         Some(Command::Fmt(args)) => fmt::run(args),
+        Some(Command::Run(args)) => run::run(args),
     };
     match result {
         Ok(code) => code,
