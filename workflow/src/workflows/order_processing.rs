@@ -17,6 +17,11 @@ use workflow_dsl::integrations::lambda;
 use workflow_dsl::step_errors;
 use workflow_dsl::typed::{AslError, Catch, Retry, StepErrors, TaskStep};
 
+/// The workflow input: the SQS order message, which the starter
+/// ([`steps::ports::ExecutionStarter::start`], typed on the same type) passes to StartExecution
+/// serialized from the Rust value.
+pub type Input = OrderMessage;
+
 /// Name of the workflow (`generated/order-processing.asl.json`).
 pub const NAME: &str = "order-processing";
 
@@ -119,7 +124,7 @@ transient!(
 pub struct ValidateOrder;
 impl TaskStep for ValidateOrder {
     const NAME: &'static str = "validate-order";
-    type Input = OrderMessage;
+    type Input = Input;
     type Output = ValidatedOrder;
     type Error = ValidateError;
 }
@@ -206,7 +211,7 @@ fn failure_path() -> String {
 
 /// The `order-processing` workflow. Its input is the SQS order message.
 pub fn order_processing() -> Ended {
-    workflow::<OrderMessage>(
+    workflow::<Input>(
         "Order processing: validate, pay, persist, notify. A failed order is recorded FAILED with \
          its reason, notified, and the execution fails with the business error.",
     )
@@ -358,6 +363,15 @@ mod tests {
             assert_eq!(name, step.as_str());
             assert_eq!(errors, step.error_names(), "{step}");
         }
+    }
+
+    /// Compiles only while the starter starts executions with this workflow's input type.
+    #[allow(dead_code)]
+    fn the_starter_input_is_the_workflow_input(
+        starter: &dyn steps::ports::ExecutionStarter,
+        input: &Input,
+    ) {
+        drop(starter.start("name", input));
     }
 
     #[test]
