@@ -6,8 +6,10 @@
 
 pub mod check;
 pub mod emit;
+pub mod exec;
 pub mod fmt;
 pub mod run;
+pub mod serve;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +42,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Print ASL files in the canonical form (or check / rewrite them).
     Fmt(fmt::Args),
+    /// Run an ASL file in the local engine (optionally with a Step Functions Local mock test case).
+    Exec(exec::Args),
+    /// Serve a local Step Functions endpoint (JSON 1.0 protocol) with the project's steps.
+    Serve(serve::Args),
     /// Run a project workflow in the local engine with its own steps in-process.
     Run(run::Args),
 }
@@ -52,6 +58,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Validate(args)) => validate::run(args),
         Some(Command::Fmt(args)) => fmt::run(args),
+        Some(Command::Exec(args)) => exec::run(args),
+        Some(Command::Serve(args)) => serve::run(args),
         Some(Command::Run(args)) => run::run(args),
     };
     match result {

@@ -1,0 +1,145 @@
+//! `workflow serve`: a local AWS Step Functions endpoint (engine::server) with the project's steps
+//! registered in-process, optionally creating state machines from ASL files at startup.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use engine::server::{MachineType, ServerConfig, StepFunctions};
+use serde_json::{json, Map};
+
+use super::exec::local_registry;
+use super::EXIT_INVALID;
+use crate::local;
+
+const AFTER_HELP: &str = "\
+The endpoint speaks the Step Functions JSON 1.0 protocol: point aws-sdk-sfn, boto3 or the AWS CLI at
+it with an endpoint URL (any credentials; signatures are not checked).
+
+StartSyncExecution: SDKs prepend `sync-` to the endpoint's host (AWS serves it on sync-states.*),
+which does not resolve for 127.0.0.1. Turn it off: aws-sdk-sfn with the interceptor
+engine::server::NoHostPrefix, boto3 with botocore.config.Config(inject_host_prefix=False), the AWS
+CLI with a hosts entry `127.0.0.1 sync-localhost` and --endpoint-url http://localhost:PORT.
+
+Task dispatch: Lambda tasks run the project's steps in-process, on an in-memory demo shop with
+--in-memory, otherwise on the AWS adapters configured from the environment (AWS_ENDPOINT_URL,
+PRODUCTS_TABLE, ORDERS_TABLE, ORDER_TOPIC_ARN, AWS_REGION).
+
+The first line on stdout is JSON: {\"endpoint\":\"http://127.0.0.1:8083\",\"stateMachines\":{NAME: ARN}}.
+Stops on Ctrl-C or SIGTERM.";
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Port to listen on (0 picks a free one, printed on the first line)
+    #[arg(long, default_value_t = 8083)]
+    pub port: u16,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Create a STANDARD state machine NAME from an ASL file at startup (repeatable)
+    #[arg(long, value_name = "NAME=FILE")]
+    pub definition: Vec<String>,
+    /// Create an EXPRESS state machine NAME from an ASL file at startup (repeatable)
+    #[arg(long, value_name = "NAME=FILE")]
+    pub express: Vec<String>,
+    /// Run the steps on an in-memory demo shop instead of AWS
+    #[arg(long)]
+    pub in_memory: bool,
+    /// Run Wait states, retry delays and timeouts on a virtual clock (instantly)
+    #[arg(long)]
+    pub virtual_time: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut machines = Vec::new();
+    for (spec, machine_type) in args
+        .definition
+        .iter()
+        .map(|s| (s, MachineType::Standard))
+        .chain(args.express.iter().map(|s| (s, MachineType::Express)))
+    {
+        let Some((name, file)) = spec.split_once('=') else {
+            eprintln!("error: --definition/--express take NAME=FILE, got '{spec}'");
+            return Ok(ExitCode::from(EXIT_INVALID));
+        };
+        let file = PathBuf::from(file);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                return Ok(ExitCode::from(EXIT_INVALID));
+            }
+        };
+        machines.push((name.to_owned(), text, machine_type, file));
+    }
+    if !args.in_memory && !local::aws_configured() {
+        eprintln!(
+            "note: no --in-memory and no AWS resources in the environment: Lambda tasks will fail \
+             with Lambda.ResourceNotFoundException"
+        );
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let config = ServerConfig {
+            virtual_time: args.virtual_time,
+            ..ServerConfig::from_env()
+        };
+        let service = StepFunctions::new(local_registry(args.in_memory).await, config);
+        let mut arns = Map::new();
+        for (name, text, machine_type, file) in &machines {
+            match service.create_state_machine(name, text, *machine_type, None) {
+                Ok(arn) => {
+                    arns.insert(name.clone(), json!(arn));
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {}", file.display(), e.message);
+                    return Ok(ExitCode::from(EXIT_INVALID));
+                }
+            }
+        }
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        let addr = listener.local_addr()?;
+        let first = json!({"endpoint": format!("http://{addr}"), "stateMachines": arns});
+        {
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{first}")?;
+            stdout.flush()?;
+        }
+        eprintln!("Step Functions endpoint listening on http://{addr} (Ctrl-C to stop)");
+        engine::server::serve_with_shutdown(listener, service, shutdown_signal())
+            .await
+            .context("the server failed")?;
+        eprintln!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
