@@ -32,8 +32,16 @@ impl Moto {
         Err(last_error.expect("at least one attempt"))
     }
 
+    /// Starts `moto_server -H 127.0.0.1 -p <port>` on a given port (`cargo xtask dev`).
+    pub fn start_on(moto_server: &Path, log: &Path, port: u16) -> Result<Self> {
+        Self::try_start_on(moto_server, log, port)
+    }
+
     fn try_start(moto_server: &Path, log: &Path) -> Result<Self> {
-        let port = free_port()?;
+        Self::try_start_on(moto_server, log, free_port()?)
+    }
+
+    fn try_start_on(moto_server: &Path, log: &Path, port: u16) -> Result<Self> {
         let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let mut cmd = Command::new(moto_server);
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -66,6 +74,16 @@ impl Moto {
         }
     }
 
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// True while the server process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The endpoint to put in `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -87,7 +105,8 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> Result<u16> {
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
     Ok(listener.local_addr()?.port())
 }
@@ -126,3 +145,24 @@ fn die_with_parent(cmd: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_cmd: &mut Command) {}
+
+/// [`die_with_parent`] for a tokio command.
+#[cfg(target_os = "linux")]
+pub fn die_with_parent_tokio(cmd: &mut tokio::process::Command) {
+    extern "C" {
+        fn prctl(option: i32, ...) -> i32;
+    }
+    const PR_SET_PDEATHSIG: i32 = 1;
+    const SIGTERM: i32 = 15;
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and only affects the new child.
+    unsafe {
+        cmd.pre_exec(|| {
+            prctl(PR_SET_PDEATHSIG, SIGTERM as std::ffi::c_ulong);
+            Ok(())
+        });
+    }
+}
+
+/// [`die_with_parent`] for a tokio command (a no-op off Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn die_with_parent_tokio(_cmd: &mut tokio::process::Command) {}

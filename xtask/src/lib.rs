@@ -1,6 +1,8 @@
 //! Development and test orchestration for this workspace: a library so that `xtask/tests/` can use it.
 
+pub mod bench;
 pub mod checks;
+pub mod dev;
 pub mod emulator;
 pub mod process;
 pub mod template;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{checks, workspace};
+use xtask::{checks, dev, workspace};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Development and test orchestration")]
@@ -14,6 +14,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the whole system on this machine: the AWS emulator with every resource of
+    /// template.yaml, sample products, the Step Functions engine with the order workflow, the
+    /// SQS starter and a local API Gateway. Writes .dev/outputs.json; Ctrl-C stops everything.
+    Dev {
+        /// Port of the AWS emulator (moto).
+        #[arg(long, default_value_t = dev::DEFAULT_AWS_PORT)]
+        aws_port: u16,
+        /// Port of the local API Gateway.
+        #[arg(long, default_value_t = dev::DEFAULT_API_PORT)]
+        api_port: u16,
+        /// Port of the Step Functions endpoint (the Rust engine).
+        #[arg(long, default_value_t = dev::DEFAULT_SFN_PORT)]
+        sfn_port: u16,
+        /// Directory for the lock, logs and outputs.json (default: .dev in the repository).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// The template's Stage parameter.
+        #[arg(long, default_value = "dev")]
+        stage: String,
+        /// Without the Step Functions engine and the SQS starter (orders stay PENDING).
+        #[arg(long)]
+        no_workflow: bool,
+    },
     /// Run every test against a local moto server, then the static checks (fmt, clippy,
     /// generated ASL up to date and valid, cfn-lint, sam validate).
     Test {
@@ -24,12 +47,34 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         nextest_args: Vec<String>,
     },
+    /// Measure the speed figures (transitions/s in process, executions/s through the endpoint,
+    /// the same definitions on moto side by side) and print them as a table.
+    Bench(xtask::bench::Options),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let root = workspace::repo_root();
     let result = match cli.command {
+        Cmd::Dev {
+            aws_port,
+            api_port,
+            sfn_port,
+            dir,
+            stage,
+            no_workflow,
+        } => dev::run(
+            &root,
+            &dev::Options {
+                dir: dir.unwrap_or_else(|| root.join(".dev")),
+                aws_port,
+                api_port,
+                sfn_port,
+                stage,
+                no_workflow,
+            },
+        )
+        .map(|()| true),
         Cmd::Test {
             quick,
             nextest_args,
@@ -40,6 +85,7 @@ fn main() -> ExitCode {
                 nextest_args,
             },
         ),
+        Cmd::Bench(options) => xtask::bench::run(&root, &options),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

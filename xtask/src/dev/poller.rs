@@ -1,0 +1,129 @@
+//! The local stand-in for the SQS event source mapping of the `order-starter` Lambda: long-polls
+//! the order queue and hands each batch to the same starter code the Lambda runs
+//! (`steps::starter::start_batch` over `SfnStarter`), deleting the messages it started and
+//! leaving failures on the queue for SQS to redeliver and finally move to the DLQ.
+//!
+//! Event source mapping behaviour mirrored:
+//! <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use steps::ports::ExecutionStarter;
+use tokio::sync::watch;
+
+/// Settings of the poller (the template's event source mapping and queue settings).
+#[derive(Debug, Clone)]
+pub struct PollerConfig {
+    pub queue_url: String,
+    pub queue_arn: String,
+    /// `BatchSize` of the event source mapping (at most 10 per ReceiveMessage).
+    pub batch_size: i32,
+    /// Long-poll wait (the queue's `ReceiveMessageWaitTimeSeconds`, at most 20).
+    pub wait_seconds: i32,
+}
+
+/// Polls until `stop` turns true.
+pub async fn run<S: ExecutionStarter + ?Sized>(
+    sqs: aws_sdk_sqs::Client,
+    starter: &S,
+    config: PollerConfig,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let receive = sqs
+            .receive_message()
+            .queue_url(&config.queue_url)
+            .max_number_of_messages(config.batch_size.clamp(1, 10))
+            .wait_time_seconds(config.wait_seconds.clamp(0, 20))
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send();
+        let received = tokio::select! {
+            _ = stop.changed() => return,
+            r = receive => r,
+        };
+        let messages = match received {
+            Ok(out) => {
+                backoff = Duration::from_millis(200);
+                out.messages.unwrap_or_default()
+            }
+            Err(error) => {
+                tracing::warn!(target: "starter", "ReceiveMessage failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let mut event = SqsEvent::default();
+        let mut handles = Vec::new();
+        for message in messages {
+            let mut record = SqsMessage::default();
+            record.message_id = message.message_id.clone();
+            record.receipt_handle = message.receipt_handle.clone();
+            record.body = message.body.clone();
+            record.md5_of_body = message.md5_of_body.clone();
+            record.attributes = message
+                .attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.as_str().to_string(), v))
+                .collect();
+            record.event_source = Some("aws:sqs".into());
+            record.event_source_arn = Some(config.queue_arn.clone());
+            record.aws_region = Some(super::cfn::REGION.into());
+            if let (Some(id), Some(handle)) = (message.message_id, message.receipt_handle) {
+                handles.push((id, handle));
+            }
+            event.records.push(record);
+        }
+        let records = event.records.len();
+        let failed: HashSet<String> = match steps::starter::start_batch(event, starter).await {
+            Ok(response) => response
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect(),
+            Err(error) => {
+                // The whole batch failed (as a Lambda error would): nothing is deleted.
+                tracing::warn!(target: "starter", "batch of {records} failed: {}", error.reason());
+                continue;
+            }
+        };
+        let done: Vec<DeleteMessageBatchRequestEntry> = handles
+            .iter()
+            .enumerate()
+            .filter(|(_, (id, _))| !failed.contains(id))
+            .filter_map(|(i, (_, handle))| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        tracing::info!(target: "starter", "batch of {records}: {} started, {} left for redelivery", done.len(), failed.len());
+        if !done.is_empty() {
+            if let Err(error) = sqs
+                .delete_message_batch()
+                .queue_url(&config.queue_url)
+                .set_entries(Some(done))
+                .send()
+                .await
+            {
+                tracing::warn!(target: "starter", "DeleteMessageBatch failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
+            }
+        }
+    }
+}
