@@ -46,7 +46,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         quick: false,
-        clients: 32,
+        clients: 16,
         moto: None,
         strict: false,
     };

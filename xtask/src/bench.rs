@@ -22,7 +22,7 @@ pub struct Options {
     #[arg(long)]
     pub quick: bool,
     /// Concurrent StartSyncExecution callers for the endpoint figure.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     pub clients: usize,
     /// Skip the comparison with moto (no emulator started).
     #[arg(long)]
