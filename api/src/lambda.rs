@@ -144,7 +144,14 @@ pub async fn run<S: Service + 'static>(service: S) -> Result<(), lambda_http::Er
     lambda_http::run(lambda_http::service_fn(move |request: Request| {
         let service = Arc::clone(&service);
         async move {
-            let response = service.handle(from_lambda(request)).await;
+            let request = from_lambda(request);
+            let route = crate::routes::match_route(&request.method, &request.path);
+            let response = service.handle(request).await;
+            // Business metrics as EMF log lines (stdout is the function's log stream).
+            crate::metrics::emit(
+                crate::metrics::ORDER_ENTRY_SERVICE,
+                &crate::metrics::request_metrics(route.as_ref(), &response),
+            );
             Ok::<_, std::convert::Infallible>(to_lambda(response))
         }
     }))

@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod http;
 pub mod lambda;
 pub mod memory;
+pub mod metrics;
 pub mod ports;
 pub mod routes;
 

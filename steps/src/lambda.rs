@@ -86,6 +86,7 @@ where
             ),
             Err(err) => tracing::warn!(error = err.name(), reason = err.reason(), "step failed"),
         }
+        crate::metrics::emit_for(step, &result);
         result
     }
     .instrument(span)

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod error;
 pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod pay;

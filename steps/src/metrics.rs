@@ -1,0 +1,139 @@
+//! Business metrics of the order steps as CloudWatch Embedded Metric Format (EMF) log lines:
+//! declined payments and out-of-stock orders, in the `Shop` namespace with a `Service`
+//! dimension naming the step's function.
+//!
+//! Format: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+//! (root `_aws` with `Timestamp` in epoch milliseconds and `CloudWatchMetrics` directives;
+//! every dimension and metric named there is a root member). Emitted at the Lambda edge
+//! ([`crate::lambda::handle`]) only, so local engine runs keep their stdout clean.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{names, StepError};
+use crate::registry::StepName;
+
+/// The CloudWatch namespace of every business metric.
+pub const NAMESPACE: &str = "Shop";
+/// The dimension that names the emitting function.
+pub const SERVICE_DIMENSION: &str = "Service";
+/// Payments the gateway declined.
+pub const PAYMENTS_DECLINED: &str = "PaymentsDeclined";
+/// Orders that could not be served for lack of stock.
+pub const OUT_OF_STOCK: &str = "OutOfStock";
+
+/// One EMF document (a single log line) of `Count` metrics with the `Service` dimension.
+pub fn emf_line(service: &str, timestamp_ms: u64, counts: &[(&str, u64)]) -> String {
+    let definitions: Vec<Value> = counts
+        .iter()
+        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    let mut root = Map::new();
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[SERVICE_DIMENSION]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    root.insert(SERVICE_DIMENSION.into(), json!(service));
+    for (name, value) in counts {
+        root.insert((*name).into(), json!(value));
+    }
+    Value::Object(root).to_string()
+}
+
+/// The metric a step's failure counts, if any: `PaymentDeclined` from the pay step, and
+/// `OutOfStock` from validate (the check) or persist (the reservation, which can lose a race).
+pub fn failure_metric(step: StepName, error: &StepError) -> Option<&'static str> {
+    match (step, error.name()) {
+        (StepName::ProcessPayment, names::PAYMENT_DECLINED) => Some(PAYMENTS_DECLINED),
+        (StepName::ValidateOrder | StepName::PersistOrder, names::OUT_OF_STOCK) => {
+            Some(OUT_OF_STOCK)
+        }
+        _ => None,
+    }
+}
+
+/// Prints the EMF line a step result calls for, if any, to stdout.
+pub fn emit_for<O>(step: StepName, result: &Result<O, StepError>) {
+    if let Err(error) = result {
+        if let Some(metric) = failure_metric(step, error) {
+            println!("{}", emf_line(step.as_str(), now_ms(), &[(metric, 1)]));
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_the_documented_shape() {
+        let line = emf_line("process-payment", 42, &[(PAYMENTS_DECLINED, 1)]);
+        assert!(!line.contains('\n'));
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "_aws": {
+                    "Timestamp": 42,
+                    "CloudWatchMetrics": [{
+                        "Namespace": "Shop",
+                        "Dimensions": [["Service"]],
+                        "Metrics": [{"Name": "PaymentsDeclined", "Unit": "Count"}]
+                    }]
+                },
+                "Service": "process-payment",
+                "PaymentsDeclined": 1
+            })
+        );
+    }
+
+    #[test]
+    fn counts_declines_and_stock_outs_of_the_right_steps_only() {
+        let declined = StepError::PaymentDeclined("payment declined: card".into());
+        let out = StepError::OutOfStock("not enough stock for p-1".into());
+        assert_eq!(
+            failure_metric(StepName::ProcessPayment, &declined),
+            Some(PAYMENTS_DECLINED)
+        );
+        assert_eq!(
+            failure_metric(StepName::ValidateOrder, &out),
+            Some(OUT_OF_STOCK)
+        );
+        assert_eq!(
+            failure_metric(StepName::PersistOrder, &out),
+            Some(OUT_OF_STOCK)
+        );
+        assert_eq!(failure_metric(StepName::ValidateOrder, &declined), None);
+        assert_eq!(failure_metric(StepName::NotifyOrder, &out), None);
+        let other = StepError::InvalidOrder("no lines".into());
+        assert_eq!(failure_metric(StepName::ValidateOrder, &other), None);
+    }
+
+    #[test]
+    fn the_step_name_is_the_service_dimension() {
+        let value: Value = serde_json::from_str(&emf_line(
+            StepName::PersistOrder.as_str(),
+            1,
+            &[(OUT_OF_STOCK, 1)],
+        ))
+        .unwrap();
+        assert_eq!(value["Service"], "persist-order");
+        assert_eq!(value["OutOfStock"], 1);
+    }
+}
