@@ -3,13 +3,34 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
 use crate::process;
+
+/// moto's own server (`moto.server.main`) with a WSGI wrapper that handles one DynamoDB request
+/// at a time (see [`Moto::start_on`]). Arguments as `moto_server`'s.
+const SERIALIZED_DYNAMODB_SERVER: &str = r#"
+import sys, threading
+import moto.server as server
+lock = threading.Lock()
+class SerializedDynamoDB:
+    def __init__(self, app):
+        self.app = app
+    def __getattr__(self, name):
+        return getattr(self.app, name)
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with lock:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+original = server.DomainDispatcherApplication
+server.DomainDispatcherApplication = lambda *a, **k: SerializedDynamoDB(original(*a, **k))
+server.main(sys.argv[1:])
+"#;
 
 /// A running `moto_server`. Dropping it stops the server.
 pub struct Moto {
@@ -32,20 +53,37 @@ impl Moto {
         Err(last_error.expect("at least one attempt"))
     }
 
-    /// Starts `moto_server -H 127.0.0.1 -p <port>` on a given port (`cargo xtask dev`).
+    /// Starts moto on a given port (`cargo xtask dev`) with DynamoDB requests serialized:
+    /// moto's TransactWriteItems snapshots whole tables and restores them when a transaction is
+    /// cancelled, which undoes writes that other requests made meanwhile. DynamoDB transactions
+    /// are atomic and isolated (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-isolation>),
+    /// so one DynamoDB request at a time is the faithful local behaviour; other services (SQS
+    /// long polls above all) still run concurrently.
     pub fn start_on(moto_server: &Path, log: &Path, port: u16) -> Result<Self> {
-        Self::try_start_on(moto_server, log, port)
+        let python = moto_server.with_file_name("python");
+        let mut cmd = Command::new(python);
+        cmd.args([
+            "-c",
+            SERIALIZED_DYNAMODB_SERVER,
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ]);
+        Self::spawn(cmd, log, port)
     }
 
     fn try_start(moto_server: &Path, log: &Path) -> Result<Self> {
-        Self::try_start_on(moto_server, log, free_port()?)
+        let port = free_port()?;
+        let mut cmd = Command::new(moto_server);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        Self::spawn(cmd, log, port)
     }
 
-    fn try_start_on(moto_server: &Path, log: &Path, port: u16) -> Result<Self> {
+    fn spawn(mut cmd: Command, log: &Path, port: u16) -> Result<Self> {
+        let moto_server = PathBuf::from(cmd.get_program());
         let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let mut cmd = Command::new(moto_server);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);
         die_with_parent(&mut cmd);

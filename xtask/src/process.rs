@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 
 static EMULATOR_PID: AtomicI32 = AtomicI32::new(0);
 static CHILD_PID: AtomicI32 = AtomicI32::new(0);
+static STACK_PID: AtomicI32 = AtomicI32::new(0);
 
 #[cfg(unix)]
 mod sys {
@@ -30,6 +31,7 @@ extern "C" fn on_signal(signum: i32) {
     for pid in [
         CHILD_PID.load(Ordering::SeqCst),
         EMULATOR_PID.load(Ordering::SeqCst),
+        STACK_PID.load(Ordering::SeqCst),
     ] {
         if pid > 0 {
             // SAFETY: kill(2) is async-signal-safe; the pid is one of our own children.
@@ -52,6 +54,22 @@ pub fn install_signal_handlers() {
 /// Registers (or, with `None`, forgets) the emulator the signal handler must stop.
 pub fn register_emulator(pid: Option<u32>) {
     EMULATOR_PID.store(pid.map_or(0, |p| p as i32), Ordering::SeqCst);
+}
+
+/// Registers (or, with `None`, forgets) a background `cargo xtask dev` the signal handler must stop.
+pub fn register_stack(pid: Option<u32>) {
+    STACK_PID.store(pid.map_or(0, |p| p as i32), Ordering::SeqCst);
+}
+
+/// Asks a child process to stop (SIGTERM), so it can clean up its own children.
+pub fn terminate(child: &Child) {
+    #[cfg(unix)]
+    // SAFETY: kill(2) on the pid of a child we started and have not reaped yet.
+    unsafe {
+        sys::kill(child.id() as i32, sys::SIGTERM);
+    }
+    #[cfg(not(unix))]
+    let _ = child;
 }
 
 fn wait_registered(mut child: Child) -> Result<ExitStatus> {

@@ -4,8 +4,8 @@
 //!
 //! Resource types created: `AWS::Cognito::UserPool`, `AWS::Cognito::UserPoolClient`,
 //! `AWS::DynamoDB::Table`, `AWS::S3::Bucket`, `AWS::SQS::Queue`, `AWS::SNS::Topic`.
-//! Functions and the API are stood in for by local processes; their names still resolve
-//! (a function's `Arn` is the ARN it would have), so `DefinitionSubstitutions` work.
+//! Functions and the API are stood in for by local processes; their references still resolve
+//! (a function's name is its binary's, as it runs in-process), so `DefinitionSubstitutions` work.
 
 use std::collections::BTreeMap;
 
@@ -40,9 +40,16 @@ pub async fn create_all(stack: &mut Stack<'_>, clients: &Clients) -> Result<Crea
     for (id, resource) in &resources {
         match resource["Type"].as_str() {
             Some("AWS::Serverless::Function") | Some("AWS::Lambda::Function") => {
-                let name = match resource["Properties"].get("FunctionName") {
-                    Some(name) => stack.resolve_string(name)?,
-                    None => format!("{}-{id}", stack.stack_name()),
+                // Locally a function is its binary run in-process, so its name is the binary's
+                // (`Metadata.BuildProperties.Binary`, e.g. `validate-order`), which is what the
+                // engine's step registry and the starter know; without one, its FunctionName.
+                let name = match (
+                    resource["Metadata"]["BuildProperties"]["Binary"].as_str(),
+                    resource["Properties"].get("FunctionName"),
+                ) {
+                    (Some(binary), _) => binary.to_string(),
+                    (None, Some(name)) => stack.resolve_string(name)?,
+                    (None, None) => format!("{}-{id}", stack.stack_name()),
                 };
                 let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}");
                 stack.insert(id, Physical::new(&name).with("Arn", arn));

@@ -1,0 +1,712 @@
+//! End-to-end tests of the whole local stack (`cargo xtask dev`), through its HTTP API as a
+//! client would. `cargo xtask test` starts a stack on free ports and runs these with
+//! `E2E_OUTPUTS=<its outputs.json>`; the emulator is used only to look behind the API (the Orders
+//! table, a test queue subscribed to the order topic) and to add dedicated test products.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shop_model::{orders as order_attr, products as product_attr};
+use uuid::Uuid;
+
+/// How long an order may take to reach a final status.
+const ORDER_DEADLINE: Duration = Duration::from_secs(90);
+const PASSWORD: &str = "Correct-Horse-42";
+
+struct Stack {
+    outputs: Value,
+    http: reqwest::Client,
+    aws: aws_config::SdkConfig,
+}
+
+impl Stack {
+    async fn load() -> Stack {
+        let path = std::env::var("E2E_OUTPUTS").unwrap_or_else(|_| {
+            panic!(
+                "E2E_OUTPUTS is not set: these end-to-end tests need a running local stack. \
+                 Run them through `cargo xtask test` (which starts one), or start \
+                 `cargo xtask dev` and set E2E_OUTPUTS=.dev/outputs.json"
+            )
+        });
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read E2E_OUTPUTS={path}: {e}"));
+        let outputs: Value = serde_json::from_str(&text).expect("outputs.json is JSON");
+        let endpoint = outputs["AwsEndpoint"]
+            .as_str()
+            .expect("AwsEndpoint")
+            .to_string();
+        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "e2e",
+            ))
+            .load()
+            .await;
+        Stack {
+            outputs,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            aws,
+        }
+    }
+
+    fn out(&self, key: &str) -> &str {
+        self.outputs[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("outputs.json has no {key}"))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.out("ApiUrl"))
+    }
+
+    async fn auth(&self, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url("/auth"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Registers a new user and returns (email, ID token).
+    async fn new_user(&self) -> (String, String) {
+        let email = format!("e2e-{}@example.com", Uuid::new_v4());
+        let (status, body) = self
+            .auth(json!({"action": "register", "email": email, "password": PASSWORD}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "register: {body}");
+        assert_eq!(
+            body["confirmed"], true,
+            "users are confirmed locally: {body}"
+        );
+        let (status, body) = self
+            .auth(json!({"action": "login", "email": email, "password": PASSWORD}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "login: {body}");
+        let token = body["idToken"].as_str().expect("idToken").to_string();
+        (email, token)
+    }
+
+    async fn place_order(
+        &self,
+        token: Option<&str>,
+        items: Value,
+        payment_token: &str,
+        idempotency_key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.url("/orders"))
+            .json(&json!({"items": items, "paymentToken": payment_token}));
+        if let Some(token) = token {
+            request = request.header("Authorization", token);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Places an order and returns its id (asserting 202).
+    async fn order(
+        &self,
+        token: &str,
+        product: &str,
+        quantity: u32,
+        payment_token: &str,
+    ) -> String {
+        let response = self
+            .place_order(
+                Some(token),
+                json!([{"productId": product, "quantity": quantity}]),
+                payment_token,
+                None,
+            )
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::ACCEPTED, "POST /orders: {body}");
+        assert_eq!(body["status"], "PENDING");
+        body["orderId"].as_str().unwrap().to_string()
+    }
+
+    async fn get_order(&self, token: &str, id: &str) -> Value {
+        let response = self
+            .http
+            .get(self.url(&format!("/orders/{id}")))
+            .header("Authorization", token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "GET /orders/{id}: {body}");
+        body
+    }
+
+    /// Polls `GET /orders/{id}` until the order is COMPLETED or FAILED.
+    async fn final_order(&self, token: &str, id: &str) -> Value {
+        let deadline = Instant::now() + ORDER_DEADLINE;
+        loop {
+            let order = self.get_order(token, id).await;
+            if order["status"] != "PENDING" {
+                return order;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "order {id} still PENDING after {ORDER_DEADLINE:?}: {order}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.aws)
+    }
+
+    /// Adds a product with its own id and stock (the catalog has no admin API).
+    async fn product_with_stock(&self, stock: i64) -> String {
+        let id = format!("e2e-{}", Uuid::new_v4());
+        let item: HashMap<String, AttributeValue> = [
+            (product_attr::ID, AttributeValue::S(id.clone())),
+            (
+                product_attr::NAME,
+                AttributeValue::S("E2E limited item".into()),
+            ),
+            (
+                product_attr::DESCRIPTION,
+                AttributeValue::S("end-to-end test product".into()),
+            ),
+            (product_attr::CATEGORY, AttributeValue::S("e2e".into())),
+            (product_attr::PRICE_CENTS, AttributeValue::N("1000".into())),
+            (product_attr::CURRENCY, AttributeValue::S("USD".into())),
+            (product_attr::STOCK, AttributeValue::N(stock.to_string())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        self.dynamodb()
+            .put_item()
+            .table_name(self.out("ProductsTableName"))
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn stock(&self, product: &str) -> i64 {
+        let item = self
+            .dynamodb()
+            .get_item()
+            .table_name(self.out("ProductsTableName"))
+            .key(product_attr::ID, AttributeValue::S(product.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("product exists");
+        item[product_attr::STOCK].as_n().unwrap().parse().unwrap()
+    }
+
+    /// A new queue subscribed to the order topic (raw delivery): it gets every notification.
+    async fn subscribe_test_queue(&self) -> Subscription {
+        let sqs = aws_sdk_sqs::Client::new(&self.aws);
+        let sns = aws_sdk_sns::Client::new(&self.aws);
+        let url = sqs
+            .create_queue()
+            .queue_name(format!("e2e-notifications-{}", Uuid::new_v4()))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        sns.subscribe()
+            .topic_arn(self.out("OrderTopicArn"))
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        Subscription {
+            sqs,
+            url,
+            seen: Vec::new(),
+        }
+    }
+}
+
+struct Subscription {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+    seen: Vec<Value>,
+}
+
+impl Subscription {
+    /// Waits for the notification of an order and returns it.
+    async fn notification(&mut self, order_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(n) = self.seen.iter().find(|n| n["orderId"] == order_id) {
+                return n.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no notification for order {order_id} on the order topic within 30 s"
+            );
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in out.messages.unwrap_or_default() {
+                let body: Value = serde_json::from_str(message.body.as_deref().unwrap_or(""))
+                    .unwrap_or(Value::Null);
+                self.seen.push(body);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn browse_upload_order_and_complete() {
+    let stack = Stack::load().await;
+    let mut notifications = stack.subscribe_test_queue().await;
+    let (_, token) = stack.new_user().await;
+
+    // The public catalog: seeded products in several categories.
+    let response = stack
+        .http
+        .get(stack.url("/products?limit=100"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let catalog: Value = response.json().await.unwrap();
+    let items = catalog["items"].as_array().expect("items");
+    let categories: std::collections::BTreeSet<&str> = items
+        .iter()
+        .filter_map(|p| p["category"].as_str())
+        .collect();
+    assert!(categories.len() >= 3, "{catalog}");
+    let product = items
+        .iter()
+        .find(|p| p["id"] == "mug-classic")
+        .expect("seeded mug-classic")
+        .clone();
+    assert!(
+        product.get("stock").is_none(),
+        "stock stays internal: {product}"
+    );
+
+    // The seeded image is in the bucket; a new one goes up with a pre-signed URL.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.aws)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = stack.out("ImagesBucketName");
+    s3.head_object()
+        .bucket(bucket)
+        .key(product["imageKey"].as_str().unwrap())
+        .send()
+        .await
+        .expect("the seeded image exists");
+    let response = stack
+        .http
+        .get(stack.url("/products/upload?productId=mug-classic&contentType=image/png"))
+        .header("Authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let upload: Value = response.json().await.unwrap();
+    let key = upload["key"].as_str().unwrap();
+    assert!(key.starts_with("products/mug-classic/"), "{upload}");
+    let png = b"\x89PNG\r\n\x1a\n-e2e-image".to_vec();
+    let put = stack
+        .http
+        .put(upload["uploadUrl"].as_str().unwrap())
+        .header("Content-Type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        put.status().is_success(),
+        "PUT with the upload URL: {}",
+        put.status()
+    );
+    let stored = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.content_type(), Some("image/png"));
+    assert_eq!(
+        stored.body.collect().await.unwrap().into_bytes().as_ref(),
+        png.as_slice()
+    );
+
+    // Order two mugs; the workflow completes it.
+    let stock_before = stack.stock("mug-classic").await;
+    let id = stack.order(&token, "mug-classic", 2, "tok_visa").await;
+    let order = stack.final_order(&token, &id).await;
+    assert_eq!(order["status"], "COMPLETED", "{order}");
+    assert_eq!(
+        order["totalCents"],
+        2 * product["priceCents"].as_i64().unwrap()
+    );
+    assert!(
+        order["paymentId"].as_str().is_some_and(|p| !p.is_empty()),
+        "{order}"
+    );
+    assert!(order.get("paymentToken").is_none());
+    assert!(stack.stock("mug-classic").await <= stock_before - 2);
+
+    // The Orders table holds it.
+    let item = stack
+        .dynamodb()
+        .get_item()
+        .table_name(stack.out("OrdersTableName"))
+        .key(order_attr::ORDER_ID, AttributeValue::S(id.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the order is in the Orders table");
+    assert_eq!(item[order_attr::STATUS].as_s().unwrap(), "COMPLETED");
+    assert_eq!(
+        item[order_attr::TOTAL_CENTS].as_n().unwrap(),
+        &order["totalCents"].to_string()
+    );
+
+    // And the topic told subscribers.
+    let notification = notifications.notification(&id).await;
+    assert_eq!(notification["status"], "COMPLETED", "{notification}");
+    assert_eq!(notification["totalCents"], order["totalCents"]);
+    assert!(notification.get("paymentToken").is_none());
+}
+
+#[tokio::test]
+async fn declined_payment_fails_with_its_reason_and_a_notification() {
+    let stack = Stack::load().await;
+    let mut notifications = stack.subscribe_test_queue().await;
+    let (_, token) = stack.new_user().await;
+    let id = stack
+        .order(&token, "sticker-pack", 1, "tok_chargeDeclined")
+        .await;
+    let order = stack.final_order(&token, &id).await;
+    assert_eq!(order["status"], "FAILED", "{order}");
+    assert_eq!(order["failureError"], "PaymentDeclined", "{order}");
+    assert!(
+        order["failureReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("declined")),
+        "{order}"
+    );
+    let notification = notifications.notification(&id).await;
+    assert_eq!(notification["status"], "FAILED");
+    assert_eq!(notification["failureError"], "PaymentDeclined");
+}
+
+#[tokio::test]
+async fn ordering_more_than_the_stock_fails_out_of_stock() {
+    let stack = Stack::load().await;
+    let product = stack.product_with_stock(1).await;
+    let (_, token) = stack.new_user().await;
+    let id = stack.order(&token, &product, 2, "tok_visa").await;
+    let order = stack.final_order(&token, &id).await;
+    assert_eq!(order["status"], "FAILED", "{order}");
+    assert_eq!(order["failureError"], "OutOfStock", "{order}");
+    assert_eq!(
+        stack.stock(&product).await,
+        1,
+        "a failed order reserves nothing"
+    );
+}
+
+/// Signs claims with moto's Cognito key (every moto pool shares it), through the emulator's
+/// own Python and JOSE library: the only way to get a correctly signed token that is expired.
+fn sign_with_moto_key(claims: &Value) -> String {
+    let root = xtask::workspace::repo_root();
+    let python = root.join(".tools/moto-venv/bin/python");
+    let script = "import json,sys\n\
+        from joserfc import jwk, jwt\n\
+        from moto.utilities.utils import load_resource\n\
+        key = jwk.RSAKey.import_key(load_resource('cognitoidp/resources/jwks-private.json'))\n\
+        sys.stdout.write(jwt.encode({'kid': 'dummy', 'alg': 'RS256'}, json.loads(sys.argv[1]), key))\n";
+    let output = std::process::Command::new(&python)
+        .args(["-c", script, &claims.to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", python.display()));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// An ID token of a user of another user pool of the same emulator (same signing key).
+async fn foreign_pool_token(stack: &Stack) -> String {
+    use aws_sdk_cognitoidentityprovider::types::{
+        AuthFlowType, ExplicitAuthFlowsType, UsernameAttributeType,
+    };
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&stack.aws);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(format!("e2e-foreign-{}", Uuid::new_v4()))
+        .username_attributes(UsernameAttributeType::Email)
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    let client = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("foreign")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let email = format!("foreign-{}@example.com", Uuid::new_v4());
+    cognito
+        .sign_up()
+        .client_id(&client)
+        .username(&email)
+        .password(PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_confirm_sign_up()
+        .user_pool_id(&pool)
+        .username(&email)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .initiate_auth()
+        .client_id(&client)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", &email)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .authentication_result
+        .unwrap()
+        .id_token
+        .unwrap()
+}
+
+#[tokio::test]
+async fn missing_expired_tampered_and_foreign_tokens_get_401() {
+    use base64::Engine;
+    let stack = Stack::load().await;
+    let (_, token) = stack.new_user().await;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+
+    // The genuine token works (so the rejections below are about the token, not the request).
+    let items = json!([{"productId": "sticker-pack", "quantity": 1}]);
+    let ok = stack
+        .place_order(Some(&token), items.clone(), "tok_visa", None)
+        .await;
+    assert_eq!(ok.status(), StatusCode::ACCEPTED);
+
+    let mut claims = claims_of(&token);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    claims["iat"] = json!(now - 7200);
+    claims["auth_time"] = json!(now - 7200);
+    claims["exp"] = json!(now - 3600);
+    let expired = sign_with_moto_key(&claims);
+    // The same signing path with a valid expiry is accepted: only the expiry differs.
+    claims["exp"] = json!(now + 600);
+    let resigned = sign_with_moto_key(&claims);
+    let response = stack
+        .place_order(Some(&resigned), items.clone(), "tok_visa", None)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "a re-signed valid token is accepted"
+    );
+
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut forged = claims_of(&token);
+    forged["sub"] = json!(Uuid::new_v4().to_string());
+    let tampered = format!("{}.{}.{}", parts[0], b64(&forged), parts[2]);
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "kid": "dummy"})),
+        parts[1]
+    );
+    let foreign = foreign_pool_token(&stack).await;
+
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("missing", None),
+        ("expired", Some(expired)),
+        ("tampered", Some(tampered)),
+        ("alg none", Some(unsigned)),
+        ("foreign pool", Some(foreign)),
+        ("garbage", Some("Bearer not-a-token".into())),
+    ];
+    for (what, bad) in &cases {
+        for (method, path) in [
+            ("POST", "/orders"),
+            (
+                "GET",
+                "/products/upload?productId=mug-classic&contentType=image/png",
+            ),
+            ("GET", "/orders/some-order"),
+        ] {
+            let mut request = if method == "POST" {
+                stack
+                    .http
+                    .post(stack.url(path))
+                    .json(&json!({"items": items, "paymentToken": "tok_visa"}))
+            } else {
+                stack.http.get(stack.url(path))
+            };
+            if let Some(bad) = bad {
+                request = request.header("Authorization", bad);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{what} token on {method} {path}"
+            );
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "unauthorized", "{what}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_twice_makes_one_order() {
+    let stack = Stack::load().await;
+    let (_, token) = stack.new_user().await;
+    let key = Uuid::new_v4().to_string();
+    let items = json!([{"productId": "notebook-a5", "quantity": 1}]);
+    let first = stack
+        .place_order(Some(&token), items.clone(), "tok_visa", Some(&key))
+        .await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let first: Value = first.json().await.unwrap();
+    let second = stack
+        .place_order(Some(&token), items.clone(), "tok_visa", Some(&key))
+        .await;
+    assert_eq!(second.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        second
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["orderId"], second["orderId"]);
+    let id = first["orderId"].as_str().unwrap();
+    let order = stack.final_order(&token, id).await;
+    assert_eq!(order["status"], "COMPLETED", "{order}");
+
+    // Exactly one order of this user in the table.
+    let sub = claims_of(&token)["sub"].as_str().unwrap().to_string();
+    let found = stack
+        .dynamodb()
+        .query()
+        .table_name(stack.out("OrdersTableName"))
+        .index_name(order_attr::USER_INDEX)
+        .key_condition_expression("#u = :u")
+        .expression_attribute_names("#u", order_attr::USER_SUB)
+        .expression_attribute_values(":u", AttributeValue::S(sub))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.count, 1, "{:?}", found.items);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_orders_for_five_in_stock_complete_exactly_five() {
+    let stack = Stack::load().await;
+    let product = stack.product_with_stock(5).await;
+    let (_, token) = stack.new_user().await;
+    let placed =
+        futures::future::join_all((0..20).map(|_| stack.order(&token, &product, 1, "tok_visa")))
+            .await;
+    let finals =
+        futures::future::join_all(placed.iter().map(|id| stack.final_order(&token, id))).await;
+    let completed = finals.iter().filter(|o| o["status"] == "COMPLETED").count();
+    let out_of_stock = finals
+        .iter()
+        .filter(|o| o["status"] == "FAILED" && o["failureError"] == "OutOfStock")
+        .count();
+    let others: Vec<&Value> = finals
+        .iter()
+        .filter(|o| o["status"] != "COMPLETED" && o["failureError"] != "OutOfStock")
+        .collect();
+    assert!(
+        others.is_empty(),
+        "orders neither COMPLETED nor OutOfStock: {others:?}"
+    );
+    assert_eq!(finals.len(), 20, "no order lost");
+    assert_eq!(
+        (completed, out_of_stock),
+        (5, 15),
+        "exactly the stock is sold; stock left: {}",
+        stack.stock(&product).await
+    );
+    assert_eq!(stack.stock(&product).await, 0);
+}
