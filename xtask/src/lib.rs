@@ -4,6 +4,7 @@ pub mod bench;
 pub mod checks;
 pub mod dev;
 pub mod emulator;
+pub mod footprint;
 pub mod process;
 pub mod template;
 pub mod tools;

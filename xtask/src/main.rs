@@ -50,6 +50,9 @@ enum Cmd {
     /// Measure the speed figures (transitions/s in process, executions/s through the endpoint,
     /// the same definitions on moto side by side) and print them as a table.
     Bench(xtask::bench::Options),
+    /// Build the Lambda binaries in release for the host and print, per binary, its size, the
+    /// time until it first asks a Runtime API stub for an event, and its peak resident memory.
+    Footprint,
 }
 
 fn main() -> ExitCode {
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             },
         ),
         Cmd::Bench(options) => xtask::bench::run(&root, &options),
+        Cmd::Footprint => xtask::footprint::run(&root),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
