@@ -267,11 +267,7 @@ impl AwsIntegrations {
             .send()
             .await
             .map_err(|e| sdk_error("DynamoDB", e.into_service_error()))?;
-        let mut r = Map::new();
-        if let Some(a) = out.attributes() {
-            r.insert("Attributes".into(), from_attr_map(a));
-        }
-        Ok(Value::Object(r))
+        Ok(attributes_output(out.attributes()))
     }
 
     async fn update_item(&self, p: &Value) -> Result<Value, TaskError> {
@@ -288,11 +284,7 @@ impl AwsIntegrations {
             .send()
             .await
             .map_err(|e| sdk_error("DynamoDB", e.into_service_error()))?;
-        let mut r = Map::new();
-        if let Some(a) = out.attributes() {
-            r.insert("Attributes".into(), from_attr_map(a));
-        }
-        Ok(Value::Object(r))
+        Ok(attributes_output(out.attributes()))
     }
 
     async fn delete_item(&self, p: &Value) -> Result<Value, TaskError> {
@@ -308,11 +300,7 @@ impl AwsIntegrations {
             .send()
             .await
             .map_err(|e| sdk_error("DynamoDB", e.into_service_error()))?;
-        let mut r = Map::new();
-        if let Some(a) = out.attributes() {
-            r.insert("Attributes".into(), from_attr_map(a));
-        }
-        Ok(Value::Object(r))
+        Ok(attributes_output(out.attributes()))
     }
 
     async fn publish(&self, p: &Value) -> Result<Value, TaskError> {
@@ -386,4 +374,14 @@ mod tests {
         assert_eq!(from_attr_map(&m), v);
         assert!(to_attr(&json!({"X": 1})).is_err());
     }
+}
+
+/// The task result of PutItem, UpdateItem and DeleteItem: `{"Attributes": {...}}` when DynamoDB
+/// returned attributes (`ReturnValues`), else `{}`, as the optimized integration does.
+fn attributes_output(attributes: Option<&HashMap<String, AttributeValue>>) -> Value {
+    let mut result = Map::new();
+    if let Some(attributes) = attributes {
+        result.insert("Attributes".into(), from_attr_map(attributes));
+    }
+    Value::Object(result)
 }
