@@ -362,6 +362,16 @@ impl AwsIntegrations {
     }
 }
 
+/// The task result of PutItem, UpdateItem and DeleteItem: `{"Attributes": {...}}` when DynamoDB
+/// returned attributes (`ReturnValues`), else `{}`, as the optimized integration does.
+fn attributes_output(attributes: Option<&HashMap<String, AttributeValue>>) -> Value {
+    let mut result = Map::new();
+    if let Some(attributes) = attributes {
+        result.insert("Attributes".into(), from_attr_map(attributes));
+    }
+    Value::Object(result)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,14 +384,4 @@ mod tests {
         assert_eq!(from_attr_map(&m), v);
         assert!(to_attr(&json!({"X": 1})).is_err());
     }
-}
-
-/// The task result of PutItem, UpdateItem and DeleteItem: `{"Attributes": {...}}` when DynamoDB
-/// returned attributes (`ReturnValues`), else `{}`, as the optimized integration does.
-fn attributes_output(attributes: Option<&HashMap<String, AttributeValue>>) -> Value {
-    let mut result = Map::new();
-    if let Some(attributes) = attributes {
-        result.insert("Attributes".into(), from_attr_map(attributes));
-    }
-    Value::Object(result)
 }
