@@ -6,8 +6,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::emulator::{free_port, Moto};
+use crate::emulator::Moto;
 use crate::process::{self, Stream};
+use crate::stack::DevStackProcess;
 use crate::workspace::{self, cargo};
 use crate::{template, tools};
 
@@ -246,7 +247,12 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
             report.record("tests (cargo nextest run --workspace --exclude xtask)", ok);
         }
         if !picks_packages || picks_xtask {
-            let mut stack = E2eStack::start(root, &work_dir)?;
+            let mut stack = DevStackProcess::start(
+                root,
+                &work_dir.join("e2e-stack"),
+                &work_dir.join("e2e-stack.log"),
+                "the end-to-end tests",
+            )?;
             let mut e2e_env = env.clone();
             let name = if picks_packages {
                 "tests with the dev stack (cargo nextest run, E2E_OUTPUTS)"
@@ -364,92 +370,6 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
         report.skip("cfn-lint / sam validate", "no template.yaml");
     }
     Ok(())
-}
-
-/// A `cargo xtask dev` started in the background on free ports for the end-to-end tests.
-struct E2eStack {
-    child: Option<std::process::Child>,
-    dir: PathBuf,
-    log: PathBuf,
-}
-
-impl E2eStack {
-    fn start(root: &Path, work_dir: &Path) -> Result<Self> {
-        let dir = work_dir.join("e2e-stack");
-        let log = work_dir.join("e2e-stack.log");
-        std::fs::create_dir_all(&dir)?;
-        let _ = std::fs::remove_file(dir.join("outputs.json"));
-        let log_file = std::fs::File::create(&log)?;
-        let exe = std::env::current_exe().context("locating the xtask executable")?;
-        let ports = [free_port()?, free_port()?, free_port()?];
-        eprintln!(
-            "xtask: starting the dev stack for the end-to-end tests (log: {})",
-            log.display()
-        );
-        let child = Command::new(exe)
-            .current_dir(root)
-            .args(["dev", "--dir"])
-            .arg(&dir)
-            .args(["--aws-port", &ports[0].to_string()])
-            .args(["--api-port", &ports[1].to_string()])
-            .args(["--sfn-port", &ports[2].to_string()])
-            .stdin(std::process::Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
-            .context("starting `xtask dev`")?;
-        process::register_stack(Some(child.id()));
-        Ok(E2eStack {
-            child: Some(child),
-            dir,
-            log,
-        })
-    }
-
-    /// Waits for the stack's outputs.json (it is written once everything answers).
-    fn wait_ready(&mut self) -> Result<PathBuf> {
-        let outputs = self.dir.join("outputs.json");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
-        loop {
-            if outputs.exists() {
-                return Ok(outputs);
-            }
-            if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait()? {
-                    let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-                    let tail: Vec<&str> = log.lines().rev().take(30).collect();
-                    let tail: Vec<&str> = tail.into_iter().rev().collect();
-                    anyhow::bail!("`xtask dev` exited ({status}):\n{}", tail.join("\n"));
-                }
-            }
-            if std::time::Instant::now() > deadline {
-                anyhow::bail!("no {} after 15 minutes", outputs.display());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-    }
-
-    /// Stops the stack (SIGTERM, so it stops its emulator and engine), then waits for it.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            if let Ok(None) = child.try_wait() {
-                process::terminate(&child);
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-                while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                let _ = child.kill();
-            }
-            let _ = child.wait();
-            process::register_stack(None);
-        }
-    }
-}
-
-impl Drop for E2eStack {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// Writes a copy of an ASL file whose `${Name}` placeholders (filled by CloudFormation's

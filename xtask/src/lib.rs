@@ -6,6 +6,7 @@ pub mod dev;
 pub mod emulator;
 pub mod footprint;
 pub mod process;
+pub mod stack;
 pub mod template;
 pub mod tools;
 pub mod workspace;
