@@ -53,6 +53,10 @@ enum Cmd {
     /// Build the Lambda binaries in release for the host and print, per binary, its size, the
     /// time until it first asks a Runtime API stub for an event, and its peak resident memory.
     Footprint,
+    /// A bounded open-loop load run on loopback (GET /products and POST /orders at a fixed
+    /// rate), with latency figures and a tally of every accepted order; `--saturation` steps up
+    /// the rate and names the limiting component; `--short` is the CI form.
+    Load(xtask::load::Options),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         ),
         Cmd::Bench(options) => xtask::bench::run(&root, &options),
         Cmd::Footprint => xtask::footprint::run(&root),
+        Cmd::Load(options) => xtask::load::run(&root, &options),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

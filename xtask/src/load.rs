@@ -1,0 +1,476 @@
+//! `cargo xtask load`: a bounded, open-loop load run against the local stack on loopback.
+//!
+//! Starts its own `cargo xtask dev` on free ports (or uses a running one with `--outputs`),
+//! registers users, adds dedicated test products with a known large stock, then offers a fixed
+//! rate of `GET /products` and `POST /orders` for a fixed time, never waiting for answers before
+//! the next send. It prints per route sent / ok / errors / throughput / latency percentiles,
+//! order end-to-end latency (202 → COMPLETED) and the [`crate::tally`] of every accepted order
+//! (nothing lost, duplicated or oversold). `--saturation` offers increasing rates in steps and
+//! says, from the CPU time of each process, which component limits the stack. `--short` is the
+//! CI form ([`Options::short`]).
+
+pub mod client;
+pub mod cpu;
+pub mod generator;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::process;
+use crate::stack::DevStackProcess;
+use crate::tally::{self, AcceptedOrder, Tally};
+use client::{Stack, TestProduct};
+use generator::{Phase, PhaseResult, Rng};
+use report::{percentile, RouteStats};
+
+/// Rates (requests/s) of the `--saturation` steps.
+pub const SATURATION_RATES: [f64; 6] = [10.0, 25.0, 50.0, 100.0, 200.0, 400.0];
+/// Test products per run, and the stock each starts with.
+const TEST_PRODUCTS: usize = 5;
+const TEST_STOCK: i64 = 1_000_000;
+/// Most requests in flight at once (beyond it a scheduled request is counted, not sent).
+const MAX_IN_FLIGHT: usize = 2000;
+
+/// Options of `cargo xtask load`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// Offered requests per second (both routes together).
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Seconds of load (with --saturation: seconds per step).
+    #[arg(long, default_value_t = 20.0)]
+    pub duration: f64,
+    /// Users placing orders (each registered and logged in through POST /auth).
+    #[arg(long, default_value_t = 4)]
+    pub users: usize,
+    /// Fraction of the requests that are GET /products (the rest are POST /orders).
+    #[arg(long, default_value_t = 0.5)]
+    pub read_ratio: f64,
+    /// Steps of increasing rate (10, 25, 50, 100, 200, 400 req/s) until one saturates, with
+    /// the CPU use of each component per step.
+    #[arg(long)]
+    pub saturation: bool,
+    /// Use a running stack (its outputs.json) instead of starting one.
+    #[arg(long)]
+    pub outputs: Option<PathBuf>,
+    /// The CI form: 10 req/s for 8 s, 2 users, no saturation; fails on an unclean tally or
+    /// any 5xx.
+    #[arg(long)]
+    pub short: bool,
+    /// Seconds to wait after the load for every accepted order to reach a final status.
+    #[arg(long, default_value_t = 60.0)]
+    pub drain: f64,
+}
+
+impl Options {
+    /// The CI form (`cargo xtask test` calls [`run`] with it): about 30 s with the stack start
+    /// when the workspace is built.
+    pub fn short() -> Options {
+        Options {
+            rate: 10.0,
+            duration: 8.0,
+            users: 2,
+            read_ratio: 0.5,
+            saturation: false,
+            outputs: None,
+            short: true,
+            drain: 30.0,
+        }
+    }
+
+    /// The options in effect: `--short` overrides the load figures.
+    fn effective(&self) -> Options {
+        if self.short {
+            Options {
+                outputs: self.outputs.clone(),
+                ..Options::short()
+            }
+        } else {
+            self.clone()
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        anyhow::ensure!(
+            self.rate > 0.0 && self.rate <= 10_000.0,
+            "--rate must be in (0, 10000]"
+        );
+        anyhow::ensure!(
+            self.duration > 0.0 && self.duration <= 3600.0,
+            "--duration must be in (0, 3600]"
+        );
+        anyhow::ensure!((1..=200).contains(&self.users), "--users must be 1 to 200");
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.read_ratio),
+            "--read-ratio must be in [0, 1]"
+        );
+        anyhow::ensure!(self.drain >= 0.0, "--drain must not be negative");
+        Ok(())
+    }
+}
+
+/// Runs the load; `Ok(true)` when every accepted order is accounted for (tally clean, nothing
+/// in the DLQ) and, outside `--saturation`, no request got a 5xx or a transport error.
+pub fn run(root: &Path, options: &Options) -> Result<bool> {
+    let options = options.effective();
+    options.check()?;
+    process::install_signal_handlers();
+    let started = Instant::now();
+    // Our own stack, unless we are pointed at a running one.
+    let mut own_stack = None;
+    let outputs_path = match &options.outputs {
+        Some(path) => path.clone(),
+        None => {
+            let dir = workspace_target(root).join("xtask/load");
+            let mut stack =
+                DevStackProcess::start(root, &dir, &dir.join("stack.log"), "the load run")?;
+            let path = stack.wait_ready()?;
+            eprintln!(
+                "xtask: stack ready after {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            own_stack = Some(stack);
+            path
+        }
+    };
+    let text = std::fs::read_to_string(&outputs_path)
+        .with_context(|| format!("reading {}", outputs_path.display()))?;
+    let outputs: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", outputs_path.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(run_async(outputs, &options));
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    if let Some(mut stack) = own_stack {
+        stack.stop();
+    }
+    eprintln!(
+        "xtask: load run took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    result
+}
+
+fn workspace_target(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// The port of the emulator in outputs.json (to find the stack's processes).
+fn aws_port(outputs: &Value) -> Option<u16> {
+    outputs["AwsEndpoint"]
+        .as_str()?
+        .rsplit(':')
+        .next()?
+        .trim_end_matches('/')
+        .parse()
+        .ok()
+}
+
+/// The run once the stack answers: set-up, load, drain, tally.
+async fn run_async(outputs: Value, options: &Options) -> Result<bool> {
+    let stack = Arc::new(Stack::load(outputs).await?);
+    let setup = Instant::now();
+    let (products, initial_stock) = stack.add_products(TEST_PRODUCTS, TEST_STOCK).await?;
+    let mut tokens = Vec::with_capacity(options.users);
+    for _ in 0..options.users {
+        tokens.push(stack.new_user().await?);
+    }
+    let tokens = Arc::new(tokens);
+    eprintln!(
+        "xtask: {} users and {} test products with {TEST_STOCK} units each in {:.1} s",
+        tokens.len(),
+        products.len(),
+        setup.elapsed().as_secs_f64()
+    );
+    let components = cpu::components(aws_port(&stack.outputs).and_then(cpu::find_stack));
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    let mut rng = Rng::new(seed);
+    let drain = Duration::from_secs_f64(options.drain);
+
+    let (accepted, clean_requests) = if options.saturation {
+        let accepted =
+            saturation(&stack, &tokens, &products, &components, options, &mut rng).await?;
+        (accepted, true)
+    } else {
+        fixed_rate(&stack, &tokens, &products, &components, options, &mut rng).await?
+    };
+
+    let still_open = tally::wait_final(
+        &stack.aws,
+        &stack.outputs,
+        &accepted,
+        Instant::now() + drain,
+    )
+    .await?;
+    if still_open > 0 {
+        eprintln!("xtask: {still_open} accepted orders not final after the drain");
+    }
+    let tally = tally::tally(&stack.aws, &stack.outputs, &accepted, &initial_stock).await?;
+    if !options.saturation {
+        println!("\n{}", report::end_to_end_line(&tally.completed_after));
+    }
+    println!("\n{tally}");
+    let ok = verdict(&tally, clean_requests);
+    Ok(ok)
+}
+
+/// Prints why a run failed; true when it passed.
+fn verdict(tally: &Tally, clean_requests: bool) -> bool {
+    let mut problems = Vec::new();
+    if !tally.is_clean() {
+        problems.push("the tally is not clean".to_string());
+    }
+    if tally.in_dlq > 0 {
+        problems.push(format!("{} orders in the DLQ", tally.in_dlq));
+    }
+    if !clean_requests {
+        problems.push("requests failed with 5xx or transport errors".to_string());
+    }
+    if problems.is_empty() {
+        println!("\nload: PASS");
+        true
+    } else {
+        println!("\nload: FAIL ({})", problems.join("; "));
+        false
+    }
+}
+
+fn accepted_of(result: &mut PhaseResult) -> Vec<AcceptedOrder> {
+    result
+        .outcomes
+        .iter_mut()
+        .filter_map(|o| o.accepted.take())
+        .collect()
+}
+
+/// One phase at `--rate` for `--duration`. Returns the accepted orders and whether every
+/// request went without a 5xx or transport error.
+async fn fixed_rate(
+    stack: &Arc<Stack>,
+    tokens: &Arc<Vec<String>>,
+    products: &[TestProduct],
+    components: &[cpu::Component],
+    options: &Options,
+    rng: &mut Rng,
+) -> Result<(Vec<AcceptedOrder>, bool)> {
+    let phase = Phase {
+        rate: options.rate,
+        duration: Duration::from_secs_f64(options.duration),
+        read_ratio: options.read_ratio,
+        max_in_flight: MAX_IN_FLIGHT,
+    };
+    eprintln!(
+        "xtask: offering {} req/s for {} s ({:.0} % GET /products, {} users)",
+        phase.rate,
+        options.duration,
+        phase.read_ratio * 100.0,
+        tokens.len()
+    );
+    let before = cpu::sample(components);
+    let mut result = generator::run_phase(stack, tokens, products, &phase, rng).await;
+    let usage = cpu::usage(components, &before, &cpu::sample(components));
+    let stats = report::route_stats(&result.outcomes);
+    println!(
+        "\nload: {} req/s offered for {} s, {:.0} % reads, {} users",
+        phase.rate,
+        options.duration,
+        phase.read_ratio * 100.0,
+        tokens.len()
+    );
+    println!("{}", report::route_table(&result, &stats));
+    println!("\n{}", report::cpu_table(&usage));
+    let clean = result.skipped == 0
+        && stats
+            .iter()
+            .all(|s| s.errors.keys().all(|k| k.starts_with('4')));
+    let accepted = accepted_of(&mut result);
+    Ok((accepted, clean))
+}
+
+/// Why a step counts as saturated, if it does.
+fn saturated(rate: f64, result: &PhaseResult, stats: &[RouteStats]) -> Option<String> {
+    let ok: usize = stats.iter().map(|s| s.ok).sum();
+    let achieved = ok as f64 / result.window().as_secs_f64().max(1e-3);
+    let mut all: Vec<Duration> = stats.iter().flat_map(|s| s.latencies.clone()).collect();
+    all.sort();
+    let errors: usize = stats.iter().map(RouteStats::error_count).sum::<usize>() + result.skipped;
+    let mut reasons = Vec::new();
+    if achieved < 0.9 * rate {
+        reasons.push(format!("achieved {achieved:.1} ok/s < 90 % of {rate}"));
+    }
+    if let Some(p99) = percentile(&all, 99.0).filter(|p| *p > Duration::from_secs(1)) {
+        reasons.push(format!("p99 {} > 1 s", report::ms(Some(p99))));
+    }
+    if errors > 0 {
+        reasons.push(format!("{errors} errors"));
+    }
+    (!reasons.is_empty()).then(|| reasons.join(", "))
+}
+
+/// Steps of increasing rate until one saturates; a table per step.
+async fn saturation(
+    stack: &Arc<Stack>,
+    tokens: &Arc<Vec<String>>,
+    products: &[TestProduct],
+    components: &[cpu::Component],
+    options: &Options,
+    rng: &mut Rng,
+) -> Result<Vec<AcceptedOrder>> {
+    let mut accepted = Vec::new();
+    let mut summary = Vec::new();
+    let step_duration = Duration::from_secs_f64(options.duration);
+    for (i, rate) in SATURATION_RATES.into_iter().enumerate() {
+        let phase = Phase {
+            rate,
+            duration: step_duration,
+            read_ratio: options.read_ratio,
+            max_in_flight: MAX_IN_FLIGHT,
+        };
+        eprintln!(
+            "xtask: step {}: {rate} req/s for {} s",
+            i + 1,
+            options.duration
+        );
+        let before = cpu::sample(components);
+        let mut result = generator::run_phase(stack, tokens, products, &phase, rng).await;
+        let usage = cpu::usage(components, &before, &cpu::sample(components));
+        let stats = report::route_stats(&result.outcomes);
+        let step_accepted = accepted_of(&mut result);
+
+        // Let the workflow finish this step's orders before the next step, timing it.
+        let drain_started = Instant::now();
+        let before_drain = cpu::sample(components);
+        let open = tally::wait_final(
+            &stack.aws,
+            &stack.outputs,
+            &step_accepted,
+            Instant::now() + Duration::from_secs_f64(options.drain),
+        )
+        .await?;
+        let drain_usage = cpu::usage(components, &before_drain, &cpu::sample(components));
+        let drained = drain_started.elapsed();
+        let ids: Vec<String> = step_accepted.iter().map(|a| a.order_id.clone()).collect();
+        let rows = tally::read_orders(&stack.aws, &stack.outputs, &ids).await?;
+        let ms: Vec<i64> = step_accepted
+            .iter()
+            .map(|a| tally::instant_unix_ms(a.accepted_at))
+            .collect();
+        let step_tally = tally::classify(
+            &step_accepted,
+            &ms,
+            &rows,
+            &Default::default(),
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        );
+        let orders_per_second =
+            step_tally.completed as f64 / (result.window() + drained).as_secs_f64().max(1e-3);
+
+        let verdict = saturated(rate, &result, &stats);
+        println!(
+            "\nstep {}: {rate} req/s offered for {} s{}",
+            i + 1,
+            options.duration,
+            verdict
+                .as_ref()
+                .map_or(String::new(), |v| format!(" -- SATURATED: {v}"))
+        );
+        println!("{}", report::route_table(&result, &stats));
+        println!("{}", report::end_to_end_line(&step_tally.completed_after));
+        println!(
+            "  workflow: {} of {} accepted orders final {:.1} s after the last answer ({} still open); \
+             {:.1} orders completed/s over load + drain",
+            step_accepted.len() - open,
+            step_accepted.len(),
+            drained.as_secs_f64(),
+            open,
+            orders_per_second
+        );
+        println!("{}", report::cpu_table(&usage));
+        let drain_top = drain_usage
+            .limiting()
+            .map_or("none at a full core".to_string(), |(n, u)| {
+                format!("{n} {:.0} %", u * 100.0)
+            });
+        println!("  during the drain: busiest {drain_top}");
+        let limiting = usage
+            .limiting()
+            .map(|(name, used)| format!("{name} at {:.0} % of a core", used * 100.0));
+        summary.push((rate, verdict.clone(), limiting.clone(), usage.clone()));
+        accepted.extend(step_accepted);
+        if verdict.is_some() {
+            break;
+        }
+    }
+
+    println!("\nsaturation summary:");
+    println!(
+        "  {:>8}  {:<11} busiest component (CPU, % of one core)",
+        "req/s", "saturated"
+    );
+    for (rate, verdict, _, usage) in &summary {
+        let busiest = usage
+            .components
+            .iter()
+            .filter(|(n, _)| !n.starts_with("load generator"))
+            .filter_map(|(n, u)| Some((*n, (*u)?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or("-".to_string(), |(n, u)| format!("{n} {:.0} %", u * 100.0));
+        println!(
+            "  {:>8}  {:<11} {busiest}",
+            rate,
+            if verdict.is_some() { "yes" } else { "no" }
+        );
+    }
+    match summary.last() {
+        Some((rate, Some(why), limiting, usage)) => {
+            println!("  saturates at {rate} req/s ({why})");
+            match limiting {
+                Some(l) => println!("  limiting component: {l}"),
+                None => println!(
+                    "  no component at a full core (machine {}): not CPU-bound in one process",
+                    usage.machine.map_or("-".into(), |m| format!(
+                        "{:.0} % of {} cores",
+                        m * 100.0,
+                        usage.cores
+                    ))
+                ),
+            }
+        }
+        Some((rate, None, _, _)) => println!("  no saturation up to {rate} req/s"),
+        None => {}
+    }
+    Ok(accepted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_is_a_small_ci_run() {
+        let short = Options::short();
+        assert!(short.short && !short.saturation);
+        assert!(short.rate * short.duration <= 100.0);
+        short.check().unwrap();
+    }
+
+    #[test]
+    fn the_port_of_the_emulator() {
+        let outputs = serde_json::json!({"AwsEndpoint": "http://127.0.0.1:41234"});
+        assert_eq!(aws_port(&outputs), Some(41234));
+        assert_eq!(aws_port(&serde_json::json!({})), None);
+    }
+}

@@ -1,0 +1,295 @@
+//! The load run's view of the stack: its outputs, SDK configuration for the emulator (to add
+//! test products and confirm users behind the API), users with ID tokens, and the two requests
+//! the generator sends. Request results are values, never panics: errors are counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Value};
+use shop_model::products as product_attr;
+use uuid::Uuid;
+
+use crate::tally::AcceptedOrder;
+
+/// Password of the load run's users (a local stack only).
+const PASSWORD: &str = "Load-Test-Horse-42";
+/// Payment token the pay step approves.
+const PAYMENT_TOKEN: &str = "tok_visa";
+/// How long one request may take before it counts as a timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The stack under load.
+pub struct Stack {
+    pub outputs: Value,
+    pub aws: aws_config::SdkConfig,
+    pub http: reqwest::Client,
+    api_url: String,
+}
+
+/// A test product: id and unit price.
+#[derive(Debug, Clone)]
+pub struct TestProduct {
+    pub id: String,
+    pub price_cents: i64,
+}
+
+/// The two routes under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Route {
+    GetProducts,
+    PostOrders,
+}
+
+impl Route {
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::GetProducts => "GET /products",
+            Route::PostOrders => "POST /orders",
+        }
+    }
+}
+
+/// What one request came to.
+#[derive(Debug)]
+pub struct Outcome {
+    pub route: Route,
+    /// The HTTP status, or the transport error's kind (`timeout`, `connect`, `other`).
+    pub result: Result<u16, &'static str>,
+    pub latency: Duration,
+    /// A 202 to `POST /orders`.
+    pub accepted: Option<AcceptedOrder>,
+}
+
+impl Stack {
+    /// Reads outputs.json and builds the clients.
+    pub async fn load(outputs: Value) -> Result<Stack> {
+        let endpoint = outputs["AwsEndpoint"]
+            .as_str()
+            .context("outputs.json has no AwsEndpoint")?
+            .to_string();
+        let api_url = outputs["ApiUrl"]
+            .as_str()
+            .context("outputs.json has no ApiUrl")?
+            .to_string();
+        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "xtask-load",
+            ))
+            .load()
+            .await;
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(3))
+            .pool_max_idle_per_host(1024)
+            .tcp_nodelay(true)
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Stack {
+            outputs,
+            aws,
+            http,
+            api_url,
+        })
+    }
+
+    fn out(&self, key: &str) -> Result<&str> {
+        self.outputs[key]
+            .as_str()
+            .with_context(|| format!("outputs.json has no {key}"))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api_url)
+    }
+
+    /// Adds `count` dedicated products with `stock` units each, straight into the Products
+    /// table (the catalog has no admin API). Returns them and their initial stock.
+    pub async fn add_products(
+        &self,
+        count: usize,
+        stock: i64,
+    ) -> Result<(Vec<TestProduct>, BTreeMap<String, i64>)> {
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.aws);
+        let table = self.out("ProductsTableName")?;
+        let run = &Uuid::new_v4().simple().to_string()[..8];
+        let mut products = Vec::new();
+        for i in 0..count {
+            let id = format!("load-{run}-{i}");
+            let price_cents = 500 + 250 * i as i64;
+            let item: HashMap<String, AttributeValue> = [
+                (product_attr::ID, AttributeValue::S(id.clone())),
+                (
+                    product_attr::NAME,
+                    AttributeValue::S(format!("Load test item {i}")),
+                ),
+                (
+                    product_attr::DESCRIPTION,
+                    AttributeValue::S("product of a `cargo xtask load` run".into()),
+                ),
+                (product_attr::CATEGORY, AttributeValue::S("load".into())),
+                (
+                    product_attr::PRICE_CENTS,
+                    AttributeValue::N(price_cents.to_string()),
+                ),
+                (product_attr::CURRENCY, AttributeValue::S("USD".into())),
+                (product_attr::STOCK, AttributeValue::N(stock.to_string())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            dynamodb
+                .put_item()
+                .table_name(table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .with_context(|| format!("adding test product {id}"))?;
+            products.push(TestProduct { id, price_cents });
+        }
+        let initial = products.iter().map(|p| (p.id.clone(), stock)).collect();
+        Ok((products, initial))
+    }
+
+    async fn auth(&self, body: Value) -> Result<(u16, Value)> {
+        let response = self
+            .http
+            .post(self.url("/auth"))
+            .json(&body)
+            .send()
+            .await
+            .context("POST /auth")?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Registers a user through `POST /auth` (confirming it through the emulator's Cognito
+    /// admin API if the stack does not confirm at sign-up), logs in, and returns its ID token.
+    pub async fn new_user(&self) -> Result<String> {
+        let email = format!("load-{}@example.com", Uuid::new_v4());
+        let (status, body) = self
+            .auth(json!({"action": "register", "email": email, "password": PASSWORD}))
+            .await?;
+        if status != 201 {
+            bail!("register answered {status}: {}", error_code(&body));
+        }
+        if body["confirmed"] != true {
+            aws_sdk_cognitoidentityprovider::Client::new(&self.aws)
+                .admin_confirm_sign_up()
+                .user_pool_id(self.out("UserPoolId")?)
+                .username(&email)
+                .send()
+                .await
+                .context("confirming a load-test user")?;
+        }
+        let (status, body) = self
+            .auth(json!({"action": "login", "email": email, "password": PASSWORD}))
+            .await?;
+        if status != 200 {
+            bail!("login answered {status}: {}", error_code(&body));
+        }
+        body["idToken"]
+            .as_str()
+            .map(str::to_string)
+            .context("login answered without an idToken")
+    }
+
+    /// `GET /products`.
+    pub async fn get_products(&self) -> Outcome {
+        let started = Instant::now();
+        let result = match self.http.get(self.url("/products")).send().await {
+            // Read the body: the request is over when the whole answer is in.
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(_) => Ok(status),
+                    Err(e) => Err(kind(&e)),
+                }
+            }
+            Err(e) => Err(kind(&e)),
+        };
+        Outcome {
+            route: Route::GetProducts,
+            result,
+            latency: started.elapsed(),
+            accepted: None,
+        }
+    }
+
+    /// `POST /orders` of `lines` with a new idempotency key.
+    pub async fn post_order(&self, token: &str, lines: Vec<(String, u32)>) -> Outcome {
+        let key = Uuid::new_v4().to_string();
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|(id, q)| json!({"productId": id, "quantity": q}))
+            .collect();
+        let started = Instant::now();
+        let sent = self
+            .http
+            .post(self.url("/orders"))
+            .header("Authorization", token)
+            .header("Idempotency-Key", &key)
+            .json(&json!({"items": items, "paymentToken": PAYMENT_TOKEN}))
+            .send()
+            .await;
+        let (result, body) = match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(bytes) => (Ok(status), bytes),
+                    Err(e) => (Err(kind(&e)), Default::default()),
+                }
+            }
+            Err(e) => (Err(kind(&e)), Default::default()),
+        };
+        let latency = started.elapsed();
+        let accepted = match result {
+            Ok(202) => {
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                body["orderId"].as_str().map(|id| AcceptedOrder {
+                    order_id: id.to_string(),
+                    idempotency_key: key,
+                    items: lines,
+                    total_cents: body["totalCents"].as_i64().unwrap_or(-1),
+                    accepted_at: Instant::now(),
+                })
+            }
+            _ => None,
+        };
+        // A 202 without an order id is a broken answer, not an accepted order.
+        let result = match (result, &accepted) {
+            (Ok(202), None) => Err("202 without orderId"),
+            (other, _) => other,
+        };
+        Outcome {
+            route: Route::PostOrders,
+            result,
+            latency,
+            accepted,
+        }
+    }
+}
+
+/// The `error.code` of an API error answer (never the whole body: it may echo input).
+fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("(no error code)")
+}
+
+fn kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else if error.is_body() || error.is_decode() {
+        "body"
+    } else {
+        "other"
+    }
+}
