@@ -1,4 +1,5 @@
-//! Installs the pinned test tools under `.tools/` on first use (moto, cfn-lint, SAM CLI, asl-validator).
+//! Installs the pinned test tools under `.tools/` on first use (moto, cfn-lint, SAM CLI,
+//! cargo-lambda, asl-validator).
 //!
 //! Each install writes a marker file holding its pinned versions; a matching marker means the
 //! install is reused, a missing or different one means it is (re)done.
@@ -14,6 +15,9 @@ use crate::process;
 pub const MOTO: &[&str] = &["moto[server]==5.2.5"];
 /// The CloudFormation and SAM template linters.
 pub const LINTERS: &[&str] = &["cfn-lint==1.58.0", "aws-sam-cli==1.170.0"];
+/// `sam build`'s Rust builder: cargo-lambda, which brings zig (the `ziglang` package) to link
+/// Linux arm64 binaries on any host.
+pub const CARGO_LAMBDA: &[&str] = &["cargo-lambda==1.9.2"];
 /// The Amazon States Language validator (npm).
 pub const ASL_VALIDATOR: &str = "asl-validator@4.0.0";
 
@@ -47,6 +51,13 @@ pub fn linters_in(root: &Path) -> Linters {
         cfn_lint: bin.join("cfn-lint"),
         sam: bin.join("sam"),
     }
+}
+
+/// Ensures `.tools/lambda-venv` with cargo-lambda and returns its `bin` directory (for `PATH`).
+pub fn ensure_cargo_lambda(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(".tools/lambda-venv");
+    ensure_venv(&venv, CARGO_LAMBDA)?;
+    Ok(venv.join("bin"))
 }
 
 /// Ensures asl-validator under `.tools/node` and returns the path of its executable.
