@@ -1,6 +1,7 @@
 //! Development and test orchestration for this workspace: a library so that `xtask/tests/` can use it.
 
 pub mod bench;
+pub mod chaos;
 pub mod checks;
 pub mod dev;
 pub mod emulator;

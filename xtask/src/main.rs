@@ -53,6 +53,11 @@ enum Cmd {
     /// Build the Lambda binaries in release for the host and print, per binary, its size, the
     /// time until it first asks a Runtime API stub for an event, and its peak resident memory.
     Footprint,
+    /// Bounded fault injection on loopback: while orders stream in, take the emulator away,
+    /// make steps fail (transiently, after their work, then for a window), kill -9 and restart
+    /// the engine, send poison messages; then tally every accepted order (zero lost, zero
+    /// duplicated, zero oversold). Stops by itself.
+    Chaos(xtask::chaos::Options),
     /// A bounded open-loop load run on loopback (GET /products and POST /orders at a fixed
     /// rate), with latency figures and a tally of every accepted order; `--saturation` steps up
     /// the rate and names the limiting component; `--short` is the CI form.
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
         ),
         Cmd::Bench(options) => xtask::bench::run(&root, &options),
         Cmd::Footprint => xtask::footprint::run(&root),
+        Cmd::Chaos(options) => xtask::chaos::run(&root, &options),
         Cmd::Load(options) => xtask::load::run(&root, &options),
     };
     match result {

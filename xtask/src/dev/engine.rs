@@ -27,9 +27,14 @@ pub async fn start(
     port: u16,
     definitions: &[(String, PathBuf)],
     env: &[(String, String)],
+    args: &[String],
+    log: Option<&Path>,
 ) -> Result<Engine> {
     let mut cmd = Command::new(workflow);
-    cmd.arg("serve").arg("--port").arg(port.to_string());
+    cmd.arg("serve")
+        .arg("--port")
+        .arg(port.to_string())
+        .args(args);
     for (name, file) in definitions {
         cmd.arg("--definition")
             .arg(format!("{name}={}", file.display()));
@@ -51,10 +56,12 @@ pub async fn start(
     let mut stdout_lines = BufReader::new(stdout).lines();
     // Keep the child's stderr visible while waiting for the first stdout line.
     let (tail_tx, mut tail_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let sink = LogSink::open(log)?;
+    let stderr_sink = sink.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = stderr_lines.next_line().await {
             let _ = tail_tx.send(line.clone());
-            eprintln!("  engine | {line}");
+            stderr_sink.line(&line);
         }
     });
     let first = tokio::time::timeout(Duration::from_secs(120), stdout_lines.next_line()).await;
@@ -85,7 +92,7 @@ pub async fn start(
         .with_context(|| format!("`workflow serve`'s first stdout line is not JSON: {first:?}"))?;
     tokio::spawn(async move {
         while let Ok(Some(line)) = stdout_lines.next_line().await {
-            eprintln!("  engine | {line}");
+            sink.line(&line);
         }
     });
     // Wait until it accepts connections (it may announce before it listens).
@@ -102,6 +109,38 @@ pub async fn start(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Ok(Engine { child, announced })
+}
+
+/// Where the engine's output lines go: our stderr (prefixed) or a file.
+#[derive(Clone)]
+struct LogSink(Option<std::sync::Arc<std::sync::Mutex<std::fs::File>>>);
+
+impl LogSink {
+    fn open(path: Option<&Path>) -> Result<Self> {
+        let Some(path) = path else {
+            return Ok(LogSink(None));
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(LogSink(Some(std::sync::Arc::new(std::sync::Mutex::new(
+            file,
+        )))))
+    }
+
+    fn line(&self, line: &str) {
+        match &self.0 {
+            None => eprintln!("  engine | {line}"),
+            Some(file) => {
+                use std::io::Write;
+                if let Ok(mut file) = file.lock() {
+                    let _ = writeln!(file, "{line}");
+                }
+            }
+        }
+    }
 }
 
 /// The ARN of state machine `name` in `workflow serve`'s announcement, whatever its shape

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod gateway;
 pub mod lock;
 pub mod poller;
+pub mod proxy;
 pub mod resources;
 pub mod seed;
 
@@ -49,6 +50,20 @@ pub struct Options {
     pub stage: String,
     /// Start without the Step Functions endpoint and the starter (orders stay PENDING).
     pub no_workflow: bool,
+}
+
+/// Extra settings for fault-injection runs (`cargo xtask chaos`); all off for `cargo xtask dev`.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Put a [`proxy::FaultProxy`] in front of the emulator: every client of the stack (API
+    /// handlers, starter, engine) connects to the proxy on `aws_port`; moto listens on a free port.
+    pub proxy: bool,
+    /// `workflow serve --state-dir DIR` (executions journaled, resumed after a restart).
+    pub engine_state_dir: Option<PathBuf>,
+    /// `workflow serve --fault-injection` (the `/_local/faults` routes).
+    pub engine_fault_injection: bool,
+    /// Append the engine's output to this file instead of printing it.
+    pub engine_log: Option<PathBuf>,
 }
 
 /// SDK clients for the emulator, built once.
@@ -252,24 +267,169 @@ fn init_logging() {
 /// Runs `cargo xtask dev` until Ctrl-C (or SIGTERM/SIGHUP).
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let _lock = lock::Lock::acquire(&options.dir)?;
-    lock::check_port(options.aws_port, "AWS emulator", "--aws-port")?;
-    lock::check_port(options.api_port, "API", "--api-port")?;
-    if !options.no_workflow {
-        lock::check_port(options.sfn_port, "Step Functions", "--sfn-port")?;
-    }
     let outputs_path = options.dir.join("outputs.json");
-    let _ = std::fs::remove_file(&outputs_path);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(run_async(root, options, &outputs_path));
+    let result = runtime.block_on(async {
+        let mut stack = LocalStack::start(root, options, &Extras::default()).await?;
+        init_logging();
+        print_ready(&stack.outputs, &outputs_path, stack.started.elapsed());
+        // Run until a signal, or until a process we depend on dies.
+        let outcome = wait_for_stop(&mut stack).await;
+        eprintln!("\nstopping the local stack ...");
+        stack.stop().await;
+        eprintln!("stopped.");
+        outcome
+    });
     let _ = std::fs::remove_file(&outputs_path);
     // Do not wait for tasks blocked in long polls.
     runtime.shutdown_timeout(Duration::from_secs(2));
     result
 }
 
-async fn run_async(root: &Path, options: &Options, outputs_path: &Path) -> Result<()> {
+/// How to (re)start the engine child.
+struct EngineSpec {
+    bin: PathBuf,
+    port: u16,
+    definitions: Vec<(String, PathBuf)>,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    log: Option<PathBuf>,
+}
+
+impl EngineSpec {
+    async fn start(&self) -> Result<engine::Engine> {
+        engine::start(
+            &self.bin,
+            self.port,
+            &self.definitions,
+            &self.env,
+            &self.args,
+            self.log.as_deref(),
+        )
+        .await
+    }
+}
+
+/// A running local stack (started by [`LocalStack::start`]; [`LocalStack::stop`] or dropping it
+/// stops every child).
+pub struct LocalStack {
+    /// The resolved outputs, as written to `outputs.json` (`AwsEndpoint` is the endpoint the
+    /// stack's own clients use: the proxy's when there is one).
+    pub outputs: Map<String, Value>,
+    /// moto itself, bypassing the proxy (for looking behind the system).
+    pub moto_endpoint: String,
+    /// The proxy in front of moto ([`Extras::proxy`]).
+    pub proxy: Option<proxy::FaultProxy>,
+    /// When the start began.
+    pub started: Instant,
+    moto: Moto,
+    engine_spec: Option<EngineSpec>,
+    engine: Option<engine::Engine>,
+    stop_tx: tokio::sync::watch::Sender<bool>,
+    poller: Option<tokio::task::JoinHandle<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl LocalStack {
+    /// Starts everything and writes `outputs.json` into `options.dir` (the caller holds the lock).
+    pub async fn start(root: &Path, options: &Options, extras: &Extras) -> Result<LocalStack> {
+        lock::check_port(options.aws_port, "AWS emulator", "--aws-port")?;
+        lock::check_port(options.api_port, "API", "--api-port")?;
+        if !options.no_workflow {
+            lock::check_port(options.sfn_port, "Step Functions", "--sfn-port")?;
+        }
+        let outputs_path = options.dir.join("outputs.json");
+        let _ = std::fs::remove_file(&outputs_path);
+        start_stack(root, options, extras, &outputs_path).await
+    }
+
+    /// The `Outputs` value `key` (empty if absent).
+    pub fn output(&self, key: &str) -> &str {
+        self.outputs
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The engine child's process id, if it runs.
+    pub fn engine_pid(&self) -> Option<u32> {
+        self.engine.as_ref().and_then(|e| e.child.id())
+    }
+
+    /// Kills the engine child with SIGKILL (no shutdown of any kind) and reaps it.
+    pub async fn kill_engine(&mut self) -> Result<()> {
+        if let Some(mut engine) = self.engine.take() {
+            engine.child.start_kill().context("kill -9 of the engine")?;
+            let _ = tokio::time::timeout(Duration::from_secs(5), engine.child.wait()).await;
+        }
+        Ok(())
+    }
+
+    /// Starts the engine again with the same arguments (same port, state directory, ...).
+    pub async fn restart_engine(&mut self) -> Result<()> {
+        self.kill_engine().await?;
+        let spec = self
+            .engine_spec
+            .as_ref()
+            .context("this stack runs without the engine")?;
+        self.engine = Some(spec.start().await?);
+        Ok(())
+    }
+
+    /// An error if moto or the engine exited on its own.
+    pub fn check_alive(&mut self) -> Result<()> {
+        if !self.moto.is_running() {
+            bail!("the AWS emulator stopped unexpectedly (see its log)");
+        }
+        if let Some(engine) = self.engine.as_mut() {
+            if let Ok(Some(status)) = engine.child.try_wait() {
+                bail!(
+                    "the Step Functions engine (`workflow serve`) exited unexpectedly ({status})"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the gateway, the starter, the engine and the emulator.
+    pub async fn stop(&mut self) {
+        let _ = self.stop_tx.send(true);
+        self.kill_engine().await.ok();
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+        }
+        if let Some(poller) = self.poller.take() {
+            poller.abort();
+        }
+        self.proxy = None;
+        self.moto.stop();
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        let _ = self.stop_tx.send(true);
+        if let Some(engine) = self.engine.as_mut() {
+            let _ = engine.child.start_kill();
+        }
+        if let Some(poller) = self.poller.take() {
+            poller.abort();
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        self.moto.stop();
+    }
+}
+
+async fn start_stack(
+    root: &Path,
+    options: &Options,
+    extras: &Extras,
+    outputs_path: &Path,
+) -> Result<LocalStack> {
     let total = if options.no_workflow { 6 } else { 8 };
     let mut progress = Progress::new(total);
 
@@ -305,14 +465,33 @@ async fn run_async(root: &Path, options: &Options, outputs_path: &Path) -> Resul
         "starting the AWS emulator on 127.0.0.1:{}",
         options.aws_port
     ));
-    let mut moto = Moto::start_on(
-        &moto_server,
-        &options.dir.join("moto.log"),
-        options.aws_port,
-    )?;
-    let aws_endpoint = moto.endpoint();
+    let moto_port = if extras.proxy {
+        crate::emulator::free_port()?
+    } else {
+        options.aws_port
+    };
+    let moto = Moto::start_on(&moto_server, &options.dir.join("moto.log"), moto_port)?;
+    let moto_endpoint = moto.endpoint();
+    let (aws_endpoint, proxy) = if extras.proxy {
+        let proxy = proxy::FaultProxy::start(
+            options.aws_port,
+            std::net::SocketAddr::from(([127, 0, 0, 1], moto_port)),
+        )
+        .await?;
+        (
+            format!("http://127.0.0.1:{}", options.aws_port),
+            Some(proxy),
+        )
+    } else {
+        (moto_endpoint.clone(), None)
+    };
     progress.done(&format!(
-        "{aws_endpoint} (log: {})",
+        "{aws_endpoint}{} (log: {})",
+        if extras.proxy {
+            format!(" -> fault proxy -> {moto_endpoint}")
+        } else {
+            String::new()
+        },
         options.dir.join("moto.log").display()
     ));
 
@@ -344,6 +523,7 @@ async fn run_async(root: &Path, options: &Options, outputs_path: &Path) -> Resul
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut engine = None;
+    let mut engine_spec = None;
     let mut poller = None;
     let sfn_endpoint = format!("http://127.0.0.1:{}", options.sfn_port);
     if let Some(workflow_bin) = &workflow_bin {
@@ -359,13 +539,25 @@ async fn run_async(root: &Path, options: &Options, outputs_path: &Path) -> Resul
             &stack,
             &functions.iter().map(String::as_str).collect::<Vec<_>>(),
         )?);
-        let started = engine::start(
-            workflow_bin,
-            options.sfn_port,
-            &[(name.clone(), definition)],
-            &child_env,
-        )
-        .await?;
+        let mut args = Vec::new();
+        if let Some(state_dir) = &extras.engine_state_dir {
+            std::fs::create_dir_all(state_dir)?;
+            args.push("--state-dir".to_string());
+            args.push(state_dir.display().to_string());
+        }
+        if extras.engine_fault_injection {
+            args.push("--fault-injection".to_string());
+        }
+        let spec = EngineSpec {
+            bin: workflow_bin.clone(),
+            port: options.sfn_port,
+            definitions: vec![(name.clone(), definition)],
+            env: child_env,
+            args,
+            log: extras.engine_log.clone(),
+        };
+        let started = spec.start().await?;
+        engine_spec = Some(spec);
         let arn = engine::find_arn(&started.announced, &name).with_context(|| {
             format!(
                 "`workflow serve` did not announce an ARN for {name}: {}",
@@ -468,24 +660,18 @@ async fn run_async(root: &Path, options: &Options, outputs_path: &Path) -> Resul
     let tmp = outputs_path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(&outputs)? + "\n")?;
     std::fs::rename(&tmp, outputs_path)?;
-    init_logging();
-    print_ready(&outputs, outputs_path, progress.started.elapsed());
-
-    // Run until a signal, or until a process we depend on dies.
-    let outcome = wait_for_stop(&mut moto, engine.as_mut()).await;
-    eprintln!("\nstopping the local stack ...");
-    let _ = stop_tx.send(true);
-    if let Some(mut engine) = engine {
-        let _ = engine.child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), engine.child.wait()).await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
-    if let Some(poller) = poller {
-        poller.abort();
-    }
-    moto.stop();
-    eprintln!("stopped.");
-    outcome
+    Ok(LocalStack {
+        outputs,
+        moto_endpoint,
+        proxy,
+        started: progress.started,
+        moto,
+        engine_spec,
+        engine,
+        stop_tx,
+        poller,
+        server: Some(server),
+    })
 }
 
 /// The starter's SQS event: (`BatchSize`, logical id of the queue).
@@ -582,7 +768,7 @@ fn print_ready(outputs: &Map<String, Value>, path: &Path, elapsed: Duration) {
     println!("Ctrl-C stops everything.");
 }
 
-async fn wait_for_stop(moto: &mut Moto, mut engine: Option<&mut engine::Engine>) -> Result<()> {
+async fn wait_for_stop(stack: &mut LocalStack) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -593,16 +779,7 @@ async fn wait_for_stop(moto: &mut Moto, mut engine: Option<&mut engine::Engine>)
             _ = interrupt.recv() => return Ok(()),
             _ = terminate.recv() => return Ok(()),
             _ = hangup.recv() => return Ok(()),
-            _ = tick.tick() => {
-                if !moto.is_running() {
-                    bail!("the AWS emulator stopped unexpectedly (see its log)");
-                }
-                if let Some(engine) = engine.as_deref_mut() {
-                    if let Ok(Some(status)) = engine.child.try_wait() {
-                        bail!("the Step Functions engine (`workflow serve`) exited unexpectedly ({status})");
-                    }
-                }
-            }
+            _ = tick.tick() => stack.check_alive()?,
         }
     }
 }

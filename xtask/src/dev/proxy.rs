@@ -1,0 +1,171 @@
+//! A loopback TCP proxy in front of the AWS emulator that can simulate an outage: on command it
+//! resets every open connection and stops listening (new connections are refused) for a while,
+//! then listens again. Clients see what they would see if the emulator process were killed and
+//! restarted, while moto keeps its in-memory state (as AWS keeps its data through an outage).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Counters of what the proxy did.
+#[derive(Debug, Default)]
+struct Counters {
+    accepted: AtomicU64,
+    reset: AtomicU64,
+    outages: AtomicU64,
+}
+
+/// What the proxy counted so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProxyStats {
+    /// Connections accepted and forwarded.
+    pub accepted: u64,
+    /// Open connections reset by outages.
+    pub reset: u64,
+    /// Outages simulated.
+    pub outages: u64,
+}
+
+/// A running proxy; dropping it stops it (open connections are closed).
+pub struct FaultProxy {
+    port: u16,
+    /// `true` while listening; every change to `false` also resets open connections.
+    up: watch::Sender<bool>,
+    counters: Arc<Counters>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Listens on `127.0.0.1:port` and forwards every connection to `upstream`.
+    pub async fn start(port: u16, upstream: SocketAddr) -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("binding the emulator proxy on 127.0.0.1:{port}"))?;
+        let (up, up_rx) = watch::channel(true);
+        let counters = Arc::new(Counters::default());
+        let task = tokio::spawn(serve(
+            listener,
+            port,
+            upstream,
+            up_rx,
+            Arc::clone(&counters),
+        ));
+        Ok(FaultProxy {
+            port,
+            up,
+            counters,
+            task,
+        })
+    }
+
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Resets every open connection and refuses new ones until [`FaultProxy::resume`].
+    pub fn interrupt(&self) {
+        self.counters.outages.fetch_add(1, Ordering::SeqCst);
+        self.up.send_replace(false);
+    }
+
+    /// Listens again after [`FaultProxy::interrupt`].
+    pub fn resume(&self) {
+        self.up.send_replace(true);
+    }
+
+    /// An outage of `duration`: [`FaultProxy::interrupt`], wait, [`FaultProxy::resume`].
+    pub async fn outage(&self, duration: Duration) {
+        self.interrupt();
+        tokio::time::sleep(duration).await;
+        self.resume();
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ProxyStats {
+        ProxyStats {
+            accepted: self.counters.accepted.load(Ordering::SeqCst),
+            reset: self.counters.reset.load(Ordering::SeqCst),
+            outages: self.counters.outages.load(Ordering::SeqCst),
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.up.send_replace(false);
+        self.task.abort();
+    }
+}
+
+async fn serve(
+    mut listener: TcpListener,
+    port: u16,
+    upstream: SocketAddr,
+    mut up: watch::Receiver<bool>,
+    counters: Arc<Counters>,
+) {
+    let handed_out = up.clone();
+    loop {
+        loop {
+            tokio::select! {
+                changed = up.wait_for(|up| !*up) => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    break;
+                }
+                accepted = listener.accept() => {
+                    let Ok((client, _)) = accepted else { continue };
+                    counters.accepted.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(forward(client, upstream, handed_out.clone(), Arc::clone(&counters)));
+                }
+            }
+        }
+        // Down: stop listening, so connection attempts are refused.
+        drop(listener);
+        if up.wait_for(|up| *up).await.is_err() {
+            return;
+        }
+        listener = loop {
+            // The listening socket has SO_REUSEADDR (tokio sets it), so rebinding works.
+            match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(listener) => break listener,
+                Err(error) => {
+                    tracing::warn!(target: "proxy", "rebinding 127.0.0.1:{port}: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+    }
+}
+
+/// Copies bytes both ways until either side closes, or resets both sides when the proxy goes down.
+async fn forward(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    mut up: watch::Receiver<bool>,
+    counters: Arc<Counters>,
+) {
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        let _ = client.set_zero_linger();
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        _ = up.wait_for(|up| !*up) => {
+            counters.reset.fetch_add(1, Ordering::SeqCst);
+            // SO_LINGER 0: closing sends a RST, as the kernel does for a killed process's
+            // sockets with unread data.
+            let _ = client.set_zero_linger();
+            let _ = server.set_zero_linger();
+        }
+    }
+}
