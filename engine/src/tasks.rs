@@ -43,7 +43,8 @@ pub trait TaskHandler: Send + Sync {
     async fn invoke(&self, input: Value, ctx: &TaskContext) -> Result<Value, TaskError>;
 }
 
-type LambdaFn = dyn Fn(Value) -> BoxFuture<'static, Result<Value, TaskError>> + Send + Sync;
+/// A registered Lambda function: the input in, the function's result or error out.
+pub type LambdaFn = dyn Fn(Value) -> BoxFuture<'static, Result<Value, TaskError>> + Send + Sync;
 
 /// Registered task handlers.
 #[derive(Clone, Default)]
@@ -106,6 +107,16 @@ impl TaskRegistry {
         self
     }
 
+    /// Replaces every registered Lambda function by `wrap(key, function)`, where `key` is the
+    /// registry's [`lambda_key`] of the function. This is the hook for behaviour around every
+    /// invocation of a Task's function, in the Task invocation path rather than in the handlers
+    /// (the local endpoint's fault injection wraps the functions this way).
+    pub fn wrap_lambdas(&mut self, wrap: impl Fn(&str, Arc<LambdaFn>) -> Arc<LambdaFn>) {
+        for (key, f) in self.lambdas.iter_mut() {
+            *f = wrap(key, f.clone());
+        }
+    }
+
     /// True when a Lambda function of that name (or ARN or placeholder) is registered.
     pub fn has_lambda(&self, name_or_arn: &str) -> bool {
         self.lambdas
@@ -142,6 +153,14 @@ impl TaskRegistry {
         }
         Target::Unknown
     }
+}
+
+/// The key a Lambda function is registered and matched under: the function name out of an ARN or
+/// a `${...}` placeholder, lower-cased, without `-`/`_` and without a trailing `FunctionArn`/`Arn`
+/// (`process-payment`, `${ProcessPaymentFunctionArn}` and
+/// `arn:aws:lambda:us-east-1:123456789012:function:process-payment` all give `processpayment`).
+pub fn lambda_key(name_or_arn: &str) -> String {
+    normalize(&function_name(name_or_arn))
 }
 
 /// The function name inside an ARN, a partial ARN, a `${...}` placeholder, or a plain name.
@@ -185,5 +204,31 @@ mod tests {
         assert!(r.has_lambda("arn:aws:lambda:us-east-1:123456789012:function:validate-order:live"));
         assert!(r.has_lambda("${ValidateOrderFunctionArn}"));
         assert!(!r.has_lambda("pay"));
+        assert_eq!(
+            lambda_key("${ValidateOrderFunctionArn}"),
+            lambda_key("validate-order")
+        );
+    }
+
+    #[tokio::test]
+    async fn wrapped_lambdas_run_the_wrapper_with_the_key() {
+        let mut r = TaskRegistry::new();
+        r.register_lambda("validate-order", |v| async move { Ok(v) });
+        r.wrap_lambdas(|key, inner| {
+            let key = key.to_string();
+            Arc::new(move |v| {
+                let inner = inner.clone();
+                let key = key.clone();
+                Box::pin(async move {
+                    let out = inner(v).await?;
+                    Ok(serde_json::json!({"key": key, "out": out}))
+                })
+            })
+        });
+        let Target::LambdaDirect(f) = r.target("${ValidateOrderFunctionArn}", &Value::Null) else {
+            panic!("the function is registered");
+        };
+        let out = f(serde_json::json!(1)).await.unwrap();
+        assert_eq!(out, serde_json::json!({"key": "validateorder", "out": 1}));
     }
 }

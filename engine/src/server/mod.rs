@@ -14,6 +14,18 @@
 //! # }
 //! ```
 //!
+//! With [`ServerConfig::state_dir`] the machines and executions are journaled in a directory
+//! ([`StepFunctions::open`]): after a restart (even after `kill -9`) on the same directory,
+//! closed executions answer DescribeExecution, ListExecutions and GetExecutionHistory as before,
+//! and executions that were RUNNING are resumed under the same ARN, name, input and start date.
+//! Resuming re-runs the execution from the machine's StartAt with its original input: the engine
+//! keeps no checkpoint inside a running execution, so every state entered before the kill runs
+//! again (at-least-once for the interrupted state and the ones before it; the project's steps are
+//! idempotent).
+//!
+//! With [`ServerConfig::fault_injection`], `POST|GET|DELETE /_local/faults` on the same listener
+//! make Lambda invocations fail on purpose (see the `faults` module's documentation).
+//!
 //! `StartSyncExecution` is served on AWS's `sync-states` host: the SDKs prepend `sync-` to the
 //! endpoint's host even for a custom endpoint URL, so `http://127.0.0.1:8083` becomes the
 //! unresolvable `sync-127.0.0.1`. This server answers on any host name; clients must stop the
@@ -22,12 +34,15 @@
 //! endpoint `http://localhost:8083`).
 
 mod client;
+mod faults;
+mod journal;
 mod ops;
 mod protocol;
 mod store;
 mod test_state;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::TaskRegistry;
@@ -44,6 +59,12 @@ pub struct ServerConfig {
     pub account_id: String,
     /// Run Wait states, retry delays and timeouts on a virtual clock (instantly).
     pub virtual_time: bool,
+    /// Journal machines and executions in this directory, reload them and resume the RUNNING
+    /// executions on start ([`StepFunctions::open`]). `None` (the default): memory only, no
+    /// journaling cost.
+    pub state_dir: Option<PathBuf>,
+    /// Serve `POST|GET|DELETE /_local/faults` (not part of the AWS API) to inject Lambda failures.
+    pub fault_injection: bool,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +73,8 @@ impl Default for ServerConfig {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             virtual_time: false,
+            state_dir: None,
+            fault_injection: false,
         }
     }
 }
@@ -93,10 +116,25 @@ pub struct StepFunctions {
 }
 
 impl StepFunctions {
+    /// The service with its state in memory only: `config.state_dir` is not read or written (use
+    /// [`StepFunctions::open`] for that).
     pub fn new(registry: TaskRegistry, config: ServerConfig) -> Self {
         StepFunctions {
             inner: Arc::new(store::Service::new(registry, config)),
         }
+    }
+
+    /// The service on the journal in `config.state_dir` (the same as [`StepFunctions::new`] when
+    /// it is `None`): journaled machines and executions are loaded, and the executions that were
+    /// RUNNING are started again from the beginning with their original input, ARN, name and
+    /// start date (at-least-once). Must be called inside a tokio runtime (resumed executions run
+    /// in background tasks). Also returns how many executions were resumed. Fails when the
+    /// directory cannot be created or read; unreadable or torn files in it are skipped.
+    pub fn open(registry: TaskRegistry, config: ServerConfig) -> std::io::Result<(Self, usize)> {
+        let (service, resumes) = store::Service::open(registry, config)?;
+        let inner = Arc::new(service);
+        let resumed = inner.resume(resumes);
+        Ok((StepFunctions { inner }, resumed))
     }
 
     /// Creates a state machine (as `CreateStateMachine` does) and returns its ARN. The role ARN
@@ -117,6 +155,25 @@ impl StepFunctions {
         ops::create_machine(&self.inner, name, definition, machine_type, &role).map(|(arn, _)| arn)
     }
 
+    /// Creates the state machine `name`, or replaces the definition, type and role of the
+    /// existing one (a machine reloaded from the state directory whose file was edited). Its ARN
+    /// depends only on the region, the account and `name`, so it is the same across restarts.
+    pub fn put_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        machine_type: MachineType,
+        role_arn: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let role = role_arn.map(str::to_owned).unwrap_or_else(|| {
+            format!(
+                "arn:aws:iam::{}:role/StepFunctionsLocalRole",
+                self.inner.config.account_id
+            )
+        });
+        ops::put_machine(&self.inner, name, definition, machine_type, &role)
+    }
+
     /// The axum router serving the protocol on `POST /` (any host, so `sync-` hosts work too).
     pub fn router(&self) -> axum::Router {
         protocol::router(self.inner.clone())
@@ -128,13 +185,15 @@ pub fn router(registry: TaskRegistry, config: ServerConfig) -> axum::Router {
     StepFunctions::new(registry, config).router()
 }
 
-/// Serves the endpoint on `listener` until the process ends.
+/// Serves the endpoint on `listener` until the process ends (on the journal of
+/// `config.state_dir` when set).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     registry: TaskRegistry,
     config: ServerConfig,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(registry, config)).await
+    let (service, _) = StepFunctions::open(registry, config)?;
+    axum::serve(listener, service.router()).await
 }
 
 /// Serves `service` on `listener` until `shutdown` completes, then finishes in-flight requests.

@@ -245,7 +245,40 @@ pub(super) fn create_machine(
             description: None,
         },
     );
+    service.journal_machines(&state);
     Ok((arn, created))
+}
+
+/// Creates the machine `name`, or replaces the definition, type and role of an existing one of
+/// that name (what `workflow serve --definition` does at startup, so that a restart on the same
+/// state directory with an edited file runs the new definition). Returns its ARN (deterministic:
+/// `arn:aws:states:<region>:<account>:stateMachine:<name>`).
+pub(super) fn put_machine(
+    service: &Service,
+    name: &str,
+    definition: &str,
+    machine_type: MachineType,
+    role_arn: &str,
+) -> Result<String, ApiError> {
+    match create_machine(service, name, definition, machine_type, role_arn) {
+        Err(e) if e.code == "StateMachineAlreadyExists" => {}
+        other => return other.map(|(arn, _)| arn),
+    }
+    let compiled = analyse(definition, machine_type == MachineType::Express)
+        .map_err(|d| invalid_definition(&d))?;
+    let arn = format!("{}:stateMachine:{name}", service.arn_prefix());
+    let mut state = service.state();
+    let m = state
+        .machines
+        .get_mut(&arn)
+        .ok_or_else(|| machine_not_found(&arn))?;
+    m.definition = definition.to_string();
+    m.compiled = compiled;
+    m.machine_type = machine_type;
+    m.role_arn = role_arn.to_string();
+    m.revision_id = uuid::Uuid::new_v4().to_string();
+    service.journal_machines(&state);
+    Ok(arn)
 }
 
 pub(super) fn create_state_machine(service: &Service, req: &Req) -> OpResult {
@@ -266,6 +299,7 @@ pub(super) fn create_state_machine(service: &Service, req: &Req) -> OpResult {
             m.description = Some(d.to_string());
         }
     }
+    service.journal_machines(&state);
     Ok(json!({"stateMachineArn": arn, "creationDate": epoch(&created)}))
 }
 
@@ -315,7 +349,9 @@ pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
         m.tracing = Some(t.clone());
     }
     m.revision_id = uuid::Uuid::new_v4().to_string();
-    Ok(json!({"updateDate": epoch(&Utc::now()), "revisionId": m.revision_id}))
+    let out = json!({"updateDate": epoch(&Utc::now()), "revisionId": m.revision_id});
+    service.journal_machines(&state);
+    Ok(out)
 }
 
 pub(super) fn describe_state_machine(service: &Service, req: &Req) -> OpResult {
@@ -372,8 +408,10 @@ pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
         for exec in state.executions.values_mut() {
             if exec.machine_arn == arn && exec.status == "RUNNING" {
                 exec.stop(None, Some("The state machine was deleted".into()));
+                service.journal_execution(exec);
             }
         }
+        service.journal_machines(&state);
     }
     Ok(json!({}))
 }
@@ -393,6 +431,8 @@ fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
 /// RUNNING execution returns that execution; a closed one or another input is
 /// ExecutionAlreadyExists
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>).
+/// With a state directory this holds across restarts: journaled executions are loaded, and the
+/// RUNNING ones are resumed under their ARN before the endpoint listens.
 pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
     let sm_arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
     let name = match req.opt_str("name")? {
@@ -429,19 +469,17 @@ pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
             format!("Execution Already Exists: '{exec_arn}'"),
         ));
     }
-    let start = service
-        .spawn_execution(
-            &mut state,
-            sm_arn,
-            NewExecution {
-                name,
-                arn: exec_arn.clone(),
-                input_text,
-                input,
-                trace_header: trace,
-            },
-        )
-        .ok_or_else(|| machine_not_found(sm_arn))?;
+    let start = service.spawn_execution(
+        &mut state,
+        sm_arn,
+        NewExecution {
+            name,
+            arn: exec_arn.clone(),
+            input_text,
+            input,
+            trace_header: trace,
+        },
+    )?;
     Ok(json!({"executionArn": exec_arn, "startDate": epoch(&start)}))
 }
 
@@ -628,7 +666,11 @@ pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {
         .ok_or_else(|| execution_not_found(arn))?;
     // Stopping a closed execution succeeds and changes nothing (AWS answers its stop date).
     let stop = match (e.status, e.stop) {
-        ("RUNNING", _) | (_, None) => e.stop(error, cause),
+        ("RUNNING", _) | (_, None) => {
+            let stop = e.stop(error, cause);
+            service.journal_execution(e);
+            stop
+        }
         (_, Some(s)) => s,
     };
     Ok(json!({"stopDate": epoch(&stop)}))
@@ -642,25 +684,18 @@ pub(super) fn get_execution_history(service: &Service, req: &Req) -> OpResult {
     let include_data = req.opt_bool("includeExecutionData")?.unwrap_or(true);
     let max = req.max_results(100)?;
     let offset = parse_page_token(req.opt_str("nextToken")?)?;
-    let mut events = {
+    let (total, events) = {
         let state = service.state();
         let e = state
             .executions
             .get(arn)
             .ok_or_else(|| execution_not_found(arn))?;
-        e.events()
+        e.events_page(reverse, offset, max)
     };
-    if reverse {
-        events.reverse();
-    }
-    let total = events.len();
     let page: Vec<Value> = events
-        .iter()
-        .skip(offset)
-        .take(max)
-        .map(|ev| {
-            let mut v = serde_json::to_value(ev).unwrap_or_else(|_| json!({}));
-            if let Some(t) = parse_time(&ev.timestamp) {
+        .into_iter()
+        .map(|mut v| {
+            if let Some(t) = v["timestamp"].as_str().and_then(parse_time) {
                 v["timestamp"] = epoch(&t);
             }
             if !include_data {

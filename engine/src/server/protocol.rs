@@ -79,7 +79,57 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 pub(super) fn router(service: Arc<Service>) -> Router {
-    Router::new().route("/", post(handle)).with_state(service)
+    let mut router = Router::new().route("/", post(handle));
+    if service.faults.is_some() {
+        router = router.route(
+            "/_local/faults",
+            post(add_fault).get(list_faults).delete(clear_faults),
+        );
+    }
+    router.with_state(service)
+}
+
+/// `POST /_local/faults` (only with `ServerConfig::fault_injection`): 201 with the new rule.
+async fn add_fault(
+    axum::extract::State(service): axum::extract::State<Arc<Service>>,
+    body: Bytes,
+) -> Response {
+    let Some(faults) = &service.faults else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match faults.add(service.engine.registry(), &body) {
+        Ok(rule) => plain_json(StatusCode::CREATED, &rule),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /_local/faults`: the rules with their `injected` counts.
+async fn list_faults(
+    axum::extract::State(service): axum::extract::State<Arc<Service>>,
+) -> Response {
+    match &service.faults {
+        Some(f) => plain_json(StatusCode::OK, &f.list()),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `DELETE /_local/faults`: removes every rule, answers them as they were.
+async fn clear_faults(
+    axum::extract::State(service): axum::extract::State<Arc<Service>>,
+) -> Response {
+    match &service.faults {
+        Some(f) => plain_json(StatusCode::OK, &f.clear()),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn plain_json(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn handle(

@@ -1,5 +1,6 @@
 //! In-memory state of the endpoint: state machines, executions, and the background tasks that run
-//! executions on the engine.
+//! executions on the engine; with a state directory, every change is also journaled
+//! ([`super::journal`]) and a restarted endpoint reloads and resumes from it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
@@ -8,6 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::faults::Faults;
+use super::journal::{self, ExecRecord, Journal, MachineRecord};
+use super::protocol::ApiError;
 use super::{MachineType, ServerConfig};
 use crate::history::{EventType, HistoryEvent};
 use crate::{CompiledMachine, Engine, ExecOptions, ExecutionResult, ExecutionStatus, TaskRegistry};
@@ -16,6 +20,10 @@ pub(crate) struct Service {
     pub engine: Engine,
     pub config: ServerConfig,
     state: Mutex<State>,
+    /// Set with `ServerConfig::state_dir`.
+    journal: Option<Journal>,
+    /// Set with `ServerConfig::fault_injection`.
+    pub faults: Option<Faults>,
 }
 
 #[derive(Default)]
@@ -26,6 +34,8 @@ pub(crate) struct State {
     pub executions: HashMap<String, Execution>,
     /// Execution ARNs in start order.
     pub order: Vec<String>,
+    /// The journal sequence number of the next execution.
+    pub next_seq: u64,
 }
 
 pub(crate) struct Machine {
@@ -65,18 +75,132 @@ pub(crate) struct Execution {
     pub error: Option<String>,
     pub cause: Option<String>,
     pub history: Vec<HistoryEvent>,
+    /// The history of an execution loaded from the journal (GetExecutionHistory's members).
+    loaded_history: Vec<Value>,
     pub role_arn: String,
     pub trace_header: Option<String>,
+    machine_name: String,
+    /// Journal sequence number (start order).
+    seq: u64,
+    /// The definition it runs, kept while RUNNING when journaling (to resume on it).
+    definition: Option<String>,
+    resumed: u32,
     cancel: Arc<AtomicBool>,
     task: Option<tokio::task::AbortHandle>,
 }
 
+/// A RUNNING execution read from the journal, to be resumed.
+pub(crate) struct Resume {
+    arn: String,
+    compiled: Arc<CompiledMachine>,
+    input: Value,
+}
+
 impl Service {
-    pub fn new(registry: TaskRegistry, config: ServerConfig) -> Self {
+    /// A service without journal (state in memory only).
+    pub fn new(mut registry: TaskRegistry, config: ServerConfig) -> Self {
+        let faults = config.fault_injection.then(|| {
+            let faults = Faults::default();
+            faults.wrap(&mut registry);
+            faults
+        });
         Service {
             engine: Engine::new(registry),
             config,
             state: Mutex::new(State::default()),
+            journal: None,
+            faults,
+        }
+    }
+
+    /// A service on the journal in `config.state_dir` (when set): the journaled machines and
+    /// executions are loaded; the RUNNING executions are returned to be [`Service::resume`]d.
+    pub fn open(
+        registry: TaskRegistry,
+        config: ServerConfig,
+    ) -> std::io::Result<(Self, Vec<Resume>)> {
+        let mut service = Service::new(registry, config);
+        let Some(dir) = service.config.state_dir.clone() else {
+            return Ok((service, Vec::new()));
+        };
+        let journal = Journal::open(&dir)?;
+        let loaded = journal.load()?;
+        service.journal = Some(journal);
+        let mut resumes = Vec::new();
+        {
+            let mut state = service.state();
+            for m in loaded.machines {
+                let arn = m.arn.clone();
+                match Machine::from_record(m) {
+                    Ok(m) => {
+                        state.machines.insert(arn, m);
+                    }
+                    Err(e) => tracing::warn!("not loading the state machine {arn}: {e}"),
+                }
+            }
+            for r in loaded.executions {
+                let arn = r.arn.clone();
+                state.next_seq = state.next_seq.max(r.seq + 1);
+                match Execution::from_record(r) {
+                    Ok((exec, resume)) => {
+                        if let Some(resume) = resume {
+                            resumes.push(resume);
+                        }
+                        if state.executions.insert(arn.clone(), exec).is_none() {
+                            state.order.push(arn);
+                        }
+                    }
+                    Err(e) => tracing::warn!("not loading the execution {arn}: {e}"),
+                }
+            }
+        }
+        Ok((service, resumes))
+    }
+
+    /// Runs the executions [`Service::open`] found RUNNING again, from the start of the machine
+    /// with their original input (same ARN, name and start date). Needs a tokio runtime.
+    pub fn resume(self: &Arc<Self>, resumes: Vec<Resume>) -> usize {
+        let mut state = self.state();
+        let mut n = 0;
+        for Resume {
+            arn,
+            compiled,
+            input,
+        } in resumes
+        {
+            let Some(exec) = state.executions.get_mut(&arn) else {
+                continue;
+            };
+            exec.resumed += 1;
+            self.journal_execution(exec);
+            self.launch(exec, compiled, input);
+            n += 1;
+            tracing::info!(execution = %arn, "resumed a RUNNING execution from its start");
+        }
+        n
+    }
+
+    /// Writes the machines to the journal (when journaling).
+    pub fn journal_machines(&self, state: &State) {
+        if let Some(j) = &self.journal {
+            let records = state.machines.values().map(Machine::record).collect();
+            if let Err(e) = j.write_machines(records) {
+                tracing::error!("cannot journal the state machines: {e}");
+            }
+        }
+    }
+
+    /// Writes an execution to the journal (when journaling).
+    pub fn journal_execution(&self, exec: &Execution) {
+        if let Err(e) = self.try_journal_execution(exec) {
+            tracing::error!("cannot journal the execution {}: {e}", exec.arn);
+        }
+    }
+
+    fn try_journal_execution(&self, exec: &Execution) -> std::io::Result<()> {
+        match &self.journal {
+            Some(j) => j.write_execution(&exec.record()),
+            None => Ok(()),
         }
     }
 
@@ -99,13 +223,24 @@ impl Service {
         start: DateTime<Utc>,
         history: bool,
     ) -> ExecOptions {
+        self.options_for(&machine.name, &machine.role_arn, name, start, history)
+    }
+
+    fn options_for(
+        &self,
+        machine_name: &str,
+        role_arn: &str,
+        name: &str,
+        start: DateTime<Utc>,
+        history: bool,
+    ) -> ExecOptions {
         ExecOptions {
             virtual_time: self.config.virtual_time,
             mock: None,
             execution_name: Some(name.to_string()),
-            state_machine_name: Some(machine.name.clone()),
+            state_machine_name: Some(machine_name.to_string()),
             history,
-            role_arn: Some(machine.role_arn.clone()),
+            role_arn: Some(role_arn.to_string()),
             region: self.config.region.clone(),
             account_id: self.config.account_id.clone(),
             cancel: None,
@@ -113,14 +248,15 @@ impl Service {
         }
     }
 
-    /// Records a new RUNNING execution of `state.machines[machine_arn]` and runs it in a
+    /// Records a new RUNNING execution of `state.machines[machine_arn]`, journals it (when
+    /// journaling: the execution is on disk before StartExecution answers) and runs it in a
     /// background task. Returns its start date.
     pub fn spawn_execution(
         self: &Arc<Self>,
         state: &mut State,
         machine_arn: &str,
         new: NewExecution,
-    ) -> Option<DateTime<Utc>> {
+    ) -> Result<DateTime<Utc>, ApiError> {
         let NewExecution {
             name,
             arn,
@@ -128,16 +264,17 @@ impl Service {
             input,
             trace_header,
         } = new;
-        let (name, arn) = (name.as_str(), arn.as_str());
-        let machine = state.machines.get(machine_arn)?;
+        let machine = state.machines.get(machine_arn).ok_or_else(|| {
+            ApiError::new(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            )
+        })?;
         let start = Utc::now();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let mut options = self.exec_options(machine, name, start, true);
-        options.cancel = Some(cancel.clone());
         let mut exec = Execution {
-            arn: arn.to_string(),
+            arn: arn.clone(),
             machine_arn: machine.arn.clone(),
-            name: name.to_string(),
+            name,
             input: input_text,
             status: "RUNNING",
             start,
@@ -146,14 +283,47 @@ impl Service {
             error: None,
             cause: None,
             history: Vec::new(),
+            loaded_history: Vec::new(),
             role_arn: machine.role_arn.clone(),
             trace_header,
-            cancel,
+            machine_name: machine.name.clone(),
+            seq: state.next_seq,
+            definition: self.journal.as_ref().map(|_| machine.definition.clone()),
+            resumed: 0,
+            cancel: Arc::new(AtomicBool::new(false)),
             task: None,
         };
-        let service = self.clone();
         let compiled = machine.compiled.clone();
-        let exec_arn = arn.to_string();
+        self.try_journal_execution(&exec).map_err(|e| ApiError {
+            code: "InternalFailure",
+            message: format!("The execution could not be journaled: {e}"),
+            status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        })?;
+        state.next_seq += 1;
+        self.launch(&mut exec, compiled, input);
+        state.executions.insert(arn.clone(), exec);
+        state.order.push(arn);
+        Ok(start)
+    }
+
+    /// Runs `exec` on `compiled` in a background task that records the result when it ends.
+    fn launch(
+        self: &Arc<Self>,
+        exec: &mut Execution,
+        compiled: Arc<CompiledMachine>,
+        input: Value,
+    ) {
+        exec.cancel = Arc::new(AtomicBool::new(false));
+        let mut options = self.options_for(
+            &exec.machine_name,
+            &exec.role_arn,
+            &exec.name,
+            exec.start,
+            true,
+        );
+        options.cancel = Some(exec.cancel.clone());
+        let service = self.clone();
+        let exec_arn = exec.arn.clone();
         let handle = tokio::spawn(async move {
             let result = service
                 .engine
@@ -162,9 +332,6 @@ impl Service {
             service.finish(&exec_arn, result);
         });
         exec.task = Some(handle.abort_handle());
-        state.executions.insert(arn.to_string(), exec);
-        state.order.push(arn.to_string());
-        Some(start)
     }
 
     fn finish(&self, arn: &str, result: ExecutionResult) {
@@ -195,10 +362,143 @@ impl Service {
         );
         exec.history = result.history;
         exec.task = None;
+        exec.definition = None;
+        let exec = &state.executions[arn];
+        self.journal_execution(exec);
     }
 }
 
+impl Machine {
+    fn record(&self) -> MachineRecord {
+        MachineRecord {
+            arn: self.arn.clone(),
+            name: self.name.clone(),
+            definition: self.definition.clone(),
+            role_arn: self.role_arn.clone(),
+            machine_type: self.machine_type.as_str().to_string(),
+            created: journal::format_time(&self.created),
+            revision_id: self.revision_id.clone(),
+            logging: self.logging.clone(),
+            tracing: self.tracing.clone(),
+            description: self.description.clone(),
+        }
+    }
+
+    fn from_record(r: MachineRecord) -> Result<Self, String> {
+        let machine_type = match r.machine_type.as_str() {
+            "EXPRESS" => MachineType::Express,
+            _ => MachineType::Standard,
+        };
+        let compiled = compile(&r.definition, machine_type == MachineType::Express)?;
+        Ok(Machine {
+            arn: r.arn,
+            name: r.name,
+            definition: r.definition,
+            compiled,
+            role_arn: r.role_arn,
+            machine_type,
+            created: parse_time(&r.created).unwrap_or_else(Utc::now),
+            revision_id: r.revision_id,
+            logging: r.logging,
+            tracing: r.tracing,
+            description: r.description,
+        })
+    }
+}
+
+fn compile(definition: &str, express: bool) -> Result<Arc<CompiledMachine>, String> {
+    super::ops::analyse(definition, express).map_err(|diags| {
+        diags
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// `SUCCEEDED` etc. as the static names the store keeps.
+fn status_name(s: &str) -> Option<&'static str> {
+    ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+        .into_iter()
+        .find(|n| *n == s)
+}
+
 impl Execution {
+    fn record(&self) -> ExecRecord {
+        let history = if self.history.is_empty() {
+            self.loaded_history.clone()
+        } else {
+            self.history
+                .iter()
+                .filter_map(|e| serde_json::to_value(e).ok())
+                .collect()
+        };
+        ExecRecord {
+            seq: self.seq,
+            arn: self.arn.clone(),
+            machine_arn: self.machine_arn.clone(),
+            machine_name: self.machine_name.clone(),
+            name: self.name.clone(),
+            input: self.input.clone(),
+            status: self.status.to_string(),
+            start: journal::format_time(&self.start),
+            stop: self.stop.as_ref().map(journal::format_time),
+            output: self.output.clone(),
+            error: self.error.clone(),
+            cause: self.cause.clone(),
+            role_arn: self.role_arn.clone(),
+            trace_header: self.trace_header.clone(),
+            definition: self.definition.clone(),
+            history,
+            resumed: self.resumed,
+        }
+    }
+
+    /// An execution from its journal record, and what is needed to resume it when it was RUNNING.
+    fn from_record(r: ExecRecord) -> Result<(Self, Option<Resume>), String> {
+        let status =
+            status_name(&r.status).ok_or_else(|| format!("unknown status {}", r.status))?;
+        let start = parse_time(&r.start).ok_or_else(|| format!("bad start date {}", r.start))?;
+        let resume = if status == "RUNNING" {
+            let definition = r
+                .definition
+                .as_deref()
+                .ok_or("a RUNNING execution without its definition")?;
+            let express = r.arn.split(':').nth(5) == Some("express");
+            let input = serde_json::from_str(&r.input).map_err(|e| e.to_string())?;
+            Some(Resume {
+                arn: r.arn.clone(),
+                compiled: compile(definition, express)?,
+                input,
+            })
+        } else {
+            None
+        };
+        let exec = Execution {
+            arn: r.arn,
+            machine_arn: r.machine_arn,
+            name: r.name,
+            input: r.input,
+            status,
+            start,
+            stop: r.stop.as_deref().and_then(parse_time),
+            output: r.output,
+            error: r.error,
+            cause: r.cause,
+            history: Vec::new(),
+            loaded_history: r.history,
+            role_arn: r.role_arn,
+            trace_header: r.trace_header,
+            machine_name: r.machine_name,
+            seq: r.seq,
+            definition: r.definition,
+            resumed: r.resumed,
+            cancel: Arc::new(AtomicBool::new(false)),
+            task: None,
+        };
+        Ok((exec, resume))
+    }
+
     /// StopExecution: the execution ends ABORTED now. The background task is cancelled, so the
     /// history keeps only its start and the abort
     /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>).
@@ -234,6 +534,8 @@ impl Execution {
             details: m,
         });
         self.history = history;
+        self.loaded_history.clear();
+        self.definition = None;
         now
     }
 
@@ -257,12 +559,32 @@ impl Execution {
         }
     }
 
-    /// The events so far: the full history once closed, the start event while running.
-    pub fn events(&self) -> Vec<HistoryEvent> {
-        if self.history.is_empty() {
-            vec![self.started_event()]
+    /// A page of the events so far as GetExecutionHistory's members (timestamps as text): the
+    /// full history once closed, the start event while running. Returns (total, page).
+    pub fn events_page(&self, reverse: bool, offset: usize, max: usize) -> (usize, Vec<Value>) {
+        fn page<T>(
+            items: &[T],
+            reverse: bool,
+            offset: usize,
+            max: usize,
+            f: impl Fn(&T) -> Value,
+        ) -> Vec<Value> {
+            if reverse {
+                items.iter().rev().skip(offset).take(max).map(f).collect()
+            } else {
+                items.iter().skip(offset).take(max).map(f).collect()
+            }
+        }
+        let to_json = |e: &HistoryEvent| serde_json::to_value(e).unwrap_or_default();
+        if !self.history.is_empty() {
+            let events = page(&self.history, reverse, offset, max, to_json);
+            (self.history.len(), events)
+        } else if !self.loaded_history.is_empty() {
+            let events = page(&self.loaded_history, reverse, offset, max, Value::clone);
+            (self.loaded_history.len(), events)
         } else {
-            self.history.clone()
+            let started = [self.started_event()];
+            (1, page(&started, reverse, offset, max, to_json))
         }
     }
 }

@@ -2,7 +2,7 @@
 //! registered in-process, optionally creating state machines from ASL files at startup.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -26,8 +26,30 @@ Task dispatch: Lambda tasks run the project's steps in-process, on an in-memory 
 --in-memory, otherwise on the AWS adapters configured from the environment (AWS_ENDPOINT_URL,
 PRODUCTS_TABLE, ORDERS_TABLE, ORDER_TOPIC_ARN, AWS_REGION).
 
-The first line on stdout is JSON: {\"endpoint\":\"http://127.0.0.1:8083\",\"stateMachines\":{NAME: ARN}}.
-Stops on Ctrl-C or SIGTERM.";
+The first line on stdout is JSON: {\"endpoint\":\"http://127.0.0.1:8083\",\"stateMachines\":{NAME: ARN}}
+(with --state-dir also \"resumed\": the number of RUNNING executions restarted). Stops on Ctrl-C or SIGTERM.
+
+--state-dir DIR: machines and executions are journaled in DIR (one file per execution, written
+through a temp file and a rename; a torn temp file is ignored). Started again on the same DIR (even
+after kill -9), the endpoint answers DescribeExecution, ListExecutions and GetExecutionHistory for
+the executions it had, and the executions that were RUNNING run again under the same ARN, name,
+input and start date, from the machine's StartAt with their original input (at-least-once: the
+states entered before the kill run again). StartExecution keeps AWS's name rules across restarts.
+State machine ARNs depend only on the region, the account and NAME; --definition/--express replace
+the definition of a machine of the same NAME found in DIR.
+
+--fault-injection: extra routes on the same listener (not part of the AWS API):
+  POST   /_local/faults  {\"function\":\"process-payment\",\"error\":\"Lambda.TooManyRequestsException\",
+                          \"cause\":\"injected: throttled\",\"count\":3,\"when\":\"before\"}
+         adds a rule: the next `count` invocations of that Lambda function (name, ARN or
+         ${...FunctionArn} placeholder; count absent or null = every invocation until cleared) fail
+         with that error and cause, seen by Retry/Catch as a Lambda error. when \"before\" (default):
+         the handler does not run; \"after\": the handler runs, then its result is replaced by the
+         error. Answers 201 with the rule; a bad body or an unknown function is 400
+         {\"error\":\"BadRequest\",\"message\":...}.
+  GET    /_local/faults  {\"rules\":[{\"id\",\"function\",\"error\",\"cause\",\"count\",\"when\",
+                          \"injected\": times fired, \"remaining\"}]}
+  DELETE /_local/faults  removes every rule and answers the same listing (as it was).";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
@@ -50,6 +72,12 @@ pub struct Args {
     /// Run Wait states, retry delays and timeouts on a virtual clock (instantly)
     #[arg(long)]
     pub virtual_time: bool,
+    /// Journal machines and executions in DIR; on start, reload them and resume RUNNING executions
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Serve POST/GET/DELETE /_local/faults to inject Lambda failures (see below)
+    #[arg(long)]
+    pub fault_injection: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -88,12 +116,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let config = ServerConfig {
             virtual_time: args.virtual_time,
+            state_dir: args.state_dir.clone(),
+            fault_injection: args.fault_injection,
             ..ServerConfig::from_env()
         };
-        let service = StepFunctions::new(local_registry(args.in_memory).await, config);
+        let registry = local_registry(args.in_memory).await;
+        let (service, resumed) = match StepFunctions::open(registry, config) {
+            Ok(opened) => opened,
+            Err(e) => {
+                let dir = args.state_dir.as_deref().unwrap_or(Path::new("."));
+                anyhow::bail!("cannot use the state directory {}: {e}", dir.display());
+            }
+        };
         let mut arns = Map::new();
         for (name, text, machine_type, file) in &machines {
-            match service.create_state_machine(name, text, *machine_type, None) {
+            if arns.contains_key(name) {
+                eprintln!("error: the state machine name '{name}' is given twice");
+                return Ok(ExitCode::from(EXIT_INVALID));
+            }
+            let created = if args.state_dir.is_some() {
+                service.put_state_machine(name, text, *machine_type, None)
+            } else {
+                service.create_state_machine(name, text, *machine_type, None)
+            };
+            match created {
                 Ok(arn) => {
                     arns.insert(name.clone(), json!(arn));
                 }
@@ -107,7 +153,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let addr = listener.local_addr()?;
-        let first = json!({"endpoint": format!("http://{addr}"), "stateMachines": arns});
+        let mut first = json!({"endpoint": format!("http://{addr}"), "stateMachines": arns});
+        if args.state_dir.is_some() {
+            first["resumed"] = json!(resumed);
+        }
         {
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "{first}")?;

@@ -1,0 +1,349 @@
+//! The endpoint's state directory (`ServerConfig::state_dir`) driven through `aws-sdk-sfn`: what a
+//! killed endpoint leaves on disk is reloaded by a new one, which answers for closed executions
+//! as before, resumes the RUNNING ones under their ARN and keeps StartExecution's name rules.
+//!
+//! A kill is simulated by copying the directory while an execution is RUNNING (the files are
+//! written with a temp file and a rename, so a copy is what a SIGKILL at that moment leaves); the
+//! real `kill -9` of `workflow serve` is tested in `workflow/tests/serve_restart.rs`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
+use aws_sdk_sfn::Client;
+use engine::server::{MachineType, NoHostPrefix, ServerConfig, StepFunctions};
+use engine::{TaskError, TaskRegistry};
+use serde_json::{json, Value};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+
+const DOUBLE: &str = r#"{"StartAt": "Double", "States": {
+    "Double": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double", "End": true}}}"#;
+
+const WAIT_THEN_DOUBLE: &str = r#"{"StartAt": "Hold", "States": {
+    "Hold": {"Type": "Wait", "Seconds": 1, "Next": "Double"},
+    "Double": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double", "End": true}}}"#;
+
+const LONG_WAIT: &str =
+    r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 300, "End": true}}}"#;
+
+fn registry() -> TaskRegistry {
+    let mut r = TaskRegistry::new();
+    r.register_lambda("double", |input: Value| async move {
+        match input.get("n").and_then(Value::as_i64) {
+            Some(n) => Ok(json!({"n": n * 2})),
+            None => Err(TaskError::new("MissingNumber", "input has no n")),
+        }
+    });
+    r
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("engine-{tag}-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// Opens the service on `dir`, serves it on a free port; (SDK client, resumed count, service).
+async fn start(dir: &Path) -> (Client, usize, StepFunctions) {
+    let config = ServerConfig {
+        state_dir: Some(dir.to_path_buf()),
+        ..ServerConfig::default()
+    };
+    let (service, resumed) = StepFunctions::open(registry(), config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(engine::server::serve_with_shutdown(
+        listener,
+        service.clone(),
+        std::future::pending(),
+    ));
+    (client(&endpoint), resumed, service)
+}
+
+fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(endpoint)
+        .interceptor(NoHostPrefix)
+        .build();
+    Client::from_conf(config)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+async fn create(c: &Client, name: &str, def: &str) -> String {
+    c.create_state_machine()
+        .name(name)
+        .definition(def)
+        .role_arn(ROLE)
+        .r#type(StateMachineType::Standard)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn
+}
+
+async fn start_exec(c: &Client, sm: &str, name: &str, input: &str) -> (String, i64) {
+    let out = c
+        .start_execution()
+        .state_machine_arn(sm)
+        .name(name)
+        .input(input)
+        .send()
+        .await
+        .unwrap();
+    (out.execution_arn, out.start_date.to_millis().unwrap())
+}
+
+async fn wait_done(
+    c: &Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    for _ in 0..500 {
+        let d = c
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if d.status != ExecutionStatus::Running {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("execution {arn} did not finish");
+}
+
+async fn history(c: &Client, arn: &str) -> Vec<String> {
+    c.get_execution_history()
+        .execution_arn(arn)
+        .send()
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| format!("{} {} {:?}", e.id, e.r#type.as_str(), e.timestamp))
+        .collect()
+}
+
+async fn listed(c: &Client, sm: &str) -> Vec<(String, String)> {
+    c.list_executions()
+        .state_machine_arn(sm)
+        .send()
+        .await
+        .unwrap()
+        .executions
+        .iter()
+        .map(|e| (e.name.clone(), e.status.as_str().to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_answers_for_closed_executions_and_resumes_running_ones() {
+    let dir = temp_dir("journal-a");
+    let (a, resumed, _service_a) = start(&dir).await;
+    assert_eq!(resumed, 0);
+    let double = create(&a, "double", DOUBLE).await;
+    let held = create(&a, "held", WAIT_THEN_DOUBLE).await;
+    let long = create(&a, "long", LONG_WAIT).await;
+
+    let (done, _) = start_exec(&a, &double, "done", r#"{"n": 21}"#).await;
+    let before = wait_done(&a, &done).await;
+    assert_eq!(before.status, ExecutionStatus::Succeeded);
+    let done_history = history(&a, &done).await;
+    assert!(done_history.len() >= 5, "{done_history:?}");
+
+    let (stopped, _) = start_exec(&a, &long, "stopped", "{}").await;
+    a.stop_execution()
+        .execution_arn(&stopped)
+        .error("Manual")
+        .send()
+        .await
+        .unwrap();
+    let (running, running_start) = start_exec(&a, &held, "running", r#"{"n": 5}"#).await;
+
+    // What a kill now leaves behind: "running" is RUNNING on disk.
+    let killed = temp_dir("journal-a-killed");
+    copy_dir(&dir, &killed);
+    let (b, resumed, _service_b) = start(&killed).await;
+    assert_eq!(resumed, 1, "the RUNNING execution is resumed");
+
+    // The machines came back under the same ARNs.
+    let d = b
+        .describe_state_machine()
+        .state_machine_arn(&held)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.definition, WAIT_THEN_DOUBLE);
+
+    // Closed executions answer as before the kill.
+    let after = b
+        .describe_execution()
+        .execution_arn(&done)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status, ExecutionStatus::Succeeded);
+    assert_eq!(after.output.as_deref(), Some(r#"{"n":42}"#));
+    assert_eq!(after.output, before.output);
+    assert_eq!(after.start_date, before.start_date);
+    assert_eq!(after.stop_date, before.stop_date);
+    assert_eq!(history(&b, &done).await, done_history);
+    let s = b
+        .describe_execution()
+        .execution_arn(&stopped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s.status, ExecutionStatus::Aborted);
+    assert_eq!(s.error.as_deref(), Some("Manual"));
+    assert_eq!(
+        listed(&b, &double).await,
+        [("done".to_owned(), "SUCCEEDED".to_owned())]
+    );
+
+    // The resumed execution keeps its ARN, name, input and start date, and AWS's name rules:
+    // same name and input while RUNNING is the same execution, anything else already exists.
+    let r = b
+        .describe_execution()
+        .execution_arn(&running)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, ExecutionStatus::Running);
+    assert_eq!(r.name.as_deref(), Some("running"));
+    assert_eq!(r.input.as_deref(), Some(r#"{"n": 5}"#));
+    assert_eq!(r.start_date.to_millis().unwrap(), running_start);
+    let (again, again_start) = start_exec(&b, &held, "running", r#"{"n": 5}"#).await;
+    assert_eq!(
+        (again.as_str(), again_start),
+        (running.as_str(), running_start)
+    );
+    let other_input = b
+        .start_execution()
+        .state_machine_arn(&held)
+        .name("running")
+        .input(r#"{"n": 6}"#)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(other_input
+        .into_service_error()
+        .is_execution_already_exists());
+    let closed = b
+        .start_execution()
+        .state_machine_arn(&double)
+        .name("done")
+        .input(r#"{"n": 21}"#)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(closed.into_service_error().is_execution_already_exists());
+
+    let finished = wait_done(&b, &running).await;
+    assert_eq!(finished.status, ExecutionStatus::Succeeded);
+    assert_eq!(finished.output.as_deref(), Some(r#"{"n":10}"#));
+    assert_eq!(finished.start_date.to_millis().unwrap(), running_start);
+
+    // A third start on that directory finds it SUCCEEDED and resumes nothing.
+    let (c, resumed, _service_c) = start(&killed).await;
+    assert_eq!(resumed, 0);
+    let d = c
+        .describe_execution()
+        .execution_arn(&running)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(d.output.as_deref(), Some(r#"{"n":10}"#));
+    assert_eq!(history(&c, &running).await, history(&b, &running).await);
+    // New executions after a restart do not collide with the journaled ones.
+    let (next, _) = start_exec(&c, &double, "next", r#"{"n": 1}"#).await;
+    assert_eq!(
+        wait_done(&c, &next).await.status,
+        ExecutionStatus::Succeeded
+    );
+    assert_eq!(
+        listed(&c, &double).await,
+        [
+            ("next".to_owned(), "SUCCEEDED".to_owned()),
+            ("done".to_owned(), "SUCCEEDED".to_owned())
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&killed);
+}
+
+#[tokio::test]
+async fn torn_and_foreign_files_are_ignored_and_put_replaces_a_definition() {
+    let dir = temp_dir("journal-b");
+    {
+        let (a, _, service) = start(&dir).await;
+        let arn = service
+            .put_state_machine("m", DOUBLE, MachineType::Standard, None)
+            .unwrap();
+        let (e, _) = start_exec(&a, &arn, "e", r#"{"n": 2}"#).await;
+        assert_eq!(wait_done(&a, &e).await.status, ExecutionStatus::Succeeded);
+    }
+    let execs = dir.join("executions");
+    std::fs::write(
+        execs.join("exec-000000000099.json.tmp"),
+        b"{\"seq\": 99, \"ar",
+    )
+    .unwrap();
+    std::fs::write(execs.join("exec-000000000098.json"), b"not json").unwrap();
+    std::fs::write(dir.join("machines.json.tmp"), b"{").unwrap();
+
+    let (b, resumed, service) = start(&dir).await;
+    assert_eq!(resumed, 0);
+    let arn = service
+        .put_state_machine("m", WAIT_THEN_DOUBLE, MachineType::Standard, None)
+        .unwrap();
+    assert_eq!(arn, "arn:aws:states:us-east-1:123456789012:stateMachine:m");
+    let d = b
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.definition, WAIT_THEN_DOUBLE);
+    assert_eq!(
+        listed(&b, &arn).await,
+        [("e".to_owned(), "SUCCEEDED".to_owned())]
+    );
+    assert!(!execs.join("exec-000000000099.json.tmp").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn without_a_state_dir_nothing_is_written() {
+    let dir = temp_dir("journal-none");
+    let service = StepFunctions::new(
+        registry(),
+        ServerConfig {
+            state_dir: Some(dir.clone()),
+            ..ServerConfig::default()
+        },
+    );
+    service
+        .create_state_machine("m", DOUBLE, MachineType::Standard, None)
+        .unwrap();
+    assert!(
+        !dir.exists(),
+        "StepFunctions::new keeps everything in memory"
+    );
+}
