@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::process;
 use crate::stack::DevStackProcess;
 use crate::tally::{self, AcceptedOrder, Tally};
+use crate::{process, workspace};
 use client::{Stack, TestProduct};
 use generator::{Phase, PhaseResult, Rng};
 use report::{percentile, RouteStats};
@@ -43,9 +43,9 @@ pub struct Options {
     /// Offered requests per second (both routes together).
     #[arg(long, default_value_t = 20.0)]
     pub rate: f64,
-    /// Seconds of load (with --saturation: seconds per step).
-    #[arg(long, default_value_t = 20.0)]
-    pub duration: f64,
+    /// Seconds of load [default: 20; with --saturation: 5 per step].
+    #[arg(long)]
+    pub duration: Option<f64>,
     /// Users placing orders (each registered and logged in through POST /auth).
     #[arg(long, default_value_t = 4)]
     pub users: usize,
@@ -74,7 +74,7 @@ impl Options {
     pub fn short() -> Options {
         Options {
             rate: 10.0,
-            duration: 8.0,
+            duration: Some(8.0),
             users: 2,
             read_ratio: 0.5,
             saturation: false,
@@ -92,8 +92,17 @@ impl Options {
                 ..Options::short()
             }
         } else {
-            self.clone()
+            let default = if self.saturation { 5.0 } else { 20.0 };
+            Options {
+                duration: Some(self.duration.unwrap_or(default)),
+                ..self.clone()
+            }
         }
+    }
+
+    /// Seconds of load (per step with `--saturation`).
+    fn seconds(&self) -> f64 {
+        self.duration.unwrap_or(20.0)
     }
 
     fn check(&self) -> Result<()> {
@@ -102,7 +111,7 @@ impl Options {
             "--rate must be in (0, 10000]"
         );
         anyhow::ensure!(
-            self.duration > 0.0 && self.duration <= 3600.0,
+            self.seconds() > 0.0 && self.seconds() <= 3600.0,
             "--duration must be in (0, 3600]"
         );
         anyhow::ensure!((1..=200).contains(&self.users), "--users must be 1 to 200");
@@ -127,7 +136,7 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     let outputs_path = match &options.outputs {
         Some(path) => path.clone(),
         None => {
-            let dir = workspace_target(root).join("xtask/load");
+            let dir = workspace::target_dir(root).join("xtask/load");
             let mut stack =
                 DevStackProcess::start(root, &dir, &dir.join("stack.log"), "the load run")?;
             let path = stack.wait_ready()?;
@@ -156,13 +165,6 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
         started.elapsed().as_secs_f64()
     );
     result
-}
-
-fn workspace_target(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
 }
 
 /// The port of the emulator in outputs.json (to find the stack's processes).
@@ -199,13 +201,22 @@ async fn run_async(outputs: Value, options: &Options) -> Result<bool> {
     let mut rng = Rng::new(seed);
     let drain = Duration::from_secs_f64(options.drain);
 
+    // Accepted orders: those the load phases saw accepted (their 202 → COMPLETED time is
+    // measured), then those accepted when re-sent after an unknown outcome.
     let (accepted, clean_requests) = if options.saturation {
+        // Each step reports its own end-to-end times: no flag needed.
         let accepted =
             saturation(&stack, &tokens, &products, &components, options, &mut rng).await?;
-        (accepted, true)
+        (accepted.into_iter().map(|a| (a, false)).collect(), true)
     } else {
         fixed_rate(&stack, &tokens, &products, &components, options, &mut rng).await?
     };
+    let in_phase: Vec<AcceptedOrder> = accepted
+        .iter()
+        .filter(|a| !a.1)
+        .map(|a| a.0.clone())
+        .collect();
+    let accepted: Vec<AcceptedOrder> = accepted.into_iter().map(|a| a.0).collect();
 
     let still_open = tally::wait_final(
         &stack.aws,
@@ -217,10 +228,11 @@ async fn run_async(outputs: Value, options: &Options) -> Result<bool> {
     if still_open > 0 {
         eprintln!("xtask: {still_open} accepted orders not final after the drain");
     }
-    let tally = tally::tally(&stack.aws, &stack.outputs, &accepted, &initial_stock).await?;
     if !options.saturation {
-        println!("\n{}", report::end_to_end_line(&tally.completed_after));
+        let times = end_to_end(&stack, &in_phase).await?;
+        println!("\n{}", report::end_to_end_line(&times));
     }
+    let tally = tally::tally(&stack.aws, &stack.outputs, &accepted, &initial_stock).await?;
     println!("\n{tally}");
     let ok = verdict(&tally, clean_requests);
     Ok(ok)
@@ -247,16 +259,62 @@ fn verdict(tally: &Tally, clean_requests: bool) -> bool {
     }
 }
 
-fn accepted_of(result: &mut PhaseResult) -> Vec<AcceptedOrder> {
-    result
+/// An accepted order, and whether it was accepted only when re-sent after the phase.
+type Accepted = (AcceptedOrder, bool);
+
+/// The orders a phase got accepted, plus those accepted when the orders of unknown fate
+/// (transport error, 5xx, 429) are re-sent with their idempotency keys; prints a line about
+/// the re-sent ones.
+async fn settle(stack: &Stack, result: &mut PhaseResult) -> (Vec<Accepted>, String) {
+    let mut accepted: Vec<Accepted> = result
         .outcomes
         .iter_mut()
         .filter_map(|o| o.accepted.take())
-        .collect()
+        .map(|a| (a, false))
+        .collect();
+    let unsettled: Vec<_> = result
+        .outcomes
+        .iter_mut()
+        .filter_map(|o| o.unsettled.take())
+        .collect();
+    if unsettled.is_empty() {
+        return (
+            accepted,
+            "  orders of unknown outcome (re-sent with their keys): 0".into(),
+        );
+    }
+    let count = unsettled.len();
+    let (later, refused) = generator::settle(stack, unsettled, 3).await;
+    let note = format!(
+        "  orders of unknown outcome (re-sent with their keys): {count}, accepted on retry {}, \
+         not accepted {refused}",
+        later.len()
+    );
+    accepted.extend(later.into_iter().map(|a| (a, true)));
+    (accepted, note)
+}
+
+/// 202 → COMPLETED of the completed orders among `accepted`, sorted.
+async fn end_to_end(stack: &Stack, accepted: &[AcceptedOrder]) -> Result<Vec<Duration>> {
+    let ids: Vec<String> = accepted.iter().map(|a| a.order_id.clone()).collect();
+    let rows = tally::read_orders(&stack.aws, &stack.outputs, &ids).await?;
+    let at: Vec<i64> = accepted
+        .iter()
+        .map(|a| tally::instant_unix_ms(a.accepted_at))
+        .collect();
+    let only_orders = tally::classify(
+        accepted,
+        &at,
+        &rows,
+        &Default::default(),
+        &BTreeMap::new(),
+        &BTreeMap::new(),
+    );
+    Ok(only_orders.completed_after)
 }
 
 /// One phase at `--rate` for `--duration`. Returns the accepted orders and whether every
-/// request went without a 5xx or transport error.
+/// request went without a 5xx, a transport error or a skipped send.
 async fn fixed_rate(
     stack: &Arc<Stack>,
     tokens: &Arc<Vec<String>>,
@@ -264,17 +322,17 @@ async fn fixed_rate(
     components: &[cpu::Component],
     options: &Options,
     rng: &mut Rng,
-) -> Result<(Vec<AcceptedOrder>, bool)> {
+) -> Result<(Vec<Accepted>, bool)> {
     let phase = Phase {
         rate: options.rate,
-        duration: Duration::from_secs_f64(options.duration),
+        duration: Duration::from_secs_f64(options.seconds()),
         read_ratio: options.read_ratio,
         max_in_flight: MAX_IN_FLIGHT,
     };
     eprintln!(
         "xtask: offering {} req/s for {} s ({:.0} % GET /products, {} users)",
         phase.rate,
-        options.duration,
+        options.seconds(),
         phase.read_ratio * 100.0,
         tokens.len()
     );
@@ -285,18 +343,26 @@ async fn fixed_rate(
     println!(
         "\nload: {} req/s offered for {} s, {:.0} % reads, {} users",
         phase.rate,
-        options.duration,
+        options.seconds(),
         phase.read_ratio * 100.0,
         tokens.len()
     );
     println!("{}", report::route_table(&result, &stats));
-    println!("\n{}", report::cpu_table(&usage));
+    println!("{}", report::cpu_table(&usage));
     let clean = result.skipped == 0
         && stats
             .iter()
             .all(|s| s.errors.keys().all(|k| k.starts_with('4')));
-    let accepted = accepted_of(&mut result);
+    let (accepted, note) = settle(stack, &mut result).await;
+    println!("{note}");
     Ok((accepted, clean))
+}
+
+/// `name NN %` of the busiest stack process.
+fn busiest_text(usage: &cpu::Usage) -> String {
+    usage
+        .busiest()
+        .map_or("-".to_string(), |(n, u)| format!("{n} {:.0} %", u * 100.0))
 }
 
 /// Why a step counts as saturated, if it does.
@@ -330,7 +396,7 @@ async fn saturation(
 ) -> Result<Vec<AcceptedOrder>> {
     let mut accepted = Vec::new();
     let mut summary = Vec::new();
-    let step_duration = Duration::from_secs_f64(options.duration);
+    let step_duration = Duration::from_secs_f64(options.seconds());
     for (i, rate) in SATURATION_RATES.into_iter().enumerate() {
         let phase = Phase {
             rate,
@@ -341,13 +407,19 @@ async fn saturation(
         eprintln!(
             "xtask: step {}: {rate} req/s for {} s",
             i + 1,
-            options.duration
+            options.seconds()
         );
         let before = cpu::sample(components);
         let mut result = generator::run_phase(stack, tokens, products, &phase, rng).await;
         let usage = cpu::usage(components, &before, &cpu::sample(components));
         let stats = report::route_stats(&result.outcomes);
-        let step_accepted = accepted_of(&mut result);
+        let (step_accepted, note) = settle(stack, &mut result).await;
+        let in_step: Vec<AcceptedOrder> = step_accepted
+            .iter()
+            .filter(|a| !a.1)
+            .map(|a| a.0.clone())
+            .collect();
+        let step_accepted: Vec<AcceptedOrder> = step_accepted.into_iter().map(|a| a.0).collect();
 
         // Let the workflow finish this step's orders before the next step, timing it.
         let drain_started = Instant::now();
@@ -361,54 +433,32 @@ async fn saturation(
         .await?;
         let drain_usage = cpu::usage(components, &before_drain, &cpu::sample(components));
         let drained = drain_started.elapsed();
-        let ids: Vec<String> = step_accepted.iter().map(|a| a.order_id.clone()).collect();
-        let rows = tally::read_orders(&stack.aws, &stack.outputs, &ids).await?;
-        let ms: Vec<i64> = step_accepted
-            .iter()
-            .map(|a| tally::instant_unix_ms(a.accepted_at))
-            .collect();
-        let step_tally = tally::classify(
-            &step_accepted,
-            &ms,
-            &rows,
-            &Default::default(),
-            &BTreeMap::new(),
-            &BTreeMap::new(),
-        );
-        let orders_per_second =
-            step_tally.completed as f64 / (result.window() + drained).as_secs_f64().max(1e-3);
+        let times = end_to_end(stack, &in_step).await?;
+        let orders_per_second = (step_accepted.len() - open) as f64
+            / (result.window() + drained).as_secs_f64().max(1e-3);
 
         let verdict = saturated(rate, &result, &stats);
         println!(
             "\nstep {}: {rate} req/s offered for {} s{}",
             i + 1,
-            options.duration,
+            options.seconds(),
             verdict
                 .as_ref()
                 .map_or(String::new(), |v| format!(" -- SATURATED: {v}"))
         );
         println!("{}", report::route_table(&result, &stats));
-        println!("{}", report::end_to_end_line(&step_tally.completed_after));
+        println!("{note}");
+        println!("{}", report::end_to_end_line(&times));
         println!(
-            "  workflow: {} of {} accepted orders final {:.1} s after the last answer ({} still open); \
-             {:.1} orders completed/s over load + drain",
+            "  workflow: {} of {} accepted orders final {:.1} s after the last answer ({open} not); \
+             {orders_per_second:.1} orders final/s over load + drain",
             step_accepted.len() - open,
             step_accepted.len(),
             drained.as_secs_f64(),
-            open,
-            orders_per_second
         );
         println!("{}", report::cpu_table(&usage));
-        let drain_top = drain_usage
-            .limiting()
-            .map_or("none at a full core".to_string(), |(n, u)| {
-                format!("{n} {:.0} %", u * 100.0)
-            });
-        println!("  during the drain: busiest {drain_top}");
-        let limiting = usage
-            .limiting()
-            .map(|(name, used)| format!("{name} at {:.0} % of a core", used * 100.0));
-        summary.push((rate, verdict.clone(), limiting.clone(), usage.clone()));
+        println!("  during the drain: busiest {}", busiest_text(&drain_usage));
+        summary.push((rate, verdict.clone(), usage));
         accepted.extend(step_accepted);
         if verdict.is_some() {
             break;
@@ -420,25 +470,22 @@ async fn saturation(
         "  {:>8}  {:<11} busiest component (CPU, % of one core)",
         "req/s", "saturated"
     );
-    for (rate, verdict, _, usage) in &summary {
-        let busiest = usage
-            .components
-            .iter()
-            .filter(|(n, _)| !n.starts_with("load generator"))
-            .filter_map(|(n, u)| Some((*n, (*u)?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map_or("-".to_string(), |(n, u)| format!("{n} {:.0} %", u * 100.0));
+    for (rate, verdict, usage) in &summary {
         println!(
-            "  {:>8}  {:<11} {busiest}",
+            "  {:>8}  {:<11} {}",
             rate,
-            if verdict.is_some() { "yes" } else { "no" }
+            if verdict.is_some() { "yes" } else { "no" },
+            busiest_text(usage)
         );
     }
     match summary.last() {
-        Some((rate, Some(why), limiting, usage)) => {
+        Some((rate, Some(why), usage)) => {
             println!("  saturates at {rate} req/s ({why})");
-            match limiting {
-                Some(l) => println!("  limiting component: {l}"),
+            match usage.limiting() {
+                Some((name, used)) => println!(
+                    "  limiting component: {name} at {:.0} % of a core",
+                    used * 100.0
+                ),
                 None => println!(
                     "  no component at a full core (machine {}): not CPU-bound in one process",
                     usage.machine.map_or("-".into(), |m| format!(
@@ -449,7 +496,7 @@ async fn saturation(
                 ),
             }
         }
-        Some((rate, None, _, _)) => println!("  no saturation up to {rate} req/s"),
+        Some((rate, None, _)) => println!("  no saturation up to {rate} req/s"),
         None => {}
     }
     Ok(accepted)
@@ -463,7 +510,7 @@ mod tests {
     fn short_is_a_small_ci_run() {
         let short = Options::short();
         assert!(short.short && !short.saturation);
-        assert!(short.rate * short.duration <= 100.0);
+        assert!(short.rate * short.seconds() <= 100.0);
         short.check().unwrap();
     }
 

@@ -60,6 +60,28 @@ pub struct Outcome {
     pub latency: Duration,
     /// A 202 to `POST /orders`.
     pub accepted: Option<AcceptedOrder>,
+    /// A `POST /orders` whose fate is unknown (transport error, 5xx or 429): the server may
+    /// have accepted it, so it is re-sent later with the same idempotency key.
+    pub unsettled: Option<OrderRequest>,
+}
+
+/// One order as sent: re-sending it (same user, key and body) is a retry, not a new order.
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    pub token: String,
+    pub idempotency_key: String,
+    pub lines: Vec<(String, u32)>,
+}
+
+impl OrderRequest {
+    /// A new order of `lines` by the user of `token`, with a new idempotency key.
+    pub fn new(token: String, lines: Vec<(String, u32)>) -> Self {
+        OrderRequest {
+            token,
+            idempotency_key: Uuid::new_v4().to_string(),
+            lines,
+        }
+    }
 }
 
 impl Stack {
@@ -73,7 +95,7 @@ impl Stack {
             .as_str()
             .context("outputs.json has no ApiUrl")?
             .to_string();
-        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let aws = shop_model::aws::config_loader()
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(
@@ -220,13 +242,14 @@ impl Stack {
             result,
             latency: started.elapsed(),
             accepted: None,
+            unsettled: None,
         }
     }
 
-    /// `POST /orders` of `lines` with a new idempotency key.
-    pub async fn post_order(&self, token: &str, lines: Vec<(String, u32)>) -> Outcome {
-        let key = Uuid::new_v4().to_string();
-        let items: Vec<Value> = lines
+    /// `POST /orders`.
+    pub async fn post_order(&self, order: OrderRequest) -> Outcome {
+        let items: Vec<Value> = order
+            .lines
             .iter()
             .map(|(id, q)| json!({"productId": id, "quantity": q}))
             .collect();
@@ -234,8 +257,8 @@ impl Stack {
         let sent = self
             .http
             .post(self.url("/orders"))
-            .header("Authorization", token)
-            .header("Idempotency-Key", &key)
+            .header("Authorization", &order.token)
+            .header("Idempotency-Key", &order.idempotency_key)
             .json(&json!({"items": items, "paymentToken": PAYMENT_TOKEN}))
             .send()
             .await;
@@ -250,29 +273,40 @@ impl Stack {
             Err(e) => (Err(kind(&e)), Default::default()),
         };
         let latency = started.elapsed();
-        let accepted = match result {
-            Ok(202) => {
-                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                body["orderId"].as_str().map(|id| AcceptedOrder {
-                    order_id: id.to_string(),
-                    idempotency_key: key,
-                    items: lines,
-                    total_cents: body["totalCents"].as_i64().unwrap_or(-1),
-                    accepted_at: Instant::now(),
-                })
-            }
+        let order_id = match result {
+            Ok(202) => serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|b| Some((b["orderId"].as_str()?.to_string(), b["totalCents"].as_i64()))),
             _ => None,
         };
         // A 202 without an order id is a broken answer, not an accepted order.
-        let result = match (result, &accepted) {
+        let result = match (result, &order_id) {
             (Ok(202), None) => Err("202 without orderId"),
             (other, _) => other,
+        };
+        let unknown_fate = match result {
+            Ok(status) => status >= 500 || status == 429,
+            Err(_) => true,
+        };
+        let (accepted, unsettled) = match order_id {
+            Some((id, total)) => (
+                Some(AcceptedOrder {
+                    order_id: id,
+                    idempotency_key: order.idempotency_key,
+                    items: order.lines,
+                    total_cents: total.unwrap_or(-1),
+                    accepted_at: Instant::now(),
+                }),
+                None,
+            ),
+            None => (None, unknown_fate.then_some(order)),
         };
         Outcome {
             route: Route::PostOrders,
             result,
             latency,
             accepted,
+            unsettled,
         }
     }
 }

@@ -175,14 +175,18 @@ pub fn usage(components: &[Component], before: &Sample, after: &Sample) -> Usage
 }
 
 impl Usage {
-    /// The stack component using the most CPU, if it ran at (nearly) a full core.
-    pub fn limiting(&self) -> Option<(&'static str, f64)> {
+    /// The stack process using the most CPU (the load generator is not part of the stack).
+    pub fn busiest(&self) -> Option<(&'static str, f64)> {
         self.components
             .iter()
             .filter_map(|(name, used)| Some((*name, (*used)?)))
             .filter(|(name, _)| !name.starts_with("load generator"))
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .filter(|(_, used)| *used >= 0.85)
+    }
+
+    /// The busiest stack process, if it ran at (nearly) a full core.
+    pub fn limiting(&self) -> Option<(&'static str, f64)> {
+        self.busiest().filter(|(_, used)| *used >= 0.85)
     }
 
     /// What the rest of the machine (other work than these processes) used, in cores.

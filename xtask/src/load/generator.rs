@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::client::{Outcome, Stack, TestProduct};
+use super::client::{OrderRequest, Outcome, Stack, TestProduct};
 
 /// A send this far behind its scheduled time counts as late.
 pub const LATE: Duration = Duration::from_millis(10);
@@ -90,6 +90,37 @@ pub fn order_lines(rng: &mut Rng, products: &[TestProduct]) -> Vec<(String, u32)
         .collect()
 }
 
+/// Re-sends the orders whose fate a phase left unknown, with their idempotency keys, one at a
+/// time and up to `attempts` times each, as a client retries. Returns the orders accepted now
+/// (new or replayed) and how many are still unsettled.
+pub async fn settle(
+    stack: &Stack,
+    unsettled: Vec<OrderRequest>,
+    attempts: usize,
+) -> (Vec<crate::tally::AcceptedOrder>, usize) {
+    let mut accepted = Vec::new();
+    let mut left = 0;
+    for order in unsettled {
+        let mut outcome = None;
+        for attempt in 0..attempts {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            let answer = stack.post_order(order.clone()).await;
+            let done = answer.unsettled.is_none();
+            outcome = Some(answer);
+            if done {
+                break;
+            }
+        }
+        match outcome.and_then(|o| o.accepted) {
+            Some(order) => accepted.push(order),
+            None => left += 1,
+        }
+    }
+    (accepted, left)
+}
+
 /// Runs one phase: `rate × duration` requests at fixed intervals, then waits for every answer.
 pub async fn run_phase(
     stack: &Arc<Stack>,
@@ -126,8 +157,8 @@ pub async fn run_phase(
             tasks.spawn(async move { stack.get_products().await });
         } else {
             let token = tokens[rng.below(tokens.len())].clone();
-            let lines = order_lines(rng, products);
-            tasks.spawn(async move { stack.post_order(&token, lines).await });
+            let order = OrderRequest::new(token, order_lines(rng, products));
+            tasks.spawn(async move { stack.post_order(order).await });
         }
     }
     while let Some(done) = tasks.join_next().await {
@@ -135,6 +166,7 @@ pub async fn run_phase(
             outcomes.push(outcome);
         }
     }
+    let finished = Instant::now();
     PhaseResult {
         scheduled,
         late,
@@ -143,7 +175,7 @@ pub async fn run_phase(
         outcomes,
         started,
         span: phase.duration,
-        finished: Instant::now(),
+        finished,
     }
 }
 

@@ -223,6 +223,7 @@ mod tests {
             result,
             latency: Duration::from_millis(5),
             accepted: None,
+            unsettled: None,
         };
         let stats = route_stats(&[
             outcome(Route::PostOrders, Ok(202)),
