@@ -61,15 +61,16 @@ impl Options {
     }
 
     fn plan(&self, root: &Path) -> Plan {
-        let (rate, orders, outage, permanent, drain) = if self.short {
-            (4.0, 100, 3.0, 5.0, 45.0)
+        let (rate, orders, outage, stall, permanent, drain) = if self.short {
+            (4.0, 100, 3.0, 2.0, 5.0, 45.0)
         } else {
-            (4.0, 240, 4.0, 8.0, 90.0)
+            (4.0, 240, 4.0, 3.0, 8.0, 90.0)
         };
         Plan {
             rate: self.rate.unwrap_or(rate).clamp(0.2, 50.0),
             orders: self.orders.unwrap_or(orders).max(10),
             outage: Duration::from_secs_f64(self.outage_secs.unwrap_or(outage).clamp(0.5, 30.0)),
+            stall: Duration::from_secs_f64(stall),
             permanent: Duration::from_secs_f64(
                 self.permanent_secs.unwrap_or(permanent).clamp(0.5, 60.0),
             ),
@@ -92,6 +93,7 @@ struct Plan {
     rate: f64,
     orders: usize,
     outage: Duration,
+    stall: Duration,
     permanent: Duration,
     drain: Duration,
     dir: PathBuf,
@@ -113,6 +115,9 @@ impl Plan {
         self.stream_time().mul_f64(fraction)
     }
 }
+
+/// How long the engine stays dead before its restart.
+const ENGINE_DOWN: Duration = Duration::from_secs(2);
 
 /// What the engine offers (`workflow serve --help`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -145,9 +150,10 @@ fn engine_features(root: &Path) -> Result<EngineFeatures> {
 }
 
 /// The phases, in order; index 0 is the quiet start.
-const PHASES: [&str; 7] = [
+const PHASES: [&str; 8] = [
     "steady",
     "emulator outage",
+    "emulator stall",
     "transient throttling",
     "lost step answers (when: after)",
     "permanent step failure",
@@ -472,15 +478,16 @@ async fn scenario(
     let faults = Faults::new(http, &sfn_endpoint);
     let poison = poison_bodies(run, plan.poison);
     let mut running_at_kill: Vec<String> = Vec::new();
-    let mut injected = Vec::new();
+    // (phase, rule) in the order they were added, as GET /_local/faults lists them.
+    let mut injected: Vec<(usize, Rule)> = Vec::new();
 
     let until = |fraction: f64| {
         let at = stream_started + plan.at(fraction);
         tokio::time::sleep_until(at.into())
     };
 
-    // 1. Emulator outage.
-    until(0.10).await;
+    // 1. Emulator outage: connections reset, new ones refused.
+    until(0.08).await;
     counters.set_phase(1);
     let proxy = stack.proxy.as_ref().context("the stack has no proxy")?;
     let before = proxy.stats();
@@ -489,17 +496,29 @@ async fn scenario(
     report.note(
         1,
         format!(
-            "{:.0} s without the emulator: {} open connections reset, new ones refused",
+            "{:.0} s without the emulator: {} open connection(s) reset, new ones refused",
             plan.outage.as_secs_f64(),
             after.reset - before.reset
         ),
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
 
+    // 2. Emulator stall: nothing moves, nothing is refused (as if moto were SIGSTOPped).
+    until(0.22).await;
+    counters.set_phase(2);
+    proxy.stall(plan.stall).await;
+    report.note(
+        2,
+        format!(
+            "{:.0} s of silence from the emulator: connections held open, nothing forwarded or accepted (what clients see of a SIGSTOPped process)",
+            plan.stall.as_secs_f64()
+        ),
+    );
+
     if features.fault_injection {
-        // 2. Transient throttling, absorbed by the Retry of the Lambda service errors.
-        until(0.25).await;
-        counters.set_phase(2);
+        // 3. Transient throttling, absorbed by the Retry of the Lambda service errors.
+        until(0.30).await;
+        counters.set_phase(3);
         let rule = Rule {
             function: "process-payment".into(),
             error: "Lambda.TooManyRequestsException".into(),
@@ -509,14 +528,14 @@ async fn scenario(
         };
         faults.add(&rule).await?;
         report.note(
-            2,
-            "process-payment throws Lambda.TooManyRequestsException 3 times (before the step runs)",
+            3,
+            "process-payment throws Lambda.TooManyRequestsException on its next 3 calls (before the step runs)",
         );
-        injected.push(rule);
+        injected.push((3, rule));
 
-        // 3. Lost answers: the step does its work, then the engine sees an error and retries.
-        until(0.38).await;
-        counters.set_phase(3);
+        // 4. Lost answers: the step does its work, then the engine sees an error and retries.
+        until(0.40).await;
+        counters.set_phase(4);
         for (function, count) in [("persist-order", 2), ("process-payment", 2)] {
             let rule = Rule {
                 function: function.into(),
@@ -527,17 +546,17 @@ async fn scenario(
             };
             faults.add(&rule).await?;
             report.note(
-                3,
+                4,
                 format!(
-                    "{function} answers Lambda.ServiceException {count} times after doing its work"
+                    "{function} answers Lambda.ServiceException on its next {count} calls, after doing its work"
                 ),
             );
-            injected.push(rule);
+            injected.push((4, rule));
         }
 
-        // 4. Permanent failure for a window: retries exhausted, orders end FAILED with the reason.
-        until(0.50).await;
-        counters.set_phase(4);
+        // 5. Permanent failure for a window: retries exhausted, orders end FAILED with the reason.
+        until(0.48).await;
+        counters.set_phase(5);
         let rule = Rule {
             function: "process-payment".into(),
             error: "Lambda.TooManyRequestsException".into(),
@@ -546,44 +565,45 @@ async fn scenario(
             when: When::Before,
         };
         faults.add(&rule).await?;
-        injected.push(rule);
-        tokio::time::sleep(plan.permanent).await;
-        let listed = faults.list().await?;
-        faults.clear().await?;
+        injected.push((5, rule));
         report.note(
-            4,
+            5,
             format!(
                 "process-payment throttled on every call for {:.0} s, then cleared",
                 plan.permanent.as_secs_f64()
             ),
         );
-        for rule in &listed {
-            let phase = if rule.when == "after" {
-                3
-            } else if injected
-                .iter()
-                .any(|r| r.function == rule.function && r.count.is_none())
-                && rule.injected > 3
-            {
-                4
-            } else {
-                2
-            };
+        tokio::time::sleep(plan.permanent).await;
+        let listed = faults.list().await?;
+        faults.clear().await?;
+        if listed.len() != injected.len() {
+            report.problems.push(format!(
+                "GET /_local/faults listed {} rules after {} were added",
+                listed.len(),
+                injected.len()
+            ));
+        }
+        for (listed, (phase, rule)) in listed.iter().zip(&injected) {
+            let expected = rule.count.map_or(String::new(), |c| format!(" of {c}"));
             report.note(
-                phase,
+                *phase,
                 format!(
-                    "  injected: {} {} ({}) x{}",
-                    rule.function, rule.error, rule.when, rule.injected
+                    "  injected: {} {} ({}) x{}{expected}",
+                    listed.function, listed.error, listed.when, listed.injected
                 ),
             );
-        }
-        if listed.is_empty() {
-            report
-                .problems
-                .push("GET /_local/faults listed no rules after adding four".into());
+            if rule.count.is_some_and(|c| listed.injected != u64::from(c)) {
+                report.problems.push(format!(
+                    "the {} rule on {} fired {} times instead of {}",
+                    listed.error,
+                    listed.function,
+                    listed.injected,
+                    rule.count.unwrap_or_default()
+                ));
+            }
         }
     } else {
-        for phase in 2..=4 {
+        for phase in 3..=5 {
             report.note(
                 phase,
                 "skipped: `workflow serve` has no --fault-injection (the step faults need it)",
@@ -591,19 +611,19 @@ async fn scenario(
         }
     }
 
-    // 5. kill -9 of the engine mid-execution, restart on the same state directory.
-    until(0.65).await;
-    counters.set_phase(5);
+    // 6. kill -9 of the engine mid-execution, restart on the same state directory.
+    until(0.72).await;
+    counters.set_phase(6);
     if features.state_dir {
         running_at_kill = running_executions(&sfn, &machine_arn)
             .await
             .unwrap_or_default();
         let killed = Instant::now();
         stack.kill_engine().await?;
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(ENGINE_DOWN).await;
         stack.restart_engine().await?;
         report.note(
-            5,
+            6,
             format!(
                 "SIGKILL with {} executions RUNNING; restarted on the same --state-dir, serving again after {:.1} s",
                 running_at_kill.len(),
@@ -612,14 +632,14 @@ async fn scenario(
         );
     } else {
         report.note(
-            5,
+            6,
             "skipped: `workflow serve` has no --state-dir (a kill would lose its running executions)",
         );
     }
 
-    // 6. Poison messages straight onto the order queue.
-    until(0.80).await;
-    counters.set_phase(6);
+    // 7. Poison messages straight onto the order queue.
+    until(0.85).await;
+    counters.set_phase(7);
     for body in &poison {
         direct
             .sqs
@@ -631,7 +651,7 @@ async fn scenario(
             .context("sending a poison message")?;
     }
     report.note(
-        6,
+        7,
         format!(
             "{} messages on the order queue: not JSON, wrong shape, order message without orderId",
             poison.len()
@@ -680,7 +700,7 @@ async fn scenario(
     }
     for m in dlq.iter().filter(|m| m.body.contains(&marker)) {
         report.note(
-            6,
+            7,
             format!(
                 "  in DLQ after {} receives: {}",
                 m.receive_count,
@@ -744,7 +764,10 @@ async fn scenario(
                 .execution_arn(arn)
                 .send()
                 .await
-                .map(|d| d.status().as_str().to_string())
+                .map(|d| match d.error() {
+                    Some(error) => format!("{} ({error})", d.status().as_str()),
+                    None => d.status().as_str().to_string(),
+                })
                 .unwrap_or_else(|e| {
                     format!("unknown ({})", aws_sdk_sfn::error::DisplayErrorContext(&e))
                 });
@@ -752,7 +775,7 @@ async fn scenario(
         }
         let text: Vec<String> = finals.iter().map(|(s, n)| format!("{s} {n}")).collect();
         report.note(
-            5,
+            6,
             format!(
                 "  the executions RUNNING at the kill ended: {}",
                 if text.is_empty() {
@@ -764,7 +787,7 @@ async fn scenario(
         );
         let unfinished: usize = finals
             .iter()
-            .filter(|(s, _)| !matches!(s.as_str(), "SUCCEEDED" | "FAILED"))
+            .filter(|(s, _)| !(s.starts_with("SUCCEEDED") || s.starts_with("FAILED")))
             .map(|(_, n)| n)
             .sum();
         if unfinished > 0 {
@@ -777,12 +800,14 @@ async fn scenario(
         let retried = Counters::get(&counters.retried_5xx, phase);
         let transport = Counters::get(&counters.transport_errors, phase);
         let after = Counters::get(&counters.accepted_after_retry, phase);
+        let slowest = counters.slowest[phase].load(std::sync::atomic::Ordering::SeqCst);
+        let mut line = format!("  client: slowest 202 after {slowest} ms");
         if retried + transport + after > 0 {
-            report.note(
-                phase,
-                format!("  client: {retried} answers 5xx/429 and {transport} transport errors retried with the same key; {after} orders accepted after retrying"),
-            );
+            line.push_str(&format!(
+                "; {retried} answers 5xx/429 and {transport} transport errors retried with the same key, {after} orders accepted after retrying"
+            ));
         }
+        report.note(phase, line);
     }
 
     println!();

@@ -3,7 +3,7 @@
 //! definitive answer (an order counts as accepted only on 202).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,8 @@ pub struct Counters {
     pub transport_errors: Vec<AtomicUsize>,
     /// Per phase: orders accepted (202) whose request needed at least one retry.
     pub accepted_after_retry: Vec<AtomicUsize>,
+    /// Per phase (when the order was first sent): the longest time to its 202, in ms.
+    pub slowest: Vec<AtomicU64>,
 }
 
 impl Counters {
@@ -35,6 +37,7 @@ impl Counters {
             retried_5xx: v(),
             transport_errors: v(),
             accepted_after_retry: v(),
+            slowest: (0..phases).map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
@@ -155,6 +158,7 @@ async fn place(
     });
     let mut backoff = Duration::from_millis(200);
     let mut retried = false;
+    let (started, phase) = (Instant::now(), counters.phase.load(Ordering::SeqCst));
     loop {
         let response = api
             .http
@@ -174,6 +178,10 @@ async fn place(
                 }
                 if retried {
                     counters.bump(&counters.accepted_after_retry);
+                }
+                let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                if let Some(slowest) = counters.slowest.get(phase) {
+                    slowest.fetch_max(ms, Ordering::SeqCst);
                 }
                 match answer["orderId"].as_str() {
                     Some(order_id) => out.accepted.push(Sent {

@@ -2,6 +2,8 @@
 //! resets every open connection and stops listening (new connections are refused) for a while,
 //! then listens again. Clients see what they would see if the emulator process were killed and
 //! restarted, while moto keeps its in-memory state (as AWS keeps its data through an outage).
+//! It can also stall: connections stay open and new ones complete their handshake (the kernel's
+//! backlog), but no byte moves until the stall ends, as with a process stopped by SIGSTOP.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -18,6 +21,7 @@ struct Counters {
     accepted: AtomicU64,
     reset: AtomicU64,
     outages: AtomicU64,
+    stalls: AtomicU64,
 }
 
 /// What the proxy counted so far.
@@ -29,6 +33,8 @@ pub struct ProxyStats {
     pub reset: u64,
     /// Outages simulated.
     pub outages: u64,
+    /// Stalls simulated.
+    pub stalls: u64,
 }
 
 /// A running proxy; dropping it stops it (open connections are closed).
@@ -36,6 +42,8 @@ pub struct FaultProxy {
     port: u16,
     /// `true` while listening; every change to `false` also resets open connections.
     up: watch::Sender<bool>,
+    /// `true` while stalled: nothing is accepted or forwarded.
+    stalled: watch::Sender<bool>,
     counters: Arc<Counters>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -47,17 +55,19 @@ impl FaultProxy {
             .await
             .with_context(|| format!("binding the emulator proxy on 127.0.0.1:{port}"))?;
         let (up, up_rx) = watch::channel(true);
+        let (stalled, stalled_rx) = watch::channel(false);
         let counters = Arc::new(Counters::default());
         let task = tokio::spawn(serve(
             listener,
-            port,
-            upstream,
+            Target { port, upstream },
             up_rx,
+            stalled_rx,
             Arc::clone(&counters),
         ));
         Ok(FaultProxy {
             port,
             up,
+            stalled,
             counters,
             task,
         })
@@ -86,33 +96,56 @@ impl FaultProxy {
         self.resume();
     }
 
+    /// A stall of `duration`: open connections and new ones hang (nothing is read, written or
+    /// accepted), then everything carries on where it stopped.
+    pub async fn stall(&self, duration: Duration) {
+        self.counters.stalls.fetch_add(1, Ordering::SeqCst);
+        self.stalled.send_replace(true);
+        tokio::time::sleep(duration).await;
+        self.stalled.send_replace(false);
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> ProxyStats {
         ProxyStats {
             accepted: self.counters.accepted.load(Ordering::SeqCst),
             reset: self.counters.reset.load(Ordering::SeqCst),
             outages: self.counters.outages.load(Ordering::SeqCst),
+            stalls: self.counters.stalls.load(Ordering::SeqCst),
         }
     }
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
+        self.stalled.send_replace(false);
         self.up.send_replace(false);
         self.task.abort();
     }
 }
 
-async fn serve(
-    mut listener: TcpListener,
+/// Where the proxy listens and where it forwards to.
+#[derive(Debug, Clone, Copy)]
+struct Target {
     port: u16,
     upstream: SocketAddr,
+}
+
+async fn serve(
+    mut listener: TcpListener,
+    target: Target,
     mut up: watch::Receiver<bool>,
+    mut stalled: watch::Receiver<bool>,
     counters: Arc<Counters>,
 ) {
-    let handed_out = up.clone();
+    let (up_out, stalled_out) = (up.clone(), stalled.clone());
+    let port = target.port;
     loop {
         loop {
+            // While stalled, connections wait in the listen backlog, unaccepted.
+            if stalled.wait_for(|s| !*s).await.is_err() {
+                return;
+            }
             tokio::select! {
                 changed = up.wait_for(|up| !*up) => {
                     if changed.is_err() {
@@ -120,10 +153,17 @@ async fn serve(
                     }
                     break;
                 }
+                _ = stalled.wait_for(|s| *s) => continue,
                 accepted = listener.accept() => {
                     let Ok((client, _)) = accepted else { continue };
                     counters.accepted.fetch_add(1, Ordering::SeqCst);
-                    tokio::spawn(forward(client, upstream, handed_out.clone(), Arc::clone(&counters)));
+                    tokio::spawn(forward(
+                        client,
+                        target.upstream,
+                        up_out.clone(),
+                        stalled_out.clone(),
+                        Arc::clone(&counters),
+                    ));
                 }
             }
         }
@@ -147,25 +187,63 @@ async fn serve(
 
 /// Copies bytes both ways until either side closes, or resets both sides when the proxy goes down.
 async fn forward(
-    mut client: TcpStream,
+    client: TcpStream,
     upstream: SocketAddr,
     mut up: watch::Receiver<bool>,
+    stalled: watch::Receiver<bool>,
     counters: Arc<Counters>,
 ) {
-    let Ok(mut server) = TcpStream::connect(upstream).await else {
+    let Ok(server) = TcpStream::connect(upstream).await else {
         let _ = client.set_zero_linger();
         return;
     };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let both = async {
+        tokio::join!(
+            pump(&mut client_read, &mut server_write, stalled.clone()),
+            pump(&mut server_read, &mut client_write, stalled.clone()),
+        )
+    };
     tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        _ = both => {}
         _ = up.wait_for(|up| !*up) => {
             counters.reset.fetch_add(1, Ordering::SeqCst);
             // SO_LINGER 0: closing sends a RST, as the kernel does for a killed process's
             // sockets with unread data.
-            let _ = client.set_zero_linger();
-            let _ = server.set_zero_linger();
+            for stream in [
+                client_read.reunite(client_write),
+                server_read.reunite(server_write),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let _ = stream.set_zero_linger();
+            }
         }
     }
+}
+
+/// Copies one direction until end of file or an error; holds what it read while stalled.
+async fn pump(
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    mut stalled: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if stalled.wait_for(|s| !*s).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if stalled.wait_for(|s| !*s).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+    let _ = to.shutdown().await;
 }
