@@ -307,6 +307,14 @@ async fn torn_and_foreign_files_are_ignored_and_put_replaces_a_definition() {
     .unwrap();
     std::fs::write(execs.join("exec-000000000098.json"), b"not json").unwrap();
     std::fs::write(dir.join("machines.json.tmp"), b"{").unwrap();
+    // A RUNNING execution whose definition no longer compiles: kept, closed as FAILED.
+    let broken = json!({
+        "seq": 97, "arn": "arn:aws:states:us-east-1:123456789012:execution:m:broken",
+        "machineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m", "machineName": "m",
+        "name": "broken", "input": "{}", "status": "RUNNING", "start": "2026-11-25T10:00:00Z",
+        "roleArn": ROLE, "definition": r#"{"StartAt": "X", "States": {}}"#,
+    });
+    std::fs::write(execs.join("exec-000000000097.json"), broken.to_string()).unwrap();
 
     let (b, resumed, service) = start(&dir).await;
     assert_eq!(resumed, 0);
@@ -323,8 +331,27 @@ async fn torn_and_foreign_files_are_ignored_and_put_replaces_a_definition() {
     assert_eq!(d.definition, WAIT_THEN_DOUBLE);
     assert_eq!(
         listed(&b, &arn).await,
-        [("e".to_owned(), "SUCCEEDED".to_owned())]
+        [
+            ("broken".to_owned(), "FAILED".to_owned()),
+            ("e".to_owned(), "SUCCEEDED".to_owned())
+        ]
     );
+    let d = b
+        .describe_execution()
+        .execution_arn("arn:aws:states:us-east-1:123456789012:execution:m:broken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.error.as_deref(), Some("States.Runtime"));
+    let again = b
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name("broken")
+        .input("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(again.into_service_error().is_execution_already_exists());
     assert!(!execs.join("exec-000000000099.json.tmp").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

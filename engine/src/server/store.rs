@@ -459,18 +459,23 @@ impl Execution {
         let status =
             status_name(&r.status).ok_or_else(|| format!("unknown status {}", r.status))?;
         let start = parse_time(&r.start).ok_or_else(|| format!("bad start date {}", r.start))?;
+        let mut r = r;
+        let mut status = status;
         let resume = if status == "RUNNING" {
-            let definition = r
-                .definition
-                .as_deref()
-                .ok_or("a RUNNING execution without its definition")?;
-            let express = r.arn.split(':').nth(5) == Some("express");
-            let input = serde_json::from_str(&r.input).map_err(|e| e.to_string())?;
-            Some(Resume {
-                arn: r.arn.clone(),
-                compiled: compile(definition, express)?,
-                input,
-            })
+            match Self::resumable(&r) {
+                Ok(resume) => Some(resume),
+                Err(e) => {
+                    // Kept (its name stays taken), closed as FAILED rather than dropped.
+                    status = "FAILED";
+                    r.stop = Some(journal::format_time(&Utc::now()));
+                    r.error = Some("States.Runtime".into());
+                    r.cause = Some(format!(
+                        "The execution could not be resumed after a restart: {e}"
+                    ));
+                    r.definition = None;
+                    None
+                }
+            }
         } else {
             None
         };
@@ -497,6 +502,21 @@ impl Execution {
             task: None,
         };
         Ok((exec, resume))
+    }
+
+    /// What resuming a RUNNING journaled execution needs: its definition compiled, its input.
+    fn resumable(r: &ExecRecord) -> Result<Resume, String> {
+        let definition = r
+            .definition
+            .as_deref()
+            .ok_or("a RUNNING execution without its definition")?;
+        let express = r.arn.split(':').nth(5) == Some("express");
+        let input = serde_json::from_str(&r.input).map_err(|e| e.to_string())?;
+        Ok(Resume {
+            arn: r.arn.clone(),
+            compiled: compile(definition, express)?,
+            input,
+        })
     }
 
     /// StopExecution: the execution ends ABORTED now. The background task is cancelled, so the
