@@ -348,6 +348,12 @@ async fn fixed_rate(
     let mut result = generator::run_phase(stack, tokens, products, &phase, rng).await;
     let usage = cpu::usage(components, &before, &cpu::sample(components));
     let stats = report::route_stats(&result.outcomes);
+    let (accepted, note) = settle(stack, &mut result).await;
+    // The drain belongs to the load's CPU cost: the workflow finishes the orders in it.
+    let orders: Vec<AcceptedOrder> = accepted.iter().map(|a| a.0.clone()).collect();
+    let deadline = Instant::now() + Duration::from_secs_f64(options.drain);
+    tally::wait_final(&stack.aws, &stack.outputs, &orders, deadline).await?;
+    let whole = cpu::usage(components, &before, &cpu::sample(components));
     println!(
         "\nload: {} req/s offered for {} s, {:.0} % reads, {} users",
         phase.rate,
@@ -356,14 +362,17 @@ async fn fixed_rate(
         tokens.len()
     );
     println!("{}", report::route_table(&result, &stats));
-    println!("{}", report::cpu_table(&usage));
+    println!("{note}");
+    println!("{}", report::cpu_table(&usage, &whole, ok_answers(&stats)));
     let clean = result.skipped == 0
         && stats
             .iter()
             .all(|s| s.errors.keys().all(|k| k.starts_with('4')));
-    let (accepted, note) = settle(stack, &mut result).await;
-    println!("{note}");
     Ok((accepted, clean))
+}
+
+fn ok_answers(stats: &[RouteStats]) -> usize {
+    stats.iter().map(|s| s.ok).sum()
 }
 
 /// `name NN %` of the busiest stack process.
@@ -439,7 +448,9 @@ async fn saturation(
             Instant::now() + Duration::from_secs_f64(options.drain),
         )
         .await?;
-        let drain_usage = cpu::usage(components, &before_drain, &cpu::sample(components));
+        let after_drain = cpu::sample(components);
+        let drain_usage = cpu::usage(components, &before_drain, &after_drain);
+        let whole = cpu::usage(components, &before, &after_drain);
         let drained = drain_started.elapsed();
         let times = end_to_end(stack, &in_step).await?;
         let orders_per_second = (step_accepted.len() - open) as f64
@@ -464,9 +475,10 @@ async fn saturation(
             step_accepted.len(),
             drained.as_secs_f64(),
         );
-        println!("{}", report::cpu_table(&usage));
+        println!("{}", report::cpu_table(&usage, &whole, ok_answers(&stats)));
         println!("  during the drain: busiest {}", busiest_text(&drain_usage));
-        summary.push((rate, verdict.clone(), usage));
+        let bottleneck = whole.bottleneck(ok_answers(&stats));
+        summary.push((rate, verdict.clone(), usage, bottleneck));
         accepted.extend(step_accepted);
         if verdict.is_some() {
             break;
@@ -475,36 +487,52 @@ async fn saturation(
 
     println!("\nsaturation summary:");
     println!(
-        "  {:>8}  {:<11} busiest component (CPU, % of one core)",
-        "req/s", "saturated"
+        "  {:>8}  {:<9} {:<38} {:<40}",
+        "req/s",
+        "saturated",
+        "busiest process (CPU during the load)",
+        "first to cap (ms cpu/request -> req/s)"
     );
-    for (rate, verdict, usage) in &summary {
+    for (rate, verdict, usage, bottleneck) in &summary {
         println!(
-            "  {:>8}  {:<11} {}",
+            "  {:>8}  {:<9} {:<38} {}",
             rate,
             if verdict.is_some() { "yes" } else { "no" },
-            busiest_text(usage)
+            busiest_text(usage),
+            bottleneck.map_or("-".to_string(), |(n, ms, cap)| format!(
+                "{n} ({ms:.1} ms -> {cap:.0})"
+            ))
         );
     }
     match summary.last() {
-        Some((rate, Some(why), usage)) => {
+        Some((rate, Some(why), usage, bottleneck)) => {
             println!("  saturates at {rate} req/s ({why})");
-            match usage.limiting() {
-                Some((name, used)) => println!(
-                    "  limiting component: {name} at {:.0} % of a core",
+            let machine_busy = usage.machine.is_some_and(|m| m >= 0.9 * usage.cores as f64);
+            match (usage.limiting(), machine_busy) {
+                (Some((name, used)), _) => println!(
+                    "  limiting component: {name}, at {:.0} % of a core during the step",
                     used * 100.0
                 ),
-                None => println!(
-                    "  no component at a full core (machine {}): not CPU-bound in one process",
-                    usage.machine.map_or("-".into(), |m| format!(
-                        "{:.0} % of {} cores",
-                        m * 100.0,
-                        usage.cores
-                    ))
+                (None, true) => println!(
+                    "  limiting: the machine's CPUs (all {} cores busy, {} of it other work); \
+                     no stack process reached a full core",
+                    usage.cores,
+                    usage
+                        .others()
+                        .map_or("-".into(), |o| format!("{:.0} %", o * 100.0)),
+                ),
+                (None, false) => println!(
+                    "  no process at a full core and the machine not saturated: waiting, not CPU"
                 ),
             }
+            if let Some((name, ms, cap)) = bottleneck {
+                println!(
+                    "  by CPU cost per request, {name} caps first: {ms:.1} ms per request -> \
+                     about {cap:.0} req/s of this mix at 100 % of the core(s) it can use"
+                );
+            }
         }
-        Some((rate, None, _)) => println!("  no saturation up to {rate} req/s"),
+        Some((rate, None, _, _)) => println!("  no saturation up to {rate} req/s"),
         None => {}
     }
     Ok(accepted)

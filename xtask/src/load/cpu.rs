@@ -138,6 +138,8 @@ pub fn sample(components: &[Component]) -> Sample {
 #[derive(Debug, Clone)]
 pub struct Usage {
     pub components: Vec<(&'static str, Option<f64>)>,
+    /// Seconds between the samples.
+    pub wall: f64,
     /// The whole machine, in cores.
     pub machine: Option<f64>,
     pub cores: usize,
@@ -169,6 +171,7 @@ pub fn usage(components: &[Component], before: &Sample, after: &Sample) -> Usage
     };
     Usage {
         components: per_component,
+        wall,
         machine,
         cores,
     }
@@ -187,6 +190,35 @@ impl Usage {
     /// The busiest stack process, if it ran at (nearly) a full core.
     pub fn limiting(&self) -> Option<(&'static str, f64)> {
         self.busiest().filter(|(_, used)| *used >= 0.85)
+    }
+
+    /// Milliseconds of CPU per request of each stack process, and the requests per second that
+    /// would keep it busy on the cores it can use: one for moto (single-threaded Python, one
+    /// DynamoDB request at a time), all of them for the Rust processes.
+    pub fn per_request(&self, requests: usize) -> Vec<(&'static str, f64, f64)> {
+        if requests == 0 {
+            return Vec::new();
+        }
+        self.components
+            .iter()
+            .filter(|(name, _)| !name.starts_with("load generator"))
+            .filter_map(|(name, used)| {
+                let ms = (*used)? * self.wall * 1000.0 / requests as f64;
+                let cores = if name.starts_with("moto") {
+                    1.0
+                } else {
+                    self.cores as f64
+                };
+                Some((*name, ms, cores * 1000.0 / ms.max(1e-6)))
+            })
+            .collect()
+    }
+
+    /// The stack process that caps the rate first (lowest requests/s at full use).
+    pub fn bottleneck(&self, requests: usize) -> Option<(&'static str, f64, f64)> {
+        self.per_request(requests)
+            .into_iter()
+            .min_by(|a, b| a.2.total_cmp(&b.2))
     }
 
     /// What the rest of the machine (other work than these processes) used, in cores.
@@ -232,6 +264,12 @@ mod tests {
             machine: Some((400, 400)),
         };
         let usage = usage(&components, &before, &after);
+        // a: 1.9 CPU-seconds for 100 requests = 19 ms each; b: 0.2 s = 2 ms each.
+        let costs = usage.per_request(100);
+        assert!((costs[0].1 - 19.0).abs() < 1e-6, "{costs:?}");
+        assert!((costs[1].1 - 2.0).abs() < 1e-6, "{costs:?}");
+        assert_eq!(usage.bottleneck(100).map(|b| b.0), Some("a"));
+        assert!(usage.per_request(0).is_empty());
         let a = usage.components[0].1.unwrap();
         assert!((a - 0.95).abs() < 1e-9, "{a}");
         assert_eq!(usage.limiting().map(|(n, _)| n), Some("a"));

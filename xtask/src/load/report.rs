@@ -173,29 +173,37 @@ pub fn end_to_end_line(completed_after: &[Duration]) -> String {
     )
 }
 
-/// CPU use per component, in % of one core.
-pub fn cpu_table(usage: &Usage) -> String {
+/// CPU use per component during the load (in % of one core), and the CPU each spent per
+/// request over the load and the drain that followed it (`whole`, for `requests` answers).
+pub fn cpu_table(load: &Usage, whole: &Usage, requests: usize) -> String {
     let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.0} %", v * 100.0));
+    let costs = whole.per_request(requests);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "  {:<34} {:>10}",
-        "process (CPU, % of one core)", "cpu"
+        "  {:<34} {:>10} {:>14} {:>16}",
+        "process", "cpu (load)", "ms cpu/request", "req/s at 100 %"
     );
-    for (name, used) in &usage.components {
-        let _ = writeln!(out, "  {name:<34} {:>10}", pct(*used));
+    for (name, used) in &load.components {
+        let (cost, cap) = costs
+            .iter()
+            .find(|c| c.0 == *name)
+            .map_or(("-".to_string(), "-".to_string()), |c| {
+                (format!("{:.1}", c.1), format!("{:.0}", c.2))
+            });
+        let _ = writeln!(out, "  {name:<34} {:>10} {cost:>14} {cap:>16}", pct(*used));
     }
     let _ = writeln!(
         out,
         "  {:<34} {:>10}",
         "everything else on the machine",
-        pct(usage.others())
+        pct(load.others())
     );
     let _ = write!(
         out,
         "  {:<34} {:>10}",
-        format!("machine ({} cores = {} %)", usage.cores, usage.cores * 100),
-        pct(usage.machine)
+        format!("machine ({} cores = {} %)", load.cores, load.cores * 100),
+        pct(load.machine)
     );
     out
 }
