@@ -26,12 +26,6 @@ pub struct AwsIntegrations {
 }
 
 impl AwsIntegrations {
-    /// Clients from the environment (credentials, region, `AWS_ENDPOINT_URL`).
-    pub async fn from_env() -> Self {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::from_conf(&conf)
-    }
-
     pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
         AwsIntegrations {
             dynamodb: aws_sdk_dynamodb::Client::new(conf),

@@ -14,7 +14,7 @@ async fn sdk_config() -> aws_config::SdkConfig {
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "AWS_ENDPOINT_URL is not set: run through `cargo xtask test`, which starts the emulator"
     );
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    shop_model::aws::sdk_config().await
 }
 
 #[tokio::test]

@@ -4,6 +4,9 @@
 //! input of the `order-processing` workflow), the DynamoDB attribute names of the
 //! Products and Orders tables, and the business limits both sides enforce.
 
+#[cfg(feature = "aws")]
+pub mod aws;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -49,7 +49,7 @@ pub fn env_var(name: &str) -> Result<String, lambda_runtime::Error> {
 
 /// The AWS configuration from the Lambda environment (honours `AWS_ENDPOINT_URL`).
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    shop_model::aws::sdk_config().await
 }
 
 /// Runs one invocation of `step`: decodes the input (malformed input is the step's own error

@@ -38,7 +38,7 @@ impl Stack {
             .as_str()
             .expect("AwsEndpoint")
             .to_string();
-        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let aws = shop_model::aws::config_loader()
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(

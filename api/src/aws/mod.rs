@@ -13,12 +13,12 @@ pub use images::S3Images;
 pub use orders::DynamoOrders;
 pub use queue::SqsQueue;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 
 /// Loads the SDK configuration from the environment (region, credentials, and
 /// `AWS_ENDPOINT_URL` when pointed at an emulator).
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    shop_model::aws::sdk_config().await
 }
 
 /// An S3 client; path-style addressing when an endpoint override is set (emulators

@@ -2,7 +2,7 @@
 //! unique resource names and table creation.
 #![allow(dead_code)]
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
@@ -16,7 +16,7 @@ pub async fn sdk_config() -> SdkConfig {
         !endpoint.is_empty(),
         "AWS_ENDPOINT_URL is not set: run through `cargo xtask test`, which starts the emulator"
     );
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    shop_model::aws::sdk_config().await
 }
 
 /// A name no other test uses.

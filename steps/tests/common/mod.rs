@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
@@ -17,7 +17,7 @@ pub async fn sdk_config() -> SdkConfig {
         !endpoint.is_empty(),
         "AWS_ENDPOINT_URL is not set: run through `cargo xtask test`, which starts the emulator"
     );
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    shop_model::aws::sdk_config().await
 }
 
 /// A name no other test uses.

@@ -66,7 +66,7 @@ pub async fn local_registry(in_memory: bool) -> TaskRegistry {
         return TaskRegistry::new();
     }
     let mut registry = local::step_registry(local::aws_step_ports().await);
-    AwsIntegrations::from_env().await.register(&mut registry);
+    AwsIntegrations::from_conf(&steps::lambda::aws_config().await).register(&mut registry);
     registry
 }
 
