@@ -1,12 +1,13 @@
 //! `cargo xtask bench`: the speed figures of the README, measured in one run.
 //!
-//! Builds the engine's `bench` example in release mode, starts a moto server on a free loopback
-//! port (for the side-by-side comparison with moto's Step Functions interpreter), and runs the
+//! Builds the engine's `bench` example with the `bench` profile (release at opt-level 3; the
+//! release profile itself is tuned for small Lambda binaries), starts a moto server on a free
+//! loopback port (for the side-by-side comparison with moto's Step Functions interpreter), runs the
 //! example, which prints the figures table: in-process transitions/s, endpoint executions/s
 //! (StartSyncExecution over loopback), and transitions/s of the same definitions on moto and on
 //! this engine. See `engine/examples/bench.rs` for what each figure measures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,7 +42,8 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     process::install_signal_handlers();
     let built = process::run(workspace::cargo().current_dir(root).args([
         "build",
-        "--release",
+        "--profile",
+        "bench",
         "-p",
         "engine",
         "--example",
@@ -50,12 +52,12 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     if !built {
         return Ok(false);
     }
-    let binary = target_dir(root).join("release/examples/bench");
+    let binary = workspace::target_dir(root).join("release/examples/bench");
     if !binary.exists() {
         bail!("{} was not built", binary.display());
     }
 
-    let work_dir = target_dir(root).join("xtask");
+    let work_dir = workspace::target_dir(root).join("xtask");
     std::fs::create_dir_all(&work_dir)?;
     let mut moto = if options.no_moto {
         None
@@ -110,12 +112,5 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<bool> {
             bail!("the bench runner took longer than {} s", limit.as_secs());
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
     }
 }

@@ -366,6 +366,16 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
             "template.yaml",
         ]))?;
         report.record("sam validate", ok);
+        let ok = crate::sam_build::run(root, &work_dir.join("sam-build"))?;
+        report.record(
+            "sam build (cargo-lambda, arm64): a bootstrap per function, each <= 8 MiB",
+            ok,
+        );
+        let ok = crate::footprint::run(root, crate::footprint::Build::Debug)?;
+        report.record(
+            "footprint --short (every Lambda binary starts and asks the Runtime API for an event)",
+            ok,
+        );
     } else {
         report.skip("cfn-lint / sam validate", "no template.yaml");
     }

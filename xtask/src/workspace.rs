@@ -19,6 +19,14 @@ pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the root when relative) or `target/`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
 /// One workspace package as `cargo metadata` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
