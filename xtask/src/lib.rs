@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod footprint;
 pub mod load;
 pub mod process;
+pub mod sam_build;
 pub mod stack;
 pub mod tally;
 pub mod template;
