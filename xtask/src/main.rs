@@ -52,7 +52,11 @@ enum Cmd {
     Bench(xtask::bench::Options),
     /// Build the Lambda binaries in release for the host and print, per binary, its size, the
     /// time until it first asks a Runtime API stub for an event, and its peak resident memory.
-    Footprint,
+    Footprint {
+        /// Measure the debug binaries the tests built (no build, no targets: the CI form).
+        #[arg(long)]
+        short: bool,
+    },
     /// Bounded fault injection on loopback: while orders stream in, take the emulator away,
     /// make steps fail (transiently, after their work, then for a window), kill -9 and restart
     /// the engine, send poison messages; then tally every accepted order (zero lost, zero
@@ -62,6 +66,14 @@ enum Cmd {
     /// rate), with latency figures and a tally of every accepted order; `--saturation` steps up
     /// the rate and names the limiting component; `--short` is the CI form.
     Load(xtask::load::Options),
+    /// `sam build` of template.yaml (cargo-lambda, arm64, release; installs cargo-lambda under
+    /// .tools/ on first use), then check that every function has an arm64 `bootstrap` and print
+    /// their sizes.
+    SamBuild {
+        /// Where SAM writes the built template and artifacts.
+        #[arg(long, default_value = ".aws-sam/build")]
+        build_dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -98,9 +110,17 @@ fn main() -> ExitCode {
             },
         ),
         Cmd::Bench(options) => xtask::bench::run(&root, &options),
-        Cmd::Footprint => xtask::footprint::run(&root),
+        Cmd::Footprint { short } => xtask::footprint::run(
+            &root,
+            if short {
+                xtask::footprint::Build::Debug
+            } else {
+                xtask::footprint::Build::Release
+            },
+        ),
         Cmd::Chaos(options) => xtask::chaos::run(&root, &options),
         Cmd::Load(options) => xtask::load::run(&root, &options),
+        Cmd::SamBuild { build_dir } => xtask::sam_build::run(&root, &root.join(build_dir)),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
