@@ -615,9 +615,36 @@ async fn scenario(
     until(0.72).await;
     counters.set_phase(6);
     if features.state_dir {
-        running_at_kill = running_executions(&sfn, &machine_arn)
-            .await
-            .unwrap_or_default();
+        if features.fault_injection {
+            // Keep a few executions in their Retry backoff, so the kill finds them RUNNING.
+            // Three throttles cannot exhaust one execution's three retries.
+            faults
+                .add(&Rule {
+                    function: "persist-order".into(),
+                    error: "Lambda.TooManyRequestsException".into(),
+                    cause: "injected: throttled before the kill".into(),
+                    count: Some(3),
+                    when: When::Before,
+                })
+                .await?;
+        }
+        let wait_until = Instant::now() + Duration::from_secs(5);
+        loop {
+            running_at_kill = running_executions(&sfn, &machine_arn)
+                .await
+                .unwrap_or_default();
+            if !running_at_kill.is_empty() || Instant::now() > wait_until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if features.fault_injection {
+            let throttled = faults.list().await?.first().map_or(0, |rule| rule.injected);
+            report.note(
+                6,
+                format!("persist-order armed to throttle 3 calls so that executions wait in Retry at the kill; {throttled} fired before it"),
+            );
+        }
         let killed = Instant::now();
         stack.kill_engine().await?;
         tokio::time::sleep(ENGINE_DOWN).await;
