@@ -92,7 +92,7 @@ pub fn order_lines(rng: &mut Rng, products: &[TestProduct]) -> Vec<(String, u32)
 
 /// Re-sends the orders whose fate a phase left unknown, with their idempotency keys, one at a
 /// time and up to `attempts` times each, as a client retries. Returns the orders accepted now
-/// (new or replayed) and how many are still unsettled.
+/// (new or replayed) and how many were not accepted (refused, or still failing).
 pub async fn settle(
     stack: &Stack,
     unsettled: Vec<OrderRequest>,

@@ -185,12 +185,18 @@ pub fn cpu_table(load: &Usage, whole: &Usage, requests: usize) -> String {
         "process", "cpu (load)", "ms cpu/request", "req/s at 100 %"
     );
     for (name, used) in &load.components {
-        let (cost, cap) = costs
-            .iter()
-            .find(|c| c.0 == *name)
-            .map_or(("-".to_string(), "-".to_string()), |c| {
-                (format!("{:.1}", c.1), format!("{:.0}", c.2))
-            });
+        let (cost, cap) =
+            costs
+                .iter()
+                .find(|c| c.0 == *name)
+                .map_or(("-".to_string(), "-".to_string()), |c| {
+                    let cap = if c.2.is_finite() {
+                        format!("{:.0}", c.2)
+                    } else {
+                        "-".to_string()
+                    };
+                    (format!("{:.1}", c.1), cap)
+                });
         let _ = writeln!(out, "  {name:<34} {:>10} {cost:>14} {cap:>16}", pct(*used));
     }
     let _ = writeln!(
