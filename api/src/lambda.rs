@@ -138,11 +138,28 @@ pub fn to_lambda(response: ApiResponse) -> Response<Body> {
     })
 }
 
+/// Adds the CORS header of a proxy integration's response. With a Lambda proxy integration,
+/// API Gateway's CORS settings only answer the preflight (`OPTIONS`); the actual response must
+/// carry `Access-Control-Allow-Origin` itself:
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html#apigateway-enable-cors-proxy>.
+pub fn with_cors(mut response: ApiResponse, allowed_origin: Option<&str>) -> ApiResponse {
+    if let Some(origin) = allowed_origin.filter(|o| !o.trim().is_empty()) {
+        response
+            .headers
+            .insert("access-control-allow-origin".into(), origin.trim().into());
+    }
+    response
+}
+
 /// Runs a service as a Lambda function behind API Gateway until the runtime stops.
 pub async fn run<S: Service + 'static>(service: S) -> Result<(), lambda_http::Error> {
     let service = Arc::new(service);
+    let allowed_origin: Option<Arc<str>> = std::env::var(shop_model::env::ALLOWED_ORIGIN)
+        .ok()
+        .map(Arc::from);
     lambda_http::run(lambda_http::service_fn(move |request: Request| {
         let service = Arc::clone(&service);
+        let allowed_origin = allowed_origin.clone();
         async move {
             let request = from_lambda(request);
             let route = crate::routes::match_route(&request.method, &request.path);
@@ -152,8 +169,42 @@ pub async fn run<S: Service + 'static>(service: S) -> Result<(), lambda_http::Er
                 crate::metrics::ORDER_ENTRY_SERVICE,
                 &crate::metrics::request_metrics(route.as_ref(), &response),
             );
+            let response = with_cors(response, allowed_origin.as_deref());
             Ok::<_, std::convert::Infallible>(to_lambda(response))
         }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_response_carries_the_allowed_origin_when_one_is_configured() {
+        let error = ApiResponse::json(404, &json!({"error": {"code": "not_found"}}));
+        let with = with_cors(error.clone(), Some("https://shop.example.com"));
+        assert_eq!(
+            with.headers
+                .get("access-control-allow-origin")
+                .map(String::as_str),
+            Some("https://shop.example.com")
+        );
+        assert_eq!(with.status, 404);
+        assert_eq!(with.body, error.body);
+        let lambda = to_lambda(with);
+        assert_eq!(
+            lambda.headers()["access-control-allow-origin"],
+            "https://shop.example.com"
+        );
+        assert!(with_cors(error.clone(), None)
+            .headers
+            .get("access-control-allow-origin")
+            .is_none());
+        assert!(with_cors(error, Some("  "))
+            .headers
+            .get("access-control-allow-origin")
+            .is_none());
+    }
 }

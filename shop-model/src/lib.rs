@@ -29,6 +29,8 @@ pub mod env {
     pub const USER_POOL_ID: &str = "USER_POOL_ID";
     pub const USER_POOL_CLIENT_ID: &str = "USER_POOL_CLIENT_ID";
     pub const STATE_MACHINE_ARN: &str = "STATE_MACHINE_ARN";
+    /// The browser origin the API's responses allow (CORS), for the HTTP functions.
+    pub const ALLOWED_ORIGIN: &str = "ALLOWED_ORIGIN";
 }
 
 /// DynamoDB Products table: partition key `id` (S); GSI [`products::CATEGORY_INDEX`]

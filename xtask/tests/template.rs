@@ -355,6 +355,7 @@ fn environment_variables_are_shop_model_names() {
         env::USER_POOL_ID,
         env::USER_POOL_CLIENT_ID,
         env::STATE_MACHINE_ARN,
+        env::ALLOWED_ORIGIN,
         "RUST_LOG",
     ];
     for (id, f) in functions(&t) {
@@ -368,6 +369,21 @@ fn environment_variables_are_shop_model_names() {
                 known.contains(&name.as_str()),
                 "{id}: unknown environment variable {name}"
             );
+        }
+    }
+    // Every HTTP function answers with the CORS origin of the template's parameter (a proxy
+    // integration's response carries its own CORS headers).
+    for (id, f) in functions(&t) {
+        let is_api = f["Properties"]["Events"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| e["Type"] == "Api");
+        let origin = &f["Properties"]["Environment"]["Variables"][env::ALLOWED_ORIGIN];
+        if is_api {
+            assert_eq!(origin, &serde_json::json!({"Ref": "AllowedOrigin"}), "{id}");
+        } else {
+            assert!(origin.is_null(), "{id} is not an HTTP function");
         }
     }
     let starter = &t["Resources"]["OrderStarterFunction"]["Properties"]["Environment"]["Variables"];
