@@ -368,44 +368,55 @@ pub async fn stock_of(
     Ok(stock)
 }
 
-/// The order ids of the messages in the order DLQ, read without deleting them: each message
-/// is received once with a short visibility timeout, so it is visible again soon after
-/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html>).
+/// The order ids of the messages in the order DLQ, read without deleting them: every message
+/// is received (hidden for 30 s so the next receive returns the next ones), then made visible
+/// again at once by setting its visibility timeout to 0
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html>),
+/// so a second look right after sees them all again.
 pub async fn dlq_order_ids(
     aws: &aws_config::SdkConfig,
     outputs: &Value,
 ) -> Result<BTreeSet<String>> {
     let sqs = aws_sdk_sqs::Client::new(aws);
     let url = out(outputs, "OrderDlqUrl")?;
-    let mut seen_messages = BTreeSet::new();
+    let mut receipts = Vec::new();
     let mut ids = BTreeSet::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(5)
-            .wait_time_seconds(0)
-            .send()
-            .await
-            .context("peeking at the order DLQ")?;
-        let mut new = 0;
-        for message in received.messages() {
-            let id = message.message_id().unwrap_or_default().to_string();
-            if !seen_messages.insert(id) {
-                continue;
+    let peeked = async {
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .context("peeking at the order DLQ")?;
+            if received.messages().is_empty() {
+                return anyhow::Ok(());
             }
-            new += 1;
-            let body: Value =
-                serde_json::from_str(message.body().unwrap_or_default()).unwrap_or(Value::Null);
-            if let Some(order_id) = body["orderId"].as_str() {
-                ids.insert(order_id.to_string());
+            for message in received.messages() {
+                receipts.extend(message.receipt_handle().map(str::to_string));
+                let body: Value =
+                    serde_json::from_str(message.body().unwrap_or_default()).unwrap_or(Value::Null);
+                if let Some(order_id) = body["orderId"].as_str() {
+                    ids.insert(order_id.to_string());
+                }
             }
-        }
-        if new == 0 {
-            return Ok(ids);
         }
     }
+    .await;
+    // Visible again, also when the peek failed half-way.
+    for handle in &receipts {
+        sqs.change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .context("making a DLQ message visible again")?;
+    }
+    peeked.map(|()| ids)
 }
 
 /// Wall-clock milliseconds of an [`Instant`] in the past.
