@@ -198,13 +198,11 @@ mod tests {
             lambda.headers()["access-control-allow-origin"],
             "https://shop.example.com"
         );
-        assert!(with_cors(error.clone(), None)
+        assert!(!with_cors(error.clone(), None)
             .headers
-            .get("access-control-allow-origin")
-            .is_none());
-        assert!(with_cors(error, Some("  "))
+            .contains_key("access-control-allow-origin"));
+        assert!(!with_cors(error, Some("  "))
             .headers
-            .get("access-control-allow-origin")
-            .is_none());
+            .contains_key("access-control-allow-origin"));
     }
 }
