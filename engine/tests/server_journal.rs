@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use aws_sdk_sfn::Client;
 use engine::server::{MachineType, NoHostPrefix, ServerConfig, StepFunctions};
@@ -57,15 +57,19 @@ async fn start(dir: &Path) -> (Client, usize, StepFunctions) {
         service.clone(),
         std::future::pending(),
     ));
-    (client(&endpoint), resumed, service)
+    (client(&endpoint).await, resumed, service)
 }
 
-fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
+/// An `aws-sdk-sfn` client on the endpoint (HTTP client from `shop_model::aws`, the workspace's
+/// one; `NoHostPrefix` for StartSyncExecution).
+async fn client(endpoint: &str) -> Client {
+    let sdk = shop_model::aws::config_loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(endpoint)
+        .load()
+        .await;
+    let config = aws_sdk_sfn::config::Builder::from(&sdk)
         .interceptor(NoHostPrefix)
         .build();
     Client::from_conf(config)

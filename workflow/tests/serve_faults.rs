@@ -103,7 +103,7 @@ fn entered(events: &[HistoryEvent], state: &str) -> bool {
 async fn injected_lambda_faults_go_through_retry_and_catch() {
     let s = serve();
     let arn = s.machine_arn("orders");
-    let c = s.client();
+    let c = s.client().await;
 
     // Two throttles of process-payment: retried, the order completes.
     let (status, rule) = s.http(

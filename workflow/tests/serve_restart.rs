@@ -43,7 +43,7 @@ async fn a_killed_endpoint_resumes_its_executions_on_the_same_state_dir() {
     let first = Serve::start(&args);
     assert_eq!(first.first["resumed"], 0);
     let (slow_arn, quick_arn) = (first.machine_arn("slow"), first.machine_arn("quick"));
-    let c = first.client();
+    let c = first.client().await;
     let quick_exec = c
         .start_execution()
         .state_machine_arn(&quick_arn)
@@ -81,7 +81,7 @@ async fn a_killed_endpoint_resumes_its_executions_on_the_same_state_dir() {
     assert_eq!(second.machine_arn("slow"), slow_arn);
     assert_eq!(second.machine_arn("quick"), quick_arn);
     assert_eq!(second.first["resumed"], 1, "{}", second.first);
-    let c = second.client();
+    let c = second.client().await;
 
     // StartExecution with the same name and input of the RUNNING execution returns it.
     let again = c
@@ -136,7 +136,7 @@ async fn a_killed_endpoint_resumes_its_executions_on_the_same_state_dir() {
     // its name cannot be reused (it is closed).
     let third = Serve::start(&args);
     assert_eq!(third.first["resumed"], 0);
-    let c = third.client();
+    let c = third.client().await;
     let d = c
         .describe_execution()
         .execution_arn(&slow_exec)

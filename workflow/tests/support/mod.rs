@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use engine::server::NoHostPrefix;
@@ -53,12 +53,16 @@ impl Serve {
             .to_owned()
     }
 
-    pub fn client(&self) -> Client {
-        let config = aws_sdk_sfn::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
+    /// An `aws-sdk-sfn` client on the endpoint (HTTP client from `shop_model::aws`, the
+    /// workspace's one; `NoHostPrefix` for StartSyncExecution).
+    pub async fn client(&self) -> Client {
+        let sdk = shop_model::aws::config_loader()
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .endpoint_url(&self.endpoint)
+            .load()
+            .await;
+        let config = aws_sdk_sfn::config::Builder::from(&sdk)
             .interceptor(NoHostPrefix)
             .build();
         Client::from_conf(config)
