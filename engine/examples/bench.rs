@@ -253,6 +253,7 @@ fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
         .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
         .endpoint_url(endpoint)
         .interceptor(NoHostPrefix)
+        .http_client(shop_model::aws::https_client())
         .build();
     aws_sdk_sfn::Client::from_conf(config)
 }

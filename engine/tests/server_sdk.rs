@@ -43,6 +43,7 @@ fn client(endpoint: &str) -> Client {
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(endpoint)
         .interceptor(NoHostPrefix)
+        .http_client(shop_model::aws::https_client())
         .build();
     Client::from_conf(config)
 }

@@ -8,15 +8,20 @@
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_http_client::Builder;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-/// The SDK config loader with an HTTPS client on rustls with the ring crypto provider (trusting
-/// the platform's root certificates): add overrides (region, endpoint, credentials) before
-/// `.load()`.
-pub fn config_loader() -> ConfigLoader {
-    let https = Builder::new()
+/// An HTTPS client (HTTP/1.1 and HTTP/2) on rustls with the ring crypto provider, trusting the
+/// platform's root certificates; for a service config built by hand (`.http_client(...)`).
+pub fn https_client() -> SharedHttpClient {
+    Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https)
+        .build_https()
+}
+
+/// The SDK config loader with [`https_client`]: add overrides (region, endpoint, credentials)
+/// before `.load()`.
+pub fn config_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
 }
 
 /// The SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL`).
