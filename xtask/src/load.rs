@@ -59,8 +59,8 @@ pub struct Options {
     /// Use a running stack (its outputs.json) instead of starting one.
     #[arg(long)]
     pub outputs: Option<PathBuf>,
-    /// The CI form: 10 req/s for 8 s, 2 users, no saturation; fails on an unclean tally or
-    /// any 5xx.
+    /// The CI form: 10 req/s for 8 s, 2 users, no saturation; fails on an unclean tally, an
+    /// order in the DLQ, any 5xx or transport error.
     #[arg(long)]
     pub short: bool,
     /// Seconds to wait after the load for every accepted order to reach a final status.
@@ -69,7 +69,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// The CI form (`cargo xtask test` calls [`run`] with it): about 30 s with the stack start
+    /// The CI form (`cargo xtask test` calls [`run`] with it): about 20 s with the stack start
     /// when the workspace is built.
     pub fn short() -> Options {
         Options {
