@@ -7,6 +7,7 @@
 //! (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/building-rust.html>).
 //! cargo-lambda comes from PyPI with its own zig for cross-linking (`tools::ensure_cargo_lambda`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,7 +15,7 @@ use anyhow::{bail, Result};
 use serde_json::Value;
 
 use crate::footprint::MAX_SIZE_MIB;
-use crate::{process, template, tools};
+use crate::{process, template, tools, workspace};
 
 /// `e_machine` of an ELF file for AArch64 (the `arm64` Lambda architecture).
 const EM_AARCH64: u16 = 0xB7;
@@ -34,19 +35,40 @@ impl Artifact {
     }
 }
 
-/// A function of the template built by cargo-lambda: (logical id, `BuildProperties.Binary`).
-pub fn cargo_lambda_functions(template: &Value) -> Vec<(String, String)> {
+/// A function of the template built by cargo-lambda.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CargoLambdaFunction {
+    pub logical_id: String,
+    /// `Metadata.BuildProperties.Binary`.
+    pub binary: String,
+    /// `Properties.CodeUri`: the package directory cargo-lambda runs in.
+    pub code_uri: String,
+}
+
+/// The functions of the template with `BuildMethod: rust-cargolambda`.
+pub fn cargo_lambda_functions(template: &Value) -> Vec<CargoLambdaFunction> {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     template::resources_of_type(template, "AWS::Serverless::Function")
         .into_iter()
         .filter(|(_, resource)| resource["Metadata"]["BuildMethod"] == "rust-cargolambda")
-        .map(|(id, resource)| {
-            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            (id.to_string(), binary)
+        .map(|(id, resource)| CargoLambdaFunction {
+            logical_id: id.to_string(),
+            binary: text(&resource["Metadata"]["BuildProperties"]["Binary"]),
+            code_uri: text(&resource["Properties"]["CodeUri"]),
         })
         .collect()
+}
+
+/// The binaries per `CodeUri`, for one cargo-lambda invocation per package.
+fn binaries_by_package(functions: &[CargoLambdaFunction]) -> BTreeMap<&str, Vec<&str>> {
+    let mut packages: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for function in functions {
+        packages
+            .entry(function.code_uri.as_str())
+            .or_default()
+            .push(function.binary.as_str());
+    }
+    packages
 }
 
 /// Why a built file is not a Lambda `bootstrap` for arm64, if it is not.
@@ -74,7 +96,10 @@ pub fn check_artifacts(template: &Value, build_dir: &Path) -> Result<Vec<Artifac
     }
     let mut artifacts = Vec::new();
     let mut problems = Vec::new();
-    for (logical_id, binary) in functions {
+    for CargoLambdaFunction {
+        logical_id, binary, ..
+    } in functions
+    {
         let path = build_dir.join(&logical_id).join("bootstrap");
         match std::fs::read(&path) {
             Ok(bytes) => match arm64_elf_problem(&bytes) {
@@ -135,11 +160,33 @@ pub fn run(root: &Path, build_dir: &Path) -> Result<bool> {
             &std::env::var_os("PATH").unwrap_or_default(),
         )),
     )?;
+    let template = template::load(&root.join("template.yaml"))?;
+    let started = std::time::Instant::now();
+    // SAM runs one `cargo lambda build --release --arm64 --bin <Binary>` per function, one
+    // after the other, each ending in a single-threaded fat-LTO link. The same command with all
+    // of a package's binaries first builds the very same artifacts with the links in parallel;
+    // `sam build` then finds them fresh.
+    for (package, binaries) in binaries_by_package(&cargo_lambda_functions(&template)) {
+        eprintln!(
+            "xtask: cargo lambda build --release --arm64 in {package}/ ({} binaries)",
+            binaries.len()
+        );
+        let mut cargo_lambda = workspace::cargo();
+        cargo_lambda
+            .current_dir(root.join(package))
+            .env("PATH", &path)
+            .args(["lambda", "build", "--release", "--arm64"]);
+        for binary in binaries {
+            cargo_lambda.args(["--bin", binary]);
+        }
+        if !process::run(&mut cargo_lambda)? {
+            return Ok(false);
+        }
+    }
     eprintln!(
         "xtask: sam build (cargo-lambda, arm64, release) into {}",
         build_dir.display()
     );
-    let started = std::time::Instant::now();
     let ok = process::run(
         Command::new(&linters.sam)
             .current_dir(root)
@@ -153,7 +200,6 @@ pub fn run(root: &Path, build_dir: &Path) -> Result<bool> {
     if !ok {
         return Ok(false);
     }
-    let template = template::load(&root.join("template.yaml"))?;
     let artifacts = match check_artifacts(&template, build_dir) {
         Ok(artifacts) => artifacts,
         Err(error) => {
@@ -211,7 +257,14 @@ mod tests {
             all.len(),
             "a function without rust-cargolambda"
         );
-        assert!(functions.iter().all(|(_, binary)| !binary.is_empty()));
+        assert!(functions
+            .iter()
+            .all(|f| !f.binary.is_empty() && root.join(&f.code_uri).join("Cargo.toml").exists()));
+        let packages = binaries_by_package(&functions);
+        assert_eq!(
+            packages.values().map(Vec::len).sum::<usize>(),
+            functions.len()
+        );
     }
 
     #[test]
@@ -220,7 +273,8 @@ mod tests {
         let template = template::load(&root.join("template.yaml")).unwrap();
         let dir = std::env::temp_dir().join(format!("sam-build-check-{}", std::process::id()));
         let functions = cargo_lambda_functions(&template);
-        for (id, _) in &functions {
+        for f in &functions {
+            let id = &f.logical_id;
             std::fs::create_dir_all(dir.join(id)).unwrap();
             std::fs::write(dir.join(id).join("bootstrap"), elf_header(2, 1, EM_AARCH64)).unwrap();
         }
@@ -228,9 +282,9 @@ mod tests {
             check_artifacts(&template, &dir).unwrap().len(),
             functions.len()
         );
-        let (first, _) = &functions[0];
+        let first = &functions[0].logical_id;
         std::fs::write(dir.join(first).join("bootstrap"), elf_header(2, 1, 0x3e)).unwrap();
-        let (last, _) = functions.last().unwrap();
+        let last = &functions.last().unwrap().logical_id;
         std::fs::remove_file(dir.join(last).join("bootstrap")).unwrap();
         let error = format!("{:#}", check_artifacts(&template, &dir).unwrap_err());
         assert!(
