@@ -56,6 +56,9 @@ pub struct Options {
     /// the CPU use of each component per step.
     #[arg(long)]
     pub saturation: bool,
+    /// The rates of the --saturation steps, comma-separated (default 10,25,50,100,200,400).
+    #[arg(long, value_delimiter = ',')]
+    pub steps: Vec<f64>,
     /// Use a running stack (its outputs.json) instead of starting one.
     #[arg(long)]
     pub outputs: Option<PathBuf>,
@@ -78,6 +81,7 @@ impl Options {
             users: 2,
             read_ratio: 0.5,
             saturation: false,
+            steps: Vec::new(),
             outputs: None,
             short: true,
             drain: 30.0,
@@ -414,7 +418,12 @@ async fn saturation(
     let mut accepted = Vec::new();
     let mut summary = Vec::new();
     let step_duration = Duration::from_secs_f64(options.seconds());
-    for (i, rate) in SATURATION_RATES.into_iter().enumerate() {
+    let rates = if options.steps.is_empty() {
+        SATURATION_RATES.to_vec()
+    } else {
+        options.steps.clone()
+    };
+    for (i, rate) in rates.into_iter().enumerate() {
         let phase = Phase {
             rate,
             duration: step_duration,
