@@ -459,6 +459,9 @@ async fn scenario(
     );
 
     let counters = Arc::new(Counters::new(PHASES.len()));
+    // The starter's counters when each phase began.
+    let starter = Arc::clone(&stack.poller_stats);
+    let mut marks: Vec<(usize, [u64; 5])> = vec![(0, starter.snapshot())];
     let stream_started = Instant::now();
     let stream = tokio::spawn(client::stream(
         api.clone(),
@@ -489,6 +492,7 @@ async fn scenario(
     // 1. Emulator outage: connections reset, new ones refused.
     until(0.08).await;
     counters.set_phase(1);
+    marks.push((1, starter.snapshot()));
     let proxy = stack.proxy.as_ref().context("the stack has no proxy")?;
     let before = proxy.stats();
     proxy.outage(plan.outage).await;
@@ -506,6 +510,7 @@ async fn scenario(
     // 2. Emulator stall: nothing moves, nothing is refused (as if moto were SIGSTOPped).
     until(0.22).await;
     counters.set_phase(2);
+    marks.push((2, starter.snapshot()));
     proxy.stall(plan.stall).await;
     report.note(
         2,
@@ -519,6 +524,7 @@ async fn scenario(
         // 3. Transient throttling, absorbed by the Retry of the Lambda service errors.
         until(0.30).await;
         counters.set_phase(3);
+        marks.push((3, starter.snapshot()));
         let rule = Rule {
             function: "process-payment".into(),
             error: "Lambda.TooManyRequestsException".into(),
@@ -536,6 +542,7 @@ async fn scenario(
         // 4. Lost answers: the step does its work, then the engine sees an error and retries.
         until(0.40).await;
         counters.set_phase(4);
+        marks.push((4, starter.snapshot()));
         for (function, count) in [("persist-order", 2), ("process-payment", 2)] {
             let rule = Rule {
                 function: function.into(),
@@ -557,6 +564,7 @@ async fn scenario(
         // 5. Permanent failure for a window: retries exhausted, orders end FAILED with the reason.
         until(0.48).await;
         counters.set_phase(5);
+        marks.push((5, starter.snapshot()));
         let rule = Rule {
             function: "process-payment".into(),
             error: "Lambda.TooManyRequestsException".into(),
@@ -614,6 +622,7 @@ async fn scenario(
     // 6. kill -9 of the engine mid-execution, restart on the same state directory.
     until(0.72).await;
     counters.set_phase(6);
+    marks.push((6, starter.snapshot()));
     if features.state_dir {
         if features.fault_injection {
             // Keep a few executions in their Retry backoff, so the kill finds them RUNNING.
@@ -667,6 +676,7 @@ async fn scenario(
     // 7. Poison messages straight onto the order queue.
     until(0.85).await;
     counters.set_phase(7);
+    marks.push((7, starter.snapshot()));
     for body in &poison {
         direct
             .sqs
@@ -821,6 +831,20 @@ async fn scenario(
             report.problems.push(format!(
                 "{unfinished} executions RUNNING at the engine kill did not end SUCCEEDED or FAILED"
             ));
+        }
+    }
+    marks.push((PHASES.len(), starter.snapshot()));
+    for pair in marks.windows(2) {
+        let ((phase, from), (_, to)) = (pair[0], pair[1]);
+        let d: Vec<u64> = to.iter().zip(from).map(|(a, b)| a - b).collect();
+        if d[0] + d[2] + d[3] + d[4] > 0 {
+            report.note(
+                phase,
+                format!(
+                    "  starter: {} records, {} left on the queue for redelivery, {} failed batches, {} failed receives, {} failed deletes",
+                    d[1], d[2], d[3], d[0], d[4]
+                ),
+            );
         }
     }
     for (phase, _) in PHASES.iter().enumerate() {

@@ -79,7 +79,7 @@ pub struct Clients {
 impl Clients {
     /// Clients of `endpoint` with the emulator's test credentials.
     pub async fn new(endpoint: &str) -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let config = shop_model::aws::config_loader()
             .region(aws_config::Region::new(cfn::REGION))
             .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(
@@ -324,6 +324,8 @@ pub struct LocalStack {
     pub proxy: Option<proxy::FaultProxy>,
     /// When the start began.
     pub started: Instant,
+    /// What the SQS starter did so far.
+    pub poller_stats: Arc<poller::PollerStats>,
     moto: Moto,
     engine_spec: Option<EngineSpec>,
     engine: Option<engine::Engine>,
@@ -525,6 +527,7 @@ async fn start_stack(
     let mut engine = None;
     let mut engine_spec = None;
     let mut poller = None;
+    let poller_stats = Arc::new(poller::PollerStats::default());
     let sfn_endpoint = format!("http://127.0.0.1:{}", options.sfn_port);
     if let Some(workflow_bin) = &workflow_bin {
         progress.start(&format!(
@@ -594,8 +597,9 @@ async fn start_stack(
         };
         let sqs = clients.sqs.clone();
         let rx = stop_rx.clone();
+        let stats = Arc::clone(&poller_stats);
         poller = Some(tokio::spawn(async move {
-            poller::run(sqs, &starter, config, rx).await;
+            poller::run(sqs, &starter, config, rx, &stats).await;
         }));
         progress.done(&format!("polling {queue_id} in batches of {batch_size}"));
     }
@@ -665,6 +669,7 @@ async fn start_stack(
         moto_endpoint,
         proxy,
         started: progress.started,
+        poller_stats,
         moto,
         engine_spec,
         engine,

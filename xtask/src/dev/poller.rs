@@ -7,6 +7,7 @@
 //! <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -25,12 +26,42 @@ pub struct PollerConfig {
     pub wait_seconds: i32,
 }
 
+/// What the poller did so far.
+#[derive(Debug, Default)]
+pub struct PollerStats {
+    /// ReceiveMessage calls that failed.
+    pub receive_errors: AtomicU64,
+    /// Records handed to the starter.
+    pub records: AtomicU64,
+    /// Records the starter reported as batch item failures (left on the queue).
+    pub redelivered: AtomicU64,
+    /// Whole batches that failed.
+    pub failed_batches: AtomicU64,
+    /// DeleteMessageBatch calls that failed (the messages come back; the start is idempotent).
+    pub delete_errors: AtomicU64,
+}
+
+impl PollerStats {
+    /// (receive errors, records, redelivered, failed batches, delete errors).
+    pub fn snapshot(&self) -> [u64; 5] {
+        [
+            &self.receive_errors,
+            &self.records,
+            &self.redelivered,
+            &self.failed_batches,
+            &self.delete_errors,
+        ]
+        .map(|n| n.load(Ordering::SeqCst))
+    }
+}
+
 /// Polls until `stop` turns true.
 pub async fn run<S: ExecutionStarter + ?Sized>(
     sqs: aws_sdk_sqs::Client,
     starter: &S,
     config: PollerConfig,
     mut stop: watch::Receiver<bool>,
+    stats: &PollerStats,
 ) {
     let mut backoff = Duration::from_millis(200);
     loop {
@@ -54,6 +85,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
                 out.messages.unwrap_or_default()
             }
             Err(error) => {
+                stats.receive_errors.fetch_add(1, Ordering::SeqCst);
                 tracing::warn!(target: "starter", "ReceiveMessage failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
                 tokio::select! {
                     _ = stop.changed() => return,
@@ -89,6 +121,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
             event.records.push(record);
         }
         let records = event.records.len();
+        stats.records.fetch_add(records as u64, Ordering::SeqCst);
         let failed: HashSet<String> = match steps::starter::start_batch(event, starter).await {
             Ok(response) => response
                 .batch_item_failures
@@ -96,6 +129,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
                 .map(|f| f.item_identifier)
                 .collect(),
             Err(error) => {
+                stats.failed_batches.fetch_add(1, Ordering::SeqCst);
                 // The whole batch failed (as a Lambda error would): nothing is deleted.
                 tracing::warn!(target: "starter", "batch of {records} failed: {}", error.reason());
                 continue;
@@ -113,6 +147,9 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
                     .ok()
             })
             .collect();
+        stats
+            .redelivered
+            .fetch_add(failed.len() as u64, Ordering::SeqCst);
         tracing::info!(target: "starter", "batch of {records}: {} started, {} left for redelivery", done.len(), failed.len());
         if !done.is_empty() {
             if let Err(error) = sqs
@@ -122,6 +159,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
                 .send()
                 .await
             {
+                stats.delete_errors.fetch_add(1, Ordering::SeqCst);
                 tracing::warn!(target: "starter", "DeleteMessageBatch failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
             }
         }
