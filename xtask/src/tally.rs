@@ -70,7 +70,9 @@ pub struct Tally {
     /// Rows of the run's users or test products that no 202 announced.
     pub unexpected_orders: usize,
     /// 202 → COMPLETED of the completed accepted orders (the row's `updatedAt`, written in the
-    /// same transaction that sets COMPLETED, against the wall-clock time of the 202).
+    /// same transaction that sets COMPLETED, against the wall-clock time of the 202; 0 when the
+    /// order was COMPLETED before its 202 reached the client, as the API queues before it
+    /// answers).
     pub completed_after: Vec<Duration>,
 }
 
