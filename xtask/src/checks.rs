@@ -298,10 +298,26 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
         moto.stop();
     }
     if !options.quick {
+        stress_checks(root, &mut report);
         static_checks(root, &work_dir, &mut report)?;
     }
     report.print(&counts);
     Ok(report.failed().is_empty())
+}
+
+/// The short forms of the stress commands, each on a dev stack of its own.
+fn stress_checks(root: &Path, report: &mut Report) {
+    let mut record = |name: &str, result: Result<bool>| {
+        let ok = result.unwrap_or_else(|error| {
+            eprintln!("xtask: {name}: {error:#}");
+            false
+        });
+        report.record(name, ok);
+    };
+    record(
+        "load --short (fixed-rate orders and reads: no 5xx, zero lost/duplicated/oversold)",
+        crate::load::run(root, &crate::load::Options::short()),
+    );
 }
 
 fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()> {
