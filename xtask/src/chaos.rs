@@ -620,38 +620,51 @@ async fn scenario(
     }
 
     // 6. kill -9 of the engine mid-execution, restart on the same state directory.
-    until(0.72).await;
+    until(0.66).await;
     counters.set_phase(6);
     marks.push((6, starter.snapshot()));
     if features.state_dir {
+        let steps = [
+            "validate-order",
+            "process-payment",
+            "persist-order",
+            "notify-order",
+        ];
         if features.fault_injection {
-            // Keep a few executions in their Retry backoff, so the kill finds them RUNNING.
-            // Three throttles cannot exhaust one execution's three retries.
-            faults
-                .add(&Rule {
-                    function: "persist-order".into(),
-                    error: "Lambda.TooManyRequestsException".into(),
-                    cause: "injected: throttled before the kill".into(),
-                    count: Some(3),
-                    when: When::Before,
-                })
-                .await?;
+            // Keep executions in their Retry backoff, so that the kill finds them RUNNING.
+            // `Throttled` is retried 5 times per state, so 4 per step cannot fail an order.
+            faults.clear().await?;
+            for function in steps {
+                faults
+                    .add(&Rule {
+                        function: function.into(),
+                        error: "Throttled".into(),
+                        cause: "injected: throttled before the kill".into(),
+                        count: Some(4),
+                        when: When::Before,
+                    })
+                    .await?;
+            }
         }
+        until(0.72).await;
         let wait_until = Instant::now() + Duration::from_secs(5);
         loop {
             running_at_kill = running_executions(&sfn, &machine_arn)
                 .await
                 .unwrap_or_default();
-            if !running_at_kill.is_empty() || Instant::now() > wait_until {
+            if running_at_kill.len() >= 3 || Instant::now() > wait_until {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         if features.fault_injection {
-            let throttled = faults.list().await?.first().map_or(0, |rule| rule.injected);
+            let fired: u64 = faults.list().await?.iter().map(|r| r.injected).sum();
             report.note(
                 6,
-                format!("persist-order armed to throttle 3 calls so that executions wait in Retry at the kill; {throttled} fired before it"),
+                format!(
+                    "Throttled armed 4 times on each of {} so that executions wait in Retry at the kill; {fired} fired before it",
+                    steps.join(", ")
+                ),
             );
         }
         let killed = Instant::now();
