@@ -620,7 +620,7 @@ async fn scenario(
     }
 
     // 6. kill -9 of the engine mid-execution, restart on the same state directory.
-    until(0.66).await;
+    until(0.70).await;
     counters.set_phase(6);
     marks.push((6, starter.snapshot()));
     if features.state_dir {
@@ -646,13 +646,17 @@ async fn scenario(
                     .await?;
             }
         }
-        until(0.72).await;
-        let wait_until = Instant::now() + Duration::from_secs(5);
+        // Kill once 3 executions run; after 5 s once any runs; after 10 s regardless.
+        let armed = Instant::now();
         loop {
             running_at_kill = running_executions(&sfn, &machine_arn)
                 .await
                 .unwrap_or_default();
-            if running_at_kill.len() >= 3 || Instant::now() > wait_until {
+            let waited = armed.elapsed();
+            if running_at_kill.len() >= 3
+                || (!running_at_kill.is_empty() && waited > Duration::from_secs(5))
+                || waited > Duration::from_secs(10)
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
