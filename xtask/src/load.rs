@@ -140,7 +140,7 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     let outputs_path = match &options.outputs {
         Some(path) => path.clone(),
         None => {
-            let dir = target_dir(root).join("xtask/load");
+            let dir = crate::workspace::target_dir(root).join("xtask/load");
             let mut stack =
                 DevStackProcess::start(root, &dir, &dir.join("stack.log"), "the load run")?;
             let path = stack.wait_ready()?;
@@ -169,14 +169,6 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
         started.elapsed().as_secs_f64()
     );
     result
-}
-
-/// Cargo's target directory (`CARGO_TARGET_DIR`, relative to the root when relative).
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
 }
 
 /// The port of the emulator in outputs.json (to find the stack's processes).
