@@ -187,19 +187,11 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = runtime.block_on(async {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut hangup = signal(SignalKind::hangup())?;
-        // Dropping the run's future drops the stack, which kills every child.
-        tokio::select! {
-            result = run_async(root, &plan, features, &state_dir) => result,
-            _ = interrupt.recv() => bail!("interrupted; the stack is stopped"),
-            _ = terminate.recv() => bail!("terminated; the stack is stopped"),
-            _ = hangup.recv() => bail!("hung up; the stack is stopped"),
-        }
-    });
+    // Ctrl-C, SIGTERM, SIGHUP: the handler stops the emulator and exits; the engine child
+    // follows through its parent-death signal (no tokio signal handler: it would outlive the run
+    // when `cargo xtask test` calls this in process).
+    crate::process::install_signal_handlers();
+    let result = runtime.block_on(run_async(root, &plan, features, &state_dir));
     runtime.shutdown_timeout(Duration::from_secs(2));
     result
 }
