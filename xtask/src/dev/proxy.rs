@@ -247,3 +247,81 @@ async fn pump(
     }
     let _ = to.shutdown().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An echo server on a free loopback port.
+    async fn echo() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = stream.read(&mut buf).await {
+                        if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    async fn round_trip(stream: &mut TcpStream, text: &[u8]) -> std::io::Result<Vec<u8>> {
+        stream.write_all(text).await?;
+        let mut buf = vec![0u8; text.len()];
+        stream.read_exact(&mut buf).await?;
+        Ok(buf)
+    }
+
+    #[tokio::test]
+    async fn an_outage_resets_open_connections_and_refuses_new_ones_until_it_ends() {
+        let port = crate::emulator::free_port().unwrap();
+        let proxy = FaultProxy::start(port, echo().await).await.unwrap();
+        let mut open = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        assert_eq!(round_trip(&mut open, b"hello").await.unwrap(), b"hello");
+
+        proxy.interrupt();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            round_trip(&mut open, b"again").await.is_err(),
+            "the open connection was reset"
+        );
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+            "new connections are refused"
+        );
+
+        proxy.resume();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut fresh = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        assert_eq!(round_trip(&mut fresh, b"back").await.unwrap(), b"back");
+        let stats = proxy.stats();
+        assert_eq!((stats.outages, stats.reset), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_stall_holds_bytes_until_it_ends() {
+        let port = crate::emulator::free_port().unwrap();
+        let proxy = FaultProxy::start(port, echo().await).await.unwrap();
+        let mut open = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        assert_eq!(round_trip(&mut open, b"one").await.unwrap(), b"one");
+
+        let started = std::time::Instant::now();
+        let stall = proxy.stall(Duration::from_millis(500));
+        let (_, answer) = tokio::join!(stall, async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            round_trip(&mut open, b"two").await
+        });
+        assert_eq!(answer.unwrap(), b"two", "nothing lost");
+        assert!(
+            started.elapsed() >= Duration::from_millis(450),
+            "held until the stall ended"
+        );
+        assert_eq!(proxy.stats().stalls, 1);
+    }
+}
