@@ -86,9 +86,10 @@ async fn start_record<S: ExecutionStarter + ?Sized>(
     starter: &S,
 ) -> Result<StartOutcome, RecordError> {
     let body = record.body.as_deref().unwrap_or_default();
-    // serde_json's message names the position and expected field, never the payload itself.
-    let message: OrderMessage =
-        serde_json::from_str(body).map_err(|e| RecordError::Unparsable(e.to_string()))?;
+    // Only the kind and position of the error: serde_json's own message may quote a value of
+    // the payload (`invalid type: string "..."`), which may be a payment token.
+    let message: OrderMessage = serde_json::from_str(body)
+        .map_err(|e| RecordError::Unparsable(crate::registry::describe_json_error(&e)))?;
     if message.order_id.trim().is_empty() {
         return Err(RecordError::NoOrderId);
     }
@@ -184,6 +185,23 @@ mod tests {
             .collect();
         assert_eq!(failed, ["m1", "m2", "m3", "m4"]);
         assert_eq!(executions.started().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_record_is_reported_without_its_values() {
+        // A payment token in a field of the wrong type: serde_json's message would quote it.
+        let mut message = serde_json::to_value(message("o-9", vec![line("mug", 1)])).unwrap();
+        message["items"] = serde_json::json!("tok_secret_4242");
+        message["paymentToken"] = serde_json::json!(["tok_secret_4242"]);
+        let error = start_record(
+            &record("m1", &message.to_string()),
+            &InMemoryExecutions::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("body is not an order message"), "{error}");
+        assert!(!error.contains("tok_secret_4242"), "{error}");
     }
 
     #[tokio::test]
