@@ -318,6 +318,10 @@ fn stress_checks(root: &Path, report: &mut Report) {
         "load --short (fixed-rate orders and reads: no 5xx, zero lost/duplicated/oversold)",
         crate::load::run(root, &crate::load::Options::short()),
     );
+    record(
+        "chaos --short (outage, step faults, engine kill -9, poison: zero lost/duplicated/oversold)",
+        crate::chaos::run(root, &crate::chaos::Options::short()),
+    );
 }
 
 fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()> {

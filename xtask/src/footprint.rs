@@ -382,6 +382,9 @@ mod tests {
         assert!(!slow.within_targets(Build::Release));
         assert!(slow.within_targets(Build::Debug) && over.within_targets(Build::Debug));
         let text = table(&[over, slow], Build::Debug);
-        assert!(!text.lines().skip(2).take(2).any(|l| l.contains('!')), "{text}");
+        assert!(
+            !text.lines().skip(2).take(2).any(|l| l.contains('!')),
+            "{text}"
+        );
     }
 }
