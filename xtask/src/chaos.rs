@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use shop_model::products as product_attr;
@@ -127,18 +127,8 @@ struct EngineFeatures {
 }
 
 fn engine_features(root: &Path) -> Result<EngineFeatures> {
-    let status = workspace::cargo()
-        .current_dir(root)
-        .args(["build", "--quiet", "-p", "workflow", "--bin", "workflow"])
-        .status()
-        .context("running cargo build -p workflow")?;
-    if !status.success() {
-        bail!("`cargo build -p workflow` failed");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let help = std::process::Command::new(target.join("debug/workflow"))
+    let workflow = workspace::build_workflow(root)?;
+    let help = std::process::Command::new(workflow)
         .args(["serve", "--help"])
         .output()
         .context("running `workflow serve --help`")?;

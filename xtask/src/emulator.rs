@@ -32,6 +32,19 @@ server.DomainDispatcherApplication = lambda *a, **k: SerializedDynamoDB(original
 server.main(sys.argv[1:])
 "#;
 
+/// The SDK configuration of a client of the emulator at `endpoint`: its region and test
+/// credentials (`client` names them in the SDK's logs), with the workspace's HTTPS client.
+pub async fn sdk_config(endpoint: &str, client: &'static str) -> aws_config::SdkConfig {
+    shop_model::aws::config_loader()
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, client,
+        ))
+        .load()
+        .await
+}
+
 /// A running `moto_server`. Dropping it stops the server.
 pub struct Moto {
     child: Child,

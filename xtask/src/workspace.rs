@@ -27,6 +27,19 @@ pub fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
+/// Builds the `workflow` binary (debug; the local Step Functions engine) and returns its path.
+pub fn build_workflow(root: &Path) -> Result<PathBuf> {
+    let status = cargo()
+        .current_dir(root)
+        .args(["build", "--quiet", "-p", "workflow", "--bin", "workflow"])
+        .status()
+        .context("running cargo build -p workflow")?;
+    if !status.success() {
+        bail!("`cargo build -p workflow` failed");
+    }
+    Ok(target_dir(root).join("debug/workflow"))
+}
+
 /// One workspace package as `cargo metadata` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {

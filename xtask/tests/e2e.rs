@@ -38,14 +38,7 @@ impl Stack {
             .as_str()
             .expect("AwsEndpoint")
             .to_string();
-        let aws = shop_model::aws::config_loader()
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "e2e",
-            ))
-            .load()
-            .await;
+        let aws = xtask::emulator::sdk_config(&endpoint, "e2e").await;
         Stack {
             outputs,
             http: reqwest::Client::builder()

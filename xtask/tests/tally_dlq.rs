@@ -9,18 +9,7 @@ async fn aws() -> aws_config::SdkConfig {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
         panic!("AWS_ENDPOINT_URL is not set: run through `cargo xtask test`, which starts the emulator")
     });
-    shop_model::aws::config_loader()
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "tally-test",
-        ))
-        .load()
-        .await
+    xtask::emulator::sdk_config(&endpoint, "tally-test").await
 }
 
 #[tokio::test]

@@ -79,18 +79,7 @@ pub struct Clients {
 impl Clients {
     /// Clients of `endpoint` with the emulator's test credentials.
     pub async fn new(endpoint: &str) -> Self {
-        let config = shop_model::aws::config_loader()
-            .region(aws_config::Region::new(cfn::REGION))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "xtask-dev",
-            ))
-            .load()
-            .await;
+        let config = crate::emulator::sdk_config(endpoint, "xtask-dev").await;
         // moto serves S3 on loopback only with path-style addressing.
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config)
@@ -447,18 +436,7 @@ async fn start_stack(
         None
     } else {
         progress.start("building the Step Functions engine (cargo build -p workflow)");
-        let status = workspace::cargo()
-            .current_dir(root)
-            .args(["build", "--quiet", "-p", "workflow", "--bin", "workflow"])
-            .status()
-            .context("running cargo build -p workflow")?;
-        if !status.success() {
-            bail!("`cargo build -p workflow` failed");
-        }
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("target"));
-        let bin = target.join("debug/workflow");
+        let bin = workspace::build_workflow(root)?;
         progress.done(&bin.display().to_string());
         Some(bin)
     };

@@ -95,18 +95,7 @@ impl Stack {
             .as_str()
             .context("outputs.json has no ApiUrl")?
             .to_string();
-        let aws = shop_model::aws::config_loader()
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "xtask-load",
-            ))
-            .load()
-            .await;
+        let aws = crate::emulator::sdk_config(&endpoint, "xtask-load").await;
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(3))
