@@ -146,12 +146,7 @@ impl StepFunctions {
         machine_type: MachineType,
         role_arn: Option<&str>,
     ) -> Result<String, ApiError> {
-        let role = role_arn.map(str::to_owned).unwrap_or_else(|| {
-            format!(
-                "arn:aws:iam::{}:role/StepFunctionsLocalRole",
-                self.inner.config.account_id
-            )
-        });
+        let role = self.role_or_default(role_arn);
         ops::create_machine(&self.inner, name, definition, machine_type, &role).map(|(arn, _)| arn)
     }
 
@@ -165,13 +160,18 @@ impl StepFunctions {
         machine_type: MachineType,
         role_arn: Option<&str>,
     ) -> Result<String, ApiError> {
-        let role = role_arn.map(str::to_owned).unwrap_or_else(|| {
+        let role = self.role_or_default(role_arn);
+        ops::put_machine(&self.inner, name, definition, machine_type, &role)
+    }
+
+    /// `role_arn`, or `arn:aws:iam::<account>:role/StepFunctionsLocalRole`.
+    fn role_or_default(&self, role_arn: Option<&str>) -> String {
+        role_arn.map(str::to_owned).unwrap_or_else(|| {
             format!(
                 "arn:aws:iam::{}:role/StepFunctionsLocalRole",
                 self.inner.config.account_id
             )
-        });
-        ops::put_machine(&self.inner, name, definition, machine_type, &role)
+        })
     }
 
     /// The axum router serving the protocol on `POST /` (any host, so `sync-` hosts work too).
