@@ -24,7 +24,7 @@ impl DevStackProcess {
         std::fs::create_dir_all(&dir)?;
         let _ = std::fs::remove_file(dir.join("outputs.json"));
         let log_file = std::fs::File::create(&log)?;
-        let exe = std::env::current_exe().context("locating the xtask executable")?;
+        let exe = xtask_executable()?;
         let ports = [free_port()?, free_port()?, free_port()?];
         eprintln!(
             "xtask: starting the dev stack for {purpose} (log: {})",
@@ -94,4 +94,20 @@ impl Drop for DevStackProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// This xtask's executable. When a build replaced it while it runs (`cargo xtask test` builds
+/// the xtask package for its tests), Linux reports `<path> (deleted)`: the new file at `<path>`
+/// is built from the same sources.
+fn xtask_executable() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the xtask executable")?;
+    if exe.exists() {
+        return Ok(exe);
+    }
+    let replaced = exe
+        .to_str()
+        .and_then(|path| path.strip_suffix(" (deleted)"))
+        .map(PathBuf::from)
+        .filter(|path| path.exists());
+    replaced.with_context(|| format!("the xtask executable {} is gone", exe.display()))
 }
