@@ -133,10 +133,18 @@ fn engine_features(root: &Path) -> Result<EngineFeatures> {
         .output()
         .context("running `workflow serve --help`")?;
     let text = String::from_utf8_lossy(&help.stdout);
-    Ok(EngineFeatures {
+    let features = EngineFeatures {
         state_dir: text.contains("--state-dir"),
         fault_injection: text.contains("--fault-injection"),
-    })
+    };
+    // A run without them would skip the engine kill or the step faults and still pass.
+    if !features.state_dir || !features.fault_injection {
+        anyhow::bail!(
+            "`workflow serve` lacks --state-dir or --fault-injection, which the engine kill and \
+             the step faults need"
+        );
+    }
+    Ok(features)
 }
 
 /// The phases, in order; index 0 is the quiet start.
