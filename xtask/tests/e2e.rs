@@ -301,6 +301,14 @@ async fn browse_upload_order_and_complete() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    // The functions answer with the template's AllowedOrigin (default `*`), as deployed.
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("*")
+    );
     let catalog: Value = response.json().await.unwrap();
     let items = catalog["items"].as_array().expect("items");
     let categories: std::collections::BTreeSet<&str> = items

@@ -124,6 +124,7 @@ async fn serve() -> Served {
         spec,
         verifier,
         app: Arc::new(app),
+        allowed_origin: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/dev", listener.local_addr().unwrap());

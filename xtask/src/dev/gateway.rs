@@ -208,6 +208,8 @@ pub struct Gateway {
     pub spec: GatewaySpec,
     pub verifier: CognitoVerifier,
     pub app: Arc<dyn Service>,
+    /// The functions' `ALLOWED_ORIGIN`: their responses carry it as the deployed Lambdas do.
+    pub allowed_origin: Option<String>,
 }
 
 /// The axum application of the gateway.
@@ -350,7 +352,8 @@ async fn serve(
         claims,
         request_id: Some(uuid::Uuid::new_v4().to_string()),
     };
-    gateway.app.handle(request).await
+    let response = gateway.app.handle(request).await;
+    api::lambda::with_cors(response, gateway.allowed_origin.as_deref())
 }
 
 #[cfg(test)]

@@ -618,6 +618,7 @@ async fn start_stack(
         spec,
         verifier,
         app: Arc::new(app),
+        allowed_origin: api_env.get(env::ALLOWED_ORIGIN).cloned(),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
         .await
