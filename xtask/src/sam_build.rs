@@ -7,7 +7,6 @@
 //! (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/building-rust.html>).
 //! cargo-lambda comes from PyPI with its own zig for cross-linking (`tools::ensure_cargo_lambda`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +14,7 @@ use anyhow::{bail, Result};
 use serde_json::Value;
 
 use crate::footprint::MAX_SIZE_MIB;
-use crate::{process, template, tools, workspace};
+use crate::{process, template, tools};
 
 /// `e_machine` of an ELF file for AArch64 (the `arm64` Lambda architecture).
 const EM_AARCH64: u16 = 0xB7;
@@ -57,18 +56,6 @@ pub fn cargo_lambda_functions(template: &Value) -> Vec<CargoLambdaFunction> {
             code_uri: text(&resource["Properties"]["CodeUri"]),
         })
         .collect()
-}
-
-/// The binaries per `CodeUri`, for one cargo-lambda invocation per package.
-fn binaries_by_package(functions: &[CargoLambdaFunction]) -> BTreeMap<&str, Vec<&str>> {
-    let mut packages: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for function in functions {
-        packages
-            .entry(function.code_uri.as_str())
-            .or_default()
-            .push(function.binary.as_str());
-    }
-    packages
 }
 
 /// Why a built file is not a Lambda `bootstrap` for arm64, if it is not.
@@ -162,27 +149,6 @@ pub fn run(root: &Path, build_dir: &Path) -> Result<bool> {
     )?;
     let template = template::load(&root.join("template.yaml"))?;
     let started = std::time::Instant::now();
-    // SAM runs one `cargo lambda build --release --arm64 --bin <Binary>` per function, one
-    // after the other, each ending in a single-threaded fat-LTO link. The same command with all
-    // of a package's binaries first builds the very same artifacts with the links in parallel;
-    // `sam build` then finds them fresh.
-    for (package, binaries) in binaries_by_package(&cargo_lambda_functions(&template)) {
-        eprintln!(
-            "xtask: cargo lambda build --release --arm64 in {package}/ ({} binaries)",
-            binaries.len()
-        );
-        let mut cargo_lambda = workspace::cargo();
-        cargo_lambda
-            .current_dir(root.join(package))
-            .env("PATH", &path)
-            .args(["lambda", "build", "--release", "--arm64"]);
-        for binary in binaries {
-            cargo_lambda.args(["--bin", binary]);
-        }
-        if !process::run(&mut cargo_lambda)? {
-            return Ok(false);
-        }
-    }
     eprintln!(
         "xtask: sam build (cargo-lambda, arm64, release) into {}",
         build_dir.display()
@@ -260,11 +226,6 @@ mod tests {
         assert!(functions
             .iter()
             .all(|f| !f.binary.is_empty() && root.join(&f.code_uri).join("Cargo.toml").exists()));
-        let packages = binaries_by_package(&functions);
-        assert_eq!(
-            packages.values().map(Vec::len).sum::<usize>(),
-            functions.len()
-        );
     }
 
     #[test]
