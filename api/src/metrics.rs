@@ -6,87 +6,17 @@
 //! every dimension and metric named there is a root member). In Lambda, stdout is the
 //! function's log stream, so printing the line is all it takes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde_json::{json, Map, Value};
-
 use crate::http::ApiResponse;
 use crate::routes::Route;
 
-/// The CloudWatch namespace of every business metric.
-pub const NAMESPACE: &str = "Shop";
-/// The dimension that names the emitting function.
-pub const SERVICE_DIMENSION: &str = "Service";
+pub use shop_model::emf::{emf_line, now_ms, Metric, Unit, NAMESPACE, SERVICE_DIMENSION};
+
 /// `Service` of the order-entry Lambda.
 pub const ORDER_ENTRY_SERVICE: &str = "order-entry";
 /// Orders accepted (first requests only, not idempotent replays).
 pub const ORDERS_PLACED: &str = "OrdersPlaced";
 /// Value of the accepted orders, in cents.
 pub const ORDER_VALUE_CENTS: &str = "OrderValueCents";
-
-/// A CloudWatch metric unit (the subset used here).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    /// No unit (cents are not a CloudWatch unit).
-    None,
-}
-
-impl Unit {
-    fn as_str(self) -> &'static str {
-        match self {
-            Unit::Count => "Count",
-            Unit::None => "None",
-        }
-    }
-}
-
-/// One metric value.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Metric {
-    pub name: &'static str,
-    pub unit: Unit,
-    pub value: f64,
-}
-
-/// One EMF document (a single log line, no newline) with the `Service` dimension.
-pub fn emf_line(service: &str, timestamp_ms: u64, metrics: &[Metric]) -> String {
-    let definitions: Vec<Value> = metrics
-        .iter()
-        .map(|m| json!({"Name": m.name, "Unit": m.unit.as_str()}))
-        .collect();
-    let mut root = Map::new();
-    root.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [[SERVICE_DIMENSION]],
-                "Metrics": definitions,
-            }],
-        }),
-    );
-    root.insert(SERVICE_DIMENSION.into(), json!(service));
-    for metric in metrics {
-        // Whole numbers print as integers (`1`, not `1.0`).
-        let value = if metric.value.fract() == 0.0 && metric.value.abs() < 9.0e15 {
-            json!(metric.value as i64)
-        } else {
-            json!(metric.value)
-        };
-        root.insert(metric.name.into(), value);
-    }
-    Value::Object(root).to_string()
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// The metrics of one answered request: a first `202` to `POST /orders` counts one order
 /// placed and its value (`totalCents` of the answer); replays and errors count nothing.
@@ -126,6 +56,7 @@ pub fn emit(service: &str, metrics: &[Metric]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn accepted(total: i64) -> ApiResponse {
         ApiResponse::json(202, &json!({"orderId": "o-1", "totalCents": total}))

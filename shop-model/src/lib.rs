@@ -6,6 +6,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod emf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -7,45 +7,28 @@
 //! every dimension and metric named there is a root member). Emitted at the Lambda edge
 //! ([`crate::lambda::handle`]) only, so local engine runs keep their stdout clean.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde_json::{json, Map, Value};
-
 use crate::error::{names, StepError};
 use crate::registry::StepName;
 
-/// The CloudWatch namespace of every business metric.
-pub const NAMESPACE: &str = "Shop";
-/// The dimension that names the emitting function.
-pub const SERVICE_DIMENSION: &str = "Service";
+pub use shop_model::emf::{now_ms, NAMESPACE, SERVICE_DIMENSION};
+use shop_model::emf::{Metric, Unit};
+
 /// Payments the gateway declined.
 pub const PAYMENTS_DECLINED: &str = "PaymentsDeclined";
 /// Orders that could not be served for lack of stock.
 pub const OUT_OF_STOCK: &str = "OutOfStock";
 
 /// One EMF document (a single log line) of `Count` metrics with the `Service` dimension.
-pub fn emf_line(service: &str, timestamp_ms: u64, counts: &[(&str, u64)]) -> String {
-    let definitions: Vec<Value> = counts
+pub fn emf_line(service: &str, timestamp_ms: u64, counts: &[(&'static str, u64)]) -> String {
+    let metrics: Vec<Metric> = counts
         .iter()
-        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .map(|&(name, value)| Metric {
+            name,
+            unit: Unit::Count,
+            value: value as f64,
+        })
         .collect();
-    let mut root = Map::new();
-    root.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [[SERVICE_DIMENSION]],
-                "Metrics": definitions,
-            }],
-        }),
-    );
-    root.insert(SERVICE_DIMENSION.into(), json!(service));
-    for (name, value) in counts {
-        root.insert((*name).into(), json!(value));
-    }
-    Value::Object(root).to_string()
+    shop_model::emf::emf_line(service, timestamp_ms, &metrics)
 }
 
 /// The metric a step's failure counts, if any: `PaymentDeclined` from the pay step, and
@@ -69,17 +52,10 @@ pub fn emit_for<O>(step: StepName, result: &Result<O, StepError>) {
     }
 }
 
-/// Milliseconds since the Unix epoch, now.
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     #[test]
     fn formats_the_documented_shape() {
