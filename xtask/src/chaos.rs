@@ -21,7 +21,6 @@ use shop_model::products as product_attr;
 use crate::dev::{self, LocalStack};
 use crate::emulator::free_port;
 use crate::tally::{self, AcceptedOrder};
-use crate::workspace;
 use client::{Api, Counters, Outcome};
 use faults::{Faults, Rule, When};
 
@@ -119,34 +118,6 @@ impl Plan {
 /// How long the engine stays dead before its restart.
 const ENGINE_DOWN: Duration = Duration::from_secs(2);
 
-/// What the engine offers (`workflow serve --help`).
-#[derive(Debug, Clone, Copy, Default)]
-struct EngineFeatures {
-    state_dir: bool,
-    fault_injection: bool,
-}
-
-fn engine_features(root: &Path) -> Result<EngineFeatures> {
-    let workflow = workspace::build_workflow(root)?;
-    let help = std::process::Command::new(workflow)
-        .args(["serve", "--help"])
-        .output()
-        .context("running `workflow serve --help`")?;
-    let text = String::from_utf8_lossy(&help.stdout);
-    let features = EngineFeatures {
-        state_dir: text.contains("--state-dir"),
-        fault_injection: text.contains("--fault-injection"),
-    };
-    // A run without them would skip the engine kill or the step faults and still pass.
-    if !features.state_dir || !features.fault_injection {
-        anyhow::bail!(
-            "`workflow serve` lacks --state-dir or --fault-injection, which the engine kill and \
-             the step faults need"
-        );
-    }
-    Ok(features)
-}
-
 /// The phases, in order; index 0 is the quiet start.
 const PHASES: [&str; 8] = [
     "steady",
@@ -181,7 +152,6 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     let _lock = dev::lock::Lock::acquire(&plan.dir)?;
     let state_dir = plan.dir.join("engine-state");
     let _ = std::fs::remove_dir_all(&state_dir);
-    let features = engine_features(root)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -189,7 +159,7 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     // follows through its parent-death signal (no tokio signal handler: it would outlive the run
     // when `cargo xtask test` calls this in process).
     crate::process::install_signal_handlers();
-    let result = runtime.block_on(run_async(root, &plan, features, &state_dir));
+    let result = runtime.block_on(run_async(root, &plan, &state_dir));
     runtime.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -208,12 +178,7 @@ fn log_to_file(path: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn run_async(
-    root: &Path,
-    plan: &Plan,
-    features: EngineFeatures,
-    state_dir: &Path,
-) -> Result<bool> {
+async fn run_async(root: &Path, plan: &Plan, state_dir: &Path) -> Result<bool> {
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let options = dev::Options {
         dir: plan.dir.clone(),
@@ -225,8 +190,8 @@ async fn run_async(
     };
     let extras = dev::Extras {
         proxy: true,
-        engine_state_dir: features.state_dir.then(|| state_dir.to_path_buf()),
-        engine_fault_injection: features.fault_injection,
+        engine_state_dir: Some(state_dir.to_path_buf()),
+        engine_fault_injection: true,
         engine_log: Some(plan.dir.join("engine.log")),
     };
     let _ = std::fs::remove_file(plan.dir.join("engine.log"));
@@ -237,7 +202,7 @@ async fn run_async(
         stack.started.elapsed().as_secs_f64(),
         plan.dir.display()
     );
-    let result = scenario(&mut stack, plan, features, &run_id).await;
+    let result = scenario(&mut stack, plan, &run_id).await;
     stack.stop().await;
     result
 }
@@ -380,12 +345,7 @@ fn poison_bodies(run: &str, n: usize) -> Vec<String> {
     all.into_iter().cycle().take(n).collect()
 }
 
-async fn scenario(
-    stack: &mut LocalStack,
-    plan: &Plan,
-    features: EngineFeatures,
-    run: &str,
-) -> Result<bool> {
+async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool> {
     let outputs = Value::Object(stack.outputs.clone());
     // Looking behind the system goes to moto directly, not through the fault proxy.
     let direct = dev::Clients::new(&stack.moto_endpoint).await;
@@ -470,7 +430,7 @@ async fn scenario(
         .build()?;
     let faults = Faults::new(http, &sfn_endpoint);
     let poison = poison_bodies(run, plan.poison);
-    let mut running_at_kill: Vec<String> = Vec::new();
+    let mut running_at_kill: Vec<String>;
     // (phase, rule) in the order they were added, as GET /_local/faults lists them.
     let mut injected: Vec<(usize, Rule)> = Vec::new();
 
@@ -510,102 +470,93 @@ async fn scenario(
         ),
     );
 
-    if features.fault_injection {
-        // 3. Transient throttling, absorbed by the Retry of the Lambda service errors.
-        until(0.30).await;
-        counters.set_phase(3);
-        marks.push((3, starter.snapshot()));
-        let rule = Rule {
-            function: "process-payment".into(),
-            error: "Lambda.TooManyRequestsException".into(),
-            cause: "injected: throttled".into(),
-            count: Some(3),
-            when: When::Before,
-        };
-        faults.add(&rule).await?;
-        report.note(
+    // 3. Transient throttling, absorbed by the Retry of the Lambda service errors.
+    until(0.30).await;
+    counters.set_phase(3);
+    marks.push((3, starter.snapshot()));
+    let rule = Rule {
+        function: "process-payment".into(),
+        error: "Lambda.TooManyRequestsException".into(),
+        cause: "injected: throttled".into(),
+        count: Some(3),
+        when: When::Before,
+    };
+    faults.add(&rule).await?;
+    report.note(
             3,
             "process-payment throws Lambda.TooManyRequestsException on its next 3 calls (before the step runs)",
         );
-        injected.push((3, rule));
+    injected.push((3, rule));
 
-        // 4. Lost answers: the step does its work, then the engine sees an error and retries.
-        until(0.40).await;
-        counters.set_phase(4);
-        marks.push((4, starter.snapshot()));
-        for (function, count) in [("persist-order", 2), ("process-payment", 2)] {
-            let rule = Rule {
-                function: function.into(),
-                error: "Lambda.ServiceException".into(),
-                cause: "injected: answer lost after the step ran".into(),
-                count: Some(count),
-                when: When::After,
-            };
-            faults.add(&rule).await?;
-            report.note(
+    // 4. Lost answers: the step does its work, then the engine sees an error and retries.
+    until(0.40).await;
+    counters.set_phase(4);
+    marks.push((4, starter.snapshot()));
+    for (function, count) in [("persist-order", 2), ("process-payment", 2)] {
+        let rule = Rule {
+            function: function.into(),
+            error: "Lambda.ServiceException".into(),
+            cause: "injected: answer lost after the step ran".into(),
+            count: Some(count),
+            when: When::After,
+        };
+        faults.add(&rule).await?;
+        report.note(
                 4,
                 format!(
                     "{function} answers Lambda.ServiceException on its next {count} calls, after doing its work"
                 ),
             );
-            injected.push((4, rule));
-        }
+        injected.push((4, rule));
+    }
 
-        // 5. Permanent failure for a window: retries exhausted, orders end FAILED with the reason.
-        until(0.48).await;
-        counters.set_phase(5);
-        marks.push((5, starter.snapshot()));
-        let rule = Rule {
-            function: "process-payment".into(),
-            error: "Lambda.TooManyRequestsException".into(),
-            cause: "injected: throttled for the whole window".into(),
-            count: None,
-            when: When::Before,
-        };
-        faults.add(&rule).await?;
-        injected.push((5, rule));
+    // 5. Permanent failure for a window: retries exhausted, orders end FAILED with the reason.
+    until(0.48).await;
+    counters.set_phase(5);
+    marks.push((5, starter.snapshot()));
+    let rule = Rule {
+        function: "process-payment".into(),
+        error: "Lambda.TooManyRequestsException".into(),
+        cause: "injected: throttled for the whole window".into(),
+        count: None,
+        when: When::Before,
+    };
+    faults.add(&rule).await?;
+    injected.push((5, rule));
+    report.note(
+        5,
+        format!(
+            "process-payment throttled on every call for {:.0} s, then cleared",
+            plan.permanent.as_secs_f64()
+        ),
+    );
+    tokio::time::sleep(plan.permanent).await;
+    let listed = faults.list().await?;
+    faults.clear().await?;
+    if listed.len() != injected.len() {
+        report.problems.push(format!(
+            "GET /_local/faults listed {} rules after {} were added",
+            listed.len(),
+            injected.len()
+        ));
+    }
+    for (listed, (phase, rule)) in listed.iter().zip(&injected) {
+        let expected = rule.count.map_or(String::new(), |c| format!(" of {c}"));
         report.note(
-            5,
+            *phase,
             format!(
-                "process-payment throttled on every call for {:.0} s, then cleared",
-                plan.permanent.as_secs_f64()
+                "  injected: {} {} ({}) x{}{expected}",
+                listed.function, listed.error, listed.when, listed.injected
             ),
         );
-        tokio::time::sleep(plan.permanent).await;
-        let listed = faults.list().await?;
-        faults.clear().await?;
-        if listed.len() != injected.len() {
+        if rule.count.is_some_and(|c| listed.injected != u64::from(c)) {
             report.problems.push(format!(
-                "GET /_local/faults listed {} rules after {} were added",
-                listed.len(),
-                injected.len()
+                "the {} rule on {} fired {} times instead of {}",
+                listed.error,
+                listed.function,
+                listed.injected,
+                rule.count.unwrap_or_default()
             ));
-        }
-        for (listed, (phase, rule)) in listed.iter().zip(&injected) {
-            let expected = rule.count.map_or(String::new(), |c| format!(" of {c}"));
-            report.note(
-                *phase,
-                format!(
-                    "  injected: {} {} ({}) x{}{expected}",
-                    listed.function, listed.error, listed.when, listed.injected
-                ),
-            );
-            if rule.count.is_some_and(|c| listed.injected != u64::from(c)) {
-                report.problems.push(format!(
-                    "the {} rule on {} fired {} times instead of {}",
-                    listed.error,
-                    listed.function,
-                    listed.injected,
-                    rule.count.unwrap_or_default()
-                ));
-            }
-        }
-    } else {
-        for phase in 3..=5 {
-            report.note(
-                phase,
-                "skipped: `workflow serve` has no --fault-injection (the step faults need it)",
-            );
         }
     }
 
@@ -613,59 +564,56 @@ async fn scenario(
     until(0.70).await;
     counters.set_phase(6);
     marks.push((6, starter.snapshot()));
-    if features.state_dir {
-        let steps = [
-            "validate-order",
-            "process-payment",
-            "persist-order",
-            "notify-order",
-        ];
-        if features.fault_injection {
-            // Keep executions in their Retry backoff, so that the kill finds them RUNNING.
-            // `Throttled` is retried 5 times per state, so 4 per step cannot fail an order.
-            faults.clear().await?;
-            for function in steps {
-                faults
-                    .add(&Rule {
-                        function: function.into(),
-                        error: "Throttled".into(),
-                        cause: "injected: throttled before the kill".into(),
-                        count: Some(4),
-                        when: When::Before,
-                    })
-                    .await?;
-            }
+    let steps = [
+        "validate-order",
+        "process-payment",
+        "persist-order",
+        "notify-order",
+    ];
+    // Keep executions in their Retry backoff, so that the kill finds them RUNNING.
+    // `Throttled` is retried 5 times per state, so 4 per step cannot fail an order.
+    faults.clear().await?;
+    for function in steps {
+        faults
+            .add(&Rule {
+                function: function.into(),
+                error: "Throttled".into(),
+                cause: "injected: throttled before the kill".into(),
+                count: Some(4),
+                when: When::Before,
+            })
+            .await?;
+    }
+
+    // Kill once 3 executions run; after 5 s once any runs; after 10 s regardless.
+    let armed = Instant::now();
+    loop {
+        running_at_kill = running_executions(&sfn, &machine_arn)
+            .await
+            .unwrap_or_default();
+        let waited = armed.elapsed();
+        if running_at_kill.len() >= 3
+            || (!running_at_kill.is_empty() && waited > Duration::from_secs(5))
+            || waited > Duration::from_secs(10)
+        {
+            break;
         }
-        // Kill once 3 executions run; after 5 s once any runs; after 10 s regardless.
-        let armed = Instant::now();
-        loop {
-            running_at_kill = running_executions(&sfn, &machine_arn)
-                .await
-                .unwrap_or_default();
-            let waited = armed.elapsed();
-            if running_at_kill.len() >= 3
-                || (!running_at_kill.is_empty() && waited > Duration::from_secs(5))
-                || waited > Duration::from_secs(10)
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        if features.fault_injection {
-            let fired: u64 = faults.list().await?.iter().map(|r| r.injected).sum();
-            report.note(
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fired: u64 = faults.list().await?.iter().map(|r| r.injected).sum();
+    report.note(
                 6,
                 format!(
                     "Throttled armed 4 times on each of {} so that executions wait in Retry at the kill; {fired} fired before it",
                     steps.join(", ")
                 ),
             );
-        }
-        let killed = Instant::now();
-        stack.kill_engine().await?;
-        tokio::time::sleep(ENGINE_DOWN).await;
-        stack.restart_engine().await?;
-        report.note(
+
+    let killed = Instant::now();
+    stack.kill_engine().await?;
+    tokio::time::sleep(ENGINE_DOWN).await;
+    stack.restart_engine().await?;
+    report.note(
             6,
             format!(
                 "SIGKILL with {} executions RUNNING; restarted on the same --state-dir, serving again after {:.1} s",
@@ -673,12 +621,6 @@ async fn scenario(
                 killed.elapsed().as_secs_f64()
             ),
         );
-    } else {
-        report.note(
-            6,
-            "skipped: `workflow serve` has no --state-dir (a kill would lose its running executions)",
-        );
-    }
 
     // 7. Poison messages straight onto the order queue.
     until(0.85).await;
@@ -800,46 +742,45 @@ async fn scenario(
             outcome.unanswered
         ));
     }
-    if features.state_dir {
-        let mut finals: BTreeMap<String, usize> = BTreeMap::new();
-        for arn in &running_at_kill {
-            let status = sfn
-                .describe_execution()
-                .execution_arn(arn)
-                .send()
-                .await
-                .map(|d| match d.error() {
-                    Some(error) => format!("{} ({error})", d.status().as_str()),
-                    None => d.status().as_str().to_string(),
-                })
-                .unwrap_or_else(|e| {
-                    format!("unknown ({})", aws_sdk_sfn::error::DisplayErrorContext(&e))
-                });
-            *finals.entry(status).or_default() += 1;
-        }
-        let text: Vec<String> = finals.iter().map(|(s, n)| format!("{s} {n}")).collect();
-        report.note(
-            6,
-            format!(
-                "  the executions RUNNING at the kill ended: {}",
-                if text.is_empty() {
-                    "none running".into()
-                } else {
-                    text.join(", ")
-                }
-            ),
-        );
-        let unfinished: usize = finals
-            .iter()
-            .filter(|(s, _)| !(s.starts_with("SUCCEEDED") || s.starts_with("FAILED")))
-            .map(|(_, n)| n)
-            .sum();
-        if unfinished > 0 {
-            report.problems.push(format!(
-                "{unfinished} executions RUNNING at the engine kill did not end SUCCEEDED or FAILED"
-            ));
-        }
+    let mut finals: BTreeMap<String, usize> = BTreeMap::new();
+    for arn in &running_at_kill {
+        let status = sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .map(|d| match d.error() {
+                Some(error) => format!("{} ({error})", d.status().as_str()),
+                None => d.status().as_str().to_string(),
+            })
+            .unwrap_or_else(|e| {
+                format!("unknown ({})", aws_sdk_sfn::error::DisplayErrorContext(&e))
+            });
+        *finals.entry(status).or_default() += 1;
     }
+    let text: Vec<String> = finals.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    report.note(
+        6,
+        format!(
+            "  the executions RUNNING at the kill ended: {}",
+            if text.is_empty() {
+                "none running".into()
+            } else {
+                text.join(", ")
+            }
+        ),
+    );
+    let unfinished: usize = finals
+        .iter()
+        .filter(|(s, _)| !(s.starts_with("SUCCEEDED") || s.starts_with("FAILED")))
+        .map(|(_, n)| n)
+        .sum();
+    if unfinished > 0 {
+        report.problems.push(format!(
+            "{unfinished} executions RUNNING at the engine kill did not end SUCCEEDED or FAILED"
+        ));
+    }
+
     marks.push((PHASES.len(), starter.snapshot()));
     for pair in marks.windows(2) {
         let ((phase, from), (_, to)) = (pair[0], pair[1]);
