@@ -1,50 +1,28 @@
-//! Lambda glue shared by the binaries: JSON logs, configuration, and the per-step handler.
+//! Lambda glue of the shop's steps: how each step gets its ports in its deployed function (from
+//! the function's environment), the service with the shop's metrics and log correlation, and the
+//! SQS starter's handler. A step's binary is one line: `steps::lambda_main!(steps::ValidateOrder);`.
 
-use std::future::Future;
+use std::sync::Arc;
 
 use lambda_runtime::LambdaEvent;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use shop_model::env;
 use tracing::Instrument;
+use workflow_dsl::step::Step;
+use workflow_lambda::StepService;
 
-use crate::error::StepError;
-use crate::model::OrderScoped;
-use crate::registry::{decode, StepName};
+use crate::aws::{DynamoShop, SnsNotifier};
+use crate::metrics::FailureMetric;
+use crate::ports::SimulatedGateway;
+use crate::{NotifyOrder, PersistOrder, ProcessPayment, RecordFailure, ValidateOrder};
 
-/// Structured JSON logs to stdout (CloudWatch). Level from `RUST_LOG`, else `info`.
-pub fn init_tracing() {
-    // `try_init` so a second call (tests) is harmless.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = json_subscriber(std::io::stdout, filter).try_init();
-}
-
-/// The JSON log format: one object per event, with the current span's fields
-/// (`step`, `request_id`, `order_id`) under `span`.
-pub fn json_subscriber<W>(
-    writer: W,
-    filter: tracing_subscriber::EnvFilter,
-) -> tracing_subscriber::fmt::SubscriberBuilder<
-    tracing_subscriber::fmt::format::JsonFields,
-    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
-    tracing_subscriber::EnvFilter,
-    W,
->
-where
-    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
-{
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_writer(writer)
-}
+pub use workflow_lambda::init_json_logs as init_tracing;
 
 /// A required environment variable (see `shop_model::env`).
 pub fn env_var(name: &str) -> Result<String, lambda_runtime::Error> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        _ => Err(format!("environment variable {name} is not set").into()),
+    }
 }
 
 /// The AWS configuration from the Lambda environment (honours `AWS_ENDPOINT_URL`).
@@ -52,52 +30,92 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     shop_model::aws::sdk_config().await
 }
 
-/// Runs one invocation of `step`: decodes the input (malformed input is the step's own error
-/// rather than a runtime deserialization error), and logs with the request id and order id.
-/// Inputs and outputs are never logged (they may hold a payment token).
-pub async fn handle<I, O, F, Fut>(
-    step: StepName,
-    event: LambdaEvent<Value>,
-    run: F,
-) -> Result<O, StepError>
-where
-    I: DeserializeOwned + OrderScoped,
-    F: FnOnce(I) -> Fut,
-    Fut: Future<Output = Result<O, StepError>>,
-{
-    let (payload, context) = event.into_parts();
-    let order_id = payload
-        .get("orderId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let span = tracing::info_span!("step", step = step.as_str(), request_id = %context.request_id, order_id = %order_id);
-    async move {
-        let result = match decode::<I>(step, payload) {
-            Ok(input) => run(input).await,
-            Err(err) => Err(err),
-        };
-        match &result {
-            Ok(_) => tracing::info!("step succeeded"),
-            Err(err) if err.is_retryable() => tracing::warn!(
-                error = err.name(),
-                reason = err.reason(),
-                "step failed; retryable"
-            ),
-            Err(err) => tracing::warn!(error = err.name(), reason = err.reason(), "step failed"),
-        }
-        crate::metrics::emit_for(step, &result);
-        result
+/// How a step gets its ports in its deployed Lambda function: from the function's environment
+/// (the template sets exactly the variables each function needs: least privilege).
+pub trait Deployed: Step {
+    /// The ports, built once at start-up; an error names the missing setting.
+    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error>;
+}
+
+impl Deployed for ValidateOrder {
+    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+        Ok(Arc::new(DynamoShop::products_only(
+            aws_sdk_dynamodb::Client::new(config),
+            env_var(env::PRODUCTS_TABLE)?,
+        )))
     }
-    .instrument(span)
-    .await
+}
+
+impl Deployed for ProcessPayment {
+    /// The simulated provider; a real one implements [`crate::ports::PaymentGateway`] too.
+    fn ports(_: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+        Ok(Arc::new(SimulatedGateway))
+    }
+}
+
+impl Deployed for PersistOrder {
+    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+        Ok(Arc::new(DynamoShop::new(
+            aws_sdk_dynamodb::Client::new(config),
+            env_var(env::PRODUCTS_TABLE)?,
+            env_var(env::ORDERS_TABLE)?,
+        )))
+    }
+}
+
+impl Deployed for RecordFailure {
+    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+        Ok(Arc::new(DynamoShop::orders_only(
+            aws_sdk_dynamodb::Client::new(config),
+            env_var(env::ORDERS_TABLE)?,
+        )))
+    }
+}
+
+impl Deployed for NotifyOrder {
+    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+        Ok(Arc::new(SnsNotifier::new(
+            aws_sdk_sns::Client::new(config),
+            env_var(env::ORDER_TOPIC_ARN)?,
+        )))
+    }
+}
+
+/// The Lambda service of step `S` on `ports`, with the shop's conventions: log lines carry the
+/// order id (`correlation_id`), and business failures are counted as EMF metrics.
+pub fn service<S: Step>(ports: Arc<S::Ports>) -> StepService<S>
+where
+    S::Error: FailureMetric,
+{
+    StepService::new(ports)
+        .correlate_by("orderId")
+        .on_failure(crate::metrics::emit_failure::<S>)
+}
+
+/// The service of step `S` as deployed: ports from the function's environment.
+pub async fn deployed<S: Deployed>() -> Result<StepService<S>, lambda_runtime::Error>
+where
+    S::Error: FailureMetric,
+{
+    let config = aws_config().await;
+    Ok(service::<S>(S::ports(&config)?))
+}
+
+/// The `main` of a step's Lambda binary: `steps::lambda_main!(steps::ValidateOrder);` in
+/// `src/bin/validate-order.rs`. The binary must be named after the step (`Step::NAME`), or it
+/// does not compile.
+#[macro_export]
+macro_rules! lambda_main {
+    ($step:ty) => {
+        ::workflow_lambda::main!($step, $crate::lambda::deployed::<$step>());
+    };
 }
 
 /// Runs one invocation of the SQS starter, logging with the request id.
 pub async fn handle_sqs<S>(
     event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
     starter: &S,
-) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, StepError>
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, crate::starter::StarterError>
 where
     S: crate::ports::ExecutionStarter + ?Sized,
 {
@@ -120,14 +138,13 @@ where
 #[cfg(test)]
 mod tests {
     use std::io::Write;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
-    use lambda_runtime::{Context, LambdaEvent};
+    use lambda_runtime::Context;
+    use serde_json::Value;
 
     use super::*;
     use crate::fixtures::{line, message, shop};
-    use crate::model::ValidatedOrder;
-    use crate::validate::validate;
 
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -152,30 +169,23 @@ mod tests {
     async fn logs_are_json_with_request_and_order_ids_and_no_token() {
         let buffer = Buffer::default();
         let writer = buffer.clone();
-        let subscriber = json_subscriber(
+        let subscriber = workflow_lambda::json_subscriber(
             move || writer.clone(),
             tracing_subscriber::EnvFilter::new("info"),
         )
         .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
-        let shop = shop();
+        let service = service::<ValidateOrder>(Arc::new(shop()));
         let mut msg = message("o-log", vec![line("mug", 1)]);
         msg.payment_token = Some("tok_very_secret".into());
         let payload = serde_json::to_value(&msg).unwrap();
-        let out: ValidatedOrder = handle(StepName::ValidateOrder, event(payload), |m| {
-            validate(m, &shop)
-        })
-        .await
-        .unwrap();
+        let out = service.invoke(event(payload)).await.unwrap();
         assert_eq!(out.order_id, "o-log");
-        let err = handle(
-            StepName::ValidateOrder,
-            event(serde_json::json!({"orderId": "o-bad"})),
-            |m| validate(m, &shop),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(err.name(), "InvalidOrder");
+        let err = service
+            .invoke(event(serde_json::json!({"orderId": "o-bad"})))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type, "InvalidOrder");
 
         let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(!logs.contains("tok_very_secret"), "{logs}");
@@ -187,9 +197,8 @@ mod tests {
         for line in &lines {
             assert_eq!(line["span"]["request_id"], "req-42", "{line}");
         }
-        assert!(lines.iter().any(|l| l["span"]["order_id"] == "o-log"));
-        assert!(lines
-            .iter()
-            .any(|l| l["span"]["order_id"] == "o-bad" && l["fields"]["error"] == "InvalidOrder"));
+        assert!(lines.iter().any(|l| l["span"]["correlation_id"] == "o-log"));
+        assert!(lines.iter().any(|l| l["span"]["correlation_id"] == "o-bad"
+            && l["fields"]["error"] == "InvalidOrder"));
     }
 }

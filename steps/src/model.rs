@@ -11,7 +11,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use shop_model::{OrderLine, OrderMessage, OrderStatus, PricedLine};
 
-use crate::error::LambdaErrorObject;
+/// The error object a failed Lambda function returns, which Step Functions puts (as JSON text)
+/// in a caught error's `Cause`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LambdaErrorObject {
+    error_message: String,
+}
 
 /// A payment token from the client. Its `Debug` never shows the value, so it cannot leak
 /// into logs through `{:?}`.

@@ -1,8 +1,49 @@
 //! The notify step: publishes an order outcome (COMPLETED or FAILED) to the order topic.
 
-use crate::error::StepError;
+use workflow_dsl::step::{Step, StepError};
+use workflow_dsl::step_errors;
+use workflow_dsl::typed::StepErrors;
 use crate::model::{NotifyOutput, OrderNotification, OrderOutcome};
 use crate::ports::OrderNotifier;
+
+step_errors! {
+    /// Errors of [`NotifyOrder`].
+    pub enum NotifyError {
+        /// The step input does not have the expected shape (a workflow wiring bug). Final.
+        InvalidInput,
+        /// The topic throttled the call. Retried.
+        #[transient]
+        Throttled,
+        /// The topic was unreachable, timed out or answered 5xx. Retried.
+        #[transient]
+        ServiceUnavailable,
+        /// Anything else unexpected. Final.
+        InternalError,
+    }
+}
+crate::port_errors_are!(NotifyError);
+
+/// `notify-order`: publishes the order outcome to the order topic ([`notify`]).
+pub struct NotifyOrder;
+
+impl Step for NotifyOrder {
+    const NAME: &'static str = "notify-order";
+    type Input = OrderOutcome;
+    type Output = NotifyOutput;
+    type Error = NotifyError;
+    type Ports = dyn OrderNotifier;
+
+    async fn run(
+        outcome: OrderOutcome,
+        notifier: &Self::Ports,
+    ) -> Result<NotifyOutput, StepError<NotifyError>> {
+        notify(outcome, notifier).await
+    }
+
+    fn malformed_input(reason: String) -> StepError<NotifyError> {
+        NotifyError::InvalidInput.because(format!("malformed {} input: {reason}", Self::NAME))
+    }
+}
 
 /// The notification body for an outcome (failure fields only for FAILED orders).
 pub fn notification(outcome: &OrderOutcome) -> OrderNotification {
@@ -22,9 +63,9 @@ pub fn notification(outcome: &OrderOutcome) -> OrderNotification {
 pub async fn notify<N: OrderNotifier + ?Sized>(
     outcome: OrderOutcome,
     notifier: &N,
-) -> Result<NotifyOutput, StepError> {
+) -> Result<NotifyOutput, StepError<NotifyError>> {
     if outcome.order_id.is_empty() {
-        return Err(StepError::InvalidInput("orderId is missing".into()));
+        return Err(NotifyError::InvalidInput.because("orderId is missing"));
     }
     let message_id = notifier.publish(&notification(&outcome)).await?;
     tracing::info!(status = outcome.status.as_str(), "order outcome published");
@@ -99,8 +140,8 @@ mod tests {
         .await
         .unwrap();
         let notifier = RecordingNotifier::default();
-        notifier.fail_next(StepError::Throttled("sns".into()));
-        assert!(notify(outcome, &notifier).await.unwrap_err().is_retryable());
+        notifier.fail_next(crate::error::PortError::Throttled("sns".into()));
+        assert!(notify(outcome, &notifier).await.unwrap_err().is_transient());
         assert!(notifier.published().is_empty());
     }
 }

@@ -1,15 +1,58 @@
 //! The pay step: charges the validated order through the payment gateway port.
 
-use crate::error::StepError;
+use workflow_dsl::step::{Step, StepError};
+use workflow_dsl::step_errors;
+use workflow_dsl::typed::StepErrors;
 use crate::model::{PaidOrder, ValidatedOrder};
 use crate::ports::{ChargeOutcome, ChargeRequest, PaymentGateway};
+
+step_errors! {
+    /// Errors of [`ProcessPayment`].
+    pub enum PaymentError {
+        /// The payment provider declined the charge. Final.
+        PaymentDeclined,
+        /// The step input does not have the expected shape (a workflow wiring bug). Final.
+        InvalidInput,
+        /// The provider throttled the call. Retried.
+        #[transient]
+        Throttled,
+        /// The provider was unreachable, timed out or answered 5xx. Retried.
+        #[transient]
+        ServiceUnavailable,
+        /// Anything else unexpected. Final.
+        InternalError,
+    }
+}
+crate::port_errors_are!(PaymentError);
+
+/// `process-payment`: charges the payment token, idempotently per order ([`pay`]).
+pub struct ProcessPayment;
+
+impl Step for ProcessPayment {
+    const NAME: &'static str = "process-payment";
+    type Input = ValidatedOrder;
+    type Output = PaidOrder;
+    type Error = PaymentError;
+    type Ports = dyn PaymentGateway;
+
+    async fn run(
+        order: ValidatedOrder,
+        gateway: &Self::Ports,
+    ) -> Result<PaidOrder, StepError<PaymentError>> {
+        pay(order, gateway).await
+    }
+
+    fn malformed_input(reason: String) -> StepError<PaymentError> {
+        PaymentError::InvalidInput.because(format!("malformed {} input: {reason}", Self::NAME))
+    }
+}
 
 /// Charges `order.total_cents`; the order id is the idempotency key, so a retried step never
 /// charges twice with a provider that honours idempotency keys.
 pub async fn pay<G: PaymentGateway + ?Sized>(
     order: ValidatedOrder,
     gateway: &G,
-) -> Result<PaidOrder, StepError> {
+) -> Result<PaidOrder, StepError<PaymentError>> {
     let request = ChargeRequest {
         order_id: &order.order_id,
         amount_cents: order.total_cents,
@@ -27,7 +70,7 @@ pub async fn pay<G: PaymentGateway + ?Sized>(
             created_at: order.created_at,
             payment_id,
         }),
-        ChargeOutcome::Declined { reason } => Err(StepError::PaymentDeclined(format!(
+        ChargeOutcome::Declined { reason } => Err(PaymentError::PaymentDeclined.because(format!(
             "payment declined: {reason}"
         ))),
     }
@@ -74,7 +117,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.name(), "PaymentDeclined");
         assert!(
-            !err.reason().contains(DECLINED_TOKEN),
+            !err.message().contains(DECLINED_TOKEN),
             "the token never appears in errors"
         );
     }

@@ -1,15 +1,71 @@
 //! The persist step: reserves stock and marks the order COMPLETED, atomically and idempotently.
 
-use crate::error::StepError;
+use workflow_dsl::step::{Step, StepError};
+use workflow_dsl::step_errors;
+use workflow_dsl::typed::StepErrors;
 use crate::model::{OrderOutcome, PaidOrder};
-use crate::ports::{OrderStore, Transition};
+use crate::ports::{CompleteError, OrderStore, Transition};
+
+step_errors! {
+    /// Errors of [`PersistOrder`].
+    pub enum PersistError {
+        /// Sold out since validation: nothing was reserved. Final.
+        OutOfStock,
+        /// The order already ended FAILED; it is never moved to COMPLETED. Final.
+        OrderAlreadyFailed,
+        /// The step input does not have the expected shape (a workflow wiring bug). Final.
+        InvalidInput,
+        /// The table throttled the call or a transaction conflicted. Retried.
+        #[transient]
+        Throttled,
+        /// The table was unreachable, timed out or answered 5xx. Retried.
+        #[transient]
+        ServiceUnavailable,
+        /// Anything else unexpected. Final.
+        InternalError,
+    }
+}
+crate::port_errors_are!(PersistError);
+
+impl From<CompleteError> for StepError<PersistError> {
+    fn from(err: CompleteError) -> Self {
+        match err {
+            CompleteError::OutOfStock(m) => PersistError::OutOfStock.because(m),
+            CompleteError::OrderAlreadyFailed(m) => PersistError::OrderAlreadyFailed.because(m),
+            CompleteError::Port(e) => e.into(),
+        }
+    }
+}
+
+/// `persist-order`: reserves stock and marks the order COMPLETED in one transaction
+/// ([`persist`]).
+pub struct PersistOrder;
+
+impl Step for PersistOrder {
+    const NAME: &'static str = "persist-order";
+    type Input = PaidOrder;
+    type Output = OrderOutcome;
+    type Error = PersistError;
+    type Ports = dyn OrderStore;
+
+    async fn run(
+        order: PaidOrder,
+        store: &Self::Ports,
+    ) -> Result<OrderOutcome, StepError<PersistError>> {
+        persist(order, store).await
+    }
+
+    fn malformed_input(reason: String) -> StepError<PersistError> {
+        PersistError::InvalidInput.because(format!("malformed {} input: {reason}", Self::NAME))
+    }
+}
 
 /// Completes `order` in the store. A retried or redelivered step returns the stored order
 /// without a second reservation; `OutOfStock` reserves nothing.
 pub async fn persist<S: OrderStore + ?Sized>(
     order: PaidOrder,
     store: &S,
-) -> Result<OrderOutcome, StepError> {
+) -> Result<OrderOutcome, StepError<PersistError>> {
     check(&order)?;
     let (outcome, transition) = store.complete(&order).await?;
     if transition == Transition::AlreadyFinal {
@@ -19,14 +75,14 @@ pub async fn persist<S: OrderStore + ?Sized>(
 }
 
 /// The input comes from the pay step; a broken one is a wiring bug, not a customer error.
-fn check(order: &PaidOrder) -> Result<(), StepError> {
+fn check(order: &PaidOrder) -> Result<(), StepError<PersistError>> {
     if order.order_id.is_empty() || order.items.is_empty() || order.payment_id.is_empty() {
-        return Err(StepError::InvalidInput(
-            "paid order needs orderId, items and paymentId".into(),
+        return Err(PersistError::InvalidInput.because(
+            "paid order needs orderId, items and paymentId",
         ));
     }
     if order.items.len() > shop_model::MAX_ORDER_LINES {
-        return Err(StepError::InvalidInput("too many lines".into()));
+        return Err(PersistError::InvalidInput.because("too many lines"));
     }
     let sum: Option<i64> = order
         .items
@@ -37,8 +93,8 @@ fn check(order: &PaidOrder) -> Result<(), StepError> {
             || l.unit_price_cents.checked_mul(i64::from(l.quantity)) != Some(l.line_total_cents)
     });
     if bad_line || sum != Some(order.total_cents) {
-        return Err(StepError::InvalidInput(
-            "paid order lines and total do not add up".into(),
+        return Err(PersistError::InvalidInput.because(
+            "paid order lines and total do not add up",
         ));
     }
     Ok(())
@@ -92,7 +148,7 @@ mod tests {
         shop.put_product(product("tee", 1999, 2)); // someone bought one meanwhile
         let err = persist(order, &shop).await.unwrap_err();
         assert_eq!(err.name(), "OutOfStock");
-        assert!(err.reason().contains("tee"));
+        assert!(err.message().contains("tee"));
         assert_eq!(shop.product("mug").unwrap().stock, 10);
         assert!(shop.order("o-3").is_none());
     }

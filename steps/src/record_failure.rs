@@ -1,8 +1,51 @@
 //! The record-failure step (the workflow's Catch path): marks a PENDING order FAILED, idempotently.
 
-use crate::error::StepError;
+use workflow_dsl::step::{Step, StepError};
+use workflow_dsl::step_errors;
+use workflow_dsl::typed::StepErrors;
 use crate::model::{OrderOutcome, RecordFailureInput};
 use crate::ports::{OrderStore, Transition};
+
+step_errors! {
+    /// Errors of [`RecordFailure`].
+    pub enum RecordFailureError {
+        /// The step input does not have the expected shape (a workflow wiring bug). Final.
+        InvalidInput,
+        /// The table throttled the call. Retried.
+        #[transient]
+        Throttled,
+        /// The table was unreachable, timed out or answered 5xx. Retried.
+        #[transient]
+        ServiceUnavailable,
+        /// Anything else unexpected. Final.
+        InternalError,
+    }
+}
+crate::port_errors_are!(RecordFailureError);
+
+/// `record-failure`: marks the order FAILED with the caught error and its reason
+/// ([`record_failure`]).
+pub struct RecordFailure;
+
+impl Step for RecordFailure {
+    const NAME: &'static str = "record-failure";
+    type Input = RecordFailureInput;
+    type Output = OrderOutcome;
+    type Error = RecordFailureError;
+    type Ports = dyn OrderStore;
+
+    async fn run(
+        input: RecordFailureInput,
+        store: &Self::Ports,
+    ) -> Result<OrderOutcome, StepError<RecordFailureError>> {
+        record_failure(input, store).await
+    }
+
+    fn malformed_input(reason: String) -> StepError<RecordFailureError> {
+        RecordFailureError::InvalidInput
+            .because(format!("malformed {} input: {reason}", Self::NAME))
+    }
+}
 
 /// Longest error name stored.
 pub const MAX_ERROR_CHARS: usize = 128;
@@ -12,9 +55,9 @@ pub const MAX_ERROR_CHARS: usize = 128;
 pub async fn record_failure<S: OrderStore + ?Sized>(
     input: RecordFailureInput,
     store: &S,
-) -> Result<OrderOutcome, StepError> {
+) -> Result<OrderOutcome, StepError<RecordFailureError>> {
     if input.order.order_id.is_empty() {
-        return Err(StepError::InvalidInput("orderId is missing".into()));
+        return Err(RecordFailureError::InvalidInput.because("orderId is missing"));
     }
     let error: String = input.failure.error.chars().take(MAX_ERROR_CHARS).collect();
     let error = if error.trim().is_empty() {
@@ -103,7 +146,7 @@ mod tests {
     #[tokio::test]
     async fn store_errors_pass_through() {
         let shop = shop();
-        shop.fail_next(StepError::ServiceUnavailable("down".into()));
+        shop.fail_next(crate::error::PortError::ServiceUnavailable("down".into()));
         let err = record_failure(input("f-4", "OutOfStock", ""), &shop)
             .await
             .unwrap_err();

@@ -4,7 +4,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use shop_model::OrderMessage;
 use tracing::Instrument;
 
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::ports::payment::fnv1a64;
 use crate::ports::{ExecutionStarter, StartOutcome};
 
@@ -41,8 +41,26 @@ enum RecordError {
     Unparsable(String),
     #[error("order message has no orderId")]
     NoOrderId,
-    #[error("{}: {}", .0.name(), .0.reason())]
-    Start(StepError),
+    #[error("{0:?}")]
+    Start(PortError),
+}
+
+/// Why a whole SQS batch failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StarterError {
+    /// A record has no message id, so its failure could not be reported alone.
+    #[error("an SQS record has no messageId")]
+    NoMessageId,
+}
+
+/// The Lambda error type is `StarterError` and the message says what is wrong.
+impl From<StarterError> for lambda_runtime::Diagnostic {
+    fn from(err: StarterError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "StarterError".to_owned(),
+            error_message: err.to_string(),
+        }
+    }
 }
 
 /// Starts an execution per record. Records that cannot be parsed or started are returned as
@@ -52,13 +70,11 @@ enum RecordError {
 pub async fn start_batch<S: ExecutionStarter + ?Sized>(
     event: SqsEvent,
     starter: &S,
-) -> Result<SqsBatchResponse, StepError> {
+) -> Result<SqsBatchResponse, StarterError> {
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let Some(message_id) = record.message_id.clone() else {
-            return Err(StepError::InvalidInput(
-                "an SQS record has no messageId".into(),
-            ));
+            return Err(StarterError::NoMessageId);
         };
         let span = tracing::info_span!("record", message_id = %message_id, order_id = tracing::field::Empty);
         let result = start_record(&record, starter)
@@ -89,7 +105,7 @@ async fn start_record<S: ExecutionStarter + ?Sized>(
     // Only the kind and position of the error: serde_json's own message may quote a value of
     // the payload (`invalid type: string "..."`), which may be a payment token.
     let message: OrderMessage = serde_json::from_str(body)
-        .map_err(|e| RecordError::Unparsable(crate::registry::describe_json_error(&e)))?;
+        .map_err(|e| RecordError::Unparsable(workflow_dsl::step::describe_json_error(&e)))?;
     if message.order_id.trim().is_empty() {
         return Err(RecordError::NoOrderId);
     }
@@ -169,7 +185,7 @@ mod tests {
     #[tokio::test]
     async fn unparsable_and_unstartable_messages_are_batch_item_failures() {
         let executions = InMemoryExecutions::default();
-        executions.fail_next(StepError::Throttled("limit".into()));
+        executions.fail_next(PortError::Throttled("limit".into()));
         let batch = event(vec![
             record("m1", &body("o-1")),
             record("m2", "not json"),

@@ -4,9 +4,53 @@ use std::collections::BTreeMap;
 
 use shop_model::{OrderMessage, PricedLine, CURRENCY, MAX_ORDER_LINES, MAX_QUANTITY, MIN_QUANTITY};
 
-use crate::error::StepError;
+use workflow_dsl::step::{Step, StepError};
+use workflow_dsl::step_errors;
+use workflow_dsl::typed::StepErrors;
 use crate::model::{PaymentToken, ValidatedOrder};
 use crate::ports::ProductCatalog;
+
+step_errors! {
+    /// Errors of [`ValidateOrder`].
+    pub enum ValidateError {
+        /// The order is not acceptable (unknown product, bad quantity, empty order, ...). Final.
+        InvalidOrder,
+        /// Not enough stock right now. Final.
+        OutOfStock,
+        /// A dependency throttled the call. Retried.
+        #[transient]
+        Throttled,
+        /// A dependency was unreachable, timed out or answered 5xx. Retried.
+        #[transient]
+        ServiceUnavailable,
+        /// Anything else unexpected (misconfiguration, corrupt data). Final.
+        InternalError,
+    }
+}
+crate::port_errors_are!(ValidateError);
+
+/// `validate-order`: re-prices the order message from the catalog and checks stock
+/// ([`validate`]). A message that does not decode is the customer's order: `InvalidOrder`.
+pub struct ValidateOrder;
+
+impl Step for ValidateOrder {
+    const NAME: &'static str = "validate-order";
+    type Input = OrderMessage;
+    type Output = ValidatedOrder;
+    type Error = ValidateError;
+    type Ports = dyn ProductCatalog;
+
+    async fn run(
+        message: OrderMessage,
+        catalog: &Self::Ports,
+    ) -> Result<ValidatedOrder, StepError<ValidateError>> {
+        validate(message, catalog).await
+    }
+
+    fn malformed_input(reason: String) -> StepError<ValidateError> {
+        ValidateError::InvalidOrder.because(format!("malformed order message: {reason}"))
+    }
+}
 
 /// Longest order id accepted (it names the workflow execution and the DynamoDB key).
 pub const MAX_ORDER_ID_LEN: usize = 128;
@@ -20,7 +64,7 @@ pub const MAX_ORDER_ID_LEN: usize = 128;
 pub async fn validate<C: ProductCatalog + ?Sized>(
     message: OrderMessage,
     catalog: &C,
-) -> Result<ValidatedOrder, StepError> {
+) -> Result<ValidatedOrder, StepError<ValidateError>> {
     check_shape(&message)?;
 
     let mut wanted: BTreeMap<&str, u64> = BTreeMap::new();
@@ -36,7 +80,7 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
-        return Err(StepError::InvalidOrder(format!(
+        return Err(ValidateError::InvalidOrder.because(format!(
             "unknown product(s): {}",
             unknown.join(", ")
         )));
@@ -47,13 +91,13 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
     for line in &message.items {
         let product = &products[&line.product_id];
         if product.currency != CURRENCY {
-            return Err(StepError::InvalidOrder(format!(
+            return Err(ValidateError::InvalidOrder.because(format!(
                 "product {} is not sold in {CURRENCY}",
                 product.id
             )));
         }
         if product.price_cents < 0 {
-            return Err(StepError::InvalidOrder(format!(
+            return Err(ValidateError::InvalidOrder.because(format!(
                 "product {} has no valid price",
                 product.id
             )));
@@ -61,10 +105,10 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
         let line_total = product
             .price_cents
             .checked_mul(i64::from(line.quantity))
-            .ok_or_else(|| StepError::InvalidOrder("order total is too large".into()))?;
+            .ok_or_else(|| ValidateError::InvalidOrder.because("order total is too large"))?;
         total = total
             .checked_add(line_total)
-            .ok_or_else(|| StepError::InvalidOrder("order total is too large".into()))?;
+            .ok_or_else(|| ValidateError::InvalidOrder.because("order total is too large"))?;
         items.push(PricedLine {
             product_id: product.id.clone(),
             name: product.name.clone(),
@@ -80,7 +124,7 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
         .map(|(id, _)| *id)
         .collect();
     if !short.is_empty() {
-        return Err(StepError::OutOfStock(format!(
+        return Err(ValidateError::OutOfStock.because(format!(
             "not enough stock for {}",
             short.join(", ")
         )));
@@ -105,8 +149,8 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
     })
 }
 
-fn check_shape(message: &OrderMessage) -> Result<(), StepError> {
-    let invalid = |reason: String| Err(StepError::InvalidOrder(reason));
+fn check_shape(message: &OrderMessage) -> Result<(), StepError<ValidateError>> {
+    let invalid = |reason: String| Err(ValidateError::InvalidOrder.because(reason));
     if message.order_id.trim().is_empty() || message.order_id.len() > MAX_ORDER_ID_LEN {
         return invalid(format!(
             "orderId must have 1 to {MAX_ORDER_ID_LEN} characters"
@@ -164,7 +208,7 @@ mod tests {
         assert_eq!(v.order_id, "o-1");
     }
 
-    async fn invalid(msg: OrderMessage) -> StepError {
+    async fn invalid(msg: OrderMessage) -> StepError<ValidateError> {
         validate(msg, &shop()).await.unwrap_err()
     }
 
@@ -172,7 +216,7 @@ mod tests {
     async fn rejects_unknown_products_and_bad_quantities() {
         let err = invalid(message("o", vec![line("mug", 1), line("nope", 1)])).await;
         assert_eq!(err.name(), "InvalidOrder");
-        assert!(err.reason().contains("nope"));
+        assert!(err.message().contains("nope"));
         for q in [0, 101] {
             assert_eq!(
                 invalid(message("o", vec![line("mug", q)])).await.name(),
@@ -197,7 +241,7 @@ mod tests {
     async fn rejects_empty_too_long_and_malformed_orders() {
         assert_eq!(invalid(message("o", vec![])).await.name(), "InvalidOrder");
         let many: Vec<_> = (0..51).map(|_| line("mug", 1)).collect();
-        assert!(invalid(message("o", many)).await.reason().contains("50"));
+        assert!(invalid(message("o", many)).await.message().contains("50"));
         assert_eq!(
             invalid(message("", vec![line("mug", 1)])).await.name(),
             "InvalidOrder"
@@ -251,17 +295,17 @@ mod tests {
         let err = validate(message("o", vec![line("gold", 3)]), &shop)
             .await
             .unwrap_err();
-        assert!(err.reason().contains("too large"));
+        assert!(err.message().contains("too large"));
     }
 
     #[tokio::test]
     async fn catalog_errors_pass_through_for_retry() {
         let shop = shop();
-        shop.fail_next(StepError::Throttled("slow down".into()));
+        shop.fail_next(crate::error::PortError::Throttled("slow down".into()));
         let err = validate(message("o", vec![line("mug", 1)]), &shop)
             .await
             .unwrap_err();
         assert_eq!(err.name(), "Throttled");
-        assert!(err.is_retryable());
+        assert!(err.is_transient());
     }
 }

@@ -130,5 +130,5 @@ async fn a_missing_state_machine_is_a_batch_item_failure() {
         .start("order-x", &message("x", &[("mug", 1)]))
         .await
         .unwrap_err();
-    assert!(!err.is_retryable(), "{err:?}");
+    assert!(!err.is_transient(), "{err:?}");
 }

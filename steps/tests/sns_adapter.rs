@@ -154,5 +154,5 @@ async fn a_missing_topic_is_a_final_error() {
     let err = notify(outcome("n-x", OrderStatus::Completed), &notifier)
         .await
         .unwrap_err();
-    assert!(!err.is_retryable(), "{err:?}");
+    assert!(!err.is_transient(), "{err:?}");
 }

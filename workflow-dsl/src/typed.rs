@@ -23,12 +23,41 @@ use crate::model::{JitterStrategy, Retrier};
 ///
 /// Implement it with [`step_errors!`] on a fieldless enum. The names are what the step reports as
 /// its error type (for a Lambda function: the `errorType` of the failed invocation), and what
-/// `Retry`/`Catch` `ErrorEquals` match.
+/// `Retry`/`Catch` `ErrorEquals` match. Which errors are transient (a retry may cure them) is
+/// declared here too, once: [`Retry::transient`] retries exactly those.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a step error enum",
+    label = "not declared with `step_errors!`",
+    note = "declare a step's errors with `workflow_dsl::step_errors! {{ pub enum MyError {{ ... }} }}`, \
+            or name an arbitrary error with `ErrorName::custom(\"...\")` on an untyped state"
+)]
 pub trait StepErrors: Copy + 'static {
-    /// Every error name of the type, in declaration order.
-    fn all_names() -> Vec<&'static str>;
+    /// Every error of the type, in declaration order.
+    fn all() -> Vec<Self>;
     /// The ASL error name of this value.
     fn name(&self) -> &'static str;
+    /// True when a retry may cure this error (declared `#[transient]` in [`step_errors!`]).
+    fn is_transient(&self) -> bool;
+
+    /// Every error name of the type, in declaration order.
+    fn all_names() -> Vec<&'static str> {
+        Self::all().iter().map(StepErrors::name).collect()
+    }
+
+    /// The errors declared transient, in declaration order.
+    fn transient() -> Vec<Self> {
+        Self::all().into_iter().filter(Self::is_transient).collect()
+    }
+
+    /// The error whose ASL name is `name`.
+    fn from_name(name: &str) -> Option<Self> {
+        Self::all().into_iter().find(|e| e.name() == name)
+    }
+
+    /// This error with a message saying why: what a step's handler returns.
+    fn because(self, message: impl Into<String>) -> crate::step::StepError<Self> {
+        crate::step::StepError::new(self, message)
+    }
 }
 
 /// The error type of a step that defines no errors of its own (it can still fail with the
@@ -37,10 +66,13 @@ pub trait StepErrors: Copy + 'static {
 pub enum NoErrors {}
 
 impl StepErrors for NoErrors {
-    fn all_names() -> Vec<&'static str> {
+    fn all() -> Vec<Self> {
         Vec::new()
     }
     fn name(&self) -> &'static str {
+        match *self {}
+    }
+    fn is_transient(&self) -> bool {
         match *self {}
     }
 }
@@ -48,7 +80,8 @@ impl StepErrors for NoErrors {
 /// Declares a fieldless error enum and implements [`StepErrors`] (and `Display`) for it.
 ///
 /// A variant's ASL name is its identifier, or the string given after `=`. A name starting with
-/// `States.` is reserved by ASL and is rejected at compile time.
+/// `States.` is reserved by ASL and is rejected at compile time. `#[transient]` on a variant
+/// declares that a retry may cure it ([`Retry::transient`] retries exactly those).
 ///
 /// ```
 /// use workflow_dsl::step_errors;
@@ -59,13 +92,17 @@ impl StepErrors for NoErrors {
 ///     pub enum PaymentError {
 ///         /// The card issuer declined.
 ///         Declined = "PaymentDeclined",
+///         /// The gateway did not answer: try again later.
+///         #[transient]
 ///         GatewayUnavailable,
 ///     }
 /// }
 ///
 /// assert_eq!(PaymentError::Declined.name(), "PaymentDeclined");
 /// assert_eq!(PaymentError::all_names(), ["PaymentDeclined", "GatewayUnavailable"]);
+/// assert_eq!(PaymentError::transient(), [PaymentError::GatewayUnavailable]);
 /// assert_eq!(PaymentError::GatewayUnavailable.to_string(), "GatewayUnavailable");
+/// assert_eq!(PaymentError::from_name("PaymentDeclined"), Some(PaymentError::Declined));
 /// ```
 ///
 /// ```compile_fail
@@ -75,23 +112,75 @@ impl StepErrors for NoErrors {
 macro_rules! step_errors {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident $(= $ename:literal)? ),* $(,)?
-        }
+        $vis:vis enum $name:ident { $($body:tt)* }
     ) => {
-        $(#[$meta])*
+        $crate::__step_errors! {
+            @meta [$(#[$meta])*] @vis [$vis] @name [$name]
+            @done []
+            @attrs [] @transient [false]
+            @rest [$($body)*]
+        }
+    };
+}
+
+/// The variant reader of [`step_errors!`]: collects each variant with its attributes, its ASL
+/// name and whether it is `#[transient]`, then writes the enum and its impls.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __step_errors {
+    // `#[transient]` marks the variant being read.
+    (@meta $m:tt @vis $v:tt @name $n:tt @done $d:tt @attrs $a:tt @transient $t:tt
+     @rest [#[transient] $($rest:tt)*]) => {
+        $crate::__step_errors! {
+            @meta $m @vis $v @name $n @done $d @attrs $a @transient [true] @rest [$($rest)*]
+        }
+    };
+    // Any other attribute stays on the variant.
+    (@meta $m:tt @vis $v:tt @name $n:tt @done $d:tt @attrs [$($a:tt)*] @transient $t:tt
+     @rest [#[$attr:meta] $($rest:tt)*]) => {
+        $crate::__step_errors! {
+            @meta $m @vis $v @name $n @done $d @attrs [$($a)* #[$attr]] @transient $t
+            @rest [$($rest)*]
+        }
+    };
+    // `Variant = "Name"`, then more.
+    (@meta $m:tt @vis $v:tt @name $n:tt @done [$($d:tt)*] @attrs $a:tt @transient [$t:tt]
+     @rest [$variant:ident = $ename:literal $(, $($rest:tt)*)?]) => {
+        $crate::__step_errors! {
+            @meta $m @vis $v @name $n @done [$($d)* ($a $variant ($ename) $t)]
+            @attrs [] @transient [false] @rest [$($($rest)*)?]
+        }
+    };
+    // `Variant`, then more.
+    (@meta $m:tt @vis $v:tt @name $n:tt @done [$($d:tt)*] @attrs $a:tt @transient [$t:tt]
+     @rest [$variant:ident $(, $($rest:tt)*)?]) => {
+        $crate::__step_errors! {
+            @meta $m @vis $v @name $n @done [$($d)* ($a $variant (::std::stringify!($variant)) $t)]
+            @attrs [] @transient [false] @rest [$($($rest)*)?]
+        }
+    };
+    // Every variant read: the enum and its impls.
+    (@meta [$($meta:tt)*] @vis [$vis:vis] @name [$name:ident]
+     @done [$( ([$($vattr:tt)*] $variant:ident ($ename:expr) $transient:tt) )*]
+     @attrs [] @transient [false] @rest []) => {
+        $($meta)*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         $vis enum $name {
-            $( $(#[$vmeta])* $variant ),*
+            $( $($vattr)* $variant ),*
         }
 
         impl $crate::typed::StepErrors for $name {
-            fn all_names() -> ::std::vec::Vec<&'static str> {
-                ::std::vec![$( $crate::__step_error_name!($variant $(, $ename)?) ),*]
+            fn all() -> ::std::vec::Vec<Self> {
+                ::std::vec![$( $name::$variant ),*]
             }
             fn name(&self) -> &'static str {
                 match self {
-                    $( $name::$variant => $crate::__step_error_name!($variant $(, $ename)?) ),*
+                    $( $name::$variant => $ename ),*
+                }
+            }
+            fn is_transient(&self) -> bool {
+                match self {
+                    $( $name::$variant => $transient ),*
                 }
             }
         }
@@ -104,21 +193,10 @@ macro_rules! step_errors {
 
         $(
             const _: () = ::std::assert!(
-                $crate::typed::is_user_error_name($crate::__step_error_name!($variant $(, $ename)?)),
+                $crate::typed::is_user_error_name($ename),
                 "ASL error names starting with `States.` are reserved; pick another name",
             );
         )*
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __step_error_name {
-    ($variant:ident) => {
-        ::std::stringify!($variant)
-    };
-    ($variant:ident, $ename:literal) => {
-        $ename
     };
 }
 
@@ -421,6 +499,14 @@ impl<E> Retry<E> {
     }
 }
 
+impl<E: StepErrors> Retry<E> {
+    /// Retries the step's transient errors: those its error enum declares `#[transient]`
+    /// ([`StepErrors::transient`]).
+    pub fn transient() -> Self {
+        Retry::on_any(E::transient())
+    }
+}
+
 impl<E> Retry<E> {
     /// AWS's recommended retrier for Lambda invocations: `Lambda.ServiceException`,
     /// `Lambda.AWSLambdaException`, `Lambda.SdkClientException` and
@@ -572,14 +658,12 @@ pub trait TaskStep: 'static {
 
     /// The placeholder of the function ARN: `${` + PascalCase(NAME) + `FunctionArn}`.
     fn function_arn_placeholder() -> String {
-        integrations::placeholder(&format!("{}FunctionArn", pascal_case(Self::NAME)))
+        function_arn_placeholder(Self::NAME)
     }
 
     /// How the step runs. Default: Lambda invoke of [`TaskStep::function_arn_placeholder`].
     fn resource() -> StepResource {
-        StepResource::LambdaInvoke {
-            function: Self::function_arn_placeholder(),
-        }
+        StepResource::lambda_of(Self::NAME)
     }
 }
 
@@ -592,6 +676,22 @@ pub enum StepResource {
     /// A resource whose result is the step output itself (a Lambda ARN used directly, an
     /// activity ARN): `Resource` = the ARN, no Parameters.
     Direct { arn: String },
+}
+
+impl StepResource {
+    /// The default: the Lambda function of the step called `name`, invoked through the optimized
+    /// integration on the SAM placeholder `${<PascalName>FunctionArn}`.
+    pub fn lambda_of(name: &str) -> Self {
+        StepResource::LambdaInvoke {
+            function: function_arn_placeholder(name),
+        }
+    }
+}
+
+/// The SAM placeholder of the function ARN of the step called `name`:
+/// `validate-order` -> `${ValidateOrderFunctionArn}`.
+pub fn function_arn_placeholder(name: &str) -> String {
+    integrations::placeholder(&format!("{}FunctionArn", pascal_case(name)))
 }
 
 /// `validate-order` / `validate_order` -> `ValidateOrder`.

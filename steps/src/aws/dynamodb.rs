@@ -15,10 +15,10 @@ use aws_sdk_dynamodb::Client;
 use shop_model::{orders as o, products as p, OrderMessage, OrderStatus, CURRENCY};
 
 use crate::aws::errors::classify;
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::model::{OrderOutcome, OutcomeLine, PaidOrder};
 use crate::ports::orders::{completed_outcome, failed_outcome, now_rfc3339, reservations};
-use crate::ports::{CatalogProduct, OrderStore, ProductCatalog, Transition};
+use crate::ports::{CompleteError, CatalogProduct, OrderStore, ProductCatalog, Transition};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -58,16 +58,16 @@ impl DynamoShop {
         Self::new(client, "", orders_table)
     }
 
-    fn products_table(&self) -> Result<&str, StepError> {
+    fn products_table(&self) -> Result<&str, PortError> {
         configured(&self.products_table, "Products")
     }
 
-    fn orders_table(&self) -> Result<&str, StepError> {
+    fn orders_table(&self) -> Result<&str, PortError> {
         configured(&self.orders_table, "Orders")
     }
 
     /// The order as stored now (strongly consistent), if any.
-    pub async fn load_order(&self, order_id: &str) -> Result<Option<OrderOutcome>, StepError> {
+    pub async fn load_order(&self, order_id: &str) -> Result<Option<OrderOutcome>, PortError> {
         let out = self
             .client
             .get_item()
@@ -89,7 +89,7 @@ impl DynamoShop {
         &self,
         old: Option<&Item>,
         order_id: &str,
-    ) -> Result<Option<OrderOutcome>, StepError> {
+    ) -> Result<Option<OrderOutcome>, PortError> {
         match old {
             Some(item) if !item.is_empty() => parse_order(item).map(Some),
             _ => self.load_order(order_id).await,
@@ -102,7 +102,7 @@ impl ProductCatalog for DynamoShop {
     async fn get_products(
         &self,
         ids: &[String],
-    ) -> Result<HashMap<String, CatalogProduct>, StepError> {
+    ) -> Result<HashMap<String, CatalogProduct>, PortError> {
         let table = self.products_table()?;
         let mut found = HashMap::new();
         for chunk in ids.chunks(BATCH_GET_MAX) {
@@ -121,12 +121,12 @@ impl ProductCatalog for DynamoShop {
                     .expression_attribute_names("#currency", p::CURRENCY)
                     .expression_attribute_names("#stock", p::STOCK)
                     .build()
-                    .map_err(|e| StepError::Internal(format!("BatchGetItem request: {e}")))?,
+                    .map_err(|e| PortError::Internal(format!("BatchGetItem request: {e}")))?,
             );
             let mut round = 0;
             while let Some(request) = pending.take() {
                 if round == BATCH_GET_ROUNDS {
-                    return Err(StepError::Throttled(
+                    return Err(PortError::Throttled(
                         "Products BatchGetItem: keys left unprocessed".into(),
                     ));
                 }
@@ -163,7 +163,7 @@ impl ProductCatalog for DynamoShop {
 
 #[async_trait]
 impl OrderStore for DynamoShop {
-    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), StepError> {
+    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), CompleteError> {
         let now = now_rfc3339();
         let wanted = reservations(&order.items);
 
@@ -197,7 +197,7 @@ impl OrderStore for DynamoShop {
             .expression_attribute_values(":now", s(&now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StepError::Internal(format!("order update: {e}")))?;
+            .map_err(|e| PortError::Internal(format!("order update: {e}")))?;
         let mut transact = vec![TransactWriteItem::builder().update(order_update).build()];
 
         // Items 1..: one conditional decrement per product.
@@ -211,7 +211,7 @@ impl OrderStore for DynamoShop {
                 .expression_attribute_names("#stock", p::STOCK)
                 .expression_attribute_values(":q", AttributeValue::N(quantity.to_string()))
                 .build()
-                .map_err(|e| StepError::Internal(format!("stock update: {e}")))?;
+                .map_err(|e| PortError::Internal(format!("stock update: {e}")))?;
             transact.push(TransactWriteItem::builder().update(update).build());
         }
 
@@ -228,7 +228,7 @@ impl OrderStore for DynamoShop {
         let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
             err.as_service_error()
         else {
-            return Err(classify("TransactWriteItems", &err));
+            return Err(classify("TransactWriteItems", &err).into());
         };
 
         // The cancellation reasons are in request order: [order, product...]
@@ -248,16 +248,17 @@ impl OrderStore for DynamoShop {
                     return Ok((stored, Transition::AlreadyFinal))
                 }
                 Some(stored) if stored.status == OrderStatus::Failed => {
-                    return Err(StepError::OrderAlreadyFailed(format!(
+                    return Err(CompleteError::OrderAlreadyFailed(format!(
                         "order {} already failed",
                         order.order_id
                     )))
                 }
                 _ if !reasons.is_empty() => {
                     // The order changed between the transaction and the read: try again.
-                    return Err(StepError::Throttled(
+                    return Err(PortError::Throttled(
                         "order changed during the transaction".into(),
-                    ));
+                    )
+                    .into());
                 }
                 _ => {}
             }
@@ -284,7 +285,7 @@ impl OrderStore for DynamoShop {
                 .collect()
         };
         if !short.is_empty() {
-            return Err(StepError::OutOfStock(format!(
+            return Err(CompleteError::OutOfStock(format!(
                 "not enough stock for {}",
                 short.join(", ")
             )));
@@ -301,15 +302,9 @@ impl OrderStore for DynamoShop {
             "RequestLimitExceeded",
         ];
         if reasons.is_empty() || codes.iter().any(|c| transient.contains(c)) {
-            Err(StepError::Throttled(format!(
-                "transaction cancelled ({})",
-                codes.join(", ")
-            )))
+            Err(PortError::Throttled(format!("transaction cancelled ({})", codes.join(", "))).into())
         } else {
-            Err(StepError::Internal(format!(
-                "transaction cancelled ({})",
-                codes.join(", ")
-            )))
+            Err(PortError::Internal(format!("transaction cancelled ({})", codes.join(", "))).into())
         }
     }
 
@@ -318,7 +313,7 @@ impl OrderStore for DynamoShop {
         order: &OrderMessage,
         error: &str,
         reason: &str,
-    ) -> Result<(OrderOutcome, Transition), StepError> {
+    ) -> Result<(OrderOutcome, Transition), PortError> {
         let now = now_rfc3339();
         let items = AttributeValue::L(
             order
@@ -386,7 +381,7 @@ impl OrderStore for DynamoShop {
                     Some(stored) if stored.status.is_final() => {
                         Ok((stored, Transition::AlreadyFinal))
                     }
-                    _ => Err(StepError::Throttled(
+                    _ => Err(PortError::Throttled(
                         "order changed during the update".into(),
                     )),
                 }
@@ -395,9 +390,9 @@ impl OrderStore for DynamoShop {
     }
 }
 
-fn configured<'a>(table: &'a str, what: &str) -> Result<&'a str, StepError> {
+fn configured<'a>(table: &'a str, what: &str) -> Result<&'a str, PortError> {
     if table.is_empty() {
-        Err(StepError::Internal(format!(
+        Err(PortError::Internal(format!(
             "no {what} table is configured for this function"
         )))
     } else {
@@ -435,8 +430,8 @@ fn priced_items(order: &PaidOrder) -> AttributeValue {
     )
 }
 
-fn corrupt(what: &str) -> StepError {
-    StepError::Internal(format!("stored item has a missing or malformed {what}"))
+fn corrupt(what: &str) -> PortError {
+    PortError::Internal(format!("stored item has a missing or malformed {what}"))
 }
 
 fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
@@ -445,7 +440,7 @@ fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Result<Option<T>, StepError> {
+fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Result<Option<T>, PortError> {
     match item.get(key) {
         None | Some(AttributeValue::Null(_)) => Ok(None),
         Some(AttributeValue::N(v)) => v.parse().map(Some).map_err(|_| corrupt(key)),
@@ -453,7 +448,7 @@ fn get_n<T: std::str::FromStr>(item: &Item, key: &str) -> Result<Option<T>, Step
     }
 }
 
-fn parse_product(item: &Item) -> Result<CatalogProduct, StepError> {
+fn parse_product(item: &Item) -> Result<CatalogProduct, PortError> {
     Ok(CatalogProduct {
         id: get_s(item, p::ID).ok_or_else(|| corrupt(p::ID))?.to_owned(),
         name: get_s(item, p::NAME).unwrap_or_default().to_owned(),
@@ -464,7 +459,7 @@ fn parse_product(item: &Item) -> Result<CatalogProduct, StepError> {
 }
 
 /// Reads a stored order; lines keep whatever priced fields they have.
-pub(crate) fn parse_order(item: &Item) -> Result<OrderOutcome, StepError> {
+pub(crate) fn parse_order(item: &Item) -> Result<OrderOutcome, PortError> {
     let status = get_s(item, o::STATUS)
         .and_then(OrderStatus::parse)
         .ok_or_else(|| corrupt(o::STATUS))?;

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use crate::error::StepError;
+use crate::error::PortError;
 
 /// Error codes AWS services use for throttling
 /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>).
@@ -34,24 +34,24 @@ const UNAVAILABLE_CODES: &[&str] = &[
 pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     what: &str,
     err: &SdkError<E, HttpResponse>,
-) -> StepError {
+) -> PortError {
     let code = err.code().unwrap_or_default();
     match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StepError::ServiceUnavailable(format!("{what}: the service did not answer"))
+            PortError::ServiceUnavailable(format!("{what}: the service did not answer"))
         }
         _ if THROTTLING_CODES.contains(&code) => {
-            StepError::Throttled(format!("{what}: throttled ({code})"))
+            PortError::Throttled(format!("{what}: throttled ({code})"))
         }
         _ if UNAVAILABLE_CODES.contains(&code) => {
-            StepError::ServiceUnavailable(format!("{what}: {code}"))
+            PortError::ServiceUnavailable(format!("{what}: {code}"))
         }
         SdkError::ServiceError(e) if e.raw().status().is_server_error() => {
-            StepError::ServiceUnavailable(format!("{what}: HTTP {}", e.raw().status().as_u16()))
+            PortError::ServiceUnavailable(format!("{what}: HTTP {}", e.raw().status().as_u16()))
         }
         _ => {
             let message = err.message().unwrap_or("unexpected error");
-            StepError::Internal(format!("{what}: {code} {message}"))
+            PortError::Internal(format!("{what}: {code} {message}"))
         }
     }
 }

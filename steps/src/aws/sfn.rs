@@ -6,7 +6,7 @@ use aws_sdk_sfn::Client;
 use shop_model::OrderMessage;
 
 use crate::aws::errors::classify;
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::ports::{ExecutionStarter, StartOutcome};
 
 /// Starts executions of one state machine.
@@ -32,9 +32,9 @@ impl ExecutionStarter for SfnStarter {
     /// running execution succeeds without starting another; a closed execution or a different
     /// input gives `ExecutionAlreadyExists`, which means this order already has its execution
     /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>).
-    async fn start(&self, name: &str, input: &OrderMessage) -> Result<StartOutcome, StepError> {
+    async fn start(&self, name: &str, input: &OrderMessage) -> Result<StartOutcome, PortError> {
         let input = serde_json::to_string(input)
-            .map_err(|e| StepError::Internal(format!("order message: {e}")))?;
+            .map_err(|e| PortError::Internal(format!("order message: {e}")))?;
         match self
             .client
             .start_execution()
@@ -51,7 +51,7 @@ impl ExecutionStarter for SfnStarter {
                 Some(StartExecutionError::ExecutionAlreadyExists(_)) => {
                     Ok(StartOutcome::AlreadyExists)
                 }
-                Some(StartExecutionError::ExecutionLimitExceeded(_)) => Err(StepError::Throttled(
+                Some(StartExecutionError::ExecutionLimitExceeded(_)) => Err(PortError::Throttled(
                     "StartExecution: running execution limit reached".into(),
                 )),
                 _ => Err(classify("StartExecution", &err)),

@@ -5,7 +5,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
 use crate::aws::errors::classify;
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::model::{OrderNotification, STATUS_ATTRIBUTE};
 use crate::ports::OrderNotifier;
 
@@ -29,14 +29,14 @@ impl SnsNotifier {
 impl OrderNotifier for SnsNotifier {
     /// The `status` String attribute lets subscriptions filter with a filter policy such as
     /// `{"status": ["FAILED"]}` (<https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html>).
-    async fn publish(&self, notification: &OrderNotification) -> Result<String, StepError> {
+    async fn publish(&self, notification: &OrderNotification) -> Result<String, PortError> {
         let body = serde_json::to_string(notification)
-            .map_err(|e| StepError::Internal(format!("notification: {e}")))?;
+            .map_err(|e| PortError::Internal(format!("notification: {e}")))?;
         let status = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(notification.status.as_str())
             .build()
-            .map_err(|e| StepError::Internal(format!("message attribute: {e}")))?;
+            .map_err(|e| PortError::Internal(format!("message attribute: {e}")))?;
         let out = self
             .client
             .publish()

@@ -1,25 +1,3 @@
-//! Lambda entry point of the persist step (thin: builds the clients once, logic is in the library).
+//! Lambda function of the `persist-order` step.
 
-use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
-use steps::lambda::{self, env_var};
-use steps::StepName;
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda::init_tracing();
-    let config = lambda::aws_config().await;
-    let shop = steps::aws::DynamoShop::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        env_var(shop_model::env::PRODUCTS_TABLE)?,
-        env_var(shop_model::env::ORDERS_TABLE)?,
-    );
-    let shop = &shop;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        lambda::handle(StepName::PersistOrder, event, |input| {
-            steps::persist::persist(input, shop)
-        })
-        .await
-    }))
-    .await
-}
+steps::lambda_main!(steps::PersistOrder);

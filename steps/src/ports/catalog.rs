@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use crate::error::StepError;
+use crate::error::PortError;
 
 /// The product fields the order steps need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,5 +24,5 @@ pub trait ProductCatalog: Send + Sync {
     async fn get_products(
         &self,
         ids: &[String],
-    ) -> Result<HashMap<String, CatalogProduct>, StepError>;
+    ) -> Result<HashMap<String, CatalogProduct>, PortError>;
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use shop_model::OrderMessage;
 
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::ports::lock;
 
 /// What a start did.
@@ -21,14 +21,14 @@ pub enum StartOutcome {
 /// Starts executions of the order workflow with a typed input.
 #[async_trait]
 pub trait ExecutionStarter: Send + Sync {
-    async fn start(&self, name: &str, input: &OrderMessage) -> Result<StartOutcome, StepError>;
+    async fn start(&self, name: &str, input: &OrderMessage) -> Result<StartOutcome, PortError>;
 }
 
 /// Executions kept in memory (name -> input), for tests.
 #[derive(Debug, Default)]
 pub struct InMemoryExecutions {
     started: Mutex<HashMap<String, OrderMessage>>,
-    fail_next: Mutex<Option<StepError>>,
+    fail_next: Mutex<Option<PortError>>,
 }
 
 impl InMemoryExecutions {
@@ -37,14 +37,14 @@ impl InMemoryExecutions {
     }
 
     /// Makes the next call fail with `err`.
-    pub fn fail_next(&self, err: StepError) {
+    pub fn fail_next(&self, err: PortError) {
         *lock(&self.fail_next) = Some(err);
     }
 }
 
 #[async_trait]
 impl ExecutionStarter for InMemoryExecutions {
-    async fn start(&self, name: &str, input: &OrderMessage) -> Result<StartOutcome, StepError> {
+    async fn start(&self, name: &str, input: &OrderMessage) -> Result<StartOutcome, PortError> {
         if let Some(err) = lock(&self.fail_next).take() {
             return Err(err);
         }

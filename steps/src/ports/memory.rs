@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use shop_model::{OrderMessage, OrderStatus};
 
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::model::{OrderOutcome, PaidOrder};
 use crate::ports::catalog::{CatalogProduct, ProductCatalog};
 use crate::ports::lock;
-use crate::ports::orders::{
+use crate::ports::orders::{CompleteError, 
     completed_outcome, failed_outcome, now_rfc3339, reservations, OrderStore, Transition,
 };
 
@@ -25,7 +25,7 @@ struct State {
 #[derive(Debug, Default)]
 pub struct InMemoryShop {
     state: Mutex<State>,
-    fail_next: Mutex<Option<StepError>>,
+    fail_next: Mutex<Option<PortError>>,
 }
 
 impl InMemoryShop {
@@ -59,11 +59,11 @@ impl InMemoryShop {
     }
 
     /// Makes the next call (of any port) fail with `err`.
-    pub fn fail_next(&self, err: StepError) {
+    pub fn fail_next(&self, err: PortError) {
         *lock(&self.fail_next) = Some(err);
     }
 
-    fn injected(&self) -> Result<(), StepError> {
+    fn injected(&self) -> Result<(), PortError> {
         match lock(&self.fail_next).take() {
             Some(err) => Err(err),
             None => Ok(()),
@@ -76,7 +76,7 @@ impl ProductCatalog for InMemoryShop {
     async fn get_products(
         &self,
         ids: &[String],
-    ) -> Result<HashMap<String, CatalogProduct>, StepError> {
+    ) -> Result<HashMap<String, CatalogProduct>, PortError> {
         self.injected()?;
         let state = lock(&self.state);
         Ok(ids
@@ -88,14 +88,14 @@ impl ProductCatalog for InMemoryShop {
 
 #[async_trait]
 impl OrderStore for InMemoryShop {
-    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), StepError> {
+    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), CompleteError> {
         self.injected()?;
         let mut state = lock(&self.state);
         if let Some(existing) = state.orders.get(&order.order_id) {
             match existing.status {
                 OrderStatus::Completed => return Ok((existing.clone(), Transition::AlreadyFinal)),
                 OrderStatus::Failed => {
-                    return Err(StepError::OrderAlreadyFailed(format!(
+                    return Err(CompleteError::OrderAlreadyFailed(format!(
                         "order {} already failed",
                         order.order_id
                     )))
@@ -115,7 +115,7 @@ impl OrderStore for InMemoryShop {
             .map(|(id, _)| *id)
             .collect();
         if !short.is_empty() {
-            return Err(StepError::OutOfStock(format!(
+            return Err(CompleteError::OutOfStock(format!(
                 "not enough stock for {}",
                 short.join(", ")
             )));
@@ -138,7 +138,7 @@ impl OrderStore for InMemoryShop {
         order: &OrderMessage,
         error: &str,
         reason: &str,
-    ) -> Result<(OrderOutcome, Transition), StepError> {
+    ) -> Result<(OrderOutcome, Transition), PortError> {
         self.injected()?;
         let mut state = lock(&self.state);
         let now = now_rfc3339();

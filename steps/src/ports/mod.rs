@@ -11,7 +11,7 @@ pub use catalog::{CatalogProduct, ProductCatalog};
 pub use executions::{ExecutionStarter, InMemoryExecutions, StartOutcome};
 pub use memory::InMemoryShop;
 pub use notifier::{OrderNotifier, RecordingNotifier};
-pub use orders::{OrderStore, Transition};
+pub use orders::{CompleteError, OrderStore, Transition};
 pub use payment::{ChargeOutcome, ChargeRequest, PaymentGateway, SimulatedGateway, DECLINED_TOKEN};
 
 /// Locks a mutex, recovering the data if a panicking test poisoned it.

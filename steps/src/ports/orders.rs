@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use shop_model::{OrderMessage, OrderStatus, PricedLine};
 
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::model::{OrderOutcome, OutcomeLine, PaidOrder};
 
 /// Whether a call changed the stored order.
@@ -17,6 +17,20 @@ pub enum Transition {
     AlreadyFinal,
 }
 
+/// Why an order could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompleteError {
+    /// Not enough stock for some product: nothing was reserved.
+    #[error("{0}")]
+    OutOfStock(String),
+    /// The order already ended FAILED; it is never moved to COMPLETED.
+    #[error("{0}")]
+    OrderAlreadyFailed(String),
+    /// The store failed.
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
 /// Stores order outcomes. Both operations are idempotent and never move a final status back.
 #[async_trait]
 pub trait OrderStore: Send + Sync {
@@ -24,7 +38,7 @@ pub trait OrderStore: Send + Sync {
     /// stock suffices) and moves the order from PENDING (or absent) to COMPLETED.
     /// An already COMPLETED order is returned unchanged (`AlreadyFinal`, no second reservation).
     /// Errors: `OutOfStock` (nothing reserved), `OrderAlreadyFailed`, transient ones.
-    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), StepError>;
+    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), CompleteError>;
 
     /// Moves the order from PENDING (or absent) to FAILED with the error name and reason.
     /// An order already COMPLETED or FAILED is returned unchanged (`AlreadyFinal`).
@@ -33,7 +47,7 @@ pub trait OrderStore: Send + Sync {
         order: &OrderMessage,
         error: &str,
         reason: &str,
-    ) -> Result<(OrderOutcome, Transition), StepError>;
+    ) -> Result<(OrderOutcome, Transition), PortError>;
 }
 
 /// Total quantity to reserve per product (an order may list one product on several lines).

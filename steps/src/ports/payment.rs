@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::error::StepError;
+use crate::error::PortError;
 use crate::model::PaymentToken;
 
 /// The token the simulated provider always declines.
@@ -30,7 +30,7 @@ pub enum ChargeOutcome {
 /// workflow); a business refusal is `Ok(ChargeOutcome::Declined)`.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
-    async fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, StepError>;
+    async fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, PortError>;
 }
 
 /// A simulated provider: token [`DECLINED_TOKEN`] is declined, any other token (or none) is
@@ -40,7 +40,7 @@ pub struct SimulatedGateway;
 
 #[async_trait]
 impl PaymentGateway for SimulatedGateway {
-    async fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, StepError> {
+    async fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, PortError> {
         if request.token.map(PaymentToken::expose) == Some(DECLINED_TOKEN) {
             return Ok(ChargeOutcome::Declined {
                 reason: "the card was declined".into(),

@@ -351,7 +351,7 @@ impl<T> Flow<T> {
     /// Appends a typed step. Compiles only when the step's input type is the current data type
     /// `T`; the next state receives the step's output.
     pub fn then<S: TaskStep<Input = T>>(mut self, step: TypedTask<S>) -> Flow<S::Output> {
-        let (name, state, result_schema, problems) = step.into_state();
+        let (name, state, result_schema, problems) = step.into_state(false);
         self.graph.meta.problems.extend(problems);
         self.graph
             .meta
@@ -359,6 +359,24 @@ impl<T> Flow<T> {
             .insert(name.clone(), result_schema);
         self.attach(&name, state);
         self.retype()
+    }
+
+    /// Appends a typed step run for its effect (a notification, say): its result is discarded
+    /// (`ResultPath: null`), so the next state receives the same data `T`, the step's input.
+    /// Compiles only when the step's input type is `T`.
+    pub fn then_for_effect<S: TaskStep<Input = T>>(mut self, step: TypedTask<S>) -> Flow<T>
+    where
+        T: JsonSchema,
+    {
+        let (name, state, result_schema, problems) = step.into_state(true);
+        self.graph.meta.problems.extend(problems);
+        self.graph
+            .meta
+            .result_schemas
+            .insert(name.clone(), result_schema);
+        self.attach(&name, state);
+        self.declare_output(&name, Declared::of::<T>());
+        self
     }
 
     /// Appends an untyped Task whose result is discarded (`ResultPath: null` unless the task

@@ -148,7 +148,9 @@ impl<S: TaskStep> TypedTask<S> {
         self
     }
 
-    pub(super) fn into_state(self) -> (String, State, Value, Vec<String>) {
+    /// The Task state. With `keep_input`, the step runs for its effect: `ResultPath: null` and
+    /// no `OutputPath`, so the state's output is its input.
+    pub(super) fn into_state(self, keep_input: bool) -> (String, State, Value, Vec<String>) {
         let output = schema::of::<S::Output>();
         let (resource, parameters, output_path, result_schema) = match S::resource() {
             StepResource::LambdaInvoke { function } => (
@@ -169,10 +171,16 @@ impl<S: TaskStep> TypedTask<S> {
             StepResource::Direct { arn } => (arn, None, None, output),
         };
         let (retry, catch, problems) = self.handling.finish(&self.name);
+        let (result_path, output_path) = if keep_input {
+            (Some(None), None)
+        } else {
+            (None, output_path)
+        };
         let state = TaskState {
             comment: self.comment,
             resource,
             parameters,
+            result_path,
             output_path,
             timeout_seconds: self.timeout_seconds.map(Into::into),
             heartbeat_seconds: self.heartbeat_seconds.map(Into::into),
