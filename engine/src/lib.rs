@@ -28,6 +28,7 @@ mod scope;
 pub mod server;
 pub mod tasks;
 mod template;
+pub mod testing;
 pub mod value;
 
 use std::collections::HashMap;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use serde_json::Value;
+use workflow_dsl::step::{decode_input, run_json, Step, StepError};
 
 /// A failed task: AWS's `error` name and `cause` text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +94,50 @@ impl TaskRegistry {
         let f: Arc<LambdaFn> = Arc::new(move |v| Box::pin(handler(v)));
         self.lambdas.insert(normalize(name), f);
         self
+    }
+
+    /// Registers a typed step ([`workflow_dsl::step::Step`]) on `ports` as the Lambda function
+    /// of its name (`Step::NAME`; its Tasks name it by the placeholder
+    /// `${<PascalName>FunctionArn}` or a function ARN ending in the name).
+    ///
+    /// The engine gets the step's typed error as Step Functions gets a failed Lambda's: `Error`
+    /// is the ASL error name and `Cause` the Lambda error object built from the message. A
+    /// malformed input is the step's own error ([`workflow_dsl::step::Step::malformed_input`]).
+    pub fn register_step<S: Step>(&mut self, ports: Arc<S::Ports>) -> &mut Self {
+        self.register_lambda(S::NAME, move |input| {
+            let ports = ports.clone();
+            async move {
+                run_json::<S>(input, &ports)
+                    .await
+                    .map_err(|failure| TaskError::new(failure.error, failure.message))
+            }
+        })
+    }
+
+    /// Registers a typed mock of step `S`: `mock` gets the step's typed input and returns (a
+    /// future of) the step's output or one of its errors, as the step would. For tests of a
+    /// workflow's paths ([`crate::testing::LocalRunner`]).
+    pub fn register_mock<S, F, Fut>(&mut self, mock: F) -> &mut Self
+    where
+        S: Step,
+        F: Fn(S::Input) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<S::Output, StepError<S::Error>>> + Send + 'static,
+    {
+        let mock = Arc::new(mock);
+        self.register_lambda(S::NAME, move |input| {
+            let mock = mock.clone();
+            async move {
+                let failed = |e: StepError<S::Error>| TaskError::new(e.name(), e.message());
+                let input = decode_input::<S>(input).map_err(failed)?;
+                let output = mock(input).await.map_err(failed)?;
+                serde_json::to_value(output).map_err(|e| {
+                    TaskError::new(
+                        workflow_dsl::step::OUTPUT_NOT_SERIALIZABLE,
+                        format!("the mocked output of step {} is not JSON: {e}", S::NAME),
+                    )
+                })
+            }
+        })
     }
 
     /// Registers a handler for every resource starting with `resource_prefix`

@@ -24,7 +24,10 @@ pub enum PortError {
 impl PortError {
     /// True when a retry may cure the failure (throttled or unavailable).
     pub fn is_transient(&self) -> bool {
-        matches!(self, PortError::Throttled(_) | PortError::ServiceUnavailable(_))
+        matches!(
+            self,
+            PortError::Throttled(_) | PortError::ServiceUnavailable(_)
+        )
     }
 }
 

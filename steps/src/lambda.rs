@@ -198,7 +198,9 @@ mod tests {
             assert_eq!(line["span"]["request_id"], "req-42", "{line}");
         }
         assert!(lines.iter().any(|l| l["span"]["correlation_id"] == "o-log"));
-        assert!(lines.iter().any(|l| l["span"]["correlation_id"] == "o-bad"
-            && l["fields"]["error"] == "InvalidOrder"));
+        assert!(lines
+            .iter()
+            .any(|l| l["span"]["correlation_id"] == "o-bad"
+                && l["fields"]["error"] == "InvalidOrder"));
     }
 }

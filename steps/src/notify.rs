@@ -1,10 +1,10 @@
 //! The notify step: publishes an order outcome (COMPLETED or FAILED) to the order topic.
 
+use crate::model::{NotifyOutput, OrderNotification, OrderOutcome};
+use crate::ports::OrderNotifier;
 use workflow_dsl::step::{Step, StepError};
 use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
-use crate::model::{NotifyOutput, OrderNotification, OrderOutcome};
-use crate::ports::OrderNotifier;
 
 step_errors! {
     /// Errors of [`NotifyOrder`].

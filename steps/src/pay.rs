@@ -1,10 +1,10 @@
 //! The pay step: charges the validated order through the payment gateway port.
 
+use crate::model::{PaidOrder, ValidatedOrder};
+use crate::ports::{ChargeOutcome, ChargeRequest, PaymentGateway};
 use workflow_dsl::step::{Step, StepError};
 use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
-use crate::model::{PaidOrder, ValidatedOrder};
-use crate::ports::{ChargeOutcome, ChargeRequest, PaymentGateway};
 
 step_errors! {
     /// Errors of [`ProcessPayment`].
@@ -70,9 +70,9 @@ pub async fn pay<G: PaymentGateway + ?Sized>(
             created_at: order.created_at,
             payment_id,
         }),
-        ChargeOutcome::Declined { reason } => Err(PaymentError::PaymentDeclined.because(format!(
-            "payment declined: {reason}"
-        ))),
+        ChargeOutcome::Declined { reason } => {
+            Err(PaymentError::PaymentDeclined.because(format!("payment declined: {reason}")))
+        }
     }
 }
 

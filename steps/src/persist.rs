@@ -1,10 +1,10 @@
 //! The persist step: reserves stock and marks the order COMPLETED, atomically and idempotently.
 
+use crate::model::{OrderOutcome, PaidOrder};
+use crate::ports::{CompleteError, OrderStore, Transition};
 use workflow_dsl::step::{Step, StepError};
 use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
-use crate::model::{OrderOutcome, PaidOrder};
-use crate::ports::{CompleteError, OrderStore, Transition};
 
 step_errors! {
     /// Errors of [`PersistOrder`].
@@ -77,9 +77,9 @@ pub async fn persist<S: OrderStore + ?Sized>(
 /// The input comes from the pay step; a broken one is a wiring bug, not a customer error.
 fn check(order: &PaidOrder) -> Result<(), StepError<PersistError>> {
     if order.order_id.is_empty() || order.items.is_empty() || order.payment_id.is_empty() {
-        return Err(PersistError::InvalidInput.because(
-            "paid order needs orderId, items and paymentId",
-        ));
+        return Err(
+            PersistError::InvalidInput.because("paid order needs orderId, items and paymentId")
+        );
     }
     if order.items.len() > shop_model::MAX_ORDER_LINES {
         return Err(PersistError::InvalidInput.because("too many lines"));
@@ -93,9 +93,7 @@ fn check(order: &PaidOrder) -> Result<(), StepError<PersistError>> {
             || l.unit_price_cents.checked_mul(i64::from(l.quantity)) != Some(l.line_total_cents)
     });
     if bad_line || sum != Some(order.total_cents) {
-        return Err(PersistError::InvalidInput.because(
-            "paid order lines and total do not add up",
-        ));
+        return Err(PersistError::InvalidInput.because("paid order lines and total do not add up"));
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! The record-failure step (the workflow's Catch path): marks a PENDING order FAILED, idempotently.
 
+use crate::model::{OrderOutcome, RecordFailureInput};
+use crate::ports::{OrderStore, Transition};
 use workflow_dsl::step::{Step, StepError};
 use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
-use crate::model::{OrderOutcome, RecordFailureInput};
-use crate::ports::{OrderStore, Transition};
 
 step_errors! {
     /// Errors of [`RecordFailure`].

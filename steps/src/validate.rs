@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use shop_model::{OrderMessage, PricedLine, CURRENCY, MAX_ORDER_LINES, MAX_QUANTITY, MIN_QUANTITY};
 
+use crate::model::{PaymentToken, ValidatedOrder};
+use crate::ports::ProductCatalog;
 use workflow_dsl::step::{Step, StepError};
 use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
-use crate::model::{PaymentToken, ValidatedOrder};
-use crate::ports::ProductCatalog;
 
 step_errors! {
     /// Errors of [`ValidateOrder`].
@@ -80,10 +80,8 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
-        return Err(ValidateError::InvalidOrder.because(format!(
-            "unknown product(s): {}",
-            unknown.join(", ")
-        )));
+        return Err(ValidateError::InvalidOrder
+            .because(format!("unknown product(s): {}", unknown.join(", "))));
     }
 
     let mut items = Vec::with_capacity(message.items.len());
@@ -91,16 +89,12 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
     for line in &message.items {
         let product = &products[&line.product_id];
         if product.currency != CURRENCY {
-            return Err(ValidateError::InvalidOrder.because(format!(
-                "product {} is not sold in {CURRENCY}",
-                product.id
-            )));
+            return Err(ValidateError::InvalidOrder
+                .because(format!("product {} is not sold in {CURRENCY}", product.id)));
         }
         if product.price_cents < 0 {
-            return Err(ValidateError::InvalidOrder.because(format!(
-                "product {} has no valid price",
-                product.id
-            )));
+            return Err(ValidateError::InvalidOrder
+                .because(format!("product {} has no valid price", product.id)));
         }
         let line_total = product
             .price_cents
@@ -124,10 +118,9 @@ pub async fn validate<C: ProductCatalog + ?Sized>(
         .map(|(id, _)| *id)
         .collect();
     if !short.is_empty() {
-        return Err(ValidateError::OutOfStock.because(format!(
-            "not enough stock for {}",
-            short.join(", ")
-        )));
+        return Err(
+            ValidateError::OutOfStock.because(format!("not enough stock for {}", short.join(", ")))
+        );
     }
 
     if total != message.total_cents {

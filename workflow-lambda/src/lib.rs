@@ -151,7 +151,10 @@ impl<S: Step> StepService<S> {
 
     /// Calls `hook` with every failure of the step, typed (to count business errors as metrics,
     /// say). It runs after the failure is logged and before it is reported.
-    pub fn on_failure(mut self, hook: impl Fn(&StepError<S::Error>) + Send + Sync + 'static) -> Self {
+    pub fn on_failure(
+        mut self,
+        hook: impl Fn(&StepError<S::Error>) + Send + Sync + 'static,
+    ) -> Self {
         self.on_failure = Some(Arc::new(hook));
         self
     }
@@ -180,7 +183,11 @@ impl<S: Step> StepService<S> {
                 Ok(_) => tracing::info!("step succeeded"),
                 Err(err) => {
                     if err.is_transient() {
-                        tracing::warn!(error = err.name(), reason = err.message(), "step failed; transient");
+                        tracing::warn!(
+                            error = err.name(),
+                            reason = err.message(),
+                            "step failed; transient"
+                        );
                     } else {
                         tracing::warn!(error = err.name(), reason = err.message(), "step failed");
                     }

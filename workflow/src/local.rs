@@ -8,41 +8,50 @@
 
 use std::sync::Arc;
 
-use engine::{TaskError, TaskRegistry};
+use engine::TaskRegistry;
 use shop_model::env;
-use steps::error::LambdaErrorObject;
-use steps::ports::{CatalogProduct, InMemoryShop, RecordingNotifier};
-use steps::{StepFailure, StepName, StepPorts};
+use steps::ports::{
+    CatalogProduct, InMemoryShop, OrderNotifier, OrderStore, PaymentGateway, ProductCatalog,
+    RecordingNotifier,
+};
+use steps::{NotifyOrder, PersistOrder, ProcessPayment, RecordFailure, ValidateOrder};
 
-/// The engine's view of a failed step: the ASL error name and the function's error message.
-///
-/// The engine itself wraps a Lambda task's error as Step Functions does, with
-/// `Cause = {"errorMessage": <message>, "errorType": <error>}`, so the message is taken out of
-/// the Lambda error object that [`steps::StepFailure::cause`] already is.
-pub fn task_error(failure: StepFailure) -> TaskError {
-    let message = match serde_json::from_str::<LambdaErrorObject>(&failure.cause) {
-        Ok(object) => object.error_message,
-        Err(_) => failure.cause,
-    };
-    TaskError::new(failure.error, message)
+/// The ports the order workflow's steps run on.
+#[derive(Clone)]
+pub struct StepPorts {
+    pub catalog: Arc<dyn ProductCatalog>,
+    pub payments: Arc<dyn PaymentGateway>,
+    pub orders: Arc<dyn OrderStore>,
+    pub notifier: Arc<dyn OrderNotifier>,
 }
 
-/// A registry with every step of [`StepName::ALL`] registered under its name
-/// ([`StepName::as_str`], e.g. `validate-order`), each running `steps::invoke` on `ports`.
-///
-/// A failed step becomes a [`task_error`], which the engine reports as Step Functions reports a
-/// failed Lambda: `Error` is the ASL error name (`PaymentDeclined`, `Throttled`, ...) and
-/// `Cause` the Lambda error object JSON (`{"errorMessage": ..., "errorType": ...}`)
+impl StepPorts {
+    /// In-memory ports around one shop (catalog + orders), the simulated payment provider and a
+    /// recording notifier.
+    pub fn in_memory(shop: Arc<InMemoryShop>, notifier: Arc<RecordingNotifier>) -> Self {
+        StepPorts {
+            catalog: shop.clone(),
+            payments: Arc::new(steps::ports::SimulatedGateway),
+            orders: shop,
+            notifier,
+        }
+    }
+}
+
+/// A registry with the order workflow's steps, each registered as the Lambda function of its
+/// name (`validate-order`, ...) and run with its own typed handler on `ports`
+/// ([`TaskRegistry::register_step`]). A failed step is reported as Step Functions reports a
+/// failed Lambda: `Error` is the step's error name (`PaymentDeclined`, `Throttled`, ...) and
+/// `Cause` the Lambda error object (`{"errorMessage": ..., "errorType": ...}`)
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
 pub fn step_registry(ports: StepPorts) -> TaskRegistry {
     let mut registry = TaskRegistry::new();
-    for step in StepName::ALL {
-        let ports = ports.clone();
-        registry.register_lambda(step.as_str(), move |input| {
-            let ports = ports.clone();
-            async move { steps::invoke(step, input, &ports).await.map_err(task_error) }
-        });
-    }
+    registry
+        .register_step::<ValidateOrder>(ports.catalog)
+        .register_step::<ProcessPayment>(ports.payments)
+        .register_step::<PersistOrder>(ports.orders.clone())
+        .register_step::<RecordFailure>(ports.orders)
+        .register_step::<NotifyOrder>(ports.notifier);
     registry
 }
 
@@ -124,14 +133,35 @@ pub fn demo_ports() -> (StepPorts, Arc<InMemoryShop>, Arc<RecordingNotifier>) {
 mod tests {
     use super::*;
 
+    /// Every Lambda function a project workflow names is registered: read from the emitted ASL,
+    /// so a step added to a workflow but not to the registry fails here.
     #[test]
-    fn every_step_is_registered_by_name_and_placeholder() {
+    fn every_function_the_workflows_call_is_registered() {
         let (ports, _, _) = demo_ports();
         let registry = step_registry(ports);
-        for step in StepName::ALL {
-            assert!(registry.has_lambda(step.as_str()), "{step}");
-            let placeholder = format!("${{{}FunctionArn}}", step.pascal());
-            assert!(registry.has_lambda(&placeholder), "{placeholder}");
+        for (name, machine) in crate::project_workflows() {
+            let json = serde_json::to_value(&machine).unwrap();
+            let mut functions = Vec::new();
+            collect_function_names(&json, &mut functions);
+            assert!(!functions.is_empty(), "{name}");
+            for function in functions {
+                assert!(registry.has_lambda(&function), "{name}: {function}");
+            }
+        }
+    }
+
+    fn collect_function_names(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(f) = map.get("FunctionName").and_then(|f| f.as_str()) {
+                    out.push(f.to_owned());
+                }
+                map.values().for_each(|v| collect_function_names(v, out));
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|v| collect_function_names(v, out))
+            }
+            _ => {}
         }
     }
 

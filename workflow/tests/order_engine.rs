@@ -1,16 +1,23 @@
 //! The committed `generated/order-processing.asl.json` run in the local engine with the real
-//! step handlers on in-memory ports (no emulator): the happy path, every business failure, and
-//! retries of transient errors.
+//! step handlers on in-memory ports (no emulator), through the typed test harness
+//! (`engine::testing::LocalRunner`): the happy path, every business failure, and retries of
+//! transient errors, with typed mocks where a test needs a step to fail.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use engine::{Engine, ExecOptions, ExecutionResult, ExecutionStatus, TaskError, TaskRegistry};
-use serde_json::Value;
+use engine::testing::{LocalRunner, Outcome};
+use engine::TaskError;
 use shop_model::{OrderLine, OrderMessage, OrderStatus, CURRENCY};
+use steps::model::NotifyOutput;
 use steps::ports::{InMemoryShop, RecordingNotifier, DECLINED_TOKEN};
-use steps::{StepError, StepName, StepPorts};
-use workflow::local::{demo_ports, step_registry, task_error};
+use steps::{
+    NotifyError, NotifyOrder, PaymentError, PersistError, PersistOrder, ProcessPayment,
+    ValidateError, ValidateOrder,
+};
+use workflow::local::{demo_ports, step_registry, StepPorts};
+use workflow_dsl::step::{run_json, Step, StepError};
+use workflow_dsl::typed::StepErrors;
 use workflow_dsl::StateMachine;
 
 fn machine() -> StateMachine {
@@ -42,6 +49,15 @@ struct Shop {
     notifier: Arc<RecordingNotifier>,
 }
 
+impl Shop {
+    /// The generated workflow with every real step on this shop's ports.
+    fn runner(&self) -> LocalRunner {
+        let mut runner = LocalRunner::for_machine(machine());
+        *runner.registry_mut() = step_registry(self.ports.clone());
+        runner
+    }
+}
+
 fn shop() -> Shop {
     let (ports, shop, notifier) = demo_ports();
     Shop {
@@ -51,71 +67,63 @@ fn shop() -> Shop {
     }
 }
 
-async fn run(registry: TaskRegistry, message: &OrderMessage) -> ExecutionResult {
-    Engine::new(registry)
-        .execute(
-            &machine(),
-            serde_json::to_value(message).unwrap(),
-            ExecOptions::virtual_time(),
-        )
-        .await
-        .expect("the definition compiles")
-}
-
 /// The error and cause of a FAILED execution (panics on any other status).
-fn failed(result: &ExecutionResult) -> (String, String) {
-    match &result.status {
-        ExecutionStatus::Failed { error, cause } => (
-            error.clone().unwrap_or_default(),
-            cause.clone().unwrap_or_default(),
-        ),
-        other => panic!("expected FAILED, got {other:?}"),
-    }
+fn failed(outcome: &Outcome) -> (String, String) {
+    assert_eq!(outcome.status().name(), "FAILED", "{:?}", outcome.status());
+    (
+        outcome.error().unwrap_or_default().to_owned(),
+        outcome.cause().unwrap_or_default().to_owned(),
+    )
 }
 
-fn succeeded(result: &ExecutionResult) -> &Value {
-    match &result.status {
-        ExecutionStatus::Succeeded { output } => output,
-        other => panic!("expected SUCCEEDED, got {other:?}"),
-    }
+fn succeeded(outcome: &Outcome) -> NotifyOutput {
+    outcome.output().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Replaces the handler of `step` by one that fails `failures` times with `error` (as the
-/// Lambda would report it) before running the real step; returns the call counter.
-fn failing(
-    registry: &mut TaskRegistry,
-    ports: &StepPorts,
-    step: StepName,
+/// Step `S` fails `failures` times with `error` (as its Lambda would report it), then runs its
+/// real handler on `ports`; returns the runner and the call counter.
+fn failing<S: Step>(
+    runner: LocalRunner,
+    ports: Arc<S::Ports>,
     failures: usize,
-    error: fn() -> StepError,
-) -> Arc<AtomicUsize> {
+    error: StepError<S::Error>,
+) -> (LocalRunner, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
-    let ports = ports.clone();
-    registry.register_lambda(step.as_str(), move |input| {
+    let runner = runner.mock_async::<S, _, _>(move |input| {
         let call = counter.fetch_add(1, Ordering::SeqCst);
         let ports = ports.clone();
+        let error = error.clone();
         async move {
             if call < failures {
-                return Err(task_error(error().to_failure()));
+                return Err(error);
             }
-            steps::invoke(step, input, &ports).await.map_err(task_error)
+            S::run(input, &ports).await
         }
     });
-    calls
+    (runner, calls)
 }
 
 #[tokio::test]
 async fn a_valid_order_completes_reserves_stock_and_is_notified() {
     let s = shop();
-    let result = run(
-        step_registry(s.ports.clone()),
-        &order("o-happy", &[("mug", 2), ("tee", 1)]),
-    )
-    .await;
-    let output = succeeded(&result);
-    assert_eq!(output["orderId"], "o-happy");
-    assert_eq!(output["status"], "COMPLETED");
+    let outcome = s
+        .runner()
+        .run(&order("o-happy", &[("mug", 2), ("tee", 1)]))
+        .await;
+    let output = succeeded(&outcome);
+    assert_eq!(output.order_id, "o-happy");
+    assert_eq!(output.status, OrderStatus::Completed);
+    assert_eq!(
+        outcome.states(),
+        [
+            "Validate order",
+            "Process payment",
+            "Persist order",
+            "Notify order",
+            "Order completed"
+        ]
+    );
 
     let stored = s.shop.order("o-happy").expect("the order is stored");
     assert_eq!(stored.status, OrderStatus::Completed);
@@ -135,7 +143,7 @@ async fn a_declined_payment_fails_with_payment_declined_records_and_notifies() {
     let s = shop();
     let mut message = order("o-declined", &[("mug", 1)]);
     message.payment_token = Some(DECLINED_TOKEN.to_owned());
-    let result = run(step_registry(s.ports.clone()), &message).await;
+    let result = s.runner().run(&message).await;
 
     let (error, cause) = failed(&result);
     assert_eq!(error, "PaymentDeclined");
@@ -164,7 +172,7 @@ async fn a_sold_out_product_fails_with_out_of_stock() {
         ("o-too-many", vec![("mug", 1), ("tee", 4)]),
     ] {
         let s = shop();
-        let result = run(step_registry(s.ports.clone()), &order(id, &items)).await;
+        let result = s.runner().run(&order(id, &items)).await;
         let (error, cause) = failed(&result);
         assert_eq!(error, "OutOfStock", "{id}: {cause}");
         let stored = s.shop.order(id).unwrap();
@@ -179,11 +187,10 @@ async fn a_sold_out_product_fails_with_out_of_stock() {
 #[tokio::test]
 async fn an_unknown_product_fails_with_invalid_order() {
     let s = shop();
-    let result = run(
-        step_registry(s.ports.clone()),
-        &order("o-unknown", &[("no-such-product", 1)]),
-    )
-    .await;
+    let result = s
+        .runner()
+        .run(&order("o-unknown", &[("no-such-product", 1)]))
+        .await;
     let (error, cause) = failed(&result);
     assert_eq!(error, "InvalidOrder");
     assert!(cause.contains("no-such-product"), "{cause}");
@@ -196,12 +203,14 @@ async fn an_unknown_product_fails_with_invalid_order() {
 #[tokio::test]
 async fn a_throttled_payment_is_retried_and_the_order_completes() {
     let s = shop();
-    let mut registry = step_registry(s.ports.clone());
-    let calls = failing(&mut registry, &s.ports, StepName::ProcessPayment, 1, || {
-        StepError::Throttled("rate exceeded".into())
-    });
-    let result = run(registry, &order("o-throttled", &[("mug", 1)])).await;
-    assert_eq!(succeeded(&result)["status"], "COMPLETED");
+    let (runner, calls) = failing::<ProcessPayment>(
+        s.runner(),
+        s.ports.payments.clone(),
+        1,
+        PaymentError::Throttled.because("rate exceeded"),
+    );
+    let result = runner.run(&order("o-throttled", &[("mug", 1)])).await;
+    assert_eq!(succeeded(&result).status, OrderStatus::Completed);
     assert_eq!(calls.load(Ordering::SeqCst), 2, "one failure, one retry");
     assert_eq!(
         s.shop.order("o-throttled").unwrap().status,
@@ -212,42 +221,43 @@ async fn a_throttled_payment_is_retried_and_the_order_completes() {
 #[tokio::test]
 async fn a_lambda_service_exception_is_retried() {
     let s = shop();
-    let mut registry = step_registry(s.ports.clone());
+    let mut runner = s.runner();
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
-    let ports = s.ports.clone();
-    registry.register_lambda("validate-order", move |input| {
-        let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
-        let ports = ports.clone();
-        async move {
-            if first {
-                return Err(TaskError::new(
-                    "Lambda.ServiceException",
-                    "the Lambda service had a problem",
-                ));
+    let catalog = s.ports.catalog.clone();
+    // Not an error of the step: the Lambda service itself failed the invocation.
+    runner
+        .registry_mut()
+        .register_lambda(ValidateOrder::NAME, move |input| {
+            let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+            let catalog = catalog.clone();
+            async move {
+                if first {
+                    return Err(TaskError::new(
+                        "Lambda.ServiceException",
+                        "the Lambda service had a problem",
+                    ));
+                }
+                run_json::<ValidateOrder>(input, &*catalog)
+                    .await
+                    .map_err(|f| TaskError::new(f.error, f.message))
             }
-            steps::invoke(StepName::ValidateOrder, input, &ports)
-                .await
-                .map_err(task_error)
-        }
-    });
-    let result = run(registry, &order("o-lambda", &[("mug", 1)])).await;
-    assert_eq!(succeeded(&result)["status"], "COMPLETED");
+        });
+    let result = runner.run(&order("o-lambda", &[("mug", 1)])).await;
+    assert_eq!(succeeded(&result).status, OrderStatus::Completed);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn a_dependency_that_stays_unavailable_fails_the_order_after_the_retries() {
     let s = shop();
-    let mut registry = step_registry(s.ports.clone());
-    let calls = failing(
-        &mut registry,
-        &s.ports,
-        StepName::ValidateOrder,
+    let (runner, calls) = failing::<ValidateOrder>(
+        s.runner(),
+        s.ports.catalog.clone(),
         usize::MAX,
-        || StepError::ServiceUnavailable("Products table unreachable".into()),
+        ValidateError::ServiceUnavailable.because("Products table unreachable"),
     );
-    let result = run(registry, &order("o-down", &[("mug", 1)])).await;
+    let result = runner.run(&order("o-down", &[("mug", 1)])).await;
     let (error, cause) = failed(&result);
     assert_eq!(error, "ServiceUnavailable");
     assert_eq!(cause, "Products table unreachable");
@@ -267,21 +277,16 @@ async fn a_persist_that_committed_but_reported_failure_still_completes() {
     // record-failure, which leaves the COMPLETED order as it is, and the workflow notifies the
     // completed order instead of failing it.
     let s = shop();
-    let mut registry = step_registry(s.ports.clone());
-    let ports = s.ports.clone();
-    registry.register_lambda("persist-order", move |input| {
-        let ports = ports.clone();
+    let orders = s.ports.orders.clone();
+    let runner = s.runner().mock_async::<PersistOrder, _, _>(move |input| {
+        let orders = orders.clone();
         async move {
-            steps::invoke(StepName::PersistOrder, input, &ports)
-                .await
-                .map_err(task_error)?;
-            Err(task_error(
-                StepError::ServiceUnavailable("response lost".into()).to_failure(),
-            ))
+            PersistOrder::run(input, &*orders).await?;
+            Err(PersistError::ServiceUnavailable.because("response lost"))
         }
     });
-    let result = run(registry, &order("o-lost", &[("mug", 3)])).await;
-    assert_eq!(succeeded(&result)["status"], "COMPLETED");
+    let result = runner.run(&order("o-lost", &[("mug", 3)])).await;
+    assert_eq!(succeeded(&result).status, OrderStatus::Completed);
     let stored = s.shop.order("o-lost").unwrap();
     assert_eq!(stored.status, OrderStatus::Completed);
     assert_eq!(s.shop.product("mug").unwrap().stock, 7, "reserved once");
@@ -293,15 +298,13 @@ async fn a_persist_that_committed_but_reported_failure_still_completes() {
 #[tokio::test]
 async fn a_failed_notification_on_the_failure_path_still_fails_with_the_business_error() {
     let s = shop();
-    let mut registry = step_registry(s.ports.clone());
-    failing(
-        &mut registry,
-        &s.ports,
-        StepName::NotifyOrder,
+    let (runner, _) = failing::<NotifyOrder>(
+        s.runner(),
+        s.ports.notifier.clone(),
         usize::MAX,
-        || StepError::Internal("topic gone".into()),
+        NotifyError::InternalError.because("topic gone"),
     );
-    let result = run(registry, &order("o-quiet", &[("pin", 1)])).await;
+    let result = runner.run(&order("o-quiet", &[("pin", 1)])).await;
     let (error, _) = failed(&result);
     assert_eq!(error, "OutOfStock");
     assert_eq!(s.shop.order("o-quiet").unwrap().status, OrderStatus::Failed);
@@ -312,15 +315,9 @@ async fn the_history_shows_the_failure_path() {
     let s = shop();
     let mut message = order("o-history", &[("mug", 1)]);
     message.payment_token = Some(DECLINED_TOKEN.to_owned());
-    let result = run(step_registry(s.ports.clone()), &message).await;
-    let entered: Vec<String> = result
-        .history
-        .iter()
-        .filter(|e| e.event_type.as_str().ends_with("StateEntered"))
-        .filter_map(|e| e.details()?.get("name")?.as_str().map(str::to_owned))
-        .collect();
+    let result = s.runner().run(&message).await;
     assert_eq!(
-        entered,
+        result.states(),
         [
             "Validate order",
             "Process payment",
@@ -329,5 +326,39 @@ async fn the_history_shows_the_failure_path() {
             "Notify failure",
             "Order failed"
         ]
+    );
+}
+
+/// The workflow as built in Rust (not the committed file), with a typed mock of the payment step
+/// returning one of its own errors: the harness a user's workflow tests are written with.
+#[tokio::test]
+async fn a_typed_mock_of_the_payment_step_takes_the_failure_path() {
+    let s = shop();
+    let runner = LocalRunner::new(workflow::workflows::order_processing())
+        .expect("the workflow emits")
+        .step::<ValidateOrder>(s.ports.catalog.clone())
+        .mock::<ProcessPayment>(|order| {
+            Err(PaymentError::PaymentDeclined
+                .because(format!("declined for {} cents", order.total_cents)))
+        })
+        .step::<steps::RecordFailure>(s.ports.orders.clone())
+        .step::<NotifyOrder>(s.ports.notifier.clone());
+    let outcome = runner.run(&order("o-mocked", &[("mug", 2)])).await;
+    assert_eq!(outcome.error(), Some("PaymentDeclined"));
+    assert_eq!(outcome.cause(), Some("declined for 2500 cents"));
+    assert_eq!(
+        outcome.states(),
+        [
+            "Validate order",
+            "Process payment",
+            "Record failure",
+            "Already completed?",
+            "Notify failure",
+            "Order failed"
+        ]
+    );
+    assert_eq!(
+        s.shop.order("o-mocked").unwrap().failure_error.as_deref(),
+        Some("PaymentDeclined")
     );
 }

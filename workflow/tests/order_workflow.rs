@@ -5,6 +5,7 @@ use serde_json::Value;
 use workflow::workflows::order_processing::{self, states};
 use workflow_dsl::emit::emit;
 use workflow_dsl::model::State;
+use workflow_dsl::typed::StepErrors;
 
 #[test]
 fn order_processing_matches_the_snapshots() {
@@ -41,7 +42,8 @@ fn every_task_has_a_timeout_and_retries_transient_errors_with_full_jitter() {
             .iter()
             .flat_map(|r| r.error_equals.iter().map(String::as_str))
             .collect();
-        for error in steps::error_names::RETRYABLE.iter().copied().chain([
+        let transient = steps::PersistError::transient();
+        for error in transient.iter().map(|e| e.name()).chain([
             "Lambda.ServiceException",
             "Lambda.TooManyRequestsException",
             "States.Timeout",

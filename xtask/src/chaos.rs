@@ -12,6 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use steps::{
+    NotifyError, NotifyOrder, PaymentError, PersistError, PersistOrder, ProcessPayment,
+    ValidateError, ValidateOrder,
+};
+use workflow_dsl::step::Step;
+use workflow_dsl::typed::StepErrors;
 
 use anyhow::{Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -475,7 +481,7 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     counters.set_phase(3);
     marks.push((3, starter.snapshot()));
     let rule = Rule {
-        function: "process-payment".into(),
+        function: ProcessPayment::NAME.into(),
         error: "Lambda.TooManyRequestsException".into(),
         cause: "injected: throttled".into(),
         count: Some(3),
@@ -492,7 +498,7 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     until(0.40).await;
     counters.set_phase(4);
     marks.push((4, starter.snapshot()));
-    for (function, count) in [("persist-order", 2), ("process-payment", 2)] {
+    for (function, count) in [(PersistOrder::NAME, 2), (ProcessPayment::NAME, 2)] {
         let rule = Rule {
             function: function.into(),
             error: "Lambda.ServiceException".into(),
@@ -515,7 +521,7 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     counters.set_phase(5);
     marks.push((5, starter.snapshot()));
     let rule = Rule {
-        function: "process-payment".into(),
+        function: ProcessPayment::NAME.into(),
         error: "Lambda.TooManyRequestsException".into(),
         cause: "injected: throttled for the whole window".into(),
         count: None,
@@ -564,21 +570,22 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     until(0.70).await;
     counters.set_phase(6);
     marks.push((6, starter.snapshot()));
-    let steps = [
-        "validate-order",
-        "process-payment",
-        "persist-order",
-        "notify-order",
-    ];
-    // Keep executions in their Retry backoff, so that the kill finds them RUNNING.
-    // `Throttled` is retried 5 times per state, so 4 per step cannot fail an order.
+    // Keep executions in their Retry backoff, so that the kill finds them RUNNING: a transient
+    // error of each step (its error enum says which are), retried 5 times per state, so 4 per
+    // step cannot fail an order.
     faults.clear().await?;
-    for function in steps {
+    let armed_errors = [
+        (ValidateOrder::NAME, first_transient::<ValidateError>()),
+        (ProcessPayment::NAME, first_transient::<PaymentError>()),
+        (PersistOrder::NAME, first_transient::<PersistError>()),
+        (NotifyOrder::NAME, first_transient::<NotifyError>()),
+    ];
+    for (function, error) in armed_errors {
         faults
             .add(&Rule {
                 function: function.into(),
-                error: "Throttled".into(),
-                cause: "injected: throttled before the kill".into(),
+                error: error.into(),
+                cause: "injected: transient failure before the kill".into(),
                 count: Some(4),
                 when: When::Before,
             })
@@ -604,8 +611,8 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     report.note(
                 6,
                 format!(
-                    "Throttled armed 4 times on each of {} so that executions wait in Retry at the kill; {fired} fired before it",
-                    steps.join(", ")
+                    "a transient error armed 4 times on each of {} so that executions wait in Retry at the kill; {fired} fired before it",
+                    armed_errors.map(|(step, error)| format!("{step} ({error})")).join(", ")
                 ),
             );
 
@@ -875,6 +882,14 @@ async fn running_executions(sfn: &aws_sdk_sfn::Client, machine: &str) -> Result<
             return Ok(arns);
         }
     }
+}
+
+/// The name of the first error the step error enum `E` declares transient.
+fn first_transient<E: StepErrors>() -> &'static str {
+    E::transient()
+        .first()
+        .map(StepErrors::name)
+        .expect("every order step has transient errors")
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::aws::errors::classify;
 use crate::error::PortError;
 use crate::model::{OrderOutcome, OutcomeLine, PaidOrder};
 use crate::ports::orders::{completed_outcome, failed_outcome, now_rfc3339, reservations};
-use crate::ports::{CompleteError, CatalogProduct, OrderStore, ProductCatalog, Transition};
+use crate::ports::{CatalogProduct, CompleteError, OrderStore, ProductCatalog, Transition};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -163,7 +163,10 @@ impl ProductCatalog for DynamoShop {
 
 #[async_trait]
 impl OrderStore for DynamoShop {
-    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), CompleteError> {
+    async fn complete(
+        &self,
+        order: &PaidOrder,
+    ) -> Result<(OrderOutcome, Transition), CompleteError> {
         let now = now_rfc3339();
         let wanted = reservations(&order.items);
 
@@ -302,7 +305,10 @@ impl OrderStore for DynamoShop {
             "RequestLimitExceeded",
         ];
         if reasons.is_empty() || codes.iter().any(|c| transient.contains(c)) {
-            Err(PortError::Throttled(format!("transaction cancelled ({})", codes.join(", "))).into())
+            Err(
+                PortError::Throttled(format!("transaction cancelled ({})", codes.join(", ")))
+                    .into(),
+            )
         } else {
             Err(PortError::Internal(format!("transaction cancelled ({})", codes.join(", "))).into())
         }

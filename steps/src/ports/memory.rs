@@ -11,8 +11,9 @@ use crate::error::PortError;
 use crate::model::{OrderOutcome, PaidOrder};
 use crate::ports::catalog::{CatalogProduct, ProductCatalog};
 use crate::ports::lock;
-use crate::ports::orders::{CompleteError, 
-    completed_outcome, failed_outcome, now_rfc3339, reservations, OrderStore, Transition,
+use crate::ports::orders::{
+    completed_outcome, failed_outcome, now_rfc3339, reservations, CompleteError, OrderStore,
+    Transition,
 };
 
 #[derive(Debug, Default)]
@@ -88,7 +89,10 @@ impl ProductCatalog for InMemoryShop {
 
 #[async_trait]
 impl OrderStore for InMemoryShop {
-    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), CompleteError> {
+    async fn complete(
+        &self,
+        order: &PaidOrder,
+    ) -> Result<(OrderOutcome, Transition), CompleteError> {
         self.injected()?;
         let mut state = lock(&self.state);
         if let Some(existing) = state.orders.get(&order.order_id) {

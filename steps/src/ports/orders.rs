@@ -38,7 +38,10 @@ pub trait OrderStore: Send + Sync {
     /// stock suffices) and moves the order from PENDING (or absent) to COMPLETED.
     /// An already COMPLETED order is returned unchanged (`AlreadyFinal`, no second reservation).
     /// Errors: `OutOfStock` (nothing reserved), `OrderAlreadyFailed`, transient ones.
-    async fn complete(&self, order: &PaidOrder) -> Result<(OrderOutcome, Transition), CompleteError>;
+    async fn complete(
+        &self,
+        order: &PaidOrder,
+    ) -> Result<(OrderOutcome, Transition), CompleteError>;
 
     /// Moves the order from PENDING (or absent) to FAILED with the error name and reason.
     /// An order already COMPLETED or FAILED is returned unchanged (`AlreadyFinal`).

@@ -4,11 +4,11 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
+use crate::local::StepPorts;
 use anyhow::Context;
 use engine::{Engine, ExecOptions, ExecutionStatus, HistoryEvent};
 use serde::Serialize;
 use serde_json::Value;
-use steps::StepPorts;
 
 use super::{kebab_case, EXIT_INVALID};
 use crate::local;

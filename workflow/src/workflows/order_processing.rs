@@ -2,20 +2,20 @@
 //! transient errors, Task timeouts, and a failure path that records the order FAILED, notifies,
 //! and fails the execution with the business cause (`PaymentDeclined`, `OutOfStock`, ...).
 //!
-//! Each step is a typed [`TaskStep`] whose input and output are the steps crate's own types and
-//! whose error enum lists exactly the error names the step reports
-//! ([`steps::StepName::error_names`], checked by a test), so a Retry or Catch can only name an
-//! error the step really raises. Every step runs as a Lambda function (the SAM placeholders
-//! `${<Step>FunctionArn}` of `template.yaml`).
+//! Each Task is a step of the `steps` crate, used as it is defined there ([`steps::ValidateOrder`]
+//! and the others implement [`workflow_dsl::step::Step`]): its input and output types, its error
+//! enum (which Retry and Catch name, and which says what is transient) and its name (the Lambda
+//! function's, and the SAM placeholder `${<Step>FunctionArn}` of `template.yaml`) come from that
+//! one definition; nothing about a step is restated here.
 
 use shop_model::OrderMessage;
-use steps::model::{
-    NotifyOutput, OrderOutcome, PaidOrder, RecordFailureInput, ValidatedOrder, FAILURE_FIELD,
+use steps::model::FAILURE_FIELD;
+use steps::{
+    NotifyOrder, PaymentError, PersistError, PersistOrder, ProcessPayment, RecordFailure,
+    ValidateError, ValidateOrder,
 };
-use workflow_dsl::builder::{task, workflow, Cond, Ended, Fail, Task};
-use workflow_dsl::integrations::lambda;
-use workflow_dsl::step_errors;
-use workflow_dsl::typed::{AslError, Catch, Retry, StepErrors, TaskStep};
+use workflow_dsl::builder::{task, workflow, Cond, Ended, Fail};
+use workflow_dsl::typed::{AslError, Catch, Retry, StepErrors};
 
 /// The workflow input: the SQS order message, which the starter
 /// ([`steps::ports::ExecutionStarter::start`], typed on the same type) passes to StartExecution
@@ -45,136 +45,13 @@ pub mod states {
     pub const FAILED: &str = "Order failed";
 }
 
-step_errors! {
-    /// Errors of `validate-order`.
-    pub enum ValidateError {
-        InvalidOrder,
-        OutOfStock,
-        Throttled,
-        ServiceUnavailable,
-        InternalError,
-    }
-}
-
-step_errors! {
-    /// Errors of `process-payment`.
-    pub enum PaymentError {
-        PaymentDeclined,
-        InvalidInput,
-        Throttled,
-        ServiceUnavailable,
-        InternalError,
-    }
-}
-
-step_errors! {
-    /// Errors of `persist-order`.
-    pub enum PersistError {
-        OutOfStock,
-        OrderAlreadyFailed,
-        InvalidInput,
-        Throttled,
-        ServiceUnavailable,
-        InternalError,
-    }
-}
-
-step_errors! {
-    /// Errors of `record-failure`.
-    pub enum RecordFailureError {
-        InvalidInput,
-        Throttled,
-        ServiceUnavailable,
-        InternalError,
-    }
-}
-
-step_errors! {
-    /// Errors of `notify-order`.
-    pub enum NotifyError {
-        InvalidInput,
-        Throttled,
-        ServiceUnavailable,
-        InternalError,
-    }
-}
-
-/// A step error enum with the two transient errors every step can report (a throttled or
-/// unavailable dependency), which the workflow retries.
-pub trait TransientErrors: StepErrors {
-    const TRANSIENT: [Self; 2];
-}
-
-macro_rules! transient {
-    ($($error:ident),*) => {$(
-        impl TransientErrors for $error {
-            const TRANSIENT: [Self; 2] = [$error::Throttled, $error::ServiceUnavailable];
-        }
-    )*};
-}
-transient!(
-    ValidateError,
-    PaymentError,
-    PersistError,
-    RecordFailureError,
-    NotifyError
-);
-
-/// `validate-order`: re-prices the order from the Products table and checks stock.
-pub struct ValidateOrder;
-impl TaskStep for ValidateOrder {
-    const NAME: &'static str = "validate-order";
-    type Input = Input;
-    type Output = ValidatedOrder;
-    type Error = ValidateError;
-}
-
-/// `process-payment`: charges the payment token (idempotently per order).
-pub struct ProcessPayment;
-impl TaskStep for ProcessPayment {
-    const NAME: &'static str = "process-payment";
-    type Input = ValidatedOrder;
-    type Output = PaidOrder;
-    type Error = PaymentError;
-}
-
-/// `persist-order`: reserves stock and marks the order COMPLETED in one transaction.
-pub struct PersistOrder;
-impl TaskStep for PersistOrder {
-    const NAME: &'static str = "persist-order";
-    type Input = PaidOrder;
-    type Output = OrderOutcome;
-    type Error = PersistError;
-}
-
-/// `record-failure`: marks the order FAILED with the caught error and its reason.
-pub struct RecordFailure;
-impl TaskStep for RecordFailure {
-    const NAME: &'static str = "record-failure";
-    type Input = RecordFailureInput;
-    type Output = OrderOutcome;
-    type Error = RecordFailureError;
-}
-
-/// `notify-order`: publishes the outcome to the SNS order topic.
-pub struct NotifyOrder;
-impl TaskStep for NotifyOrder {
-    const NAME: &'static str = "notify-order";
-    type Input = OrderOutcome;
-    type Output = NotifyOutput;
-    type Error = NotifyError;
-}
-
-/// Retries a throttled or unavailable dependency: 1 s, 2 s, 4 s, 8 s, 16 s (capped at 30 s),
-/// each randomized between 0 and that bound (`JitterStrategy: FULL`) so that many executions
-/// hitting the same throttled table do not retry in lockstep
+/// Retries the errors the step declares transient (a throttled or unavailable dependency):
+/// 1 s, 2 s, 4 s, 8 s, 16 s (capped at 30 s), each randomized between 0 and that bound
+/// (`JitterStrategy: FULL`) so that many executions hitting the same throttled table do not
+/// retry in lockstep
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-retrying-after-an-error>).
-pub fn transient_retry<E: TransientErrors>() -> Retry<E> {
-    transient_policy(Retry::on_any(E::TRANSIENT))
-}
-
-fn transient_policy<E>(retry: Retry<E>) -> Retry<E> {
-    retry
+pub fn transient_retry<E: StepErrors>() -> Retry<E> {
+    Retry::transient()
         .interval_seconds(1)
         .max_attempts(5)
         .backoff_rate(2.0)
@@ -204,7 +81,7 @@ pub fn timeout_retry<E>() -> Retry<E> {
         .comment("The attempt hung: try once more")
 }
 
-/// Where a Catch puts the error: `$.failure`, which [`RecordFailureInput`] reads.
+/// Where a Catch puts the error: `$.failure`, which [`steps::model::RecordFailureInput`] reads.
 fn failure_path() -> String {
     format!("$.{FAILURE_FIELD}")
 }
@@ -310,26 +187,23 @@ pub fn order_processing() -> Ended {
                     )
                     .otherwise(|f| f)
             })
-            .then_keep(
-                // The untyped Lambda invoke (instead of `task::<NotifyOrder>`) keeps the recorded
-                // order as the state (`ResultPath: null`) for the Fail state's ErrorPath.
-                Task::call(
-                    states::NOTIFY_FAILURE,
-                    lambda::invoke(&NotifyOrder::function_arn_placeholder()),
-                )
-                .comment(
-                    "Publishes the FAILED order to the order topic; keeps the order as the state",
-                )
-                .timeout_seconds(TASK_TIMEOUT_SECONDS)
-                .retry(transient_policy(Retry::on_any(NotifyError::TRANSIENT)))
-                .retry(lambda_service_retry())
-                .retry(timeout_retry())
-                .catch(
-                    Catch::all()
-                        .result_path("$.notifyFailure")
-                        .comment("The order is recorded FAILED; fail with its cause all the same"),
-                    states::FAILED,
-                ),
+            .then_for_effect(
+                // Run for its effect: the recorded order stays the state (`ResultPath: null`)
+                // for the Fail state's ErrorPath and CausePath.
+                task::<NotifyOrder>(states::NOTIFY_FAILURE)
+                    .comment(
+                        "Publishes the FAILED order to the order topic; keeps the order as the state",
+                    )
+                    .timeout_seconds(TASK_TIMEOUT_SECONDS)
+                    .retry(transient_retry())
+                    .retry(lambda_service_retry())
+                    .retry(timeout_retry())
+                    .catch(
+                        Catch::all()
+                            .result_path("$.notifyFailure")
+                            .comment("The order is recorded FAILED; fail with its cause all the same"),
+                        states::FAILED,
+                    ),
             )
             .fail(
                 Fail::new(states::FAILED)
@@ -342,28 +216,7 @@ pub fn order_processing() -> Ended {
 
 #[cfg(test)]
 mod tests {
-    use steps::StepName;
-
     use super::*;
-
-    fn names<E: StepErrors>() -> Vec<&'static str> {
-        E::all_names()
-    }
-
-    #[test]
-    fn step_names_and_errors_match_the_steps_crate() {
-        let declared: [(&str, Vec<&str>); 5] = [
-            (ValidateOrder::NAME, names::<ValidateError>()),
-            (ProcessPayment::NAME, names::<PaymentError>()),
-            (PersistOrder::NAME, names::<PersistError>()),
-            (RecordFailure::NAME, names::<RecordFailureError>()),
-            (NotifyOrder::NAME, names::<NotifyError>()),
-        ];
-        for (step, (name, errors)) in StepName::ALL.into_iter().zip(declared) {
-            assert_eq!(name, step.as_str());
-            assert_eq!(errors, step.error_names(), "{step}");
-        }
-    }
 
     /// Compiles only while the starter starts executions with this workflow's input type.
     #[allow(dead_code)]
@@ -375,37 +228,10 @@ mod tests {
     }
 
     #[test]
-    fn transient_errors_are_the_steps_retryable_ones() {
-        let transient: Vec<&str> = ValidateError::TRANSIENT.iter().map(|e| e.name()).collect();
-        assert_eq!(transient, steps::error_names::RETRYABLE);
-    }
-
-    #[test]
-    fn function_placeholders_are_the_template_ones() {
-        for (placeholder, step) in [
-            (
-                ValidateOrder::function_arn_placeholder(),
-                StepName::ValidateOrder,
-            ),
-            (
-                ProcessPayment::function_arn_placeholder(),
-                StepName::ProcessPayment,
-            ),
-            (
-                PersistOrder::function_arn_placeholder(),
-                StepName::PersistOrder,
-            ),
-            (
-                RecordFailure::function_arn_placeholder(),
-                StepName::RecordFailure,
-            ),
-            (
-                NotifyOrder::function_arn_placeholder(),
-                StepName::NotifyOrder,
-            ),
-        ] {
-            assert_eq!(StepName::from_function_ref(&placeholder), Some(step));
-            assert_eq!(placeholder, format!("${{{}FunctionArn}}", step.pascal()));
-        }
+    fn transient_retries_name_exactly_the_steps_transient_errors() {
+        let retrier = transient_retry::<PersistError>().to_retrier();
+        assert_eq!(retrier.error_equals, ["Throttled", "ServiceUnavailable"]);
+        let retrier = transient_retry::<PaymentError>().to_retrier();
+        assert!(!retrier.error_equals.contains(&"PaymentDeclined".to_owned()));
     }
 }

@@ -131,7 +131,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
             Err(error) => {
                 stats.failed_batches.fetch_add(1, Ordering::SeqCst);
                 // The whole batch failed (as a Lambda error would): nothing is deleted.
-                tracing::warn!(target: "starter", "batch of {records} failed: {}", error.reason());
+                tracing::warn!(target: "starter", "batch of {records} failed: {}", error);
                 continue;
             }
         };

@@ -1,0 +1,246 @@
+//! A typed local test harness for workflows built with `workflow-dsl`: run the workflow
+//! in-process, with real step implementations or typed mocks of some steps, and assert the
+//! outcome (typed output or error name) and the states it went through.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use engine::testing::LocalRunner;
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//! use workflow_dsl::builder::{task, workflow};
+//! use workflow_dsl::step::{Step, StepError};
+//! use workflow_dsl::typed::{Catch, Retry, StepErrors};
+//!
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! pub struct Count { n: u32 }
+//!
+//! workflow_dsl::step_errors! { pub enum IncError { #[transient] Busy, TooBig, Invalid } }
+//!
+//! /// `increment`: adds the configured step, up to a limit.
+//! pub struct Increment;
+//! impl Step for Increment {
+//!     const NAME: &'static str = "increment";
+//!     type Input = Count;
+//!     type Output = Count;
+//!     type Error = IncError;
+//!     type Ports = u32;
+//!     async fn run(c: Count, by: &u32) -> Result<Count, StepError<IncError>> {
+//!         match c.n.checked_add(*by) {
+//!             Some(n) if n <= 100 => Ok(Count { n }),
+//!             _ => Err(IncError::TooBig.because("over 100")),
+//!         }
+//!     }
+//!     fn malformed_input(reason: String) -> StepError<IncError> { IncError::Invalid.because(reason) }
+//! }
+//!
+//! /// `double`: doubles the count (mocked below).
+//! pub struct Double;
+//! impl Step for Double {
+//!     const NAME: &'static str = "double";
+//!     type Input = Count;
+//!     type Output = Count;
+//!     type Error = IncError;
+//!     type Ports = ();
+//!     async fn run(c: Count, _: &()) -> Result<Count, StepError<IncError>> { Ok(Count { n: c.n * 2 }) }
+//!     fn malformed_input(reason: String) -> StepError<IncError> { IncError::Invalid.because(reason) }
+//! }
+//!
+//! let flow = workflow::<Count>("count")
+//!     .then(task::<Increment>("Increment").retry(Retry::transient()))
+//!     .then(task::<Double>("Double"))
+//!     .succeed("Done");
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let runner = LocalRunner::new(flow)
+//!     .unwrap()
+//!     .step::<Increment>(Arc::new(5))
+//!     .mock::<Double>(|c| Ok(Count { n: c.n * 10 }));
+//! let outcome = runner.run(&Count { n: 1 }).await;
+//! assert_eq!(outcome.output::<Count>().unwrap().n, 60);
+//! assert_eq!(outcome.states(), ["Increment", "Double", "Done"]);
+//!
+//! let outcome = runner.run(&Count { n: 99 }).await;
+//! assert_eq!(outcome.error(), Some("TooBig"));
+//! # });
+//! ```
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use workflow_dsl::builder::IntoWorkflow;
+use workflow_dsl::emit::EmitError;
+use workflow_dsl::model::StateMachine;
+use workflow_dsl::step::{Step, StepError};
+
+use crate::{Engine, ExecOptions, ExecutionResult, ExecutionStatus, HistoryEvent, TaskRegistry};
+
+/// A workflow and the steps it runs with, on a virtual clock (retry delays and Wait states take
+/// no time).
+#[derive(Debug, Clone)]
+pub struct LocalRunner {
+    machine: StateMachine,
+    registry: TaskRegistry,
+}
+
+impl LocalRunner {
+    /// A runner of `workflow`, emitted (and checked) as `workflow emit` would.
+    pub fn new(workflow: impl IntoWorkflow) -> Result<Self, EmitError> {
+        let emitted = workflow_dsl::emit::emit(workflow)?;
+        Ok(LocalRunner::for_machine(emitted.asl))
+    }
+
+    /// A runner of an ASL document.
+    pub fn for_machine(machine: StateMachine) -> Self {
+        LocalRunner {
+            machine,
+            registry: TaskRegistry::new(),
+        }
+    }
+
+    /// Runs step `S` with its real handler on `ports`.
+    pub fn step<S: Step>(mut self, ports: Arc<S::Ports>) -> Self {
+        self.registry.register_step::<S>(ports);
+        self
+    }
+
+    /// Runs `mock` in place of step `S`: it gets the step's input and returns the step's output
+    /// or one of its errors.
+    pub fn mock<S: Step>(
+        self,
+        mock: impl Fn(S::Input) -> Result<S::Output, StepError<S::Error>> + Send + Sync + 'static,
+    ) -> Self {
+        self.mock_async::<S, _, _>(move |input| std::future::ready(mock(input)))
+    }
+
+    /// Like [`LocalRunner::mock`] with an async mock (one that awaits, or runs the real step
+    /// after failing a few times, say).
+    pub fn mock_async<S, F, Fut>(mut self, mock: F) -> Self
+    where
+        S: Step,
+        F: Fn(S::Input) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<S::Output, StepError<S::Error>>> + Send + 'static,
+    {
+        self.registry.register_mock::<S, _, _>(mock);
+        self
+    }
+
+    /// The task registry, for anything else a Task may call (a service integration handler).
+    pub fn registry_mut(&mut self) -> &mut TaskRegistry {
+        &mut self.registry
+    }
+
+    /// Runs one execution with `input`. A step the workflow names but the runner does not have
+    /// fails the Task as an unknown Lambda function does.
+    pub async fn run<I: Serialize + ?Sized>(&self, input: &I) -> Outcome {
+        let input = serde_json::to_value(input)
+            .unwrap_or_else(|e| Value::String(format!("the input could not be serialized: {e}")));
+        self.run_json(input).await
+    }
+
+    /// Runs one execution with a JSON input.
+    pub async fn run_json(&self, input: Value) -> Outcome {
+        let engine = Engine::new(self.registry.clone());
+        match engine
+            .execute(&self.machine, input, ExecOptions::virtual_time())
+            .await
+        {
+            Ok(result) => Outcome { result },
+            Err(err) => Outcome {
+                result: ExecutionResult {
+                    execution_arn: String::new(),
+                    status: ExecutionStatus::Failed {
+                        error: Some("States.Runtime".into()),
+                        cause: Some(format!("the workflow cannot run: {err}")),
+                    },
+                    history: Vec::new(),
+                },
+            },
+        }
+    }
+}
+
+/// How one execution of a [`LocalRunner`] ended, and what it went through.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    result: ExecutionResult,
+}
+
+impl Outcome {
+    /// The execution's status.
+    pub fn status(&self) -> &ExecutionStatus {
+        &self.result.status
+    }
+
+    /// True when the execution succeeded.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.result.status, ExecutionStatus::Succeeded { .. })
+    }
+
+    /// The output of a succeeded execution as `O`; otherwise an error saying how it ended.
+    pub fn output<O: DeserializeOwned>(&self) -> Result<O, OutcomeError> {
+        match &self.result.status {
+            ExecutionStatus::Succeeded { output } => serde_json::from_value(output.clone())
+                .map_err(|e| OutcomeError::OutputType(e.to_string())),
+            other => Err(OutcomeError::NotSucceeded {
+                status: other.name(),
+                error: self.error().map(str::to_owned),
+                cause: self.cause().map(str::to_owned),
+            }),
+        }
+    }
+
+    /// The error name of a failed or timed-out execution.
+    pub fn error(&self) -> Option<&str> {
+        match &self.result.status {
+            ExecutionStatus::Failed { error, .. } | ExecutionStatus::TimedOut { error, .. } => {
+                error.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The cause of a failed or timed-out execution.
+    pub fn cause(&self) -> Option<&str> {
+        match &self.result.status {
+            ExecutionStatus::Failed { cause, .. } | ExecutionStatus::TimedOut { cause, .. } => {
+                cause.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// The names of the states entered, in order (a state retried or entered again in a loop is
+    /// listed each time it is entered; states inside Parallel branches and Map iterations too).
+    pub fn states(&self) -> Vec<&str> {
+        self.result
+            .history
+            .iter()
+            .filter(|e| e.event_type.as_str().ends_with("StateEntered"))
+            .filter_map(|e| e.details()?.get("name")?.as_str())
+            .collect()
+    }
+
+    /// The execution history, shaped like GetExecutionHistory's events.
+    pub fn history(&self) -> &[HistoryEvent] {
+        &self.result.history
+    }
+}
+
+/// Why [`Outcome::output`] has no output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutcomeError {
+    /// The execution did not succeed.
+    #[error("the execution ended {status}: {error:?} {cause:?}")]
+    NotSucceeded {
+        /// AWS's status name.
+        status: &'static str,
+        /// The error name.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// The output is not of the requested type.
+    #[error("the output is not of the requested type: {0}")]
+    OutputType(String),
+}
