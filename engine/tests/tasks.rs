@@ -599,3 +599,105 @@ async fn jsonpath_runtime_errors_name_the_state_and_event() {
     .await;
     assert_eq!(e, "States.IntrinsicFailure");
 }
+
+mod typed_steps {
+    //! A typed step (`workflow_dsl::step::Step`) registered with `register_step`: its errors reach
+    //! Retry/Catch as a failed Lambda's do, and a malformed input is the step's own error.
+
+    use super::*;
+    use workflow_dsl::step::{Step, StepError};
+    use workflow_dsl::typed::StepErrors;
+
+    workflow_dsl::step_errors! {
+        enum ChargeError { Declined = "PaymentDeclined", #[transient] Busy, BadInput }
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    struct Charge {
+        cents: i64,
+    }
+
+    struct ChargeCard;
+    impl Step for ChargeCard {
+        const NAME: &'static str = "charge-card";
+        type Input = Charge;
+        type Output = Charge;
+        type Error = ChargeError;
+        type Ports = AtomicUsize;
+
+        async fn run(
+            charge: Charge,
+            calls: &AtomicUsize,
+        ) -> Result<Charge, StepError<ChargeError>> {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                return Err(ChargeError::Busy.because("provider busy"));
+            }
+            if charge.cents > 100 {
+                return Err(ChargeError::Declined.because("card declined"));
+            }
+            Ok(charge)
+        }
+
+        fn malformed_input(reason: String) -> StepError<ChargeError> {
+            ChargeError::BadInput.because(reason)
+        }
+    }
+
+    fn charge_machine() -> StateMachine {
+        machine(json!({
+            "StartAt": "Charge",
+            "States": {
+                "Charge": {
+                    "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "${ChargeCardFunctionArn}", "Payload.$": "$"},
+                    "OutputPath": "$.Payload",
+                    "Retry": [{"ErrorEquals": ["Busy"], "MaxAttempts": 1}],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
+                    "End": true
+                },
+                "Failed": {"Type": "Pass", "End": true}
+            }
+        }))
+    }
+
+    async fn run(input: Value) -> (Value, usize) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut reg = TaskRegistry::new();
+        reg.register_step::<ChargeCard>(calls.clone());
+        let r = Engine::new(reg)
+            .execute(&charge_machine(), input, ExecOptions::virtual_time())
+            .await
+            .unwrap();
+        (output(&r.status).clone(), calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_transient_error_is_retried_and_the_output_is_the_steps() {
+        let (out, calls) = run(json!({"cents": 50})).await;
+        assert_eq!(out, json!({"cents": 50}));
+        assert_eq!(calls, 2);
+    }
+
+    #[tokio::test]
+    async fn a_step_error_is_caught_with_the_lambda_error_object_as_cause() {
+        let (out, _) = run(json!({"cents": 500})).await;
+        assert_eq!(out["error"]["Error"], "PaymentDeclined");
+        let cause: Value = serde_json::from_str(out["error"]["Cause"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            cause,
+            json!({"errorMessage": "card declined", "errorType": "PaymentDeclined"})
+        );
+        assert_eq!(
+            ChargeError::from_name("PaymentDeclined"),
+            Some(ChargeError::Declined)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_input_is_the_steps_own_error_without_its_values() {
+        let (out, calls) = run(json!({"cents": "a secret 4242"})).await;
+        assert_eq!(out["error"]["Error"], "BadInput");
+        assert!(!out["error"]["Cause"].as_str().unwrap().contains("4242"));
+        assert_eq!(calls, 0, "the handler never ran");
+    }
+}

@@ -2,7 +2,7 @@
 //! error types; [`Retry`] and [`Catch`] write `ErrorEquals` from Rust values instead of strings.
 //!
 //! ASL rules enforced here (<https://states-language.net/spec.html#error-names>):
-//! - user error names must not start with `States.` ([`step_errors!`] rejects such a name at
+//! - user error names must not start with `States.` ([`step_errors!`](crate::step_errors!) rejects such a name at
 //!   compile time);
 //! - `States.ALL` must be alone in its `ErrorEquals` and its retrier/catcher must be the last one:
 //!   the only way to match it is [`Retry::all`] / [`Catch::all`], and the builder always places
@@ -21,7 +21,7 @@ use crate::model::{JitterStrategy, Retrier};
 
 /// The errors one step can fail with, each mapped to its ASL error name.
 ///
-/// Implement it with [`step_errors!`] on a fieldless enum. The names are what the step reports as
+/// Implement it with [`step_errors!`](crate::step_errors!) on a fieldless enum. The names are what the step reports as
 /// its error type (for a Lambda function: the `errorType` of the failed invocation), and what
 /// `Retry`/`Catch` `ErrorEquals` match. Which errors are transient (a retry may cure them) is
 /// declared here too, once: [`Retry::transient`] retries exactly those.
@@ -36,7 +36,7 @@ pub trait StepErrors: Copy + 'static {
     fn all() -> Vec<Self>;
     /// The ASL error name of this value.
     fn name(&self) -> &'static str;
-    /// True when a retry may cure this error (declared `#[transient]` in [`step_errors!`]).
+    /// True when a retry may cure this error (declared `#[transient]` in [`step_errors!`](crate::step_errors!)).
     fn is_transient(&self) -> bool;
 
     /// Every error name of the type, in declaration order.
@@ -123,7 +123,7 @@ macro_rules! step_errors {
     };
 }
 
-/// The variant reader of [`step_errors!`]: collects each variant with its attributes, its ASL
+/// The variant reader of [`step_errors!`](crate::step_errors!): collects each variant with its attributes, its ASL
 /// name and whether it is `#[transient]`, then writes the enum and its impls.
 #[doc(hidden)]
 #[macro_export]

@@ -55,7 +55,7 @@
 //!   taken from the input ([`StepService::correlate_by`]), never the input or the output;
 //! - calls the failure hook ([`StepService::on_failure`]) with the typed error, for metrics.
 //!
-//! [`StepService`] is a tower [`Service`](lambda_runtime::Service): wrap it in layers for
+//! [`StepService`] is a tower [`lambda_runtime::Service`]: wrap it in layers for
 //! anything else, and run it with [`run`] (or `lambda_runtime::run`).
 
 use std::fmt;

@@ -4,6 +4,12 @@
 //! [`project_workflows`] is the single list of the project's workflows: `cargo run -p workflow`
 //! writes each of them to `generated/<name>.asl.json` and `generated/<name>.mmd`.
 
+/// The README's Rust examples ("Write your own workflow"), compiled and run as doctests so the
+/// front page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod cli;
 pub mod local;
 pub mod workflows;
