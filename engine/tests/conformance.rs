@@ -1,4 +1,4 @@
-//! Conformance: runs every recorded AWS execution in `shared/conformance/asl` and compares status,
+//! Conformance: runs every recorded AWS execution in `conformance/asl` (the repository's copy of the AWS-recorded corpus) and compares status,
 //! output (numbers by value) and error exactly, cause softly. Fails on any failure not listed in
 //! `known_failures.txt`, and on any listed case that now passes (so the list stays honest).
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 use workflow_dsl::model::StateMachine;
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/asl")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/asl")
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use workflow_dsl::StateMachine;
 
 fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/asl")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/asl")
 }
 
 fn corpus_definitions() -> Vec<(String, Value)> {

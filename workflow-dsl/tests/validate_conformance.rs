@@ -13,7 +13,7 @@ use workflow_dsl::StateMachine;
 const KNOWN_DEVIATIONS: &[(&str, &str)] = &[];
 
 fn corpus() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/asl");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/asl");
     let mut out = Vec::new();
     for family in std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("conformance corpus at {}: {e}", dir.display()))
