@@ -166,6 +166,13 @@ fn test_env(root: &Path, endpoint: Option<&str>) -> Vec<(String, String)> {
         env.push(("AWS_ENDPOINT_URL".into(), endpoint.into()));
         env.push(("MOTO_ENDPOINT".into(), endpoint.into()));
     }
+    let cargo_tools = tools::cargo_tools_bin(root);
+    if cargo_tools.join("cargo-nextest").exists() {
+        env.push((
+            "PATH".into(),
+            tools::path_with(&cargo_tools).to_string_lossy().into_owned(),
+        ));
+    }
     let linters = tools::linters_in(root);
     for (name, path) in [
         ("ASL_VALIDATOR", tools::asl_validator_in(root)),
@@ -200,6 +207,7 @@ fn cargo_command(root: &Path, env: &[(String, String)]) -> Command {
 /// Runs `cargo xtask test`; `Ok(true)` if every step passed.
 pub fn test(root: &Path, options: &Options) -> Result<bool> {
     process::install_signal_handlers();
+    tools::ensure_nextest(root)?;
     let moto_server = tools::ensure_moto(root)?;
     if !options.quick {
         tools::ensure_linters(root)?;

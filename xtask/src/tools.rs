@@ -1,5 +1,5 @@
 //! Installs the pinned test tools under `.tools/` on first use (moto, cfn-lint, SAM CLI,
-//! cargo-lambda, asl-validator).
+//! cargo-lambda, asl-validator, and cargo-nextest when it is missing).
 //!
 //! Each install writes a marker file holding its pinned versions; a matching marker means the
 //! install is reused, a missing or different one means it is (re)done.
@@ -28,6 +28,56 @@ const MARKER: &str = ".xtask-installed";
 pub struct Linters {
     pub cfn_lint: PathBuf,
     pub sam: PathBuf,
+}
+
+/// Where a cargo-nextest installed by [`ensure_nextest`] lives (its `bin` goes first on `PATH`
+/// for the cargo commands the tests run).
+pub fn cargo_tools_bin(root: &Path) -> PathBuf {
+    root.join(".tools/cargo/bin")
+}
+
+/// Ensures `cargo nextest` works: the one already installed, or (when there is none) one
+/// installed under `.tools/cargo` with `cargo install cargo-nextest --locked` on first use.
+pub fn ensure_nextest(root: &Path) -> Result<()> {
+    let bin = cargo_tools_bin(root);
+    let works = |path_first: Option<&Path>| {
+        let mut cmd = crate::workspace::cargo();
+        cmd.args(["nextest", "--version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(dir) = path_first {
+            cmd.env("PATH", path_with(dir));
+        }
+        cmd.status().is_ok_and(|s| s.success())
+    };
+    if works(None) || (bin.join("cargo-nextest").exists() && works(Some(&bin))) {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: cargo-nextest is not installed: installing it under .tools/cargo \
+         (cargo install cargo-nextest --locked; a few minutes, once)"
+    );
+    let ok = process::run(
+        crate::workspace::cargo()
+            .args(["install", "cargo-nextest", "--locked", "--root"])
+            .arg(root.join(".tools/cargo")),
+    )?;
+    if !ok || !works(Some(&bin)) {
+        bail!(
+            "cargo-nextest could not be installed under .tools/cargo; install it yourself with \
+             `cargo install cargo-nextest --locked` and run `cargo xtask test` again"
+        );
+    }
+    Ok(())
+}
+
+/// `PATH` with `dir` first.
+pub fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
 }
 
 /// Ensures `.tools/moto-venv` and returns the path of its `moto_server`.
