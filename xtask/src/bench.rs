@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::emulator::Moto;
-use crate::{process, tools, workspace};
+use crate::tools;
+use local_stack::emulator::Moto;
+use local_stack::{process, workspace};
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Clone, clap::Args)]

@@ -24,11 +24,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use shop_model::products as product_attr;
 
-use crate::dev::{self, LocalStack};
-use crate::emulator::free_port;
 use crate::tally::{self, AcceptedOrder};
 use client::{Api, Counters, Outcome};
 use faults::{Faults, Rule, When};
+use local_stack::emulator::free_port;
+use local_stack::{self as dev, LocalStack};
 
 /// `cargo xtask chaos` options; unset values take the full or `--short` defaults.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -155,7 +155,7 @@ impl Report {
 pub fn run(root: &Path, options: &Options) -> Result<bool> {
     let plan = options.plan(root);
     std::fs::create_dir_all(&plan.dir)?;
-    let _lock = dev::lock::Lock::acquire(&plan.dir)?;
+    let _lock = local_stack::lock::Lock::acquire(&plan.dir)?;
     let state_dir = plan.dir.join("engine-state");
     let _ = std::fs::remove_dir_all(&state_dir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -164,7 +164,7 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     // Ctrl-C, SIGTERM, SIGHUP: the handler stops the emulator and exits; the engine child
     // follows through its parent-death signal (no tokio signal handler: it would outlive the run
     // when `cargo xtask test` calls this in process).
-    crate::process::install_signal_handlers();
+    local_stack::process::install_signal_handlers();
     let result = runtime.block_on(run_async(root, &plan, &state_dir));
     runtime.shutdown_timeout(Duration::from_secs(2));
     result

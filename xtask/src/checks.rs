@@ -6,11 +6,12 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::emulator::Moto;
-use crate::process::{self, Stream};
 use crate::stack::DevStackProcess;
-use crate::workspace::{self, cargo};
-use crate::{template, tools};
+use crate::tools;
+use local_stack::emulator::Moto;
+use local_stack::process::{self, Stream};
+use local_stack::template;
+use local_stack::workspace::{self, cargo};
 
 /// What `cargo xtask test` runs.
 #[derive(Debug, Clone, Default)]
@@ -170,7 +171,9 @@ fn test_env(root: &Path, endpoint: Option<&str>) -> Vec<(String, String)> {
     if cargo_tools.join("cargo-nextest").exists() {
         env.push((
             "PATH".into(),
-            tools::path_with(&cargo_tools).to_string_lossy().into_owned(),
+            tools::path_with(&cargo_tools)
+                .to_string_lossy()
+                .into_owned(),
         ));
     }
     let linters = tools::linters_in(root);

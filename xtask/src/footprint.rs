@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{process, workspace};
+use local_stack::{process, workspace};
 
 /// The crates whose `src/bin/*` are Lambda functions.
 pub const CRATES: [&str; 2] = ["api", "steps"];

@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::process;
 use crate::stack::DevStackProcess;
 use crate::tally::{self, AcceptedOrder, Tally};
 use client::{Stack, TestProduct};
 use generator::{Phase, PhaseResult, Rng};
+use local_stack::process;
 use report::{percentile, RouteStats};
 
 /// Rates (requests/s) of the `--saturation` steps.
@@ -140,7 +140,7 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
     let outputs_path = match &options.outputs {
         Some(path) => path.clone(),
         None => {
-            let dir = crate::workspace::target_dir(root).join("xtask/load");
+            let dir = local_stack::workspace::target_dir(root).join("xtask/load");
             let mut stack =
                 DevStackProcess::start(root, &dir, &dir.join("stack.log"), "the load run")?;
             let path = stack.wait_ready()?;

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::{checks, dev, workspace};
+use local_stack::{self as dev, workspace};
+use xtask::checks;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Development and test orchestration")]
@@ -98,7 +99,8 @@ fn main() -> ExitCode {
                 no_workflow,
             },
         )
-        .map(|()| true),
+        .map(|()| true)
+        .map_err(anyhow::Error::from),
         Cmd::Test {
             quick,
             nextest_args,

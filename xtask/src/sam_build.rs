@@ -14,7 +14,8 @@ use anyhow::{bail, Result};
 use serde_json::Value;
 
 use crate::footprint::MAX_SIZE_MIB;
-use crate::{process, template, tools};
+use crate::tools;
+use local_stack::{process, template};
 
 /// `e_machine` of an ELF file for AArch64 (the `arm64` Lambda architecture).
 const EM_AARCH64: u16 = 0xB7;
@@ -214,7 +215,7 @@ mod tests {
 
     #[test]
     fn every_function_of_the_template_is_built_by_cargo_lambda() {
-        let root = crate::workspace::repo_root();
+        let root = local_stack::workspace::repo_root();
         let template = template::load(&root.join("template.yaml")).unwrap();
         let functions = cargo_lambda_functions(&template);
         let all = template::resources_of_type(&template, "AWS::Serverless::Function");
@@ -230,7 +231,7 @@ mod tests {
 
     #[test]
     fn missing_and_foreign_bootstraps_are_reported() {
-        let root = crate::workspace::repo_root();
+        let root = local_stack::workspace::repo_root();
         let template = template::load(&root.join("template.yaml")).unwrap();
         let dir = std::env::temp_dir().join(format!("sam-build-check-{}", std::process::id()));
         let functions = cargo_lambda_functions(&template);

@@ -6,8 +6,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::emulator::free_port;
-use crate::process;
+use local_stack::emulator::free_port;
+use local_stack::process;
 
 /// A `cargo xtask dev` started in the background on free ports.
 pub struct DevStackProcess {

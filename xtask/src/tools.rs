@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use crate::process;
+use local_stack::process;
+pub use local_stack::tools::ensure_moto;
+use local_stack::tools::{ensure_venv, is_current, write_marker};
 
-/// The AWS emulator the tests run against.
-pub const MOTO: &[&str] = &["moto[server]==5.2.5"];
 /// The CloudFormation and SAM template linters.
 pub const LINTERS: &[&str] = &["cfn-lint==1.58.0", "aws-sam-cli==1.170.0"];
 /// `sam build`'s Rust builder: cargo-lambda, which brings zig (the `ziglang` package) to link
@@ -20,8 +20,6 @@ pub const LINTERS: &[&str] = &["cfn-lint==1.58.0", "aws-sam-cli==1.170.0"];
 pub const CARGO_LAMBDA: &[&str] = &["cargo-lambda==1.9.2"];
 /// The Amazon States Language validator (npm).
 pub const ASL_VALIDATOR: &str = "asl-validator@4.0.0";
-
-const MARKER: &str = ".xtask-installed";
 
 /// Paths of the template linters.
 #[derive(Debug, Clone)]
@@ -41,7 +39,7 @@ pub fn cargo_tools_bin(root: &Path) -> PathBuf {
 pub fn ensure_nextest(root: &Path) -> Result<()> {
     let bin = cargo_tools_bin(root);
     let works = |path_first: Option<&Path>| {
-        let mut cmd = crate::workspace::cargo();
+        let mut cmd = local_stack::workspace::cargo();
         cmd.args(["nextest", "--version"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
@@ -58,7 +56,7 @@ pub fn ensure_nextest(root: &Path) -> Result<()> {
          (cargo install cargo-nextest --locked; a few minutes, once)"
     );
     let ok = process::run(
-        crate::workspace::cargo()
+        local_stack::workspace::cargo()
             .args(["install", "cargo-nextest", "--locked", "--root"])
             .arg(root.join(".tools/cargo")),
     )?;
@@ -78,13 +76,6 @@ pub fn path_with(dir: &Path) -> std::ffi::OsString {
         paths.extend(std::env::split_paths(&path));
     }
     std::env::join_paths(paths).unwrap_or_default()
-}
-
-/// Ensures `.tools/moto-venv` and returns the path of its `moto_server`.
-pub fn ensure_moto(root: &Path) -> Result<PathBuf> {
-    let venv = root.join(".tools/moto-venv");
-    ensure_venv(&venv, MOTO)?;
-    Ok(venv.join("bin/moto_server"))
 }
 
 /// Ensures `.tools/lint-venv` with cfn-lint and the SAM CLI.
@@ -133,58 +124,4 @@ pub fn ensure_asl_validator(root: &Path) -> Result<PathBuf> {
 /// Where [`ensure_asl_validator`] puts asl-validator (it may not be installed).
 pub fn asl_validator_in(root: &Path) -> PathBuf {
     root.join(".tools/node/node_modules/.bin/asl-validator")
-}
-
-fn ensure_venv(venv: &Path, specs: &[&str]) -> Result<()> {
-    let python = venv.join("bin/python");
-    if is_current(venv, specs) && python.exists() {
-        return Ok(());
-    }
-    eprintln!(
-        "xtask: installing {} into {} (first run only)",
-        specs.join(" "),
-        venv.display()
-    );
-    if !python.exists() {
-        let system_python = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
-        let ok = process::run(Command::new(system_python).args(["-m", "venv"]).arg(venv))?;
-        if !ok {
-            bail!(
-                "`python3 -m venv {}` failed (is Python 3 with venv installed?)",
-                venv.display()
-            );
-        }
-    }
-    let ok = process::run(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(specs),
-    )?;
-    if !ok {
-        bail!(
-            "`pip install {}` into {} failed",
-            specs.join(" "),
-            venv.display()
-        );
-    }
-    write_marker(venv, specs)
-}
-
-fn marker_text(specs: &[&str]) -> String {
-    specs.join("\n") + "\n"
-}
-
-fn is_current(dir: &Path, specs: &[&str]) -> bool {
-    std::fs::read_to_string(dir.join(MARKER)).is_ok_and(|text| text == marker_text(specs))
-}
-
-fn write_marker(dir: &Path, specs: &[&str]) -> Result<()> {
-    let path = dir.join(MARKER);
-    std::fs::write(&path, marker_text(specs)).with_context(|| format!("writing {}", path.display()))
 }

@@ -38,7 +38,7 @@ impl Stack {
             .as_str()
             .expect("AwsEndpoint")
             .to_string();
-        let aws = xtask::emulator::sdk_config(&endpoint, "e2e").await;
+        let aws = local_stack::emulator::sdk_config(&endpoint, "e2e").await;
         Stack {
             outputs,
             http: reqwest::Client::builder()
@@ -459,7 +459,7 @@ async fn ordering_more_than_the_stock_fails_out_of_stock() {
 /// Signs claims with moto's Cognito key (every moto pool shares it), through the emulator's
 /// own Python and JOSE library: the only way to get a correctly signed token that is expired.
 fn sign_with_moto_key(claims: &Value) -> String {
-    let root = xtask::workspace::repo_root();
+    let root = local_stack::workspace::repo_root();
     let python = root.join(".tools/moto-venv/bin/python");
     let script = "import json,sys\n\
         from joserfc import jwk, jwt\n\

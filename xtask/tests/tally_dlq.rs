@@ -9,7 +9,7 @@ async fn aws() -> aws_config::SdkConfig {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
         panic!("AWS_ENDPOINT_URL is not set: run through `cargo xtask test`, which starts the emulator")
     });
-    xtask::emulator::sdk_config(&endpoint, "tally-test").await
+    local_stack::emulator::sdk_config(&endpoint, "tally-test").await
 }
 
 #[tokio::test]

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use local_stack::{template, workspace};
 use serde_json::Value;
 use shop_model::{env, orders, products};
-use xtask::{template, workspace};
 
 fn load() -> Value {
     let root = workspace::repo_root();

@@ -95,7 +95,7 @@ impl Stack {
             .as_str()
             .context("outputs.json has no ApiUrl")?
             .to_string();
-        let aws = crate::emulator::sdk_config(&endpoint, "xtask-load").await;
+        let aws = local_stack::emulator::sdk_config(&endpoint, "xtask-load").await;
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(3))

@@ -68,7 +68,7 @@ pub fn find_stack(aws_port: u16) -> Option<u32> {
             .position(|a| a == "--aws-port")
             .and_then(|i| args.get(i + 1))
             .and_then(|p| p.parse().ok())
-            .unwrap_or(crate::dev::DEFAULT_AWS_PORT);
+            .unwrap_or(local_stack::DEFAULT_AWS_PORT);
         is_dev && port == aws_port
     })
 }

@@ -1,10 +1,12 @@
-//! One `cargo xtask dev` per directory: a pid file in `.dev/`, and a check that the ports are free.
+//! One local stack per directory: a pid file in `.dev/`, and a check that the ports are free.
 
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::Context;
+
+use crate::error::{Error, Result};
 
 /// The pid file; removed on drop.
 pub struct Lock {
@@ -29,19 +31,24 @@ impl Lock {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let text = std::fs::read_to_string(&path).unwrap_or_default();
                     match text.trim().parse::<u32>() {
-                        Ok(pid) if is_running(pid) => bail!(
-                            "`cargo xtask dev` is already running (pid {pid}, lock file {}).\n\
-                             Use that stack, or stop it (Ctrl-C in its terminal, or `kill {pid}`) first.",
-                            path.display()
-                        ),
+                        Ok(pid) if is_running(pid) => {
+                            return Err(Error::AlreadyRunning {
+                                pid,
+                                lock_file: path,
+                            })
+                        }
                         // A stale lock of a process that is gone.
                         _ => std::fs::remove_file(&path).ok(),
                     };
                 }
-                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+                Err(e) => {
+                    return Err(anyhow::Error::from(e)
+                        .context(format!("creating {}", path.display()))
+                        .into())
+                }
             }
         }
-        bail!("could not take the lock {}", path.display())
+        Err(anyhow::anyhow!("could not take the lock {}", path.display()).into())
     }
 }
 
@@ -66,13 +73,15 @@ fn is_running(pid: u32) -> bool {
 }
 
 /// Fails with a clear message if a loopback port is taken; `flag` names the option to change it.
-pub fn check_port(port: u16, what: &str, flag: &str) -> Result<()> {
+pub fn check_port(port: u16, what: &'static str, flag: &'static str) -> Result<()> {
     match TcpListener::bind(("127.0.0.1", port)) {
         Ok(_) => Ok(()),
-        Err(e) => bail!(
-            "port {port} ({what}) is in use ({e}): is another `cargo xtask dev` or another server running? \
-             Stop it, or choose another port with {flag}."
-        ),
+        Err(e) => Err(Error::PortInUse {
+            port,
+            what,
+            flag,
+            reason: e.to_string(),
+        }),
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use shop_model::{products as attr, CURRENCY};
 
-use super::Clients;
+use crate::Clients;
 
 /// One sample product: id, name, description, category, price in cents, stock, image colour.
 pub struct Sample {

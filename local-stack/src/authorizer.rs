@@ -211,7 +211,7 @@ mod tests {
 
     use super::*;
 
-    const PRIVATE_KEY: &str = include_str!("../../testdata/test-only-rsa-key.pem");
+    const PRIVATE_KEY: &str = include_str!("../testdata/test-only-rsa-key.pem");
     const MODULUS: &str = "xHVKV59YQaENvov011taX0kHBCvFq3mdO5d8N_H9K1uhV1nkmSDXV3vQUb_fLXsld1_RV8EP9hQTBsfr8i-RH_QhbCc3NNqzNARawScmI3sVxXxi0HJrCWDAavz1S9zGpJokXTyNCX-CIZEKYmuf3j5Xa5124mMMXJNjfWoqPPGW5wgSJgYbV9YVc4RszoisAwzMcR3hn9NSAAG3oyukabNxH23xPMJSqDeL5BWoOevV3WBwzCuJDVthdG7WQ2iVNb4NlWcVa8YjMoLr5HyjkNu0adsudjOP5s75Rpx8lHfmOeusrVsBI2puVX9Ly8H8f9JfAyqAEjPqd0NvbG8Ymw";
     const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool";
     const CLIENT: &str = "client-1";

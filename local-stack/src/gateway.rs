@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::authorizer::CognitoVerifier;
-use super::cfn::Stack;
+use crate::authorizer::CognitoVerifier;
+use crate::cfn::Stack;
 
 /// API Gateway's largest request payload (10 MB):
 /// <https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>.

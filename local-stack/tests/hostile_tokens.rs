@@ -13,11 +13,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use local_stack::authorizer::CognitoVerifier;
+use local_stack::cfn::Stack;
+use local_stack::gateway::{router, Gateway, GatewaySpec};
 use serde_json::{json, Value};
 use shop_model::{OrderStatus, Product};
-use xtask::dev::authorizer::CognitoVerifier;
-use xtask::dev::cfn::Stack;
-use xtask::dev::gateway::{router, Gateway, GatewaySpec};
 
 const PRIVATE_KEY: &str = include_str!("../testdata/test-only-rsa-key.pem");
 /// Modulus of the public half of the test key (as in the authorizer's unit tests).
@@ -77,7 +77,7 @@ struct Served {
 
 async fn serve() -> Served {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let template = xtask::template::load(&root.join("template.yaml")).expect("template.yaml");
+    let template = local_stack::template::load(&root.join("template.yaml")).expect("template.yaml");
     let stack = Stack::new(&template, &[("Stage", "dev")]);
     let spec = GatewaySpec::from_template(&stack, "ShopApi").expect("gateway spec");
     let keys: JwkSet = serde_json::from_value(json!({"keys": [{

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
-use super::cfn::{Physical, ResolveError, Stack, ACCOUNT_ID, REGION};
-use super::Clients;
+use crate::cfn::{Physical, ResolveError, Stack, ACCOUNT_ID, REGION};
+use crate::Clients;
 
 /// The types [`create_all`] creates.
 pub const CREATED_TYPES: [&str; 6] = [

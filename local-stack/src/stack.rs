@@ -1,17 +1,5 @@
-//! `cargo xtask dev`: the whole system on one machine. The AWS emulator (moto) with every
-//! data, messaging and identity resource of `template.yaml`, a sample catalog, the Rust Step
-//! Functions engine serving the generated order workflow, a local API Gateway serving the
-//! `api` handlers with the Cognito authorizer, and the SQS starter polling the order queue.
-
-pub mod authorizer;
-pub mod cfn;
-pub mod engine;
-pub mod gateway;
-pub mod lock;
-pub mod poller;
-pub mod proxy;
-pub mod resources;
-pub mod seed;
+//! The stack itself: starts the emulator with the template's resources, the seed, the engine,
+//! the gateway and the starter, in order, and stops them ([`LocalStack`], [`run`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +11,7 @@ use serde_json::{json, Map, Value};
 use shop_model::env;
 
 use crate::emulator::Moto;
+use crate::{authorizer, cfn, engine, gateway, lock, poller, proxy, resources, seed};
 use crate::{template, tools, workspace};
 
 /// The default ports (`--aws-port`, `--api-port`, `--sfn-port`).
@@ -254,7 +243,7 @@ fn init_logging() {
 }
 
 /// Runs `cargo xtask dev` until Ctrl-C (or SIGTERM/SIGHUP).
-pub fn run(root: &Path, options: &Options) -> Result<()> {
+pub fn run(root: &Path, options: &Options) -> crate::Result<()> {
     let _lock = lock::Lock::acquire(&options.dir)?;
     let outputs_path = options.dir.join("outputs.json");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -325,7 +314,11 @@ pub struct LocalStack {
 
 impl LocalStack {
     /// Starts everything and writes `outputs.json` into `options.dir` (the caller holds the lock).
-    pub async fn start(root: &Path, options: &Options, extras: &Extras) -> Result<LocalStack> {
+    pub async fn start(
+        root: &Path,
+        options: &Options,
+        extras: &Extras,
+    ) -> crate::Result<LocalStack> {
         lock::check_port(options.aws_port, "AWS emulator", "--aws-port")?;
         lock::check_port(options.api_port, "API", "--api-port")?;
         if !options.no_workflow {
@@ -333,7 +326,7 @@ impl LocalStack {
         }
         let outputs_path = options.dir.join("outputs.json");
         let _ = std::fs::remove_file(&outputs_path);
-        start_stack(root, options, extras, &outputs_path).await
+        Ok(start_stack(root, options, extras, &outputs_path).await?)
     }
 
     /// The `Outputs` value `key` (empty if absent).
@@ -370,15 +363,19 @@ impl LocalStack {
     }
 
     /// An error if moto or the engine exited on its own.
-    pub fn check_alive(&mut self) -> Result<()> {
+    pub fn check_alive(&mut self) -> crate::Result<()> {
         if !self.moto.is_running() {
-            bail!("the AWS emulator stopped unexpectedly (see its log)");
+            return Err(crate::Error::ChildExited {
+                what: "the AWS emulator",
+                status: "exited".into(),
+            });
         }
         if let Some(engine) = self.engine.as_mut() {
             if let Ok(Some(status)) = engine.child.try_wait() {
-                bail!(
-                    "the Step Functions engine (`workflow serve`) exited unexpectedly ({status})"
-                );
+                return Err(crate::Error::ChildExited {
+                    what: "the Step Functions engine (`workflow serve`)",
+                    status: status.to_string(),
+                });
             }
         }
         Ok(())
@@ -752,7 +749,7 @@ fn print_ready(outputs: &Map<String, Value>, path: &Path, elapsed: Duration) {
     println!("Ctrl-C stops everything.");
 }
 
-async fn wait_for_stop(stack: &mut LocalStack) -> Result<()> {
+async fn wait_for_stop(stack: &mut LocalStack) -> crate::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
