@@ -146,9 +146,12 @@ impl ApiError {
 
     /// The error as an API response in the one error shape.
     pub fn to_response(&self) -> ApiResponse {
-        let body = serde_json::json!({
-            "error": { "code": self.code(), "message": self.public_message() }
-        });
+        let body = crate::contract::ErrorBody {
+            error: crate::contract::ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.public_message(),
+            },
+        };
         let mut response = ApiResponse::json(self.status(), &body);
         if let Some(secs) = self.retry_after() {
             response

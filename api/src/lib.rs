@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod contract;
 pub mod error;
 pub mod handlers;
 pub mod http;

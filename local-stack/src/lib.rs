@@ -15,11 +15,13 @@
 //! - [`gateway`], [`authorizer`]: the local API Gateway (routes, CORS, Lambda proxy events) and
 //!   its Cognito authorizer (JWKS signature, issuer, expiry, `token_use`, audience);
 //! - [`engine`]: the `workflow serve` child; [`poller`]: the SQS starter's event source;
+//! - [`client`]: the one typed client of the shop's HTTP API (tests, load, chaos);
 //! - [`seed`]: the sample catalog; [`lock`]: one stack per directory; [`proxy`]: the fault proxy
 //!   in front of the emulator (chaos runs); [`process`], [`workspace`]: child processes, builds.
 
 pub mod authorizer;
 pub mod cfn;
+pub mod client;
 pub mod emulator;
 pub mod engine;
 mod error;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
-use shop_model::{products as attr, CURRENCY};
+use shop_model::{products as attr, Product, CURRENCY};
 
 use crate::Clients;
 
@@ -106,35 +106,57 @@ pub async fn seed(clients: &Clients, table: &str, bucket: &str) -> Result<usize>
             .send()
             .await
             .with_context(|| format!("uploading {key}"))?;
-        let item: HashMap<String, AttributeValue> = [
-            (attr::ID, AttributeValue::S(product.id.into())),
-            (attr::NAME, AttributeValue::S(product.name.into())),
-            (
-                attr::DESCRIPTION,
-                AttributeValue::S(product.description.into()),
-            ),
-            (attr::CATEGORY, AttributeValue::S(product.category.into())),
-            (
-                attr::PRICE_CENTS,
-                AttributeValue::N(product.price_cents.to_string()),
-            ),
-            (attr::CURRENCY, AttributeValue::S(CURRENCY.into())),
-            (attr::IMAGE_KEY, AttributeValue::S(key)),
-            (attr::STOCK, AttributeValue::N(product.stock.to_string())),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        clients
-            .dynamodb
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .with_context(|| format!("writing product {}", product.id))?;
+        let sample = Product {
+            id: product.id.into(),
+            name: product.name.into(),
+            description: product.description.into(),
+            category: product.category.into(),
+            price_cents: product.price_cents,
+            currency: CURRENCY.into(),
+            image_key: Some(key),
+            stock: product.stock,
+        };
+        put_product(&clients.dynamodb, table, &sample).await?;
     }
     Ok(PRODUCTS.len())
+}
+
+/// Writes `product` (with its stock) into the Products table `table`: the seed, and the test
+/// products of the end-to-end tests and the load run, go in this way.
+pub async fn put_product(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    product: &Product,
+) -> Result<()> {
+    let mut item: HashMap<String, AttributeValue> = [
+        (attr::ID, AttributeValue::S(product.id.clone())),
+        (attr::NAME, AttributeValue::S(product.name.clone())),
+        (
+            attr::DESCRIPTION,
+            AttributeValue::S(product.description.clone()),
+        ),
+        (attr::CATEGORY, AttributeValue::S(product.category.clone())),
+        (
+            attr::PRICE_CENTS,
+            AttributeValue::N(product.price_cents.to_string()),
+        ),
+        (attr::CURRENCY, AttributeValue::S(product.currency.clone())),
+        (attr::STOCK, AttributeValue::N(product.stock.to_string())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    if let Some(key) = &product.image_key {
+        item.insert(attr::IMAGE_KEY.to_string(), AttributeValue::S(key.clone()));
+    }
+    dynamodb
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .with_context(|| format!("writing product {}", product.id))?;
+    Ok(())
 }
 
 /// A solid-colour RGB PNG (deflate "stored" blocks, so no compressor is needed).

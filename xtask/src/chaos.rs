@@ -25,8 +25,9 @@ use serde_json::{json, Value};
 use shop_model::products as product_attr;
 
 use crate::tally::{self, AcceptedOrder};
-use client::{Api, Counters, Outcome};
+use client::{Counters, Outcome};
 use faults::{Faults, Rule, When};
+use local_stack::client::ShopClient;
 use local_stack::emulator::free_port;
 use local_stack::{self as dev, LocalStack};
 
@@ -388,10 +389,10 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     )
     .await?;
     let products: Vec<String> = initial_stock.keys().cloned().collect();
-    let api = Api::new(stack.output("ApiUrl"))?;
+    let api = ShopClient::new(stack.output("ApiUrl"))?;
     let mut tokens = Vec::new();
     for n in 0..plan.users {
-        tokens.push(api.new_user(run, n).await?);
+        tokens.push(client::new_user(&api, run, n).await?);
     }
     let demand: u64 = client::demand(plan.orders, &products).values().sum();
     let stock_total: i64 = initial_stock.values().sum();

@@ -3,13 +3,16 @@
 //! `E2E_OUTPUTS=<its outputs.json>`; the emulator is used only to look behind the API (the Orders
 //! table, a test queue subscribed to the order topic) and to add dedicated test products.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use api::contract::{CreateOrder, OrderView};
+use api::handlers::orders::REPLAYED_HEADER;
 use aws_sdk_dynamodb::types::AttributeValue;
+use local_stack::client::ShopClient;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use shop_model::{orders as order_attr, products as product_attr};
+use shop_model::{orders as order_attr, products as product_attr, OrderLine, OrderStatus, Product};
+use steps::ports::DECLINED_TOKEN;
 use uuid::Uuid;
 
 /// How long an order may take to reach a final status.
@@ -18,7 +21,7 @@ const PASSWORD: &str = "Correct-Horse-42";
 
 struct Stack {
     outputs: Value,
-    http: reqwest::Client,
+    api: ShopClient,
     aws: aws_config::SdkConfig,
 }
 
@@ -39,14 +42,8 @@ impl Stack {
             .expect("AwsEndpoint")
             .to_string();
         let aws = local_stack::emulator::sdk_config(&endpoint, "e2e").await;
-        Stack {
-            outputs,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            aws,
-        }
+        let api = ShopClient::new(outputs["ApiUrl"].as_str().expect("ApiUrl")).unwrap();
+        Stack { outputs, api, aws }
     }
 
     fn out(&self, key: &str) -> &str {
@@ -56,61 +53,26 @@ impl Stack {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.out("ApiUrl"))
+        self.api.url(path)
     }
 
-    async fn auth(&self, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(self.url("/auth"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+    fn http(&self) -> &reqwest::Client {
+        self.api.http()
     }
 
     /// Registers a new user and returns (email, ID token).
     async fn new_user(&self) -> (String, String) {
         let email = format!("e2e-{}@example.com", Uuid::new_v4());
-        let (status, body) = self
-            .auth(json!({"action": "register", "email": email, "password": PASSWORD}))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "register: {body}");
-        assert_eq!(
-            body["confirmed"], true,
-            "users are confirmed locally: {body}"
-        );
-        let (status, body) = self
-            .auth(json!({"action": "login", "email": email, "password": PASSWORD}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "login: {body}");
-        let token = body["idToken"].as_str().expect("idToken").to_string();
-        (email, token)
+        let registered = self.api.register(&email, PASSWORD).await.unwrap();
+        assert_eq!(registered.status, 201, "register: {:?}", registered.body);
+        let registered = registered.ok().unwrap();
+        assert!(registered.confirmed, "users are confirmed locally");
+        let tokens = self.api.login(&email, PASSWORD).await.unwrap();
+        assert_eq!(tokens.status, 200, "login: {:?}", tokens.body);
+        (email, tokens.ok().unwrap().id_token)
     }
 
-    async fn place_order(
-        &self,
-        token: Option<&str>,
-        items: Value,
-        payment_token: &str,
-        idempotency_key: Option<&str>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .http
-            .post(self.url("/orders"))
-            .json(&json!({"items": items, "paymentToken": payment_token}));
-        if let Some(token) = token {
-            request = request.header("Authorization", token);
-        }
-        if let Some(key) = idempotency_key {
-            request = request.header("Idempotency-Key", key);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// Places an order and returns its id (asserting 202).
+    /// Places an order of `quantity` x `product` and returns its id (asserting 202 PENDING).
     async fn order(
         &self,
         token: &str,
@@ -118,46 +80,38 @@ impl Stack {
         quantity: u32,
         payment_token: &str,
     ) -> String {
-        let response = self
+        let answer = self
+            .api
             .place_order(
                 Some(token),
-                json!([{"productId": product, "quantity": quantity}]),
-                payment_token,
+                &order_of(product, quantity, payment_token),
                 None,
             )
-            .await;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(status, StatusCode::ACCEPTED, "POST /orders: {body}");
-        assert_eq!(body["status"], "PENDING");
-        body["orderId"].as_str().unwrap().to_string()
-    }
-
-    async fn get_order(&self, token: &str, id: &str) -> Value {
-        let response = self
-            .http
-            .get(self.url(&format!("/orders/{id}")))
-            .header("Authorization", token)
-            .send()
             .await
             .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(status, StatusCode::OK, "GET /orders/{id}: {body}");
-        body
+        assert_eq!(answer.status, 202, "POST /orders: {:?}", answer.body);
+        let accepted = answer.ok().unwrap();
+        assert_eq!(accepted.status, OrderStatus::Pending);
+        accepted.order_id
+    }
+
+    async fn get_order(&self, token: &str, id: &str) -> OrderView {
+        let answer = self.api.order(token, id).await.unwrap();
+        assert_eq!(answer.status, 200, "GET /orders/{id}: {:?}", answer.body);
+        answer.ok().unwrap()
     }
 
     /// Polls `GET /orders/{id}` until the order is COMPLETED or FAILED.
-    async fn final_order(&self, token: &str, id: &str) -> Value {
+    async fn final_order(&self, token: &str, id: &str) -> OrderView {
         let deadline = Instant::now() + ORDER_DEADLINE;
         loop {
             let order = self.get_order(token, id).await;
-            if order["status"] != "PENDING" {
+            if order.status != OrderStatus::Pending {
                 return order;
             }
             assert!(
                 Instant::now() < deadline,
-                "order {id} still PENDING after {ORDER_DEADLINE:?}: {order}"
+                "order {id} still PENDING after {ORDER_DEADLINE:?}: {order:?}"
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -170,29 +124,17 @@ impl Stack {
     /// Adds a product with its own id and stock (the catalog has no admin API).
     async fn product_with_stock(&self, stock: i64) -> String {
         let id = format!("e2e-{}", Uuid::new_v4());
-        let item: HashMap<String, AttributeValue> = [
-            (product_attr::ID, AttributeValue::S(id.clone())),
-            (
-                product_attr::NAME,
-                AttributeValue::S("E2E limited item".into()),
-            ),
-            (
-                product_attr::DESCRIPTION,
-                AttributeValue::S("end-to-end test product".into()),
-            ),
-            (product_attr::CATEGORY, AttributeValue::S("e2e".into())),
-            (product_attr::PRICE_CENTS, AttributeValue::N("1000".into())),
-            (product_attr::CURRENCY, AttributeValue::S("USD".into())),
-            (product_attr::STOCK, AttributeValue::N(stock.to_string())),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        self.dynamodb()
-            .put_item()
-            .table_name(self.out("ProductsTableName"))
-            .set_item(Some(item))
-            .send()
+        let product = Product {
+            id: id.clone(),
+            name: "E2E limited item".into(),
+            description: "end-to-end test product".into(),
+            category: "e2e".into(),
+            price_cents: 1000,
+            currency: shop_model::CURRENCY.into(),
+            image_key: None,
+            stock,
+        };
+        local_stack::seed::put_product(&self.dynamodb(), self.out("ProductsTableName"), &product)
             .await
             .unwrap();
         id
@@ -251,6 +193,17 @@ impl Stack {
     }
 }
 
+/// An order of `quantity` x `product` paid with `payment_token`.
+fn order_of(product: &str, quantity: u32, payment_token: &str) -> CreateOrder {
+    CreateOrder {
+        items: vec![OrderLine {
+            product_id: product.to_owned(),
+            quantity,
+        }],
+        payment_token: Some(payment_token.to_owned()),
+    }
+}
+
 struct Subscription {
     sqs: aws_sdk_sqs::Client,
     url: String,
@@ -295,7 +248,7 @@ async fn browse_upload_order_and_complete() {
 
     // The public catalog: seeded products in several categories.
     let response = stack
-        .http
+        .http()
         .get(stack.url("/products?limit=100"))
         .send()
         .await
@@ -339,21 +292,20 @@ async fn browse_upload_order_and_complete() {
         .send()
         .await
         .expect("the seeded image exists");
-    let response = stack
-        .http
-        .get(stack.url("/products/upload?productId=mug-classic&contentType=image/png"))
-        .header("Authorization", &token)
-        .send()
+    let upload = stack
+        .api
+        .upload_target(&token, "mug-classic", "image/png")
         .await
+        .unwrap()
+        .ok()
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let upload: Value = response.json().await.unwrap();
-    let key = upload["key"].as_str().unwrap();
-    assert!(key.starts_with("products/mug-classic/"), "{upload}");
+    let key = upload.key.as_str();
+    assert!(key.starts_with("products/mug-classic/"), "{upload:?}");
+    assert_eq!(upload.method, "PUT");
     let png = b"\x89PNG\r\n\x1a\n-e2e-image".to_vec();
     let put = stack
-        .http
-        .put(upload["uploadUrl"].as_str().unwrap())
+        .http()
+        .put(&upload.upload_url)
         .header("Content-Type", "image/png")
         .body(png.clone())
         .send()
@@ -381,16 +333,27 @@ async fn browse_upload_order_and_complete() {
     let stock_before = stack.stock("mug-classic").await;
     let id = stack.order(&token, "mug-classic", 2, "tok_visa").await;
     let order = stack.final_order(&token, &id).await;
-    assert_eq!(order["status"], "COMPLETED", "{order}");
+    assert_eq!(order.status, OrderStatus::Completed, "{order:?}");
     assert_eq!(
-        order["totalCents"],
+        order.total_cents,
         2 * product["priceCents"].as_i64().unwrap()
     );
     assert!(
-        order["paymentId"].as_str().is_some_and(|p| !p.is_empty()),
-        "{order}"
+        order.payment_id.as_deref().is_some_and(|p| !p.is_empty()),
+        "{order:?}"
     );
-    assert!(order.get("paymentToken").is_none());
+    // The raw answer never carries the payment token.
+    let raw: Value = stack
+        .http()
+        .get(stack.url(&format!("/orders/{id}")))
+        .header("Authorization", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(raw.get("paymentToken").is_none(), "{raw}");
     assert!(stack.stock("mug-classic").await <= stock_before - 2);
 
     // The Orders table holds it.
@@ -408,13 +371,13 @@ async fn browse_upload_order_and_complete() {
     assert_eq!(item[order_attr::STATUS].as_s().unwrap(), "COMPLETED");
     assert_eq!(
         item[order_attr::TOTAL_CENTS].as_n().unwrap(),
-        &order["totalCents"].to_string()
+        &order.total_cents.to_string()
     );
 
     // And the topic told subscribers.
     let notification = notifications.notification(&id).await;
     assert_eq!(notification["status"], "COMPLETED", "{notification}");
-    assert_eq!(notification["totalCents"], order["totalCents"]);
+    assert_eq!(notification["totalCents"], order.total_cents);
     assert!(notification.get("paymentToken").is_none());
 }
 
@@ -423,17 +386,20 @@ async fn declined_payment_fails_with_its_reason_and_a_notification() {
     let stack = Stack::load().await;
     let mut notifications = stack.subscribe_test_queue().await;
     let (_, token) = stack.new_user().await;
-    let id = stack
-        .order(&token, "sticker-pack", 1, "tok_chargeDeclined")
-        .await;
+    let id = stack.order(&token, "sticker-pack", 1, DECLINED_TOKEN).await;
     let order = stack.final_order(&token, &id).await;
-    assert_eq!(order["status"], "FAILED", "{order}");
-    assert_eq!(order["failureError"], "PaymentDeclined", "{order}");
+    assert_eq!(order.status, OrderStatus::Failed, "{order:?}");
+    assert_eq!(
+        order.failure_error.as_deref(),
+        Some("PaymentDeclined"),
+        "{order:?}"
+    );
     assert!(
-        order["failureReason"]
-            .as_str()
+        order
+            .failure_reason
+            .as_deref()
             .is_some_and(|r| r.contains("declined")),
-        "{order}"
+        "{order:?}"
     );
     let notification = notifications.notification(&id).await;
     assert_eq!(notification["status"], "FAILED");
@@ -447,8 +413,12 @@ async fn ordering_more_than_the_stock_fails_out_of_stock() {
     let (_, token) = stack.new_user().await;
     let id = stack.order(&token, &product, 2, "tok_visa").await;
     let order = stack.final_order(&token, &id).await;
-    assert_eq!(order["status"], "FAILED", "{order}");
-    assert_eq!(order["failureError"], "OutOfStock", "{order}");
+    assert_eq!(order.status, OrderStatus::Failed, "{order:?}");
+    assert_eq!(
+        order.failure_error.as_deref(),
+        Some("OutOfStock"),
+        "{order:?}"
+    );
     assert_eq!(
         stack.stock(&product).await,
         1,
@@ -557,11 +527,13 @@ async fn missing_expired_tampered_and_foreign_tokens_get_401() {
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
 
     // The genuine token works (so the rejections below are about the token, not the request).
-    let items = json!([{"productId": "sticker-pack", "quantity": 1}]);
+    let order = order_of("sticker-pack", 1, "tok_visa");
     let ok = stack
-        .place_order(Some(&token), items.clone(), "tok_visa", None)
-        .await;
-    assert_eq!(ok.status(), StatusCode::ACCEPTED);
+        .api
+        .place_order(Some(&token), &order, None)
+        .await
+        .unwrap();
+    assert_eq!(ok.status, 202);
 
     let mut claims = claims_of(&token);
     let now = std::time::SystemTime::now()
@@ -576,13 +548,11 @@ async fn missing_expired_tampered_and_foreign_tokens_get_401() {
     claims["exp"] = json!(now + 600);
     let resigned = sign_with_moto_key(&claims);
     let response = stack
-        .place_order(Some(&resigned), items.clone(), "tok_visa", None)
-        .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::ACCEPTED,
-        "a re-signed valid token is accepted"
-    );
+        .api
+        .place_order(Some(&resigned), &order, None)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 202, "a re-signed valid token is accepted");
 
     let parts: Vec<&str> = token.split('.').collect();
     let mut forged = claims_of(&token);
@@ -613,12 +583,9 @@ async fn missing_expired_tampered_and_foreign_tokens_get_401() {
             ("GET", "/orders/some-order"),
         ] {
             let mut request = if method == "POST" {
-                stack
-                    .http
-                    .post(stack.url(path))
-                    .json(&json!({"items": items, "paymentToken": "tok_visa"}))
+                stack.http().post(stack.url(path)).json(&order)
             } else {
-                stack.http.get(stack.url(path))
+                stack.http().get(stack.url(path))
             };
             if let Some(bad) = bad {
                 request = request.header("Authorization", bad);
@@ -640,28 +607,24 @@ async fn the_same_idempotency_key_twice_makes_one_order() {
     let stack = Stack::load().await;
     let (_, token) = stack.new_user().await;
     let key = Uuid::new_v4().to_string();
-    let items = json!([{"productId": "notebook-a5", "quantity": 1}]);
+    let order = order_of("notebook-a5", 1, "tok_visa");
     let first = stack
-        .place_order(Some(&token), items.clone(), "tok_visa", Some(&key))
-        .await;
-    assert_eq!(first.status(), StatusCode::ACCEPTED);
-    let first: Value = first.json().await.unwrap();
+        .api
+        .place_order(Some(&token), &order, Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(first.status, 202);
     let second = stack
-        .place_order(Some(&token), items.clone(), "tok_visa", Some(&key))
-        .await;
-    assert_eq!(second.status(), StatusCode::ACCEPTED);
-    assert_eq!(
-        second
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|v| v.to_str().ok()),
-        Some("true")
-    );
-    let second: Value = second.json().await.unwrap();
-    assert_eq!(first["orderId"], second["orderId"]);
-    let id = first["orderId"].as_str().unwrap();
-    let order = stack.final_order(&token, id).await;
-    assert_eq!(order["status"], "COMPLETED", "{order}");
+        .api
+        .place_order(Some(&token), &order, Some(&key))
+        .await
+        .unwrap();
+    assert_eq!(second.status, 202);
+    assert_eq!(second.header(REPLAYED_HEADER), Some("true"));
+    let (first, second) = (first.ok().unwrap(), second.ok().unwrap());
+    assert_eq!(first.order_id, second.order_id);
+    let order = stack.final_order(&token, &first.order_id).await;
+    assert_eq!(order.status, OrderStatus::Completed, "{order:?}");
 
     // Exactly one order of this user in the table.
     let sub = claims_of(&token)["sub"].as_str().unwrap().to_string();
@@ -689,14 +652,18 @@ async fn twenty_concurrent_orders_for_five_in_stock_complete_exactly_five() {
             .await;
     let finals =
         futures::future::join_all(placed.iter().map(|id| stack.final_order(&token, id))).await;
-    let completed = finals.iter().filter(|o| o["status"] == "COMPLETED").count();
+    let out_of_stock_error = |o: &OrderView| o.failure_error.as_deref() == Some("OutOfStock");
+    let completed = finals
+        .iter()
+        .filter(|o| o.status == OrderStatus::Completed)
+        .count();
     let out_of_stock = finals
         .iter()
-        .filter(|o| o["status"] == "FAILED" && o["failureError"] == "OutOfStock")
+        .filter(|o| o.status == OrderStatus::Failed && out_of_stock_error(o))
         .count();
-    let others: Vec<&Value> = finals
+    let others: Vec<&OrderView> = finals
         .iter()
-        .filter(|o| o["status"] != "COMPLETED" && o["failureError"] != "OutOfStock")
+        .filter(|o| o.status != OrderStatus::Completed && !out_of_stock_error(o))
         .collect();
     assert!(
         others.is_empty(),

@@ -1,7 +1,6 @@
 //! `POST /auth`: register, confirm, login and refresh against the identity provider.
 
-use serde_json::json;
-
+use crate::contract::{Confirmed, Registered, TokenSet};
 use crate::error::ApiError;
 use crate::http::{ApiRequest, ApiResponse, Fields};
 use crate::ports::{IdentityProvider, Tokens};
@@ -41,7 +40,10 @@ pub async fn handle<I: IdentityProvider>(
             tracing::info!(user_sub = %sign_up.user_sub, confirmed = sign_up.confirmed, "user registered");
             Ok(ApiResponse::json(
                 201,
-                &json!({ "userSub": sign_up.user_sub, "confirmed": sign_up.confirmed }),
+                &Registered {
+                    user_sub: sign_up.user_sub,
+                    confirmed: sign_up.confirmed,
+                },
             ))
         }
         "confirm" => {
@@ -51,7 +53,7 @@ pub async fn handle<I: IdentityProvider>(
                 return Err(ApiError::field("code", "is not a confirmation code"));
             }
             identity.confirm_sign_up(email, code).await?;
-            Ok(ApiResponse::json(200, &json!({ "confirmed": true })))
+            Ok(ApiResponse::json(200, &Confirmed { confirmed: true }))
         }
         "login" => {
             let email = email(&fields)?;
@@ -73,15 +75,17 @@ pub async fn handle<I: IdentityProvider>(
 
 /// The token answer; a refresh that did not rotate the refresh token echoes the old one.
 fn tokens_response(tokens: Tokens, previous_refresh: Option<&str>) -> ApiResponse {
-    let refresh_token = tokens.refresh_token.as_deref().or(previous_refresh);
+    let refresh_token = tokens
+        .refresh_token
+        .or_else(|| previous_refresh.map(str::to_owned));
     ApiResponse::json(
         200,
-        &json!({
-            "idToken": tokens.id_token,
-            "accessToken": tokens.access_token,
-            "refreshToken": refresh_token,
-            "expiresIn": tokens.expires_in,
-        }),
+        &TokenSet {
+            id_token: tokens.id_token,
+            access_token: tokens.access_token,
+            refresh_token,
+            expires_in: tokens.expires_in,
+        },
     )
 }
 

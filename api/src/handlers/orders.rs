@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use shop_model::{
     OrderLine, OrderMessage, OrderStatus, PricedLine, CURRENCY, MAX_ORDER_LINES, MAX_QUANTITY,
     MIN_QUANTITY,
 };
 use uuid::Uuid;
 
+use crate::contract::{OrderAccepted, OrderView};
 use crate::error::ApiError;
 use crate::http::{is_plain_id, ApiRequest, ApiResponse, Claims, Fields};
 use crate::ports::{CreateOutcome, OrderQueue, OrderRecord, OrderStore, ProductCatalog};
@@ -208,12 +209,12 @@ async fn queue_order<O: OrderStore, Q: OrderQueue>(
 fn accepted(record: &OrderRecord, replayed: bool) -> ApiResponse {
     let mut response = ApiResponse::json(
         202,
-        &json!({
-            "orderId": record.order_id,
-            "status": OrderStatus::Pending.as_str(),
-            "totalCents": record.total_cents,
-            "currency": record.currency,
-        }),
+        &OrderAccepted {
+            order_id: record.order_id.clone(),
+            status: OrderStatus::Pending,
+            total_cents: record.total_cents,
+            currency: record.currency.clone(),
+        },
     );
     if replayed {
         response
@@ -242,28 +243,19 @@ pub async fn get<O: OrderStore>(
 }
 
 /// The owner's view of an order (no payment token).
-pub fn order_view(order: &OrderRecord) -> Value {
-    let mut view = json!({
-        "orderId": order.order_id,
-        "status": order.status.as_str(),
-        "items": order.items,
-        "totalCents": order.total_cents,
-        "currency": order.currency,
-        "createdAt": order.created_at,
-        "updatedAt": order.updated_at,
-    });
-    if let Some(map) = view.as_object_mut() {
-        for (name, value) in [
-            ("paymentId", &order.payment_id),
-            ("failureError", &order.failure_error),
-            ("failureReason", &order.failure_reason),
-        ] {
-            if let Some(value) = value {
-                map.insert(name.into(), Value::String(value.clone()));
-            }
-        }
+pub fn order_view(order: &OrderRecord) -> OrderView {
+    OrderView {
+        order_id: order.order_id.clone(),
+        status: order.status,
+        items: order.items.clone(),
+        total_cents: order.total_cents,
+        currency: order.currency.clone(),
+        created_at: order.created_at.clone(),
+        updated_at: order.updated_at.clone(),
+        payment_id: order.payment_id.clone(),
+        failure_error: order.failure_error.clone(),
+        failure_reason: order.failure_reason.clone(),
     }
-    view
 }
 
 /// The `Idempotency-Key` header, if any: 1–255 visible ASCII characters.

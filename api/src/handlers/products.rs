@@ -2,9 +2,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::{json, Value};
+
 use shop_model::{products as attr, Product};
 
+use crate::contract::{ProductPage, ProductView};
 use crate::error::ApiError;
 use crate::http::{is_plain_id, ApiRequest, ApiResponse};
 use crate::ports::{PageKey, ProductCatalog};
@@ -44,12 +45,9 @@ pub async fn list<C: ProductCatalog>(
     let page = catalog
         .list_products(category, limit, start.as_ref())
         .await?;
-    let items: Vec<Value> = page.items.iter().map(product_view).collect();
+    let items = page.items.iter().map(ProductView::from).collect();
     let next_cursor = page.last_key.as_ref().map(encode_cursor);
-    Ok(ApiResponse::json(
-        200,
-        &json!({ "items": items, "nextCursor": next_cursor }),
-    ))
+    Ok(ApiResponse::json(200, &ProductPage { items, next_cursor }))
 }
 
 /// Handles `GET /products/{id}`.
@@ -65,16 +63,8 @@ pub async fn get<C: ProductCatalog>(catalog: &C, id: &str) -> Result<ApiResponse
 }
 
 /// The public view of a product (stock stays internal).
-pub fn product_view(product: &Product) -> Value {
-    json!({
-        "id": product.id,
-        "name": product.name,
-        "description": product.description,
-        "category": product.category,
-        "priceCents": product.price_cents,
-        "currency": product.currency,
-        "imageKey": product.image_key,
-    })
+pub fn product_view(product: &Product) -> ProductView {
+    ProductView::from(product)
 }
 
 /// The opaque cursor of a page key: base64url (no padding) of its JSON.

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use uuid::Uuid;
 
+use crate::contract::UploadTarget;
 use crate::error::ApiError;
 use crate::http::{is_plain_id, ApiRequest, ApiResponse};
 use crate::ports::{ImageStore, ProductCatalog};
@@ -60,12 +60,12 @@ pub async fn handle<C: ProductCatalog, S: ImageStore>(
     tracing::info!(product_id, key = %key, "upload URL issued");
     Ok(ApiResponse::json(
         200,
-        &json!({
-            "uploadUrl": upload_url,
-            "method": "PUT",
-            "headers": { "Content-Type": content_type },
-            "key": key,
-            "expiresIn": UPLOAD_URL_EXPIRES_SECS,
-        }),
+        &UploadTarget {
+            upload_url,
+            method: "PUT".into(),
+            headers: [("Content-Type".to_owned(), content_type.to_string())].into(),
+            key,
+            expires_in: UPLOAD_URL_EXPIRES_SECS,
+        },
     ))
 }

@@ -7,15 +7,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
+use anyhow::{Context, Result};
+use api::contract::CreateOrder;
+use api::handlers::orders::REPLAYED_HEADER;
+use local_stack::client::ShopClient;
+use shop_model::OrderLine;
+use steps::ports::DECLINED_TOKEN;
 use uuid::Uuid;
 
 use crate::tally::AcceptedOrder;
 
 const PASSWORD: &str = "Correct-Horse-42";
-/// The simulated payment provider's always-declined token (`steps::ports::payment`).
-pub const DECLINED_TOKEN: &str = "tok_chargeDeclined";
 
 /// Counters shared by the order tasks, indexed by the phase running when it happened.
 pub struct Counters {
@@ -77,58 +79,21 @@ pub struct Outcome {
     pub replayed: usize,
 }
 
-/// The API as a client sees it.
-#[derive(Clone)]
-pub struct Api {
-    pub http: reqwest::Client,
-    pub base: String,
-}
-
-impl Api {
-    pub fn new(base: &str) -> Result<Self> {
-        Ok(Api {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()?,
-            base: base.trim_end_matches('/').to_string(),
-        })
-    }
-
-    /// Registers and logs in a new user; returns its ID token.
-    pub async fn new_user(&self, run: &str, n: usize) -> Result<String> {
-        let email = format!("chaos-{run}-{n}@example.com");
-        let url = format!("{}/auth", self.base);
-        let register = self
-            .http
-            .post(&url)
-            .json(&json!({"action": "register", "email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .context("POST /auth register")?;
-        if register.status().as_u16() != 201 {
-            bail!(
-                "register answered {}: {}",
-                register.status(),
-                register.text().await.unwrap_or_default()
-            );
-        }
-        let login = self
-            .http
-            .post(&url)
-            .json(&json!({"action": "login", "email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .context("POST /auth login")?;
-        let status = login.status();
-        let body: Value = login.json().await.unwrap_or(Value::Null);
-        if status.as_u16() != 200 {
-            bail!("login answered {status}");
-        }
-        body["idToken"]
-            .as_str()
-            .map(str::to_string)
-            .context("login answer without idToken")
-    }
+/// Registers and logs in a new user of the run; returns its ID token.
+pub async fn new_user(api: &ShopClient, run: &str, n: usize) -> Result<String> {
+    let email = format!("chaos-{run}-{n}@example.com");
+    api.register(&email, PASSWORD)
+        .await
+        .context("POST /auth register")?
+        .ok()
+        .context("register")?;
+    let tokens = api
+        .login(&email, PASSWORD)
+        .await
+        .context("POST /auth login")?
+        .ok()
+        .context("login")?;
+    Ok(tokens.id_token)
 }
 
 /// The order the stream sends as number `seq`: one line of one test product, quantity 1 or 2,
@@ -142,7 +107,7 @@ pub fn order_of(seq: usize, products: &[String]) -> (Vec<(String, u32)>, bool) {
 /// One order: POST until 202 or another definitive answer, or until `deadline`.
 #[allow(clippy::too_many_arguments)]
 async fn place(
-    api: &Api,
+    api: &ShopClient,
     token: &str,
     user: usize,
     items: Vec<(String, u32)>,
@@ -152,26 +117,23 @@ async fn place(
     out: &Mutex<Outcome>,
 ) {
     let key = Uuid::new_v4().to_string();
-    let body = json!({
-        "items": items.iter().map(|(p, q)| json!({"productId": p, "quantity": q})).collect::<Vec<_>>(),
-        "paymentToken": if declined { DECLINED_TOKEN } else { "tok_visa" },
-    });
+    let order = CreateOrder {
+        items: items
+            .iter()
+            .map(|(product_id, quantity)| OrderLine {
+                product_id: product_id.clone(),
+                quantity: *quantity,
+            })
+            .collect(),
+        payment_token: Some(if declined { DECLINED_TOKEN } else { "tok_visa" }.to_owned()),
+    };
     let mut backoff = Duration::from_millis(200);
     let mut retried = false;
     let (started, phase) = (Instant::now(), counters.phase.load(Ordering::SeqCst));
     loop {
-        let response = api
-            .http
-            .post(format!("{}/orders", api.base))
-            .header("Authorization", token)
-            .header("Idempotency-Key", &key)
-            .json(&body)
-            .send()
-            .await;
-        match response {
-            Ok(response) if response.status().as_u16() == 202 => {
-                let replayed = response.headers().contains_key("idempotent-replayed");
-                let answer: Value = response.json().await.unwrap_or(Value::Null);
+        match api.place_order(Some(token), &order, Some(&key)).await {
+            Ok(answer) if answer.status == 202 => {
+                let replayed = answer.header(REPLAYED_HEADER).is_some();
                 let mut out = out.lock().expect("outcome lock");
                 if replayed {
                     out.replayed += 1;
@@ -183,30 +145,28 @@ async fn place(
                 if let Some(slowest) = counters.slowest.get(phase) {
                     slowest.fetch_max(ms, Ordering::SeqCst);
                 }
-                match answer["orderId"].as_str() {
-                    Some(order_id) => out.accepted.push(Sent {
+                match answer.ok() {
+                    Ok(accepted) => out.accepted.push(Sent {
                         accepted: AcceptedOrder {
-                            order_id: order_id.to_string(),
+                            order_id: accepted.order_id,
                             idempotency_key: key,
                             items,
-                            total_cents: answer["totalCents"].as_i64().unwrap_or_default(),
+                            total_cents: accepted.total_cents,
                             accepted_at: Instant::now(),
                         },
                         declined_token: declined,
                         user,
                     }),
-                    None => out.rejected.push((202, format!("no orderId in {answer}"))),
+                    Err(unexpected) => out.rejected.push((202, unexpected.body)),
                 }
                 return;
             }
-            Ok(response)
-                if response.status().as_u16() == 429 || response.status().is_server_error() =>
-            {
+            Ok(answer) if answer.status == 429 || answer.status >= 500 => {
                 counters.bump(&counters.retried_5xx);
             }
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let text = response.text().await.unwrap_or_default();
+            Ok(answer) => {
+                let status = answer.status;
+                let text = answer.ok().err().map(|e| e.body).unwrap_or_default();
                 out.lock()
                     .expect("outcome lock")
                     .rejected
@@ -229,7 +189,7 @@ async fn place(
 /// answers' latency), alternating between the users; every request retried until
 /// `give_up_after` past its first attempt.
 pub async fn stream(
-    api: Api,
+    api: ShopClient,
     tokens: Vec<String>,
     products: Vec<String>,
     orders: usize,

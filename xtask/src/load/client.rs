@@ -2,13 +2,14 @@
 //! test products and confirm users behind the API), users with ID tokens, and the two requests
 //! the generator sends. Request results are values, never panics: errors are counted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::{json, Value};
-use shop_model::products as product_attr;
+use anyhow::{Context, Result};
+use api::contract::CreateOrder;
+use local_stack::client::ShopClient;
+use serde_json::Value;
+use shop_model::{OrderLine, Product, CURRENCY};
 use uuid::Uuid;
 
 use crate::tally::AcceptedOrder;
@@ -24,8 +25,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Stack {
     pub outputs: Value,
     pub aws: aws_config::SdkConfig,
-    pub http: reqwest::Client,
-    api_url: String,
+    pub api: ShopClient,
 }
 
 /// A test product: id and unit price.
@@ -106,8 +106,7 @@ impl Stack {
         Ok(Stack {
             outputs,
             aws,
-            http,
-            api_url,
+            api: ShopClient::with_http(http, &api_url),
         })
     }
 
@@ -115,10 +114,6 @@ impl Stack {
         self.outputs[key]
             .as_str()
             .with_context(|| format!("outputs.json has no {key}"))
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.api_url)
     }
 
     /// Adds `count` dedicated products with `stock` units each, straight into the Products
@@ -135,32 +130,17 @@ impl Stack {
         for i in 0..count {
             let id = format!("load-{run}-{i}");
             let price_cents = 500 + 250 * i as i64;
-            let item: HashMap<String, AttributeValue> = [
-                (product_attr::ID, AttributeValue::S(id.clone())),
-                (
-                    product_attr::NAME,
-                    AttributeValue::S(format!("Load test item {i}")),
-                ),
-                (
-                    product_attr::DESCRIPTION,
-                    AttributeValue::S("product of a `cargo xtask load` run".into()),
-                ),
-                (product_attr::CATEGORY, AttributeValue::S("load".into())),
-                (
-                    product_attr::PRICE_CENTS,
-                    AttributeValue::N(price_cents.to_string()),
-                ),
-                (product_attr::CURRENCY, AttributeValue::S("USD".into())),
-                (product_attr::STOCK, AttributeValue::N(stock.to_string())),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-            dynamodb
-                .put_item()
-                .table_name(table)
-                .set_item(Some(item))
-                .send()
+            let product = Product {
+                id: id.clone(),
+                name: format!("Load test item {i}"),
+                description: "product of a `cargo xtask load` run".into(),
+                category: "load".into(),
+                price_cents,
+                currency: CURRENCY.into(),
+                image_key: None,
+                stock,
+            };
+            local_stack::seed::put_product(&dynamodb, table, &product)
                 .await
                 .with_context(|| format!("adding test product {id}"))?;
             products.push(TestProduct { id, price_cents });
@@ -169,29 +149,18 @@ impl Stack {
         Ok((products, initial))
     }
 
-    async fn auth(&self, body: Value) -> Result<(u16, Value)> {
-        let response = self
-            .http
-            .post(self.url("/auth"))
-            .json(&body)
-            .send()
-            .await
-            .context("POST /auth")?;
-        let status = response.status().as_u16();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
-    }
-
     /// Registers a user through `POST /auth` (confirming it through the emulator's Cognito
     /// admin API if the stack does not confirm at sign-up), logs in, and returns its ID token.
     pub async fn new_user(&self) -> Result<String> {
         let email = format!("load-{}@example.com", Uuid::new_v4());
-        let (status, body) = self
-            .auth(json!({"action": "register", "email": email, "password": PASSWORD}))
-            .await?;
-        if status != 201 {
-            bail!("register answered {status}: {}", error_code(&body));
-        }
-        if body["confirmed"] != true {
+        let registered = self
+            .api
+            .register(&email, PASSWORD)
+            .await
+            .context("POST /auth register")?
+            .ok()
+            .context("register")?;
+        if !registered.confirmed {
             aws_sdk_cognitoidentityprovider::Client::new(&self.aws)
                 .admin_confirm_sign_up()
                 .user_pool_id(self.out("UserPoolId")?)
@@ -200,30 +169,22 @@ impl Stack {
                 .await
                 .context("confirming a load-test user")?;
         }
-        let (status, body) = self
-            .auth(json!({"action": "login", "email": email, "password": PASSWORD}))
-            .await?;
-        if status != 200 {
-            bail!("login answered {status}: {}", error_code(&body));
-        }
-        body["idToken"]
-            .as_str()
-            .map(str::to_string)
-            .context("login answered without an idToken")
+        let tokens = self
+            .api
+            .login(&email, PASSWORD)
+            .await
+            .context("POST /auth login")?
+            .ok()
+            .context("login")?;
+        Ok(tokens.id_token)
     }
 
     /// `GET /products`.
     pub async fn get_products(&self) -> Outcome {
         let started = Instant::now();
-        let result = match self.http.get(self.url("/products")).send().await {
-            // Read the body: the request is over when the whole answer is in.
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(_) => Ok(status),
-                    Err(e) => Err(kind(&e)),
-                }
-            }
+        // The answer is read whole: the request is over when the whole answer is in.
+        let result = match self.api.products("").await {
+            Ok(answer) => Ok(answer.status),
             Err(e) => Err(kind(&e)),
         };
         Outcome {
@@ -237,41 +198,36 @@ impl Stack {
 
     /// `POST /orders`.
     pub async fn post_order(&self, order: OrderRequest) -> Outcome {
-        let items: Vec<Value> = order
-            .lines
-            .iter()
-            .map(|(id, q)| json!({"productId": id, "quantity": q}))
-            .collect();
+        let request = CreateOrder {
+            items: order
+                .lines
+                .iter()
+                .map(|(product_id, quantity)| OrderLine {
+                    product_id: product_id.clone(),
+                    quantity: *quantity,
+                })
+                .collect(),
+            payment_token: Some(PAYMENT_TOKEN.to_owned()),
+        };
         let started = Instant::now();
         let sent = self
-            .http
-            .post(self.url("/orders"))
-            .header("Authorization", &order.token)
-            .header("Idempotency-Key", &order.idempotency_key)
-            .json(&json!({"items": items, "paymentToken": PAYMENT_TOKEN}))
-            .send()
+            .api
+            .place_order(Some(&order.token), &request, Some(&order.idempotency_key))
             .await;
-        let (result, body) = match sent {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(bytes) => (Ok(status), bytes),
-                    Err(e) => (Err(kind(&e)), Default::default()),
+        let latency = started.elapsed();
+        let (result, order_id) = match sent {
+            Ok(answer) => {
+                let status = answer.status;
+                match (status, answer.ok()) {
+                    (202, Ok(accepted)) => {
+                        (Ok(202), Some((accepted.order_id, accepted.total_cents)))
+                    }
+                    // A 202 without an order is a broken answer, not an accepted order.
+                    (202, Err(_)) => (Err("202 without orderId"), None),
+                    (status, _) => (Ok(status), None),
                 }
             }
-            Err(e) => (Err(kind(&e)), Default::default()),
-        };
-        let latency = started.elapsed();
-        let order_id = match result {
-            Ok(202) => serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|b| Some((b["orderId"].as_str()?.to_string(), b["totalCents"].as_i64()))),
-            _ => None,
-        };
-        // A 202 without an order id is a broken answer, not an accepted order.
-        let result = match (result, &order_id) {
-            (Ok(202), None) => Err("202 without orderId"),
-            (other, _) => other,
+            Err(e) => (Err(kind(&e)), None),
         };
         let unknown_fate = match result {
             Ok(status) => status >= 500 || status == 429,
@@ -283,7 +239,7 @@ impl Stack {
                     order_id: id,
                     idempotency_key: order.idempotency_key,
                     items: order.lines,
-                    total_cents: total.unwrap_or(-1),
+                    total_cents: total,
                     accepted_at: Instant::now(),
                 }),
                 None,
@@ -298,11 +254,6 @@ impl Stack {
             unsettled,
         }
     }
-}
-
-/// The `error.code` of an API error answer (never the whole body: it may echo input).
-fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("(no error code)")
 }
 
 fn kind(error: &reqwest::Error) -> &'static str {

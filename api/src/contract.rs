@@ -1,0 +1,252 @@
+//! The HTTP API's contract as Rust types: the request and response bodies of every route, and
+//! the one error shape. The handlers answer with these types, and clients (the end-to-end tests,
+//! `cargo xtask load`, `cargo xtask chaos`, through `local_stack::client::ShopClient`) read and
+//! send the same ones, so the two sides cannot drift.
+//!
+//! JSON field names are camelCase. Requests are parsed by the handlers field by field (so that
+//! each mistake gets its own message); these request types are what a well-formed body is.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use shop_model::{OrderLine, OrderStatus, PricedLine};
+
+/// `POST /auth` request: one of four actions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum AuthRequest {
+    /// Sign up (Cognito `SignUp`).
+    Register {
+        /// The user's e-mail address (the Cognito username).
+        email: String,
+        /// The password (Cognito's policy applies).
+        password: String,
+    },
+    /// Confirm a sign-up with the code Cognito e-mailed.
+    Confirm {
+        /// The user's e-mail address.
+        email: String,
+        /// The confirmation code.
+        code: String,
+    },
+    /// Log in (Cognito `USER_PASSWORD_AUTH`).
+    Login {
+        /// The user's e-mail address.
+        email: String,
+        /// The password.
+        password: String,
+    },
+    /// New tokens from a refresh token.
+    Refresh {
+        /// The refresh token of an earlier login.
+        #[serde(rename = "refreshToken")]
+        refresh_token: String,
+    },
+}
+
+/// `POST /auth` `register` answer (201).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registered {
+    /// The Cognito `sub` of the new user.
+    pub user_sub: String,
+    /// False until the e-mailed code is confirmed (local stacks confirm at once).
+    pub confirmed: bool,
+}
+
+/// `POST /auth` `confirm` answer (200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmed {
+    /// Always true.
+    pub confirmed: bool,
+}
+
+/// `POST /auth` `login` and `refresh` answer (200): Cognito's tokens.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenSet {
+    /// The ID token: what the `Authorization` header of the other routes carries.
+    pub id_token: String,
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token (on a refresh that did not rotate it, the one sent).
+    pub refresh_token: Option<String>,
+    /// Seconds the ID and access tokens stay valid.
+    pub expires_in: i32,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A product as the API shows it (the stock stays internal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductView {
+    /// The product id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Its category.
+    pub category: String,
+    /// Its price in integer cents.
+    pub price_cents: i64,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// The key of its image in the images bucket, if it has one.
+    pub image_key: Option<String>,
+}
+
+impl From<&shop_model::Product> for ProductView {
+    fn from(product: &shop_model::Product) -> Self {
+        ProductView {
+            id: product.id.clone(),
+            name: product.name.clone(),
+            description: product.description.clone(),
+            category: product.category.clone(),
+            price_cents: product.price_cents,
+            currency: product.currency.clone(),
+            image_key: product.image_key.clone(),
+        }
+    }
+}
+
+/// `GET /products` answer (200): one page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPage {
+    /// The products of this page.
+    pub items: Vec<ProductView>,
+    /// Pass as `cursor` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /products/upload` answer (200): where and how to upload an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadTarget {
+    /// The pre-signed URL.
+    pub upload_url: String,
+    /// The HTTP method to use with it.
+    pub method: String,
+    /// Headers the upload must carry (the signed `Content-Type`).
+    pub headers: BTreeMap<String, String>,
+    /// The object key the image will have.
+    pub key: String,
+    /// Seconds the URL stays valid.
+    pub expires_in: u64,
+}
+
+/// `POST /orders` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOrder {
+    /// The lines: a product and a quantity each.
+    pub items: Vec<OrderLine>,
+    /// The payment provider's token for the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_token: Option<String>,
+}
+
+/// `POST /orders` answer (202): the order is accepted and will be processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderAccepted {
+    /// The order id (derived from the user and the `Idempotency-Key` when one is sent).
+    pub order_id: String,
+    /// `PENDING`.
+    pub status: OrderStatus,
+    /// The total the API priced, in cents.
+    pub total_cents: i64,
+    /// The currency.
+    pub currency: String,
+}
+
+/// `GET /orders/{orderId}` answer (200): the owner's view of an order (no payment token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    /// The order id.
+    pub order_id: String,
+    /// PENDING, COMPLETED or FAILED.
+    pub status: OrderStatus,
+    /// The priced lines.
+    pub items: Vec<PricedLine>,
+    /// The total in cents.
+    pub total_cents: i64,
+    /// The currency.
+    pub currency: String,
+    /// When the order was accepted (RFC 3339).
+    pub created_at: String,
+    /// When it last changed (RFC 3339).
+    pub updated_at: String,
+    /// The payment provider's id, once paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// Why a FAILED order failed: the error name (`PaymentDeclined`, `OutOfStock`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_error: Option<String>,
+    /// Why a FAILED order failed, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+/// The one error shape of every route: `{"error": {"code": ..., "message": ...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code (`validation_failed`, `unauthorized`, ...).
+    pub code: String,
+    /// A human-readable message (never a secret).
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_requests_are_tagged_by_action() {
+        let login = AuthRequest::Login {
+            email: "a@example.com".into(),
+            password: "pw".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&login).unwrap(),
+            serde_json::json!({"action": "login", "email": "a@example.com", "password": "pw"})
+        );
+        let refresh: AuthRequest =
+            serde_json::from_value(serde_json::json!({"action": "refresh", "refreshToken": "r"}))
+                .unwrap();
+        assert_eq!(
+            refresh,
+            AuthRequest::Refresh {
+                refresh_token: "r".into()
+            }
+        );
+    }
+
+    #[test]
+    fn token_sets_never_show_tokens_in_debug() {
+        let tokens = TokenSet {
+            id_token: "secret-id".into(),
+            access_token: "secret-access".into(),
+            refresh_token: Some("secret-refresh".into()),
+            expires_in: 3600,
+        };
+        assert!(!format!("{tokens:?}").contains("secret"));
+    }
+}
