@@ -2,81 +2,47 @@
 //! with `Retry-After`; everything unexpected becomes an internal error whose detail is
 //! logged, never returned.
 
-use std::fmt::Debug;
-
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use shop_model::aws::SdkFailure;
 
 use crate::error::{ApiError, RETRY_AFTER_THROTTLED, RETRY_AFTER_UNREACHABLE};
 
-/// Error codes AWS services use for throttling.
-/// DynamoDB: <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>;
-/// SQS: <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html>;
-/// S3: `SlowDown` (<https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>).
-const THROTTLING_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "TooManyRequestsException",
-    "SlowDown",
-];
-
-/// Codes of transient server-side failures.
-const TRANSIENT_CODES: &[&str] = &[
-    "InternalServerError",
-    "InternalFailure",
-    "InternalErrorException",
-    "InternalError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "RequestTimeout",
-];
-
-/// Maps any SDK error of `service`'s `operation`.
-pub(crate) fn classify<E, R>(
+/// Maps any SDK error of `service`'s `operation`, through the shop's one classification
+/// ([`shop_model::aws::classify`]).
+pub(crate) fn classify<E>(
     service: &'static str,
     operation: &'static str,
-    error: &SdkError<E, R>,
+    error: &SdkError<E, HttpResponse>,
 ) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: Debug,
 {
-    match error {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+    match shop_model::aws::classify(error) {
+        SdkFailure::Unreachable => {
             tracing::warn!(service, operation, error = %DisplayErrorContext(error), "service unreachable");
             ApiError::Unavailable {
                 service,
                 retry_after_secs: RETRY_AFTER_UNREACHABLE,
             }
         }
-        SdkError::ServiceError(_) => {
-            let code = error.code().unwrap_or("Unknown");
-            if THROTTLING_CODES.contains(&code) {
-                tracing::warn!(service, operation, code, "throttled");
-                ApiError::Unavailable {
-                    service,
-                    retry_after_secs: RETRY_AFTER_THROTTLED,
-                }
-            } else if TRANSIENT_CODES.contains(&code) {
-                tracing::warn!(service, operation, code, "transient service error");
-                ApiError::Unavailable {
-                    service,
-                    retry_after_secs: RETRY_AFTER_UNREACHABLE,
-                }
-            } else {
-                ApiError::Internal(format!(
-                    "{service} {operation} failed: {code}: {}",
-                    error.message().unwrap_or("")
-                ))
+        SdkFailure::Throttled { code } => {
+            tracing::warn!(service, operation, code, "throttled");
+            ApiError::Unavailable {
+                service,
+                retry_after_secs: RETRY_AFTER_THROTTLED,
             }
         }
-        _ => ApiError::Internal(format!(
-            "{service} {operation} failed: {}",
-            DisplayErrorContext(error)
-        )),
+        SdkFailure::Transient { code } => {
+            tracing::warn!(service, operation, code, "transient service error");
+            ApiError::Unavailable {
+                service,
+                retry_after_secs: RETRY_AFTER_UNREACHABLE,
+            }
+        }
+        SdkFailure::Other { code, message } => {
+            ApiError::Internal(format!("{service} {operation} failed: {code}: {message}"))
+        }
     }
 }
 

@@ -1,56 +1,32 @@
-//! Maps AWS SDK errors to step errors: throttling and unavailability are retryable.
+//! Maps AWS SDK errors to port errors, through the shop's one classification
+//! ([`shop_model::aws::classify`]): throttling and unavailability are transient (retried by the
+//! workflow), the rest is internal.
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use shop_model::aws::SdkFailure;
 
 use crate::error::PortError;
 
-/// Error codes AWS services use for throttling
-/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>).
-const THROTTLING_CODES: &[&str] = &[
-    "ThrottlingException",
-    "Throttling",
-    "ThrottledException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "LimitExceededException",
-    "TransactionConflictException",
-    "TransactionInProgressException",
-];
-
-/// Error codes of a service that is temporarily unable to answer.
-const UNAVAILABLE_CODES: &[&str] = &[
-    "InternalServerError",
-    "InternalFailure",
-    "InternalServerException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-];
-
-/// Classifies an SDK error: transport failures, timeouts and 5xx are `ServiceUnavailable`,
-/// throttling is `Throttled`, the rest (validation, missing resources, access) is `Internal`.
-/// `what` names the call for the message; no request data is included.
+/// Classifies an SDK error of the call `what` (named in the message; no request data).
 pub fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     what: &str,
     err: &SdkError<E, HttpResponse>,
 ) -> PortError {
-    let code = err.code().unwrap_or_default();
-    match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+    match shop_model::aws::classify(err) {
+        SdkFailure::Unreachable => {
             PortError::ServiceUnavailable(format!("{what}: the service did not answer"))
         }
-        _ if THROTTLING_CODES.contains(&code) => {
+        SdkFailure::Throttled { code } => {
             PortError::Throttled(format!("{what}: throttled ({code})"))
         }
-        _ if UNAVAILABLE_CODES.contains(&code) => {
-            PortError::ServiceUnavailable(format!("{what}: {code}"))
-        }
-        SdkError::ServiceError(e) if e.raw().status().is_server_error() => {
-            PortError::ServiceUnavailable(format!("{what}: HTTP {}", e.raw().status().as_u16()))
-        }
-        _ => {
-            let message = err.message().unwrap_or("unexpected error");
+        SdkFailure::Transient { code } => PortError::ServiceUnavailable(format!("{what}: {code}")),
+        SdkFailure::Other { code, message } => {
+            let message = if message.is_empty() {
+                "unexpected error"
+            } else {
+                &message
+            };
             PortError::Internal(format!("{what}: {code} {message}"))
         }
     }
