@@ -3,7 +3,7 @@
 //!
 //! The workflow builds its Task from the type ([`crate::builder::task`]), the step's Lambda
 //! serves the same type (crate `workflow-lambda`), and the local engine runs the same handler
-//! (`engine::TaskRegistry::register_step`, `engine::testing::LocalRunner`). Nothing about a step
+//! (`asl_engine::TaskRegistry::register_step`, `asl_engine::testing::LocalRunner`). Nothing about a step
 //! is written twice: change [`Step::Output`] and every workflow chaining the step stops compiling;
 //! return another step's error and the handler stops compiling.
 //!

@@ -1,7 +1,7 @@
 //! Serves a typed workflow step ([`workflow_dsl::step::Step`]) as an AWS Lambda function.
 //!
 //! The same step type the workflow chains (`task::<MyStep>(...)`) and the local engine runs
-//! (`engine::TaskRegistry::register_step`) becomes a Lambda function with one line in
+//! (`asl_engine::TaskRegistry::register_step`) becomes a Lambda function with one line in
 //! `src/bin/<step name>.rs`, where the second argument builds the service (its ports) once:
 //!
 //! ```text

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use engine::TaskRegistry;
+use asl_engine::TaskRegistry;
 use shop_model::env;
 use steps::ports::{
     CatalogProduct, InMemoryShop, OrderNotifier, OrderStore, PaymentGateway, ProductCatalog,

@@ -1,13 +1,13 @@
 //! The committed `generated/order-processing.asl.json` run in the local engine with the real
 //! step handlers on in-memory ports (no emulator), through the typed test harness
-//! (`engine::testing::LocalRunner`): the happy path, every business failure, and retries of
+//! (`asl_engine::testing::LocalRunner`): the happy path, every business failure, and retries of
 //! transient errors, with typed mocks where a test needs a step to fail.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use engine::testing::{LocalRunner, Outcome};
-use engine::TaskError;
+use asl_engine::testing::{LocalRunner, Outcome};
+use asl_engine::TaskError;
 use shop_model::{OrderLine, OrderMessage, OrderStatus, CURRENCY};
 use steps::model::NotifyOutput;
 use steps::ports::{InMemoryShop, RecordingNotifier, DECLINED_TOKEN};

@@ -46,7 +46,7 @@ pub fn run(root: &Path, options: &Options) -> Result<bool> {
         "--profile",
         "bench",
         "-p",
-        "engine",
+        "asl-engine",
         "--example",
         "bench",
     ]))?;

@@ -484,9 +484,9 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     let rule = Rule {
         function: ProcessPayment::NAME.into(),
         error: "Lambda.TooManyRequestsException".into(),
-        cause: "injected: throttled".into(),
+        cause: Some("injected: throttled".into()),
         count: Some(3),
-        when: When::Before,
+        when: Some(When::Before),
     };
     faults.add(&rule).await?;
     report.note(
@@ -503,9 +503,9 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
         let rule = Rule {
             function: function.into(),
             error: "Lambda.ServiceException".into(),
-            cause: "injected: answer lost after the step ran".into(),
+            cause: Some("injected: answer lost after the step ran".into()),
             count: Some(count),
-            when: When::After,
+            when: Some(When::After),
         };
         faults.add(&rule).await?;
         report.note(
@@ -524,9 +524,9 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     let rule = Rule {
         function: ProcessPayment::NAME.into(),
         error: "Lambda.TooManyRequestsException".into(),
-        cause: "injected: throttled for the whole window".into(),
+        cause: Some("injected: throttled for the whole window".into()),
         count: None,
-        when: When::Before,
+        when: Some(When::Before),
     };
     faults.add(&rule).await?;
     injected.push((5, rule));
@@ -556,7 +556,7 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
                 listed.function, listed.error, listed.when, listed.injected
             ),
         );
-        if rule.count.is_some_and(|c| listed.injected != u64::from(c)) {
+        if rule.count.is_some_and(|c| listed.injected != c) {
             report.problems.push(format!(
                 "the {} rule on {} fired {} times instead of {}",
                 listed.error,
@@ -586,9 +586,9 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
             .add(&Rule {
                 function: function.into(),
                 error: error.into(),
-                cause: "injected: transient failure before the kill".into(),
+                cause: Some("injected: transient failure before the kill".into()),
                 count: Some(4),
-                when: When::Before,
+                when: Some(When::Before),
             })
             .await?;
     }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use engine::aws::AwsIntegrations;
-use engine::{Engine, ExecOptions, ExecutionStatus, MockConfig, TaskRegistry};
+use asl_engine::aws::AwsIntegrations;
+use asl_engine::{Engine, ExecOptions, ExecutionStatus, MockConfig, TaskRegistry};
 use serde::Serialize;
 use serde_json::Value;
 use workflow_dsl::validate::{validate_with, Options};
@@ -177,7 +177,7 @@ struct ResultLine {
 }
 
 /// The mock test case (and the state machine name it belongs to), when asked for.
-fn mock_case(args: &Args) -> anyhow::Result<(Option<String>, Option<engine::MockCase>)> {
+fn mock_case(args: &Args) -> anyhow::Result<(Option<String>, Option<asl_engine::MockCase>)> {
     let (Some(path), Some(case)) = (&args.mock_config, &args.test_case) else {
         return Ok((args.state_machine.clone(), None));
     };

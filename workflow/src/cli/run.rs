@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::local::StepPorts;
 use anyhow::Context;
-use engine::{Engine, ExecOptions, ExecutionStatus, HistoryEvent};
+use asl_engine::{Engine, ExecOptions, ExecutionStatus, HistoryEvent};
 use serde::Serialize;
 use serde_json::Value;
 

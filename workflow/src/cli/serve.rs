@@ -1,4 +1,4 @@
-//! `workflow serve`: a local AWS Step Functions endpoint (engine::server) with the project's steps
+//! `workflow serve`: a local AWS Step Functions endpoint (asl_engine::server) with the project's steps
 //! registered in-process, optionally creating state machines from ASL files at startup.
 
 use std::io::Write;
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use engine::server::{MachineType, ServerConfig, StepFunctions};
+use asl_engine::server::{MachineType, ServerConfig, StepFunctions};
 use serde_json::{json, Map};
 
 use super::exec::local_registry;
@@ -19,7 +19,7 @@ it with an endpoint URL (any credentials; signatures are not checked).
 
 StartSyncExecution: SDKs prepend `sync-` to the endpoint's host (AWS serves it on sync-states.*),
 which does not resolve for 127.0.0.1. Turn it off: aws-sdk-sfn with the interceptor
-engine::server::NoHostPrefix, boto3 with botocore.config.Config(inject_host_prefix=False), the AWS
+asl_engine::server::NoHostPrefix, boto3 with botocore.config.Config(inject_host_prefix=False), the AWS
 CLI with a hosts entry `127.0.0.1 sync-localhost` and --endpoint-url http://localhost:PORT.
 
 Task dispatch: Lambda tasks run the project's steps in-process, on an in-memory demo shop with
@@ -163,7 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             stdout.flush()?;
         }
         eprintln!("Step Functions endpoint listening on http://{addr} (Ctrl-C to stop)");
-        engine::server::serve_with_shutdown(listener, service, shutdown_signal())
+        asl_engine::server::serve_with_shutdown(listener, service, shutdown_signal())
             .await
             .context("the server failed")?;
         eprintln!("stopped");

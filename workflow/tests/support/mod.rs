@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use asl_engine::server::NoHostPrefix;
 use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
-use engine::server::NoHostPrefix;
 use serde_json::Value;
 
 /// A running `workflow serve`; killed (SIGKILL) when dropped.

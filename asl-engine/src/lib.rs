@@ -1,9 +1,9 @@
 //! A local AWS Step Functions engine: interprets Amazon States Language with AWS's semantics.
 //!
 //! ```no_run
-//! use engine::{Engine, ExecOptions, TaskRegistry, TaskError};
+//! use asl_engine::{Engine, ExecOptions, TaskRegistry, TaskError};
 //! use serde_json::json;
-//! # async fn demo(machine: workflow_dsl::model::StateMachine) -> Result<(), engine::EngineError> {
+//! # async fn demo(machine: workflow_dsl::model::StateMachine) -> Result<(), asl_engine::EngineError> {
 //! let mut registry = TaskRegistry::new();
 //! registry.register_lambda("validate-order", |input| async move {
 //!     if input.get("orderId").is_some() { Ok(input) } else { Err(TaskError::new("ValidationError", "orderId is missing")) }

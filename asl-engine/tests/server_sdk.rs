@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
+use asl_engine::server::{NoHostPrefix, ServerConfig};
+use asl_engine::{TaskError, TaskRegistry};
 use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::{
     ExecutionStatus, InspectionLevel, StateMachineType, SyncExecutionStatus, TestExecutionStatus,
     ValidateStateMachineDefinitionResultCode,
 };
 use aws_sdk_sfn::Client;
-use engine::server::{NoHostPrefix, ServerConfig};
-use engine::{TaskError, TaskRegistry};
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
@@ -28,7 +28,7 @@ fn registry() -> TaskRegistry {
 async fn start_server() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(engine::server::serve(
+    tokio::spawn(asl_engine::server::serve(
         listener,
         registry(),
         ServerConfig::default(),

@@ -1,11 +1,11 @@
 //! The optimized DynamoDB, SQS and SNS integrations against the emulator (moto), through the AWS SDK.
 //! Run through `cargo xtask test`, which starts the emulator and sets AWS_ENDPOINT_URL.
 
+use asl_engine::aws::AwsIntegrations;
+use asl_engine::{Engine, ExecOptions, ExecutionStatus, TaskRegistry};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use engine::aws::AwsIntegrations;
-use engine::{Engine, ExecOptions, ExecutionStatus, TaskRegistry};
 use serde_json::json;
 use workflow_dsl::model::StateMachine;
 

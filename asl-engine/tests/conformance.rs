@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use engine::{value::json_eq, Engine, ExecOptions, ExecutionStatus, TaskRegistry};
+use asl_engine::{value::json_eq, Engine, ExecOptions, ExecutionStatus, TaskRegistry};
 use serde_json::Value;
 use workflow_dsl::model::StateMachine;
 

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use engine::testing::LocalRunner;
+//! use asl_engine::testing::LocalRunner;
 //! use schemars::JsonSchema;
 //! use serde::{Deserialize, Serialize};
 //! use workflow_dsl::builder::{task, workflow};

@@ -9,11 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use asl_engine::server::{MachineType, NoHostPrefix, ServerConfig, StepFunctions};
+use asl_engine::{TaskError, TaskRegistry};
 use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use aws_sdk_sfn::Client;
-use engine::server::{MachineType, NoHostPrefix, ServerConfig, StepFunctions};
-use engine::{TaskError, TaskRegistry};
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
@@ -52,7 +52,7 @@ async fn start(dir: &Path) -> (Client, usize, StepFunctions) {
     let (service, resumed) = StepFunctions::open(registry(), config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(engine::server::serve_with_shutdown(
+    tokio::spawn(asl_engine::server::serve_with_shutdown(
         listener,
         service.clone(),
         std::future::pending(),

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine::{
+use asl_engine::{
     Engine, EventType, ExecOptions, ExecutionStatus, MockConfig, TaskError, TaskRegistry,
 };
 use serde_json::{json, Value};

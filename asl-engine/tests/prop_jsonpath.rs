@@ -3,8 +3,8 @@
 //! `select`, `set` or `normalized`; definite paths select what `set` stored; arbitrary strings
 //! in a Pass state's paths and `Parameters` never panic the compiler.
 
-use engine::jsonpath::Path;
-use engine::CompiledMachine;
+use asl_engine::jsonpath::Path;
+use asl_engine::CompiledMachine;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use workflow_dsl::StateMachine;

@@ -10,7 +10,7 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8083").await?;
-//! engine::server::serve(listener, engine::TaskRegistry::new(), engine::server::ServerConfig::default()).await
+//! asl_engine::server::serve(listener, asl_engine::TaskRegistry::new(), asl_engine::server::ServerConfig::default()).await
 //! # }
 //! ```
 //!
@@ -34,7 +34,7 @@
 //! endpoint `http://localhost:8083`).
 
 mod client;
-mod faults;
+pub mod faults;
 mod journal;
 mod ops;
 mod protocol;

@@ -1,9 +1,9 @@
 //! Measures in-process state transitions per second on simple Pass/Choice workflows
-//! (run with `cargo run --release -p engine --example throughput`).
+//! (run with `cargo run --release -p asl-engine --example throughput`).
 
 use std::time::Instant;
 
-use engine::{Engine, ExecOptions, TaskRegistry};
+use asl_engine::{Engine, ExecOptions, TaskRegistry};
 use serde_json::json;
 use workflow_dsl::model::StateMachine;
 

@@ -27,22 +27,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::tasks::{lambda_key, LambdaFn};
 use crate::{TaskError, TaskRegistry};
 
 /// When an injected failure happens relative to the handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum When {
+pub enum When {
+    /// The handler does not run: the invocation fails (a throttled Invoke).
     Before,
+    /// The handler runs (its side effects happen), then its result is replaced by the failure
+    /// (an answer lost after the work was done).
     After,
 }
 
 impl When {
-    fn as_str(self) -> &'static str {
+    /// `before` or `after`.
+    pub fn as_str(self) -> &'static str {
         match self {
             When::Before => "before",
             When::After => "after",
@@ -50,18 +54,57 @@ impl When {
     }
 }
 
-/// The body of `POST /_local/faults`.
-#[derive(Debug, Deserialize)]
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The body of `POST /_local/faults`: one rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RuleRequest {
-    function: String,
-    error: String,
+pub struct FaultRule {
+    /// The Lambda function (name, ARN or `${...FunctionArn}` placeholder).
+    pub function: String,
+    /// The error name of the failure.
+    pub error: String,
+    /// The cause of the failure (default empty).
     #[serde(default)]
-    cause: Option<String>,
+    pub cause: Option<String>,
+    /// How many invocations fail; `None`: every one until the rules are cleared.
     #[serde(default)]
-    count: Option<u64>,
+    pub count: Option<u64>,
+    /// When the failure happens (default `before`).
     #[serde(default)]
-    when: Option<When>,
+    pub when: Option<When>,
+}
+
+/// A rule as `GET|DELETE /_local/faults` and `POST` answer it, with how often it fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedRule {
+    /// The rule's id on this endpoint.
+    pub id: u64,
+    /// The function, as given.
+    pub function: String,
+    /// The error name.
+    pub error: String,
+    /// The cause.
+    pub cause: String,
+    /// How many invocations fail; `None`: every one.
+    pub count: Option<u64>,
+    /// When the failure happens.
+    pub when: When,
+    /// How many invocations it failed so far.
+    pub injected: u64,
+    /// How many are left; `None` for a rule without a count.
+    pub remaining: Option<u64>,
+}
+
+/// The answer of `GET|DELETE /_local/faults`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleList {
+    /// The rules, oldest first.
+    pub rules: Vec<ListedRule>,
 }
 
 #[derive(Debug)]
@@ -81,17 +124,17 @@ impl Rule {
         self.count.is_none_or(|c| self.injected < c)
     }
 
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "function": self.function,
-            "error": self.error,
-            "cause": self.cause,
-            "count": self.count,
-            "when": self.when.as_str(),
-            "injected": self.injected,
-            "remaining": self.count.map(|c| c.saturating_sub(self.injected)),
-        })
+    fn listed(&self) -> ListedRule {
+        ListedRule {
+            id: self.id,
+            function: self.function.clone(),
+            error: self.error.clone(),
+            cause: self.cause.clone(),
+            count: self.count,
+            when: self.when,
+            injected: self.injected,
+            remaining: self.count.map(|c| c.saturating_sub(self.injected)),
+        }
     }
 }
 
@@ -165,7 +208,7 @@ impl Faults {
 
     /// `POST /_local/faults`: adds a rule; answers it (201).
     pub fn add(&self, registry: &TaskRegistry, body: &[u8]) -> Result<Value, FaultError> {
-        let req: RuleRequest = serde_json::from_slice(body)
+        let req: FaultRule = serde_json::from_slice(body)
             .map_err(|e| FaultError(format!("the body is not a valid fault rule: {e}")))?;
         if req.function.trim().is_empty() {
             return Err(FaultError("'function' must not be empty".into()));
@@ -196,7 +239,7 @@ impl Faults {
             when: req.when.unwrap_or(When::Before),
             injected: 0,
         };
-        let out = rule.to_json();
+        let out = json!(rule.listed());
         rules.rules.push(rule);
         Ok(out)
     }
@@ -204,13 +247,17 @@ impl Faults {
     /// `GET /_local/faults`: `{"rules": [...]}` with `injected` counts.
     pub fn list(&self) -> Value {
         let rules = self.lock();
-        json!({"rules": rules.rules.iter().map(Rule::to_json).collect::<Vec<_>>()})
+        json!(RuleList {
+            rules: rules.rules.iter().map(Rule::listed).collect()
+        })
     }
 
     /// `DELETE /_local/faults`: removes every rule; answers the listing as it was.
     pub fn clear(&self) -> Value {
         let mut rules = self.lock();
-        let out = json!({"rules": rules.rules.iter().map(Rule::to_json).collect::<Vec<_>>()});
+        let out = json!(RuleList {
+            rules: rules.rules.iter().map(Rule::listed).collect()
+        });
         rules.rules.clear();
         out
     }

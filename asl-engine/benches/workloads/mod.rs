@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use engine::{Engine, ExecOptions, TaskError, TaskRegistry};
+use asl_engine::{Engine, ExecOptions, TaskError, TaskRegistry};
 use serde_json::{json, Map, Value};
 use workflow_dsl::model::StateMachine;
 
@@ -218,8 +218,12 @@ pub fn order_registry(definition: &Value) -> TaskRegistry {
 struct EmptyResult;
 
 #[async_trait::async_trait]
-impl engine::TaskHandler for EmptyResult {
-    async fn invoke(&self, _input: Value, _ctx: &engine::TaskContext) -> Result<Value, TaskError> {
+impl asl_engine::TaskHandler for EmptyResult {
+    async fn invoke(
+        &self,
+        _input: Value,
+        _ctx: &asl_engine::TaskContext,
+    ) -> Result<Value, TaskError> {
         Ok(json!({}))
     }
 }
@@ -326,7 +330,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 pub struct Workload {
     pub name: &'static str,
     pub engine: Engine,
-    pub compiled: std::sync::Arc<engine::CompiledMachine>,
+    pub compiled: std::sync::Arc<asl_engine::CompiledMachine>,
     pub input: Value,
     pub transitions: u64,
 }
@@ -383,7 +387,7 @@ impl Workload {
 }
 
 /// State transitions of an execution: the states it entered (Map iterations' states included).
-pub fn count_transitions(history: &[engine::HistoryEvent]) -> u64 {
+pub fn count_transitions(history: &[asl_engine::HistoryEvent]) -> u64 {
     history
         .iter()
         .filter(|e| e.event_type.as_str().ends_with("StateEntered"))

@@ -1,12 +1,12 @@
 //! The runner behind `cargo xtask bench`: prints the speed figures of the README as a table.
 //!
 //! ```text
-//! cargo run --release -p engine --example bench -- [--quick] [--clients N] [--moto URL] [--strict]
+//! cargo run --release -p asl-engine --example bench -- [--quick] [--clients N] [--moto URL] [--strict]
 //! ```
 //!
 //! 1. In-process state transitions per second on one core (a current-thread runtime, history off,
 //!    virtual time): the workloads of `benches/workloads` run a fixed number of times each.
-//! 2. Executions per second through the endpoint (`engine::server` on a loopback port):
+//! 2. Executions per second through the endpoint (`asl_engine::server` on a loopback port):
 //!    `StartSyncExecution` of a 10-state workflow from `--clients` concurrent callers using
 //!    `aws-sdk-sfn`.
 //! 3. With `--moto URL` (a running `moto_server`): the same definitions on moto's Step Functions
@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use asl_engine::server::{NoHostPrefix, ServerConfig};
+use asl_engine::TaskRegistry;
 use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
-use engine::server::{NoHostPrefix, ServerConfig};
-use engine::TaskRegistry;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -242,7 +242,11 @@ async fn start_endpoint() -> Result<String, String> {
         virtual_time: true,
         ..ServerConfig::default()
     };
-    tokio::spawn(engine::server::serve(listener, TaskRegistry::new(), config));
+    tokio::spawn(asl_engine::server::serve(
+        listener,
+        TaskRegistry::new(),
+        config,
+    ));
     Ok(format!("http://{addr}"))
 }
 

@@ -1,4 +1,4 @@
-//! Criterion benchmark of in-process state transitions per second (`cargo bench -p engine`):
+//! Criterion benchmark of in-process state transitions per second (`cargo bench -p asl-engine`):
 //! (a) a 100-state Pass/Choice chain with Parameters and intrinsics (and the same chain without
 //! them), (b) an inline Map over 1,000 items, (c) the order workflow with in-process stand-ins for
 //! its Lambda tasks (skipped with a notice until `generated/order-processing.asl.json` exists).
