@@ -1,8 +1,6 @@
 //! The crate's one error type: every failure a handler or port can report, and how it
 //! becomes the API's single error shape `{"error":{"code":"...","message":"..."}}`.
 
-use crate::http::ApiResponse;
-
 /// Seconds a client should wait after a throttled downstream call.
 pub const RETRY_AFTER_THROTTLED: u32 = 2;
 /// Seconds a client should wait after a downstream service could not be reached.
@@ -53,7 +51,7 @@ pub enum ApiError {
     /// A stored resource conflicts with the request.
     #[error("{0}")]
     Conflict(String),
-    /// The body is larger than [`crate::http::MAX_BODY_BYTES`].
+    /// The body is larger than the largest body the API reads.
     #[error("request body is larger than 65536 bytes")]
     PayloadTooLarge,
     /// The body is not declared as `application/json`.
@@ -142,23 +140,6 @@ impl ApiError {
             ApiError::Internal(_) => "internal error".to_string(),
             other => other.to_string(),
         }
-    }
-
-    /// The error as an API response in the one error shape.
-    pub fn to_response(&self) -> ApiResponse {
-        let body = crate::contract::ErrorBody {
-            error: crate::contract::ErrorDetail {
-                code: self.code().to_owned(),
-                message: self.public_message(),
-            },
-        };
-        let mut response = ApiResponse::json(self.status(), &body);
-        if let Some(secs) = self.retry_after() {
-            response
-                .headers
-                .insert("retry-after".into(), secs.to_string());
-        }
-        response
     }
 }
 

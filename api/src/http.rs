@@ -263,6 +263,26 @@ pub fn is_plain_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// How an [`ApiError`] is answered: the one error shape, with `Retry-After` where it applies.
+impl ApiError {
+    /// The error as an API response in the one error shape.
+    pub fn to_response(&self) -> ApiResponse {
+        let body = crate::contract::ErrorBody {
+            error: crate::contract::ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.public_message(),
+            },
+        };
+        let mut response = ApiResponse::json(self.status(), &body);
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers
+                .insert("retry-after".into(), secs.to_string());
+        }
+        response
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,7 +39,7 @@ pub(crate) fn choice_state(v: &mut Validator, at: &At, state: &ChoiceState) {
             }
         }
         if let Some(assign) = &rule.assign {
-            super::states::assign(v, at, &format!("{field}.Assign"), assign);
+            super::assign::assign(v, at, &format!("{field}.Assign"), assign);
         }
         rule_body(v, at, &field, rule);
     }

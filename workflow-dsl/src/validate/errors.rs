@@ -186,7 +186,7 @@ pub(crate) fn catchers(v: &mut Validator, at: &At, catch: &[Catcher]) {
             }
         }
         if let Some(assign) = &c.assign {
-            super::states::assign(v, at, &format!("{field}.Assign"), assign);
+            super::assign::assign(v, at, &format!("{field}.Assign"), assign);
         }
         for key in c.extra.keys() {
             v.report(

@@ -6,6 +6,7 @@
 //! the order of `States`, descending into Parallel branches and Map processors where they appear),
 //! so the problems come back in a stable order a reader can follow in the file.
 
+mod assign;
 mod choice;
 mod errors;
 mod fields;
