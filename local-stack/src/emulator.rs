@@ -197,7 +197,7 @@ fn die_with_parent(cmd: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_cmd: &mut Command) {}
 
-/// [`die_with_parent`] for a tokio command.
+/// `die_with_parent` for a tokio command.
 #[cfg(target_os = "linux")]
 pub fn die_with_parent_tokio(cmd: &mut tokio::process::Command) {
     extern "C" {

@@ -3,6 +3,9 @@
 //!
 //! [`project_workflows`] is the single list of the project's workflows: `cargo run -p workflow`
 //! writes each of them to `generated/<name>.asl.json` and `generated/<name>.mmd`.
+// The CLI argument docs are `--help` text (clap), where `<out>/<name>` means a placeholder,
+// not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
 
 /// The README's Rust examples ("Write your own workflow"), compiled and run as doctests so the
 /// front page cannot drift from the code.

@@ -348,6 +348,24 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
         "warnings",
     ]))?;
     report.record("cargo clippy --workspace --all-targets -- -D warnings", ok);
+    let ok = process::run(
+        cargo_command(root, &env)
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args(["doc", "--no-deps", "--workspace"]),
+    )?;
+    report.record("cargo doc --no-deps --workspace (no warnings)", ok);
+    // Every crate without `publish = false`: the library crates (workflow-dsl, workflow-lambda,
+    // asl-engine), packaged and built as crates.io would.
+    let ok = process::run(cargo_command(root, &env).args([
+        "publish",
+        "--workspace",
+        "--dry-run",
+        "--allow-dirty",
+    ]))?;
+    report.record(
+        "cargo publish --workspace --dry-run (the library crates)",
+        ok,
+    );
 
     let asl_files = workspace::generated_asl_files(root)?;
     if asl_files.is_empty() {

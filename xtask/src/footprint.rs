@@ -169,7 +169,7 @@ fn lambda_env(binary: &str, runtime_api: &str) -> Vec<(&'static str, String)> {
     env
 }
 
-/// Median figures of [`RUNS`] starts of one binary.
+/// Median figures of `RUNS` starts of one binary.
 pub fn measure(binary: &str, path: &Path) -> Result<Footprint> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("{} (not built?)", path.display()))?

@@ -2,7 +2,7 @@
 //!
 //! Each subcommand lives in its own module (`cli/<name>.rs`) with an `Args` struct (clap) and a
 //! `run(args) -> anyhow::Result<ExitCode>` function. Adding a subcommand (`exec`, `run`, `serve`)
-//! means: a new module, a variant in [`Command`] and an arm in [`run`].
+//! means: a new module, a variant in [`Command`] and an arm in [`run()`].
 
 pub mod check;
 pub mod emit;
