@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: the speed figures of the README, measured in one run.
+//! `cargo xtask bench`: the engine's speed figures (docs/engine.md), measured in one run.
 //!
 //! Builds the engine's `bench` example with the `bench` profile (release at opt-level 3; the
 //! release profile itself is tuned for small Lambda binaries), starts a moto server on a free
