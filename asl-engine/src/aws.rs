@@ -26,6 +26,7 @@ pub struct AwsIntegrations {
 }
 
 impl AwsIntegrations {
+    /// Creates the DynamoDB, SNS, SQS and Step Functions clients from `conf`.
     pub fn from_conf(conf: &aws_config::SdkConfig) -> Self {
         AwsIntegrations {
             dynamodb: aws_sdk_dynamodb::Client::new(conf),
@@ -168,6 +169,7 @@ pub fn to_attr(v: &Value) -> Result<AttributeValue, String> {
     })
 }
 
+/// A map of DynamoDB JSON values (`{"id": {"S": "x"}}`) to SDK attribute values.
 pub fn to_attr_map(v: &Value) -> Result<HashMap<String, AttributeValue>, String> {
     v.as_object()
         .ok_or_else(|| format!("expected a map of attribute values, found {v}"))?
@@ -194,6 +196,7 @@ pub fn from_attr(a: &AttributeValue) -> Value {
     }
 }
 
+/// A map of SDK attribute values as DynamoDB JSON.
 pub fn from_attr_map(m: &HashMap<String, AttributeValue>) -> Value {
     Value::Object(
         m.iter()

@@ -9,7 +9,9 @@ use futures::future::BoxFuture;
 
 /// A source of time.
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> DateTime<Utc>;
+    /// Waits for `d`: for real, or by moving virtual time forward.
     fn sleep(&self, d: Duration) -> BoxFuture<'_, ()>;
     /// True for a clock whose sleeps take no real time.
     fn is_virtual(&self) -> bool {
@@ -38,6 +40,7 @@ pub struct VirtualClock {
 }
 
 impl VirtualClock {
+    /// A virtual clock whose time starts at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
         VirtualClock {
             start,

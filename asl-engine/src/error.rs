@@ -5,29 +5,54 @@ use serde_json::Value;
 /// Error names defined by Amazon States Language
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
 pub mod names {
+    /// `States.ALL`: in `ErrorEquals`, matches every error name except `States.Runtime` and
+    /// `States.DataLimitExceeded`.
     pub const ALL: &str = "States.ALL";
+    /// `States.Runtime`: the execution hit an exception it could not process, e.g. a path into a
+    /// field that does not exist.
     pub const RUNTIME: &str = "States.Runtime";
+    /// `States.Timeout`: a Task ran longer than `TimeoutSeconds` (or the execution longer than its
+    /// `TimeoutSeconds`); in `ErrorEquals` it also matches `States.HeartbeatTimeout`.
     pub const TIMEOUT: &str = "States.Timeout";
+    /// `States.HeartbeatTimeout`: a Task sent no heartbeat for longer than `HeartbeatSeconds`.
     pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+    /// `States.TaskFailed`: a Task failed; in `ErrorEquals`, matches every error except the
+    /// timeouts, `States.Runtime` and `States.DataLimitExceeded`.
     pub const TASK_FAILED: &str = "States.TaskFailed";
+    /// `States.Permissions`: a Task failed because it lacked the privileges to run.
     pub const PERMISSIONS: &str = "States.Permissions";
+    /// `States.ResultPathMatchFailure`: the `ResultPath` could not be applied to the state input.
     pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+    /// `States.ParameterPathFailure`: a path in a payload template (a field ending in `.$`) could
+    /// not be resolved.
     pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+    /// `States.IntrinsicFailure`: an intrinsic function in a payload template failed.
     pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    /// `States.NoChoiceMatched`: a Choice state matched no rule and has no `Default`.
     pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    /// `States.BranchFailed`: a branch of a Parallel state failed.
     pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    /// `States.ExceedToleratedFailureThreshold`: more Map items failed than `ToleratedFailureCount`
+    /// or `ToleratedFailurePercentage` allows.
     pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+    /// `States.QueryEvaluationError`: a JSONata expression could not be evaluated.
     pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
+    /// `States.DataLimitExceeded`: a state's input, output or result exceeded the payload size
+    /// quota.
     pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 }
 
 /// Errors of the engine itself (as opposed to a failed execution, which is a normal result).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// The state machine definition cannot be compiled (an unknown `Next`, an invalid path, ...).
     #[error("invalid state machine definition: {0}")]
     Definition(String),
+    /// The mock configuration cannot be read or parsed, or lacks the requested test case or
+    /// response.
     #[error("invalid mock configuration: {0}")]
     Mock(String),
+    /// The tokio runtime of `Engine::execute_sync` could not be built.
     #[error("could not start a runtime for a synchronous execution: {0}")]
     Runtime(#[from] std::io::Error),
 }
@@ -36,11 +61,14 @@ pub enum EngineError {
 /// (a `Fail` state without `Error`/`Cause`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The error name, if any.
     pub error: Option<String>,
+    /// The cause, if any.
     pub cause: Option<String>,
 }
 
 impl Failure {
+    /// A failure with both an `error` name and a `cause`.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
         Failure {
             error: Some(error.into()),

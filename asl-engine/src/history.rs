@@ -10,11 +10,12 @@ use serde_json::{Map, Value};
 use crate::clock::{format_time, Clock};
 
 macro_rules! event_types {
-    ($($v:ident),* $(,)?) => {
+    ($($(#[doc = $doc:literal])* $v:ident),* $(,)?) => {
         /// `HistoryEvent.type`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        pub enum EventType { $($v),* }
+        pub enum EventType { $($(#[doc = $doc])* $v),* }
         impl EventType {
+            /// The AWS name of the event type, e.g. `TaskStateEntered`.
             pub fn as_str(self) -> &'static str {
                 match self { $(EventType::$v => stringify!($v)),* }
             }
@@ -23,45 +24,85 @@ macro_rules! event_types {
 }
 
 event_types!(
+    /// The execution started.
     ExecutionStarted,
+    /// The execution succeeded.
     ExecutionSucceeded,
+    /// The execution failed.
     ExecutionFailed,
+    /// The execution ran longer than the state machine's `TimeoutSeconds`.
     ExecutionTimedOut,
+    /// The execution was aborted (stopped).
     ExecutionAborted,
+    /// A Pass state was entered.
     PassStateEntered,
+    /// A Pass state was exited.
     PassStateExited,
+    /// A Task state was entered.
     TaskStateEntered,
+    /// A Task state was exited.
     TaskStateExited,
+    /// A service-integration task (a `Resource` other than a Lambda function ARN) was scheduled.
     TaskScheduled,
+    /// A scheduled task started.
     TaskStarted,
+    /// A task returned its result.
     TaskSucceeded,
+    /// A task failed.
     TaskFailed,
+    /// A task timed out (`TimeoutSeconds` or `HeartbeatSeconds` elapsed).
     TaskTimedOut,
+    /// A Lambda function named directly by its ARN in `Resource` was scheduled.
     LambdaFunctionScheduled,
+    /// A scheduled Lambda function started.
     LambdaFunctionStarted,
+    /// A Lambda function returned its result.
     LambdaFunctionSucceeded,
+    /// A Lambda function failed.
     LambdaFunctionFailed,
+    /// A Lambda function timed out.
     LambdaFunctionTimedOut,
+    /// A Choice state was entered.
     ChoiceStateEntered,
+    /// A Choice state was exited.
     ChoiceStateExited,
+    /// A Wait state was entered.
     WaitStateEntered,
+    /// A Wait state was exited.
     WaitStateExited,
+    /// A Succeed state was entered.
     SucceedStateEntered,
+    /// A Succeed state was exited.
     SucceedStateExited,
+    /// A Fail state was entered.
     FailStateEntered,
+    /// A Parallel state was entered.
     ParallelStateEntered,
+    /// A Parallel state was exited.
     ParallelStateExited,
+    /// A Parallel state started its branches.
     ParallelStateStarted,
+    /// Every branch of a Parallel state succeeded.
     ParallelStateSucceeded,
+    /// A Parallel state failed.
     ParallelStateFailed,
+    /// A Map state was entered.
     MapStateEntered,
+    /// A Map state was exited.
     MapStateExited,
+    /// A Map state started its iterations.
     MapStateStarted,
+    /// A Map state succeeded.
     MapStateSucceeded,
+    /// A Map state failed.
     MapStateFailed,
+    /// An iteration of a Map state started.
     MapIterationStarted,
+    /// An iteration of a Map state succeeded.
     MapIterationSucceeded,
+    /// An iteration of a Map state failed.
     MapIterationFailed,
+    /// An iteration of a Map state was aborted.
     MapIterationAborted,
 );
 
@@ -69,11 +110,16 @@ event_types!(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEvent {
+    /// `id`: the event's number in the execution, counting from 1.
     pub id: u64,
+    /// `previousEventId`: the id of the event this one follows (0 for the first event).
     pub previous_event_id: u64,
+    /// `timestamp`: when the event happened (ISO 8601, in milliseconds, UTC).
     pub timestamp: String,
+    /// `type`: what happened.
     #[serde(rename = "type")]
     pub event_type: EventType,
+    /// The `<type>EventDetails` member, if the event has one (flattened into the event object).
     #[serde(flatten)]
     pub details: Map<String, Value>,
 }

@@ -68,6 +68,7 @@ enum CmpOp {
 /// A compiled JSONPath.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
+    /// Where the path starts: `$`, `$$` or a variable.
     pub root: Root,
     segs: Vec<Seg>,
     definite: bool,
@@ -78,7 +79,9 @@ pub struct Path {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid JSONPath '{path}': {reason}")]
 pub struct PathError {
+    /// The path as written.
     pub path: String,
+    /// Why it is not a valid path.
     pub reason: String,
 }
 

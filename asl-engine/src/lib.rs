@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! A local AWS Step Functions engine: interprets Amazon States Language with AWS's semantics.
 //!
 //! ```no_run
@@ -59,8 +60,12 @@ pub struct ExecOptions {
     pub state_machine_name: Option<String>,
     /// Keep the execution history (event ids are numbered either way).
     pub history: bool,
+    /// The execution role ARN shown in the context object and the history (default:
+    /// `arn:aws:iam::<account_id>:role/StepFunctionsLocalRole`).
     pub role_arn: Option<String>,
+    /// The AWS Region used in ARNs and task events (default `us-east-1`).
     pub region: String,
+    /// The AWS account id used in ARNs (default `123456789012`).
     pub account_id: String,
     /// Set to true to abort the execution at its next state transition.
     pub cancel: Option<Arc<AtomicBool>>,
@@ -98,17 +103,26 @@ impl ExecOptions {
 /// How an execution ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecutionStatus {
+    /// `SUCCEEDED`: the execution ended successfully.
     Succeeded {
+        /// The execution's output.
         output: Value,
     },
+    /// `FAILED`: the execution failed with an error.
     Failed {
+        /// The error name, if any.
         error: Option<String>,
+        /// The cause, if any.
         cause: Option<String>,
     },
+    /// `TIMED_OUT`: the execution ran longer than the state machine's `TimeoutSeconds`.
     TimedOut {
+        /// The error name, if any (normally `States.Timeout`).
         error: Option<String>,
+        /// The cause, if any.
         cause: Option<String>,
     },
+    /// `ABORTED`: the execution was aborted through `ExecOptions::cancel`.
     Aborted,
 }
 
@@ -127,7 +141,9 @@ impl ExecutionStatus {
 /// The result of an execution.
 #[derive(Debug, Clone)]
 pub struct ExecutionResult {
+    /// The execution's ARN (`arn:aws:states:<region>:<account>:execution:<machine>:<name>`).
     pub execution_arn: String,
+    /// How the execution ended, with its output or error.
     pub status: ExecutionStatus,
     /// Empty when `ExecOptions::history` is false.
     pub history: Vec<HistoryEvent>,
@@ -140,6 +156,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine that runs Task states with the handlers of `registry`.
     pub fn new(registry: TaskRegistry) -> Self {
         Engine {
             registry: Arc::new(registry),

@@ -12,18 +12,25 @@ use serde_json::Value;
 use crate::error::EngineError;
 use crate::tasks::TaskError;
 
+/// A Step Functions Local `MockConfigFile`: the test cases of each state machine and the mocked
+/// responses they use.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MockConfig {
+    /// `StateMachines`: the test cases of each state machine, by state machine name.
     #[serde(default)]
     pub state_machines: HashMap<String, MockStateMachine>,
+    /// `MockedResponses`: each mocked response by name, as invocation numbers or ranges (`"0"`,
+    /// `"1-2"`) mapped to what those invocations return or throw.
     #[serde(default)]
     pub mocked_responses: HashMap<String, HashMap<String, MockResponse>>,
 }
 
+/// One state machine of `StateMachines`: its test cases.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MockStateMachine {
+    /// `TestCases`: each test case by name, mapping state names to the names of mocked responses.
     #[serde(default)]
     pub test_cases: HashMap<String, HashMap<String, String>>,
 }
@@ -31,14 +38,19 @@ pub struct MockStateMachine {
 /// One mocked invocation result.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub enum MockResponse {
+    /// `Return`: the task succeeds with this result.
     Return(Value),
+    /// `Throw`: the task fails with this error and cause.
     Throw(MockThrow),
 }
 
+/// The `Throw` of a mocked response: the error the task fails with.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MockThrow {
+    /// `Error`: the error name.
     pub error: String,
+    /// `Cause`: the cause (empty when absent).
     #[serde(default)]
     pub cause: String,
 }
@@ -50,6 +62,7 @@ pub struct MockCase {
 }
 
 impl MockConfig {
+    /// Parses a MockConfigFile from JSON text.
     pub fn from_json(text: &str) -> Result<MockConfig, EngineError> {
         serde_json::from_str(text).map_err(|e| EngineError::Mock(e.to_string()))
     }

@@ -15,11 +15,14 @@ use workflow_dsl::step::{decode_input, run_json, Step, StepError};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error}: {cause}")]
 pub struct TaskError {
+    /// The error name, which `ErrorEquals` of `Retry` and `Catch` match (e.g. `States.TaskFailed`).
     pub error: String,
+    /// A human-readable description of the failure.
     pub cause: String,
 }
 
 impl TaskError {
+    /// A task error with this `error` name and `cause`.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
         TaskError {
             error: error.into(),
@@ -31,8 +34,11 @@ impl TaskError {
 /// What a task handler receives besides its input.
 #[derive(Debug, Clone)]
 pub struct TaskContext {
+    /// The Task state's full `Resource` string.
     pub resource: String,
+    /// The name of the Task state.
     pub state_name: String,
+    /// The ARN of the execution running the task.
     pub execution_arn: String,
     /// `$$.Task.Token` for `.waitForTaskToken` resources.
     pub task_token: Option<String>,
@@ -41,6 +47,8 @@ pub struct TaskContext {
 /// A handler for a task resource (the full `Resource` string is in the context).
 #[async_trait]
 pub trait TaskHandler: Send + Sync {
+    /// Runs the task on its effective input; returns the task result or the error the task fails
+    /// with.
     async fn invoke(&self, input: Value, ctx: &TaskContext) -> Result<Value, TaskError>;
 }
 
@@ -78,6 +86,7 @@ pub(crate) enum Target<'r> {
 }
 
 impl TaskRegistry {
+    /// An empty registry.
     pub fn new() -> Self {
         Self::default()
     }

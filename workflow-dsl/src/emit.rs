@@ -57,6 +57,7 @@ impl fmt::Display for EmitProblem {
 /// Why a workflow cannot be emitted: every problem found, each saying what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct EmitError {
+    /// The problems found, each saying what to fix.
     pub problems: Vec<EmitProblem>,
 }
 

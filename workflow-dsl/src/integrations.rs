@@ -168,9 +168,14 @@ fn object_schema(properties: Value) -> Value {
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LambdaError {
+    /// `Lambda.ServiceException`: the Lambda service had an internal error.
     ServiceException,
+    /// `Lambda.AWSLambdaException`: the Lambda service raised a general (transient) exception.
     AwsLambdaException,
+    /// `Lambda.SdkClientException`: the call to Lambda failed on the client side, e.g. on the
+    /// network.
     SdkClientException,
+    /// `Lambda.TooManyRequestsException`: Lambda throttled the invocation.
     TooManyRequestsException,
     /// The function returned an unhandled error (`Lambda.Unknown`), e.g. it timed out.
     Unknown,

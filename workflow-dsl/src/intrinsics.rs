@@ -229,10 +229,15 @@ pub fn base64_decode(value: Arg) -> Intrinsic {
 /// Hash algorithms of `States.Hash`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashAlgorithm {
+    /// The MD5 digest (`MD5`).
     Md5,
+    /// The SHA-1 digest (`SHA-1`).
     Sha1,
+    /// The SHA-256 digest (`SHA-256`).
     Sha256,
+    /// The SHA-384 digest (`SHA-384`).
     Sha384,
+    /// The SHA-512 digest (`SHA-512`).
     Sha512,
 }
 

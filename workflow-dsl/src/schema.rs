@@ -65,11 +65,20 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Missing {
     /// The object has no such field; `available` are the ones it has.
-    NoField { available: Vec<String> },
+    NoField {
+        /// The fields the schema declares (including those of its alternatives).
+        available: Vec<String>,
+    },
     /// The value is not an object (its JSON types are given).
-    NotObject { types: Vec<String> },
+    NotObject {
+        /// The types in the schema's `type` (empty when it declares none).
+        types: Vec<String>,
+    },
     /// The value is not an array.
-    NotArray { types: Vec<String> },
+    NotArray {
+        /// The types in the schema's `type` (empty when it declares none).
+        types: Vec<String>,
+    },
     /// The schema allows nothing.
     Impossible,
 }
@@ -77,9 +86,11 @@ pub enum Missing {
 /// The result of a lookup.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lookup {
+    /// The schema of the value found.
     Found(Value),
     /// The schema does not say (e.g. `true`, maps without declared fields).
     Unknown,
+    /// The lookup failed, and why.
     Missing(Missing),
 }
 

@@ -672,10 +672,16 @@ pub trait TaskStep: 'static {
 pub enum StepResource {
     /// `arn:aws:states:::lambda:invoke` with `FunctionName` = `function`, `Payload.$` = `$`,
     /// and `OutputPath` = `$.Payload`.
-    LambdaInvoke { function: String },
+    LambdaInvoke {
+        /// The `FunctionName`: a function name, ARN or template placeholder.
+        function: String,
+    },
     /// A resource whose result is the step output itself (a Lambda ARN used directly, an
     /// activity ARN): `Resource` = the ARN, no Parameters.
-    Direct { arn: String },
+    Direct {
+        /// The ARN used as the Task's `Resource`.
+        arn: String,
+    },
 }
 
 impl StepResource {

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Serves a typed workflow step ([`workflow_dsl::step::Step`]) as an AWS Lambda function.
 //!
 //! The same step type the workflow chains (`task::<MyStep>(...)`) and the local engine runs

@@ -96,11 +96,14 @@ impl ServerConfig {
 /// The type of a state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MachineType {
+    /// `STANDARD`: a Standard workflow (the default of `CreateStateMachine`).
     Standard,
+    /// `EXPRESS`: an Express workflow.
     Express,
 }
 
 impl MachineType {
+    /// The API name of the type: `STANDARD` or `EXPRESS`.
     pub fn as_str(self) -> &'static str {
         match self {
             MachineType::Standard => "STANDARD",

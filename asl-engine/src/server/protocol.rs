@@ -23,12 +23,16 @@ const TARGET_PREFIX: &str = "AWSStepFunctions.";
 /// the HTTP status (400 for every modelled Step Functions error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// AWS's error code, e.g. `ValidationException`.
     pub code: &'static str,
+    /// The error message.
     pub message: String,
+    /// The HTTP status of the response.
     pub status: StatusCode,
 }
 
 impl ApiError {
+    /// An error with `code` and `message`, answered with HTTP 400.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             code,
@@ -37,6 +41,7 @@ impl ApiError {
         }
     }
 
+    /// A `ValidationException` with `message`.
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new("ValidationException", message)
     }

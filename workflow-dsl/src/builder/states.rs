@@ -345,6 +345,7 @@ pub struct Pass {
 }
 
 impl Pass {
+    /// A `Pass` state named `name`, with no fields set.
     pub fn new(name: &str) -> Self {
         Pass {
             name: name.to_owned(),
@@ -466,6 +467,7 @@ pub struct Fail {
 }
 
 impl Fail {
+    /// A `Fail` state named `name`, with no `Error` or `Cause` yet.
     pub fn new(name: &str) -> Self {
         Fail {
             name: name.to_owned(),
@@ -513,6 +515,7 @@ pub struct Parallel<T> {
 }
 
 impl<T> Parallel<T> {
+    /// A `Parallel` state named `name`, with no branches yet.
     pub fn new(name: &str) -> Self {
         Parallel {
             name: name.to_owned(),
@@ -596,6 +599,7 @@ pub struct Map {
 }
 
 impl Map {
+    /// A `Map` state named `name`, with no fields set.
     pub fn new(name: &str) -> Self {
         Map {
             name: name.to_owned(),

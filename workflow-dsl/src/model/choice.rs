@@ -7,12 +7,12 @@ use serde_json::{Map, Value};
 use super::Extra;
 
 macro_rules! operators {
-    ($($variant:ident),* $(,)?) => {
+    ($($(#[doc = $doc:literal])* $variant:ident),* $(,)?) => {
         /// Every comparison operator of a JSONPath Choice rule, in its literal and `...Path` forms
         /// (<https://states-language.net/spec.html#choice-state>).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ComparisonOperator {
-            $($variant),*
+            $($(#[doc = $doc])* $variant),*
         }
 
         impl ComparisonOperator {
@@ -38,44 +38,103 @@ macro_rules! operators {
 }
 
 operators!(
+    /// `StringEquals`: the `Variable` value is a string equal to the operand.
     StringEquals,
+    /// `StringEqualsPath`: `StringEquals`, compared with the value at the path the operand gives.
     StringEqualsPath,
+    /// `StringLessThan`: the `Variable` value is a string sorting before the operand.
     StringLessThan,
+    /// `StringLessThanPath`: `StringLessThan`, compared with the value at the path the operand
+    /// gives.
     StringLessThanPath,
+    /// `StringGreaterThan`: the `Variable` value is a string sorting after the operand.
     StringGreaterThan,
+    /// `StringGreaterThanPath`: `StringGreaterThan`, compared with the value at the path the
+    /// operand gives.
     StringGreaterThanPath,
+    /// `StringLessThanEquals`: the `Variable` value is a string equal to or sorting before the
+    /// operand.
     StringLessThanEquals,
+    /// `StringLessThanEqualsPath`: `StringLessThanEquals`, compared with the value at the path the
+    /// operand gives.
     StringLessThanEqualsPath,
+    /// `StringGreaterThanEquals`: the `Variable` value is a string equal to or sorting after the
+    /// operand.
     StringGreaterThanEquals,
+    /// `StringGreaterThanEqualsPath`: `StringGreaterThanEquals`, compared with the value at the
+    /// path the operand gives.
     StringGreaterThanEqualsPath,
+    /// `StringMatches`: the `Variable` value is a string matching the operand, a pattern in which
+    /// `*` matches any run of characters.
     StringMatches,
+    /// `NumericEquals`: the `Variable` value is a number equal to the operand.
     NumericEquals,
+    /// `NumericEqualsPath`: `NumericEquals`, compared with the value at the path the operand gives.
     NumericEqualsPath,
+    /// `NumericLessThan`: the `Variable` value is a number less than the operand.
     NumericLessThan,
+    /// `NumericLessThanPath`: `NumericLessThan`, compared with the value at the path the operand
+    /// gives.
     NumericLessThanPath,
+    /// `NumericGreaterThan`: the `Variable` value is a number greater than the operand.
     NumericGreaterThan,
+    /// `NumericGreaterThanPath`: `NumericGreaterThan`, compared with the value at the path the
+    /// operand gives.
     NumericGreaterThanPath,
+    /// `NumericLessThanEquals`: the `Variable` value is a number less than or equal to the operand.
     NumericLessThanEquals,
+    /// `NumericLessThanEqualsPath`: `NumericLessThanEquals`, compared with the value at the path
+    /// the operand gives.
     NumericLessThanEqualsPath,
+    /// `NumericGreaterThanEquals`: the `Variable` value is a number greater than or equal to the
+    /// operand.
     NumericGreaterThanEquals,
+    /// `NumericGreaterThanEqualsPath`: `NumericGreaterThanEquals`, compared with the value at the
+    /// path the operand gives.
     NumericGreaterThanEqualsPath,
+    /// `BooleanEquals`: the `Variable` value is a boolean equal to the operand.
     BooleanEquals,
+    /// `BooleanEqualsPath`: `BooleanEquals`, compared with the value at the path the operand gives.
     BooleanEqualsPath,
+    /// `TimestampEquals`: the `Variable` value is a timestamp equal to the operand.
     TimestampEquals,
+    /// `TimestampEqualsPath`: `TimestampEquals`, compared with the value at the path the operand
+    /// gives.
     TimestampEqualsPath,
+    /// `TimestampLessThan`: the `Variable` value is a timestamp earlier than the operand.
     TimestampLessThan,
+    /// `TimestampLessThanPath`: `TimestampLessThan`, compared with the value at the path the
+    /// operand gives.
     TimestampLessThanPath,
+    /// `TimestampGreaterThan`: the `Variable` value is a timestamp later than the operand.
     TimestampGreaterThan,
+    /// `TimestampGreaterThanPath`: `TimestampGreaterThan`, compared with the value at the path the
+    /// operand gives.
     TimestampGreaterThanPath,
+    /// `TimestampLessThanEquals`: the `Variable` value is a timestamp equal to or earlier than the
+    /// operand.
     TimestampLessThanEquals,
+    /// `TimestampLessThanEqualsPath`: `TimestampLessThanEquals`, compared with the value at the
+    /// path the operand gives.
     TimestampLessThanEqualsPath,
+    /// `TimestampGreaterThanEquals`: the `Variable` value is a timestamp equal to or later than the
+    /// operand.
     TimestampGreaterThanEquals,
+    /// `TimestampGreaterThanEqualsPath`: `TimestampGreaterThanEquals`, compared with the value at
+    /// the path the operand gives.
     TimestampGreaterThanEqualsPath,
+    /// `IsNull`: the `Variable` value is `null` (operand `true`) or is not (operand `false`).
     IsNull,
+    /// `IsPresent`: the `Variable` path exists in the input (operand `true`) or does not (`false`).
     IsPresent,
+    /// `IsNumeric`: the `Variable` value is a number (operand `true`) or is not (operand `false`).
     IsNumeric,
+    /// `IsString`: the `Variable` value is a string (operand `true`) or is not (operand `false`).
     IsString,
+    /// `IsBoolean`: the `Variable` value is a boolean (operand `true`) or is not (operand `false`).
     IsBoolean,
+    /// `IsTimestamp`: the `Variable` value is a timestamp string (operand `true`) or is not
+    /// (`false`).
     IsTimestamp,
 );
 
@@ -94,8 +153,12 @@ impl ComparisonOperator {
 /// One rule of a Choice state. Top-level rules have `Next`; rules nested in And/Or/Not do not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChoiceRule {
+    /// What the rule tests: a comparison, an `And`/`Or`/`Not` of nested rules, or a JSONata
+    /// `Condition`.
     pub condition: ChoiceCondition,
+    /// `Next`: the state to move to when the rule matches (top-level rules only).
     pub next: Option<String>,
+    /// `Comment`: a human-readable description of the rule.
     pub comment: Option<String>,
     /// JSONata or JSONPath `Assign` of a top-level rule (variables set when it matches).
     pub assign: Option<Value>,
@@ -108,19 +171,26 @@ pub struct ChoiceRule {
 /// What a rule tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChoiceCondition {
+    /// `And`: matches when every nested rule matches.
     And(Vec<ChoiceRule>),
+    /// `Or`: matches when at least one nested rule matches.
     Or(Vec<ChoiceRule>),
+    /// `Not`: matches when the nested rule does not.
     Not(Box<ChoiceRule>),
     /// `Variable` compared with an operator; `operand` is the operator's value as written.
     Comparison {
+        /// `Variable`: the path to the value under test.
         variable: String,
+        /// The comparison operator field (e.g. `NumericGreaterThan`).
         operator: ComparisonOperator,
+        /// The operator's value: a literal, or a path for the `...Path` operators.
         operand: Value,
     },
     /// JSONata `Condition`: `true`/`false` or a `{% ... %}` expression.
     Jsonata(Value),
     /// A rule with no recognisable condition (reported by the validator).
     Missing {
+        /// The rule's `Variable`, if it has one.
         variable: Option<String>,
     },
 }

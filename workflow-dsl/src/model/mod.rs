@@ -26,7 +26,11 @@ pub type States = IndexMap<String, State>;
 /// `QueryLanguage` of the state machine or of one state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum QueryLanguage {
+    /// `JSONPath`: states select and shape data with paths and payload templates (`InputPath`,
+    /// `Parameters`, `ResultSelector`, `ResultPath`, `OutputPath`); the default.
     JSONPath,
+    /// `JSONata`: states transform data with `{% ... %}` JSONata expressions (`Arguments`,
+    /// `Output`).
     JSONata,
 }
 
@@ -34,16 +38,26 @@ pub enum QueryLanguage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StateMachine {
+    /// `Comment`: a human-readable description of the state machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `QueryLanguage`: the query language of every state that does not set its own (default
+    /// `JSONPath`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_language: Option<QueryLanguage>,
+    /// `StartAt`: the name of the state the execution starts in.
     pub start_at: String,
+    /// `States`: the states of the machine, by name.
     pub states: States,
+    /// `TimeoutSeconds`: the longest an execution may run before it fails with `States.Timeout`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
+    /// `Version`: the version of the Amazon States Language the document uses (only `"1.0"`
+    /// exists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Keys the model does not recognise here, kept verbatim so the document round-trips and the
+    /// validator can name them.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -52,13 +66,18 @@ pub struct StateMachine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SubWorkflow {
+    /// `Comment`: a human-readable description of the nested workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Only in a Map's `ItemProcessor`: `{"Mode": "INLINE"|"DISTRIBUTED", "ExecutionType": "STANDARD"|"EXPRESS"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processor_config: Option<ProcessorConfig>,
+    /// `StartAt`: the name of the state the nested workflow starts in.
     pub start_at: String,
+    /// `States`: the states of the nested workflow, by name.
     pub states: States,
+    /// Keys the model does not recognise here, kept verbatim so the document round-trips and the
+    /// validator can name them.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -67,10 +86,16 @@ pub struct SubWorkflow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProcessorConfig {
+    /// `Mode`: `INLINE` (iterations run within the execution) or `DISTRIBUTED` (each runs as a
+    /// child workflow execution).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// `ExecutionType` (Distributed mode): whether the child workflow executions are `STANDARD` or
+    /// `EXPRESS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_type: Option<String>,
+    /// Keys the model does not recognise here, kept verbatim so the document round-trips and the
+    /// validator can name them.
     #[serde(flatten)]
     pub extra: Extra,
 }
@@ -78,6 +103,7 @@ pub struct ProcessorConfig {
 /// Errors of parsing an ASL document.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
+    /// The text is not JSON, or the JSON does not have the shape of an ASL document.
     #[error("not valid JSON or not an ASL document: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -129,6 +155,8 @@ impl SubWorkflow {
 /// A borrowed `StartAt` + `States` pair: the top level or one nested workflow.
 #[derive(Debug, Clone, Copy)]
 pub struct GraphRef<'a> {
+    /// `StartAt`: the name of the first state.
     pub start_at: &'a str,
+    /// `States`: the states, by name, in document order.
     pub states: &'a States,
 }
