@@ -66,7 +66,7 @@ impl TaskHandler for AwsIntegrations {
             "sqs:sendMessage" => self.send_message(&input).await,
             "states:startExecution" => self.start_execution(&input).await,
             other => Err(TaskError::new(
-                "States.Runtime",
+                crate::error::names::RUNTIME,
                 format!("The integration '{other}' is not supported by this engine"),
             )),
         }
@@ -74,7 +74,10 @@ impl TaskHandler for AwsIntegrations {
 }
 
 fn param_error(field: &str, what: &str) -> TaskError {
-    TaskError::new("States.Runtime", format!("The parameter '{field}' {what}"))
+    TaskError::new(
+        crate::error::names::RUNTIME,
+        format!("The parameter '{field}' {what}"),
+    )
 }
 
 fn req_str<'v>(p: &'v Value, field: &str) -> Result<&'v str, TaskError> {

@@ -3,43 +3,47 @@
 use serde_json::Value;
 
 /// Error names defined by Amazon States Language
-/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>), taken
+/// from the one table of them, `workflow_dsl::typed::AslError`.
 pub mod names {
+    use workflow_dsl::typed::AslError;
+
     /// `States.ALL`: in `ErrorEquals`, matches every error name except `States.Runtime` and
     /// `States.DataLimitExceeded`.
     pub const ALL: &str = "States.ALL";
     /// `States.Runtime`: the execution hit an exception it could not process, e.g. a path into a
     /// field that does not exist.
-    pub const RUNTIME: &str = "States.Runtime";
+    pub const RUNTIME: &str = AslError::Runtime.name();
     /// `States.Timeout`: a Task ran longer than `TimeoutSeconds` (or the execution longer than its
     /// `TimeoutSeconds`); in `ErrorEquals` it also matches `States.HeartbeatTimeout`.
-    pub const TIMEOUT: &str = "States.Timeout";
+    pub const TIMEOUT: &str = AslError::Timeout.name();
     /// `States.HeartbeatTimeout`: a Task sent no heartbeat for longer than `HeartbeatSeconds`.
-    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+    pub const HEARTBEAT_TIMEOUT: &str = AslError::HeartbeatTimeout.name();
     /// `States.TaskFailed`: a Task failed; in `ErrorEquals`, matches every error except the
     /// timeouts, `States.Runtime` and `States.DataLimitExceeded`.
-    pub const TASK_FAILED: &str = "States.TaskFailed";
+    pub const TASK_FAILED: &str = AslError::TaskFailed.name();
     /// `States.Permissions`: a Task failed because it lacked the privileges to run.
-    pub const PERMISSIONS: &str = "States.Permissions";
+    pub const PERMISSIONS: &str = AslError::Permissions.name();
     /// `States.ResultPathMatchFailure`: the `ResultPath` could not be applied to the state input.
-    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+    pub const RESULT_PATH_MATCH_FAILURE: &str = AslError::ResultPathMatchFailure.name();
     /// `States.ParameterPathFailure`: a path in a payload template (a field ending in `.$`) could
     /// not be resolved.
-    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+    pub const PARAMETER_PATH_FAILURE: &str = AslError::ParameterPathFailure.name();
     /// `States.IntrinsicFailure`: an intrinsic function in a payload template failed.
-    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    pub const INTRINSIC_FAILURE: &str = AslError::IntrinsicFailure.name();
     /// `States.NoChoiceMatched`: a Choice state matched no rule and has no `Default`.
-    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    pub const NO_CHOICE_MATCHED: &str = AslError::NoChoiceMatched.name();
     /// `States.BranchFailed`: a branch of a Parallel state failed.
-    pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    pub const BRANCH_FAILED: &str = AslError::BranchFailed.name();
     /// `States.ExceedToleratedFailureThreshold`: more Map items failed than `ToleratedFailureCount`
     /// or `ToleratedFailurePercentage` allows.
-    pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+    pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str =
+        AslError::ExceedToleratedFailureThreshold.name();
     /// `States.QueryEvaluationError`: a JSONata expression could not be evaluated.
-    pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
+    pub const QUERY_EVALUATION_ERROR: &str = AslError::QueryEvaluationError.name();
     /// `States.DataLimitExceeded`: a state's input, output or result exceeded the payload size
     /// quota.
-    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+    pub const DATA_LIMIT_EXCEEDED: &str = AslError::DataLimitExceeded.name();
 }
 
 /// Errors of the engine itself (as opposed to a failed execution, which is a normal result).

@@ -1435,7 +1435,7 @@ fn no_choice() -> Thrown {
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>):
 /// `States.ALL` matches everything but `States.Runtime` and `States.DataLimitExceeded`;
 /// `States.TaskFailed` matches everything but timeouts; `States.Timeout` also matches heartbeat timeouts.
-fn error_matches(list: &[String], error: Option<&str>) -> bool {
+pub(crate) fn error_matches(list: &[String], error: Option<&str>) -> bool {
     let e = error.unwrap_or("");
     list.iter().any(|x| match x.as_str() {
         names::ALL => e != names::RUNTIME && e != names::DATA_LIMIT_EXCEEDED,

@@ -150,7 +150,7 @@ impl LocalRunner {
                 result: ExecutionResult {
                     execution_arn: String::new(),
                     status: ExecutionStatus::Failed {
-                        error: Some("States.Runtime".into()),
+                        error: Some(crate::error::names::RUNTIME.into()),
                         cause: Some(format!("the workflow cannot run: {err}")),
                     },
                     history: Vec::new(),

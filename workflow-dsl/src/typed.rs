@@ -236,7 +236,7 @@ macro_rules! asl_errors {
             pub const ALL_ERRORS: &'static [AslError] = &[$(AslError::$variant),*];
 
             /// The ASL name, e.g. `States.Timeout`.
-            pub fn name(self) -> &'static str {
+            pub const fn name(self) -> &'static str {
                 match self { $(AslError::$variant => $name),* }
             }
 
@@ -275,6 +275,11 @@ asl_errors! {
     ResultWriterFailed = "States.ResultWriterFailed",
     /// A JSONata query failed.
     QueryEvaluationError = "States.QueryEvaluationError",
+    /// A state's input, output or result exceeded the payload quota (256 KiB); not matched by
+    /// `States.ALL` or `States.TaskFailed`.
+    DataLimitExceeded = "States.DataLimitExceeded",
+    /// An HTTP Task's connection failed (the `States.Http.Socket` error of HTTPS endpoint Tasks).
+    HttpSocket = "States.Http.Socket",
     /// The execution ran out of `TimeoutSeconds` or its history limit.
     Runtime = "States.Runtime",
 }

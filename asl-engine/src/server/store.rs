@@ -468,7 +468,7 @@ impl Execution {
                     // Kept (its name stays taken), closed as FAILED rather than dropped.
                     status = "FAILED";
                     r.stop = Some(journal::format_time(&Utc::now()));
-                    r.error = Some("States.Runtime".into());
+                    r.error = Some(crate::error::names::RUNTIME.into());
                     r.cause = Some(format!(
                         "The execution could not be resumed after a restart: {e}"
                     ));

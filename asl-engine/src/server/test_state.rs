@@ -49,14 +49,7 @@ fn retriable(state: &State, error: &str) -> bool {
             .as_ref()
             .and_then(|n| n.as_u64())
             .unwrap_or(3);
-        attempts > 0
-            && r.error_equals.iter().any(|e| {
-                e == error
-                    || (e == "States.ALL" && error != "States.Runtime")
-                    || (e == "States.TaskFailed"
-                        && !error.starts_with("States.")
-                        && error != "States.Timeout")
-            })
+        attempts > 0 && crate::exec::error_matches(&r.error_equals, Some(error))
     })
 }
 

@@ -7,28 +7,22 @@ use super::fields::{unknown_catcher_field, unknown_retrier_field, wrong_language
 use super::paths::{check_path, PathKind};
 use super::{jsonata, At, Validator};
 use crate::model::{Catcher, Retrier};
+use crate::typed::AslError;
 
-/// The error names Step Functions defines; user errors must not start with `States.`
+/// True for an error name Step Functions defines: `States.ALL` and every
+/// [`AslError`](crate::typed::AslError) (the one table of `States.*` names, which the engine uses
+/// too); user errors must not start with `States.`
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
-pub const PREDEFINED_ERRORS: [&str; 17] = [
-    "States.ALL",
-    "States.DataLimitExceeded",
-    "States.ExceedToleratedFailureThreshold",
-    "States.HeartbeatTimeout",
-    "States.Http.Socket",
-    "States.IntrinsicFailure",
-    "States.ItemReaderFailed",
-    "States.NoChoiceMatched",
-    "States.ParameterPathFailure",
-    "States.Permissions",
-    "States.QueryEvaluationError",
-    "States.ResultPathMatchFailure",
-    "States.ResultWriterFailed",
-    "States.Runtime",
-    "States.TaskFailed",
-    "States.Timeout",
-    "States.BranchFailed",
-];
+pub fn is_predefined_error(name: &str) -> bool {
+    name == STATES_ALL || AslError::from_name(name).is_some()
+}
+
+/// Every error name Step Functions defines.
+fn predefined_errors() -> impl Iterator<Item = &'static str> {
+    std::iter::once(STATES_ALL).chain(AslError::ALL_ERRORS.iter().map(|e| e.name()))
+}
+
+const STATES_ALL: &str = "States.ALL";
 
 /// Largest IntervalSeconds / MaxAttempts AWS accepts.
 const MAX_RETRY_VALUE: u64 = 99_999_999;
@@ -40,11 +34,11 @@ pub(crate) fn error_name_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("an error name cannot be empty".to_owned());
     }
-    if name.starts_with("States.") && !PREDEFINED_ERRORS.contains(&name) {
+    if name.starts_with("States.") && !is_predefined_error(name) {
         let mut message = format!(
             "'{name}' is not a predefined error, and names starting with 'States.' are reserved for Step Functions"
         );
-        if let Some(close) = super::names::suggest(name, PREDEFINED_ERRORS.iter().copied()) {
+        if let Some(close) = super::names::suggest(name, predefined_errors()) {
             message.push_str(&format!(" (did you mean '{close}'?)"));
         }
         return Some(message);

@@ -24,7 +24,7 @@ use std::fmt;
 
 use crate::model::{QueryLanguage, State, StateMachine, States, SubWorkflow};
 
-pub use errors::PREDEFINED_ERRORS;
+pub use errors::is_predefined_error;
 pub use paths::INTRINSIC_FUNCTIONS;
 
 /// One rule violation found in a document.

@@ -521,8 +521,17 @@ fn user_error_names_do_not_start_with_states() {
         one(json!({"Type": "Fail", "Error": "States.Mine"})),
         &["Error: 'States.Mine' is not a predefined error"],
     );
-    for name in super::PREDEFINED_ERRORS {
+    // Every predefined name AWS documents, including the two the tables once lacked.
+    for name in crate::typed::AslError::ALL_ERRORS
+        .iter()
+        .map(|e| e.name())
+        .chain(["States.ALL"])
+    {
+        assert!(super::is_predefined_error(name), "{name}");
         assert_valid(one(task(json!({"Retry": [{"ErrorEquals": [name]}]}))));
+    }
+    for name in ["States.DataLimitExceeded", "States.Http.Socket"] {
+        assert!(crate::typed::check_error_name(name).is_ok(), "{name}");
     }
 }
 
