@@ -242,6 +242,20 @@ impl<'m> Validator<'m> {
                 states,
             };
             self.state_name(&at);
+            // JSONPath may host JSONata states, not the other way round
+            // (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>).
+            if self.top_ql == QueryLanguage::JSONata
+                && state.query_language() == Some(QueryLanguage::JSONPath)
+            {
+                self.report(
+                    &at,
+                    "QueryLanguage",
+                    "a JSONPath state is not allowed when the workflow's top-level QueryLanguage is \
+                     JSONata; set \"QueryLanguage\": \"JSONPath\" at the top level and \
+                     \"JSONata\" on the JSONata states instead"
+                        .to_owned(),
+                );
+            }
             if states.contains_key(start_at) && !reachable.contains(name.as_str()) {
                 self.report(
                     &at,

@@ -826,8 +826,18 @@ fn reference_path(v: &mut Validator, at: &At, field: &str, path: &str) {
     }
 }
 
-/// A Task or ItemReader/ResultWriter `Resource`: a URI, normally an ARN.
+/// A Task or ItemReader/ResultWriter `Resource`: a URI, normally an ARN, or a whole SAM/CDK
+/// `DefinitionSubstitutions` placeholder (`${ValidateFunctionArn}`), which the deployment
+/// replaces by an ARN
+/// (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-statemachine.html#sam-statemachine-definitionsubstitutions>).
 fn resource(v: &mut Validator, at: &At, field: &str, resource: &str) {
+    let placeholder = resource
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|name| !name.is_empty() && !name.contains(['$', '{', '}']));
+    if placeholder {
+        return;
+    }
     let scheme = resource.split(':').next().unwrap_or("");
     let uri = resource.contains(':')
         && !scheme.is_empty()

@@ -1140,3 +1140,38 @@ fn validate_defaults_to_a_standard_workflow() {
     .unwrap();
     assert!(validate(&machine).is_empty());
 }
+
+#[test]
+fn a_jsonpath_state_under_a_jsonata_top_level_is_refused() {
+    let machine = |top: &str, state: &str| {
+        StateMachine::from_value(json!({
+            "QueryLanguage": top,
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "QueryLanguage": state, "End": true}}
+        }))
+        .unwrap()
+    };
+    let problems = validate(&machine("JSONata", "JSONPath"));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.to_string().contains("top-level QueryLanguage is JSONata")),
+        "{problems:?}"
+    );
+    assert!(validate(&machine("JSONPath", "JSONata")).is_empty());
+}
+
+#[test]
+fn a_task_resource_may_be_a_sam_placeholder() {
+    for resource in ["${ValidateFunctionArn}", "arn:aws:states:::lambda:invoke"] {
+        assert_valid(one(
+            json!({"Type": "Task", "Resource": resource, "End": true}),
+        ));
+    }
+    for resource in ["${}", "ValidateFunctionArn", "${A}${B}"] {
+        let found = problems(one(
+            json!({"Type": "Task", "Resource": resource, "End": true}),
+        ));
+        assert!(!found.is_empty(), "{resource}");
+    }
+}
