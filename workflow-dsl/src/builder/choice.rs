@@ -59,8 +59,48 @@ fn string(value: &str) -> Value {
     Value::String(value.to_owned())
 }
 
-fn number(value: impl Into<Number>) -> Value {
-    Value::Number(value.into())
+fn number(value: impl NumericOperand) -> Value {
+    value.into_operand()
+}
+
+/// A number a `Numeric*` comparison takes: any Rust integer or float (`12`, `9.99`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a number a Numeric comparison can take",
+    note = "pass an integer or a float literal, or compare with another field using the `*_path` form"
+)]
+pub trait NumericOperand {
+    /// The operand as ASL writes it. A float that is not finite (NaN, infinity) has no JSON form:
+    /// it becomes `null`, which the emitted workflow's validation reports.
+    fn into_operand(self) -> Value;
+}
+
+macro_rules! integer_operands {
+    ($($t:ty),*) => {$(
+        impl NumericOperand for $t {
+            fn into_operand(self) -> Value {
+                Value::Number(Number::from(self))
+            }
+        }
+    )*};
+}
+integer_operands!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize);
+
+impl NumericOperand for f64 {
+    fn into_operand(self) -> Value {
+        Number::from_f64(self).map_or(Value::Null, Value::Number)
+    }
+}
+
+impl NumericOperand for f32 {
+    fn into_operand(self) -> Value {
+        f64::from(self).into_operand()
+    }
+}
+
+impl NumericOperand for Number {
+    fn into_operand(self) -> Value {
+        Value::Number(self)
+    }
 }
 
 impl Cond {
@@ -154,16 +194,16 @@ impl Cond {
         string_greater_than_equals => StringGreaterThanEquals(&str, string);
         /// `StringMatches`: `*` is a wildcard, `\*` a literal star.
         string_matches => StringMatches(&str, string);
-        /// `NumericEquals` (floats: `serde_json::Number::from_f64`).
-        numeric_equals => NumericEquals(impl Into<Number>, number);
+        /// `NumericEquals` (an integer or a float: `Cond::numeric_equals("$.price", 9.99)`).
+        numeric_equals => NumericEquals(impl NumericOperand, number);
         /// `NumericLessThan`.
-        numeric_less_than => NumericLessThan(impl Into<Number>, number);
+        numeric_less_than => NumericLessThan(impl NumericOperand, number);
         /// `NumericGreaterThan`.
-        numeric_greater_than => NumericGreaterThan(impl Into<Number>, number);
+        numeric_greater_than => NumericGreaterThan(impl NumericOperand, number);
         /// `NumericLessThanEquals`.
-        numeric_less_than_equals => NumericLessThanEquals(impl Into<Number>, number);
+        numeric_less_than_equals => NumericLessThanEquals(impl NumericOperand, number);
         /// `NumericGreaterThanEquals`.
-        numeric_greater_than_equals => NumericGreaterThanEquals(impl Into<Number>, number);
+        numeric_greater_than_equals => NumericGreaterThanEquals(impl NumericOperand, number);
         /// `BooleanEquals`.
         boolean_equals => BooleanEquals(bool, Value::Bool);
         /// `TimestampEquals` (RFC 3339).
@@ -307,5 +347,42 @@ impl<T, U> Choice<T, U> {
                 .problem(format!("Choice '{name}' has no rules; add one with `when`"));
         }
         (self.graph, self.holes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_comparisons_take_integers_and_floats() {
+        let operand = |c: Cond| match c.into_condition() {
+            ChoiceCondition::Comparison { operand, .. } => operand,
+            other => panic!("a comparison, not {other:?}"),
+        };
+        assert_eq!(
+            operand(Cond::numeric_less_than("$.price", 9.99)),
+            serde_json::json!(9.99)
+        );
+        assert_eq!(
+            operand(Cond::numeric_equals("$.count", 3)),
+            serde_json::json!(3)
+        );
+        assert_eq!(
+            operand(Cond::numeric_greater_than("$.x", 0.5f32)),
+            serde_json::json!(0.5)
+        );
+        assert_eq!(operand(Cond::numeric_equals("$.x", f64::NAN)), Value::Null);
+    }
+
+    #[test]
+    fn a_non_finite_float_fails_at_emit() {
+        let flow = crate::builder::workflow::<serde_json::Value>("nan")
+            .choice::<serde_json::Value>("Check", |c| {
+                c.when(Cond::numeric_equals("$.x", f64::NAN), |f| f.succeed("Yes"))
+                    .otherwise(|f| f.succeed("No"))
+            });
+        let error = crate::emit::emit(flow).unwrap_err().to_string();
+        assert!(error.contains("NumericEquals"), "{error}");
     }
 }

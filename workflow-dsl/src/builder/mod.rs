@@ -45,7 +45,7 @@
 mod choice;
 mod states;
 
-pub use choice::{Choice, Cond};
+pub use choice::{Choice, Cond, NumericOperand};
 pub use states::{task, Fail, Map, Parallel, Pass, Task, TypedTask, Wait};
 
 use std::collections::BTreeMap;
