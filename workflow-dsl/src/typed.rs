@@ -344,6 +344,51 @@ impl From<ErrorName> for ErrorOf<AnyError> {
     }
 }
 
+/// An error a state whose errors are `E` can raise: `E` itself (a typed step's own error enum),
+/// a predefined [`AslError`], a [`LambdaError`], or, for untyped states (`E` = [`AnyError`]), any
+/// step error enum and [`ErrorName::custom`]. What [`Retry`], [`Catch`] and `Fail::error` take.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an error this state can raise",
+    label = "not an error of `{E}`",
+    note = "a Retry or Catch of a typed step names the step's own errors (its `Step::Error` enum), \
+            a predefined `AslError` or a `LambdaError`; a string needs `ErrorName::custom(\"...\")` \
+            on an untyped state, and a new error of the step belongs in its `step_errors!` enum"
+)]
+pub trait StateError<E> {
+    /// The `ErrorEquals` entry.
+    fn into_error_of(self) -> ErrorOf<E>;
+}
+
+impl<E: StepErrors> StateError<E> for E {
+    fn into_error_of(self) -> ErrorOf<E> {
+        ErrorOf::new(self.name())
+    }
+}
+
+impl<E> StateError<E> for AslError {
+    fn into_error_of(self) -> ErrorOf<E> {
+        ErrorOf::new(self.name())
+    }
+}
+
+impl<E> StateError<E> for LambdaError {
+    fn into_error_of(self) -> ErrorOf<E> {
+        ErrorOf::new(self.name())
+    }
+}
+
+impl<X: StepErrors> StateError<AnyError> for X {
+    fn into_error_of(self) -> ErrorOf<AnyError> {
+        ErrorOf::new(self.name())
+    }
+}
+
+impl StateError<AnyError> for ErrorName {
+    fn into_error_of(self) -> ErrorOf<AnyError> {
+        ErrorOf::new(self.0)
+    }
+}
+
 /// An error name given as a string: the escape hatch for errors no Rust type describes (an
 /// integration's service exception, say). Only untyped states accept it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -415,20 +460,20 @@ impl<E> Retry<E> {
     }
 
     /// Retries on `error`.
-    pub fn on(error: impl Into<ErrorOf<E>>) -> Self {
-        Retry::with(vec![error.into().name.into_owned()], false)
+    pub fn on(error: impl StateError<E>) -> Self {
+        Retry::with(vec![error.into_error_of().name.into_owned()], false)
     }
 
     /// Retries on any of `errors`.
     pub fn on_any<I, X>(errors: I) -> Self
     where
         I: IntoIterator<Item = X>,
-        X: Into<ErrorOf<E>>,
+        X: StateError<E>,
     {
         Retry::with(
             errors
                 .into_iter()
-                .map(|e| e.into().name.into_owned())
+                .map(|e| e.into_error_of().name.into_owned())
                 .collect(),
             false,
         )
@@ -440,9 +485,9 @@ impl<E> Retry<E> {
     }
 
     /// Also retries on `error` (ignored on [`Retry::all`], which already matches everything).
-    pub fn or(mut self, error: impl Into<ErrorOf<E>>) -> Self {
+    pub fn or(mut self, error: impl StateError<E>) -> Self {
         if !self.all {
-            self.errors.push(error.into().name.into_owned());
+            self.errors.push(error.into_error_of().name.into_owned());
         }
         self
     }
@@ -556,20 +601,20 @@ impl<E> Catch<E> {
     }
 
     /// Catches `error`.
-    pub fn on(error: impl Into<ErrorOf<E>>) -> Self {
-        Catch::with(vec![error.into().name.into_owned()], false)
+    pub fn on(error: impl StateError<E>) -> Self {
+        Catch::with(vec![error.into_error_of().name.into_owned()], false)
     }
 
     /// Catches any of `errors`.
     pub fn on_any<I, X>(errors: I) -> Self
     where
         I: IntoIterator<Item = X>,
-        X: Into<ErrorOf<E>>,
+        X: StateError<E>,
     {
         Catch::with(
             errors
                 .into_iter()
-                .map(|e| e.into().name.into_owned())
+                .map(|e| e.into_error_of().name.into_owned())
                 .collect(),
             false,
         )
@@ -581,9 +626,9 @@ impl<E> Catch<E> {
     }
 
     /// Also catches `error` (ignored on [`Catch::all`]).
-    pub fn or(mut self, error: impl Into<ErrorOf<E>>) -> Self {
+    pub fn or(mut self, error: impl StateError<E>) -> Self {
         if !self.all {
-            self.errors.push(error.into().name.into_owned());
+            self.errors.push(error.into_error_of().name.into_owned());
         }
         self
     }

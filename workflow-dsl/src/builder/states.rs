@@ -12,7 +12,7 @@ use crate::model::{
     TaskState, WaitState,
 };
 use crate::schema;
-use crate::typed::{check_error_name, AnyError, Catch, ErrorOf, Retry, StepResource, TaskStep};
+use crate::typed::{check_error_name, AnyError, Catch, Retry, StateError, StepResource, TaskStep};
 
 /// Retry and Catch entries of one state, with the catch-alls kept apart so they end up last.
 #[derive(Debug, Clone, Default)]
@@ -475,8 +475,8 @@ impl Fail {
         }
     }
     /// `Error`, from a typed error.
-    pub fn error(mut self, error: impl Into<ErrorOf<AnyError>>) -> Self {
-        self.state.error = Some(error.into().name().to_owned());
+    pub fn error(mut self, error: impl StateError<AnyError>) -> Self {
+        self.state.error = Some(error.into_error_of().name().to_owned());
         self
     }
     /// `Cause`.
