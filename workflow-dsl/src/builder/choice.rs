@@ -377,8 +377,8 @@ mod tests {
 
     #[test]
     fn a_non_finite_float_fails_at_emit() {
-        let flow = crate::builder::workflow::<serde_json::Value>("nan")
-            .choice::<serde_json::Value>("Check", |c| {
+        let flow =
+            crate::builder::workflow::<serde_json::Value>("nan").choice_ended("Check", |c| {
                 c.when(Cond::numeric_equals("$.x", f64::NAN), |f| f.succeed("Yes"))
                     .otherwise(|f| f.succeed("No"))
             });

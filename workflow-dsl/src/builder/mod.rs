@@ -233,8 +233,21 @@ pub struct Ended {
     graph: Graph,
 }
 
+/// The data type after a Choice whose every branch ends ([`Flow::choice_ended`]): it has no
+/// values, so no branch can continue into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllEnded {}
+
 /// What a Choice branch, a Parallel branch or a Map processor returns: a [`Flow`] carrying `U`,
 /// or an [`Ended`] flow.
+#[diagnostic::on_unimplemented(
+    message = "a branch returning `{Self}` cannot join a flow that carries `{U}`",
+    label = "this branch does not end, and its data is not `{U}`",
+    note = "every branch either ends (`.succeed`, `.fail`, `.goto`) or continues with the same data \
+            type as the other branches: declare a branch's type with `.assume::<T>()` or \
+            `.pass_as::<T>(...)`, or name the type after the choice with `.choice::<T>(...)`; \
+            with `choice_ended`, every branch must end"
+)]
 pub trait Branch<U>: sealed::Sealed {
     #[doc(hidden)]
     fn into_parts(self) -> BranchParts;
@@ -471,6 +484,35 @@ impl<T> Flow<T> {
         let choice = Choice::new(self.graph, name.to_owned());
         let (graph, holes) = build(choice).finish();
         Flow::with(graph, holes)
+    }
+
+    /// A Choice state whose every branch ends (with Succeed, Fail or a goto): the flow ends
+    /// here, so no data type needs to be named. A branch that continues does not compile (its
+    /// flow would carry data into [`AllEnded`], which has no values).
+    ///
+    /// ```
+    /// use workflow_dsl::builder::{workflow, Cond, Fail};
+    ///
+    /// let flow = workflow::<serde_json::Value>("gate").choice_ended("Allowed?", |c| {
+    ///     c.when(Cond::boolean_equals("$.allowed", true), |f| f.succeed("Done"))
+    ///         .otherwise(|f| f.fail(Fail::new("Refused")))
+    /// });
+    /// assert!(workflow_dsl::emit::emit(flow).is_ok());
+    /// ```
+    pub fn choice_ended(
+        mut self,
+        name: &str,
+        build: impl FnOnce(Choice<T, AllEnded>) -> Choice<T, AllEnded>,
+    ) -> Ended {
+        self.attach(name, State::Choice(Default::default()));
+        let choice = Choice::new(self.graph, name.to_owned());
+        let (mut graph, holes) = build(choice).finish();
+        if !holes.is_empty() {
+            graph.problem(format!(
+                "Choice '{name}' was built with choice_ended, but a branch does not end"
+            ));
+        }
+        Ended { graph }
     }
 
     /// A Parallel state; its output is the array of the branches' outputs, declared here as
