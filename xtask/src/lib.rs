@@ -8,6 +8,7 @@ pub mod checks;
 pub mod footprint;
 pub mod load;
 pub mod sam_build;
+pub mod smoke;
 pub mod stack;
 pub mod tally;
 pub mod tools;

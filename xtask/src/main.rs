@@ -67,6 +67,10 @@ enum Cmd {
     /// rate), with latency figures and a tally of every accepted order; `--saturation` steps up
     /// the rate and names the limiting component; `--short` is the CI form.
     Load(xtask::load::Options),
+    /// A smoke test of any stack through its HTTP API (catalog, an admin-created test user's
+    /// login, an upload URL, the API's refusals), deleting what it created: `--outputs` is
+    /// `.dev/outputs.json` or the JSON of `aws cloudformation describe-stacks --stack-name <stack>`.
+    Smoke(xtask::smoke::Options),
     /// `sam build` of template.yaml (cargo-lambda, arm64, release; installs cargo-lambda under
     /// .tools/ on first use), then check that every function has an arm64 `bootstrap` and print
     /// their sizes.
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
         ),
         Cmd::Chaos(options) => xtask::chaos::run(&root, &options),
         Cmd::Load(options) => xtask::load::run(&root, &options),
+        Cmd::Smoke(options) => xtask::smoke::run(&options),
         Cmd::SamBuild { build_dir } => xtask::sam_build::run(&root, &root.join(build_dir)),
     };
     match result {
