@@ -270,9 +270,11 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
             } else {
                 "xtask tests incl. end-to-end (cargo nextest run -p xtask, E2E_OUTPUTS)"
             };
+            let mut outputs_path = None;
             match stack.wait_ready() {
                 Ok(outputs) => {
-                    e2e_env.push(("E2E_OUTPUTS".into(), outputs.to_string_lossy().into_owned()))
+                    e2e_env.push(("E2E_OUTPUTS".into(), outputs.to_string_lossy().into_owned()));
+                    outputs_path = Some(outputs);
                 }
                 Err(error) => {
                     // The end-to-end tests then fail, each saying E2E_OUTPUTS is not set.
@@ -292,6 +294,20 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
             };
             let ok = nextest(scope, &e2e_env, &mut counts)?;
             report.record(name, ok);
+            if !options.quick {
+                // The smoke test a deployment runs against its stack, here against the local one,
+                // so that it cannot rot.
+                if let Some(outputs) = &outputs_path {
+                    let ok = crate::smoke::run(&crate::smoke::Options {
+                        outputs: outputs.clone(),
+                    })
+                    .unwrap_or_else(|error| {
+                        eprintln!("xtask: smoke: {error:#}");
+                        false
+                    });
+                    report.record("smoke test against the local stack (cargo xtask smoke)", ok);
+                }
+            }
             stack.stop();
         } else {
             let ok = nextest(&[], &env, &mut counts)?;
