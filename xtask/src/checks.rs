@@ -390,13 +390,15 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
             "template.yaml",
         ]))?;
         report.record("sam validate --lint", ok);
-        // Without --lint, `sam validate` runs the SAM transform itself (offline).
+        // Without --lint, `sam validate` runs the SAM transform itself (offline), after
+        // expanding the template's Fn::ForEach loops (AWS::LanguageExtensions).
         let ok = process::run(command(&linters.sam, root, &env).args([
             "validate",
+            "--language-extensions",
             "--template-file",
             "template.yaml",
         ]))?;
-        report.record("sam validate", ok);
+        report.record("sam validate --language-extensions", ok);
         let ok = crate::sam_build::run(root, &work_dir.join("sam-build"))?;
         report.record(
             "sam build (cargo-lambda, arm64): a bootstrap per function, each <= 8 MiB",

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use local_stack::cfn::Stack;
 use local_stack::{template, workspace};
 use serde_json::Value;
 use shop_model::{env, orders, products};
@@ -47,6 +48,7 @@ fn every_function_is_a_rust_arm64_binary_of_the_workspace() {
         11,
         "five API functions, five steps and the starter"
     );
+    let stack = Stack::new(&t, &[("Stage", "dev")]);
     let mut missing = Vec::new();
     for (id, f) in fns {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
@@ -81,23 +83,52 @@ fn every_function_is_a_rust_arm64_binary_of_the_workspace() {
             f["Properties"]["MemorySize"].is_u64() && f["Properties"]["Timeout"].is_u64(),
             "{id}"
         );
-        // Named after its binary, with a log group of that name with a retention.
+        // Named after its binary, with a log group of that name with a retention and an
+        // error-rate alarm on it: the `Fn::ForEach` loop of the template makes both, from the
+        // function's entry in its list and its row in the `Functions` mapping.
         let name = stage_suffix(&f["Properties"]["FunctionName"], "shop-${Stage}-");
         assert_eq!(
             name,
             Some(binary),
             "{id}: FunctionName is shop-${{Stage}}-{binary}"
         );
+        let prefix = id.strip_suffix("Function").expect("<Name>Function");
         let log_group_id = f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
             .as_str()
             .expect("LoggingConfig");
+        assert_eq!(log_group_id, format!("{prefix}LogGroup"), "{id}");
         let log_group = &t["Resources"][log_group_id];
-        let log_name = format!("/aws/lambda/shop-${{Stage}}-{binary}");
         assert_eq!(
-            log_group["Properties"]["LogGroupName"]["Fn::Sub"],
-            log_name.as_str(),
-            "{id}"
+            log_group["Type"], "AWS::Logs::LogGroup",
+            "{id}: {log_group_id}"
         );
+        assert_eq!(
+            stack
+                .resolve_string(&log_group["Properties"]["LogGroupName"])
+                .unwrap_or_else(|e| panic!("{log_group_id}: {e}")),
+            format!("/aws/lambda/shop-dev-{binary}"),
+            "{id}: the Functions mapping names its binary"
+        );
+        let alarm = &t["Resources"][format!("{prefix}ErrorRateAlarm")];
+        assert_eq!(alarm["Type"], "AWS::CloudWatch::Alarm", "{id}: no alarm");
+        assert_eq!(
+            stack
+                .resolve_string(&alarm["Properties"]["AlarmName"])
+                .unwrap(),
+            format!("shop-dev-{binary}-error-rate")
+        );
+        let dimensions: Vec<&Value> = as_list(&alarm["Properties"]["Metrics"])
+            .into_iter()
+            .filter_map(|m| m["MetricStat"]["Metric"]["Dimensions"].get(0))
+            .collect();
+        assert_eq!(dimensions.len(), 2, "{id}: errors and invocations");
+        for dimension in dimensions {
+            assert_eq!(
+                dimension,
+                &serde_json::json!({"Name": "FunctionName", "Value": {"Ref": id}}),
+                "{id}"
+            );
+        }
     }
     assert!(
         missing.is_empty(),
