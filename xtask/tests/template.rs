@@ -469,11 +469,26 @@ fn order_queue_redrives_and_outlasts_the_starter() {
         queue["RedrivePolicy"]["deadLetterTargetArn"],
         serde_json::json!({"Fn::GetAtt": ["OrderDlq", "Arn"]})
     );
-    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    // Encrypted with the AWS managed key: its producer and consumer may use it through SQS.
+    assert_eq!(queue["KmsMasterKeyId"], "alias/aws/sqs");
     assert_eq!(
-        t["Resources"]["OrderDlq"]["Properties"]["SqsManagedSseEnabled"],
-        true
+        t["Resources"]["OrderDlq"]["Properties"]["KmsMasterKeyId"],
+        "alias/aws/sqs"
     );
+    let via_sqs = serde_json::json!({"Fn::Sub": "sqs.${AWS::Region}.${AWS::URLSuffix}"});
+    for (id, action) in [
+        ("OrderEntryFunction", "kms:GenerateDataKey"),
+        ("OrderStarterFunction", "kms:Decrypt"),
+    ] {
+        let policies = &t["Resources"][id]["Properties"]["Policies"];
+        assert!(
+            statements(policies).iter().any(|s| {
+                as_list(&s["Action"]).iter().any(|a| *a == action)
+                    && s["Condition"]["StringEquals"]["kms:ViaService"] == via_sqs
+            }),
+            "{id} may not {action} through SQS"
+        );
+    }
     let starter = &t["Resources"]["OrderStarterFunction"]["Properties"];
     let timeout = starter["Timeout"].as_u64().unwrap();
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
@@ -588,5 +603,26 @@ fn catalog_reads_are_cached_in_staging_and_prod_keyed_by_their_parameters() {
     assert_eq!(
         key_of("GetProduct"),
         ["method.request.path.id".to_string()].into()
+    );
+}
+
+#[test]
+fn images_are_versioned_logged_and_old_versions_expire() {
+    let t = load();
+    let images = &t["Resources"]["ImagesBucket"]["Properties"];
+    assert_eq!(images["VersioningConfiguration"]["Status"], "Enabled");
+    let rules = as_list(&images["LifecycleConfiguration"]["Rules"]);
+    assert!(rules
+        .iter()
+        .any(|r| r["NoncurrentVersionExpiration"]["NoncurrentDays"].is_u64()));
+    assert_eq!(
+        images["LoggingConfiguration"]["DestinationBucketName"],
+        serde_json::json!({"Ref": "AccessLogsBucket"})
+    );
+    let logs = &t["Resources"]["AccessLogsBucket"]["Properties"];
+    // Access logs expire with the stage's other logs.
+    assert_eq!(
+        as_list(&logs["LifecycleConfiguration"]["Rules"])[0]["ExpirationInDays"],
+        serde_json::json!({"Fn::FindInMap": ["StageSettings", {"Ref": "Stage"}, "LogRetentionDays"]})
     );
 }
