@@ -451,9 +451,7 @@ fn scans(root: &Path, work_dir: &Path) -> Result<Vec<(&'static str, bool)>> {
     }
     if root.join(".github/workflows").is_dir() {
         let scanners = tools::scanners_in(root);
-        let path = std::env::join_paths(std::iter::once(scanners.bin.clone()).chain(
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-        ))?;
+        let path = tools::path_with(&scanners.bin);
         let ok = process::run(command(&scanners.actionlint, root, &env).env("PATH", &path))?;
         results.push(("actionlint (.github/workflows, with shellcheck)", ok));
         let ok = process::run(command(&scanners.zizmor, root, &env).args([
@@ -469,7 +467,7 @@ fn scans(root: &Path, work_dir: &Path) -> Result<Vec<(&'static str, bool)>> {
 /// checkov on the templates, failing on any finding not skipped with a reason in the resource's
 /// `Metadata: checkov: skip:` entries. checkov reads SAM templates with its `cloudformation`
 /// framework (its `serverless` one is the Serverless Framework's serverless.yml) but does not
-/// expand `Fn::ForEach`, so it reads template.yaml as this crate loads it (loops expanded, see
+/// expand `Fn::ForEach`, so it reads template.yaml as local-stack loads it (loops expanded, see
 /// [`template::expand_for_each`]), written as JSON to `target/xtask/template.expanded.json`.
 /// `--skip-download`: offline, no Prisma Cloud guidelines.
 fn checkov(root: &Path, work_dir: &Path, env: &[(String, String)]) -> Result<bool> {
