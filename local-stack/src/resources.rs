@@ -433,7 +433,7 @@ async fn topic(p: &Value, clients: &Clients) -> Result<Physical> {
 }
 
 /// `AWS::S3::Bucket`: the bucket, its public access block, default encryption, ownership
-/// controls and CORS rules (lifecycle rules are not applied locally).
+/// controls and CORS rules (lifecycle rules, versioning and access logging are not applied locally).
 async fn bucket(p: &Value, clients: &Clients) -> Result<Physical> {
     use aws_sdk_s3::types::{
         CorsConfiguration, CorsRule, ObjectOwnership, OwnershipControls, OwnershipControlsRule,

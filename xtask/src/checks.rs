@@ -214,6 +214,7 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
     let moto_server = tools::ensure_moto(root)?;
     if !options.quick {
         tools::ensure_linters(root)?;
+        tools::ensure_scanners(root)?;
         tools::ensure_asl_validator(root)?;
     }
     let work_dir = root.join("target/xtask");
@@ -424,13 +425,19 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
             "template.yaml",
         ]))?;
         report.record("sam validate --lint", ok);
-        // Without --lint, `sam validate` runs the SAM transform itself (offline).
+        // Without --lint, `sam validate` runs the SAM transform itself (offline), after
+        // expanding the template's Fn::ForEach loops (AWS::LanguageExtensions).
         let ok = process::run(command(&linters.sam, root, &env).args([
             "validate",
+            "--language-extensions",
             "--template-file",
             "template.yaml",
         ]))?;
-        report.record("sam validate", ok);
+        report.record("sam validate --language-extensions", ok);
+        let ok = process::run(
+            command(&linters.cfn_lint, root, &env).arg("deploy/github-oidc-role.yaml"),
+        )?;
+        report.record("cfn-lint deploy/github-oidc-role.yaml", ok);
         let ok = crate::sam_build::run(root, &work_dir.join("sam-build"))?;
         report.record(
             "sam build (cargo-lambda, arm64): a bootstrap per function, each <= 8 MiB",
@@ -444,7 +451,73 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
     } else {
         report.skip("cfn-lint / sam validate", "no template.yaml");
     }
+
+    for (name, ok) in scans(root, work_dir)? {
+        report.record(name, ok);
+    }
     Ok(())
+}
+
+/// `cargo xtask scan`: the offline security and workflow checks of `cargo xtask test` alone
+/// (checkov, actionlint, zizmor), installing them on first use; `Ok(true)` if all pass.
+pub fn scan(root: &Path) -> Result<bool> {
+    tools::ensure_scanners(root)?;
+    let work_dir = root.join("target/xtask");
+    std::fs::create_dir_all(&work_dir)?;
+    let results = scans(root, &work_dir)?;
+    println!();
+    for (name, ok) in &results {
+        println!("  {}  {name}", if *ok { "ok    " } else { "FAILED" });
+    }
+    Ok(results.iter().all(|(_, ok)| *ok))
+}
+
+/// checkov on the templates, then the CI/CD workflows offline: actionlint (with shellcheck from
+/// the same venv on PATH) and zizmor's offline audits.
+fn scans(root: &Path, work_dir: &Path) -> Result<Vec<(&'static str, bool)>> {
+    let env = test_env(root, None);
+    let mut results = Vec::new();
+    if root.join("template.yaml").exists() {
+        results.push((
+            "checkov (template.yaml with Fn::ForEach expanded, deploy/github-oidc-role.yaml): no unskipped finding",
+            checkov(root, work_dir, &env)?,
+        ));
+    }
+    if root.join(".github/workflows").is_dir() {
+        let scanners = tools::scanners_in(root);
+        let path = tools::path_with(&scanners.bin);
+        let ok = process::run(command(&scanners.actionlint, root, &env).env("PATH", &path))?;
+        results.push(("actionlint (.github/workflows, with shellcheck)", ok));
+        let ok = process::run(command(&scanners.zizmor, root, &env).args([
+            "--offline",
+            "--no-progress",
+            ".github/workflows",
+        ]))?;
+        results.push(("zizmor --offline .github/workflows", ok));
+    }
+    Ok(results)
+}
+
+/// checkov on the templates, failing on any finding not skipped with a reason in the resource's
+/// `Metadata: checkov: skip:` entries. checkov reads SAM templates with its `cloudformation`
+/// framework (its `serverless` one is the Serverless Framework's serverless.yml) but does not
+/// expand `Fn::ForEach`, so it reads template.yaml as local-stack loads it (loops expanded, see
+/// [`template::expand_for_each`]), written as JSON to `target/xtask/template.expanded.json`.
+/// `--skip-download`: offline, no Prisma Cloud guidelines.
+fn checkov(root: &Path, work_dir: &Path, env: &[(String, String)]) -> Result<bool> {
+    let expanded = work_dir.join("template.expanded.json");
+    let template = template::load(&root.join("template.yaml"))?;
+    std::fs::write(&expanded, serde_json::to_string_pretty(&template)?)
+        .with_context(|| format!("writing {}", expanded.display()))?;
+    let scanners = tools::scanners_in(root);
+    process::run(
+        command(&scanners.checkov, root, env)
+            .arg("--file")
+            .arg(&expanded)
+            .args(["--file", "deploy/github-oidc-role.yaml"])
+            .args(["--framework", "cloudformation", "--skip-download"])
+            .args(["--compact", "--quiet"]),
+    )
 }
 
 /// Writes a copy of an ASL file whose `${Name}` placeholders (filled by CloudFormation's

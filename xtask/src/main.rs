@@ -39,7 +39,7 @@ enum Cmd {
         no_workflow: bool,
     },
     /// Run every test against a local moto server, then the static checks (fmt, clippy,
-    /// generated ASL up to date and valid, cfn-lint, sam validate).
+    /// generated ASL up to date and valid, cfn-lint, sam validate, checkov, actionlint, zizmor).
     Test {
         /// Only the tests (nextest): no doctests and no static checks.
         #[arg(long)]
@@ -71,6 +71,10 @@ enum Cmd {
     /// login, an upload URL, the API's refusals), deleting what it created: `--outputs` is
     /// `.dev/outputs.json` or the JSON of `aws cloudformation describe-stacks --stack-name <stack>`.
     Smoke(xtask::smoke::Options),
+    /// The offline security and workflow checks alone: checkov on template.yaml (Fn::ForEach
+    /// expanded) and deploy/github-oidc-role.yaml, actionlint and `zizmor --offline` on
+    /// .github/workflows (installs them under .tools/ on first use).
+    Scan,
     /// `sam build` of template.yaml (cargo-lambda, arm64, release; installs cargo-lambda under
     /// .tools/ on first use), then check that every function has an arm64 `bootstrap` and print
     /// their sizes.
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Cmd::Chaos(options) => xtask::chaos::run(&root, &options),
         Cmd::Load(options) => xtask::load::run(&root, &options),
         Cmd::Smoke(options) => xtask::smoke::run(&options),
+        Cmd::Scan => checks::scan(&root),
         Cmd::SamBuild { build_dir } => xtask::sam_build::run(&root, &root.join(build_dir)),
     };
     match result {

@@ -161,7 +161,10 @@ pub fn run(root: &Path, build_dir: &Path) -> Result<bool> {
             .env("SAM_CLI_TELEMETRY", "0")
             .env("AWS_REGION", "us-east-1")
             .env_remove("AWS_PROFILE")
-            .args(["build", "--template-file", "template.yaml", "--build-dir"])
+            // The template's Fn::ForEach loops (AWS::LanguageExtensions) are expanded by SAM
+            // only with this flag (or `language_extensions` in samconfig.toml).
+            .args(["build", "--language-extensions"])
+            .args(["--template-file", "template.yaml", "--build-dir"])
             .arg(build_dir),
     )?;
     if !ok {

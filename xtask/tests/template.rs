@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use local_stack::cfn::Stack;
 use local_stack::{template, workspace};
 use serde_json::Value;
 use shop_model::{env, orders, products};
@@ -47,6 +48,7 @@ fn every_function_is_a_rust_arm64_binary_of_the_workspace() {
         11,
         "five API functions, five steps and the starter"
     );
+    let stack = Stack::new(&t, &[("Stage", "dev")]);
     let mut missing = Vec::new();
     for (id, f) in fns {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
@@ -77,27 +79,55 @@ fn every_function_is_a_rust_arm64_binary_of_the_workspace() {
             "{id}"
         );
         assert_eq!(function_property(&t, f, "Tracing"), "Active", "{id}");
-        assert!(
-            f["Properties"]["MemorySize"].is_u64() && f["Properties"]["Timeout"].is_u64(),
-            "{id}"
-        );
-        // Named after its binary, with a log group of that name with a retention.
+        // 128 MB (Globals): the measured peak RSS is 4.2-8.7 MB (README, "Lambda footprint").
+        assert_eq!(function_property(&t, f, "MemorySize"), 128, "{id}");
+        assert!(f["Properties"]["Timeout"].is_u64(), "{id}");
+        // Named after its binary, with a log group of that name with a retention and an
+        // error-rate alarm on it: the `Fn::ForEach` loop of the template makes both, from the
+        // function's entry in its list and its row in the `Functions` mapping.
         let name = stage_suffix(&f["Properties"]["FunctionName"], "shop-${Stage}-");
         assert_eq!(
             name,
             Some(binary),
             "{id}: FunctionName is shop-${{Stage}}-{binary}"
         );
+        let prefix = id.strip_suffix("Function").expect("<Name>Function");
         let log_group_id = f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
             .as_str()
             .expect("LoggingConfig");
+        assert_eq!(log_group_id, format!("{prefix}LogGroup"), "{id}");
         let log_group = &t["Resources"][log_group_id];
-        let log_name = format!("/aws/lambda/shop-${{Stage}}-{binary}");
         assert_eq!(
-            log_group["Properties"]["LogGroupName"]["Fn::Sub"],
-            log_name.as_str(),
-            "{id}"
+            log_group["Type"], "AWS::Logs::LogGroup",
+            "{id}: {log_group_id}"
         );
+        assert_eq!(
+            stack
+                .resolve_string(&log_group["Properties"]["LogGroupName"])
+                .unwrap_or_else(|e| panic!("{log_group_id}: {e}")),
+            format!("/aws/lambda/shop-dev-{binary}"),
+            "{id}: the Functions mapping names its binary"
+        );
+        let alarm = &t["Resources"][format!("{prefix}ErrorRateAlarm")];
+        assert_eq!(alarm["Type"], "AWS::CloudWatch::Alarm", "{id}: no alarm");
+        assert_eq!(
+            stack
+                .resolve_string(&alarm["Properties"]["AlarmName"])
+                .unwrap(),
+            format!("shop-dev-{binary}-error-rate")
+        );
+        let dimensions: Vec<&Value> = as_list(&alarm["Properties"]["Metrics"])
+            .into_iter()
+            .filter_map(|m| m["MetricStat"]["Metric"]["Dimensions"].get(0))
+            .collect();
+        assert_eq!(dimensions.len(), 2, "{id}: errors and invocations");
+        for dimension in dimensions {
+            assert_eq!(
+                dimension,
+                &serde_json::json!({"Name": "FunctionName", "Value": {"Ref": id}}),
+                "{id}"
+            );
+        }
     }
     assert!(
         missing.is_empty(),
@@ -439,11 +469,26 @@ fn order_queue_redrives_and_outlasts_the_starter() {
         queue["RedrivePolicy"]["deadLetterTargetArn"],
         serde_json::json!({"Fn::GetAtt": ["OrderDlq", "Arn"]})
     );
-    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    // Encrypted with the AWS managed key: its producer and consumer may use it through SQS.
+    assert_eq!(queue["KmsMasterKeyId"], "alias/aws/sqs");
     assert_eq!(
-        t["Resources"]["OrderDlq"]["Properties"]["SqsManagedSseEnabled"],
-        true
+        t["Resources"]["OrderDlq"]["Properties"]["KmsMasterKeyId"],
+        "alias/aws/sqs"
     );
+    let via_sqs = serde_json::json!({"Fn::Sub": "sqs.${AWS::Region}.${AWS::URLSuffix}"});
+    for (id, action) in [
+        ("OrderEntryFunction", "kms:GenerateDataKey"),
+        ("OrderStarterFunction", "kms:Decrypt"),
+    ] {
+        let policies = &t["Resources"][id]["Properties"]["Policies"];
+        assert!(
+            statements(policies).iter().any(|s| {
+                as_list(&s["Action"]).iter().any(|a| *a == action)
+                    && s["Condition"]["StringEquals"]["kms:ViaService"] == via_sqs
+            }),
+            "{id} may not {action} through SQS"
+        );
+    }
     let starter = &t["Resources"]["OrderStarterFunction"]["Properties"];
     let timeout = starter["Timeout"].as_u64().unwrap();
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
@@ -483,4 +528,101 @@ fn outputs_name_every_resource_a_client_needs() {
     ] {
         assert!(outputs.contains(name), "missing output {name}");
     }
+}
+
+#[test]
+fn catalog_reads_are_cached_in_staging_and_prod_keyed_by_their_parameters() {
+    let t = load();
+    for (stage, cached) in [("dev", false), ("staging", true), ("prod", true)] {
+        let stack = Stack::new(&t, &[("Stage", stage)]);
+        let p = &t["Resources"]["ShopApi"]["Properties"];
+        let api = stack
+            .resolve(&serde_json::json!({
+                "CacheClusterEnabled": p["CacheClusterEnabled"],
+                "CacheClusterSize": p["CacheClusterSize"],
+                "MethodSettings": p["MethodSettings"],
+            }))
+            .unwrap();
+        assert_eq!(api["CacheClusterEnabled"], cached, "{stage}");
+        assert_eq!(api["CacheClusterSize"].is_string(), cached, "{stage}");
+        let mut cached_methods = BTreeSet::new();
+        for setting in as_list(&api["MethodSettings"]) {
+            let key = (
+                setting["ResourcePath"].as_str().unwrap(),
+                setting["HttpMethod"].as_str().unwrap(),
+            );
+            if key == ("/*", "*") {
+                // With a cache cluster API Gateway would cache every GET, the per-user
+                // GET /orders/{orderId} and GET /products/upload included.
+                assert_eq!(setting["CachingEnabled"], false, "{stage}");
+                continue;
+            }
+            // A method's own settings replace the stage-wide ones: keep its throttling.
+            assert_eq!(
+                setting["ThrottlingRateLimit"],
+                as_list(&api["MethodSettings"])[0]["ThrottlingRateLimit"]
+            );
+            if setting["CachingEnabled"] == true {
+                assert_eq!(setting["CacheDataEncrypted"], true, "{stage} {key:?}");
+                // A parameter resolves to its text, as CloudFormation passes it.
+                let ttl: u64 = local_stack::cfn::scalar_text(&setting["CacheTtlInSeconds"])
+                    .and_then(|s| s.parse().ok())
+                    .expect("CacheTtlInSeconds");
+                assert!(ttl <= 3600, "API Gateway's largest TTL");
+                cached_methods.insert(key);
+            }
+        }
+        let expected: BTreeSet<(&str, &str)> = if cached {
+            [("/~1products", "GET"), ("/~1products~1{id}", "GET")].into()
+        } else {
+            BTreeSet::new()
+        };
+        assert_eq!(cached_methods, expected, "{stage}");
+    }
+    // The cache key holds every parameter that changes the answer: the listing's query
+    // parameters (api/src/handlers/products.rs reads category, limit and cursor) and the id.
+    let events = &t["Resources"]["GetProductsFunction"]["Properties"]["Events"];
+    let key_of = |event: &str| -> BTreeSet<String> {
+        as_list(&events[event]["Properties"]["RequestParameters"])
+            .into_iter()
+            .flat_map(|p| p.as_object().unwrap().iter())
+            .filter(|(_, spec)| spec["Caching"] == true)
+            .map(|(name, _)| name.clone())
+            .collect()
+    };
+    assert_eq!(
+        key_of("ListProducts"),
+        [
+            "method.request.querystring.category",
+            "method.request.querystring.limit",
+            "method.request.querystring.cursor"
+        ]
+        .map(String::from)
+        .into()
+    );
+    assert_eq!(
+        key_of("GetProduct"),
+        ["method.request.path.id".to_string()].into()
+    );
+}
+
+#[test]
+fn images_are_versioned_logged_and_old_versions_expire() {
+    let t = load();
+    let images = &t["Resources"]["ImagesBucket"]["Properties"];
+    assert_eq!(images["VersioningConfiguration"]["Status"], "Enabled");
+    let rules = as_list(&images["LifecycleConfiguration"]["Rules"]);
+    assert!(rules
+        .iter()
+        .any(|r| r["NoncurrentVersionExpiration"]["NoncurrentDays"].is_u64()));
+    assert_eq!(
+        images["LoggingConfiguration"]["DestinationBucketName"],
+        serde_json::json!({"Ref": "AccessLogsBucket"})
+    );
+    let logs = &t["Resources"]["AccessLogsBucket"]["Properties"];
+    // Access logs expire with the stage's other logs.
+    assert_eq!(
+        as_list(&logs["LifecycleConfiguration"]["Rules"])[0]["ExpirationInDays"],
+        serde_json::json!({"Fn::FindInMap": ["StageSettings", {"Ref": "Stage"}, "LogRetentionDays"]})
+    );
 }
