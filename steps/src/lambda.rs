@@ -31,16 +31,17 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 }
 
 /// How a step gets its ports in its deployed Lambda function: from the function's environment
-/// (the template sets exactly the variables each function needs: least privilege).
+/// (the template sets exactly the variables each function needs: least privilege). A step whose
+/// ports need no AWS client never loads the SDK configuration, so its binary links none of it.
 pub trait Deployed: Step {
     /// The ports, built once at start-up; an error names the missing setting.
-    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error>;
+    fn ports() -> impl std::future::Future<Output = Result<Arc<Self::Ports>, lambda_runtime::Error>>;
 }
 
 impl Deployed for ValidateOrder {
-    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+    async fn ports() -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
         Ok(Arc::new(DynamoShop::products_only(
-            aws_sdk_dynamodb::Client::new(config),
+            aws_sdk_dynamodb::Client::new(&aws_config().await),
             env_var(env::PRODUCTS_TABLE)?,
         )))
     }
@@ -48,15 +49,15 @@ impl Deployed for ValidateOrder {
 
 impl Deployed for ProcessPayment {
     /// The simulated provider; a real one implements [`crate::ports::PaymentGateway`] too.
-    fn ports(_: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+    async fn ports() -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
         Ok(Arc::new(SimulatedGateway))
     }
 }
 
 impl Deployed for PersistOrder {
-    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+    async fn ports() -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
         Ok(Arc::new(DynamoShop::new(
-            aws_sdk_dynamodb::Client::new(config),
+            aws_sdk_dynamodb::Client::new(&aws_config().await),
             env_var(env::PRODUCTS_TABLE)?,
             env_var(env::ORDERS_TABLE)?,
         )))
@@ -64,18 +65,18 @@ impl Deployed for PersistOrder {
 }
 
 impl Deployed for RecordFailure {
-    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+    async fn ports() -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
         Ok(Arc::new(DynamoShop::orders_only(
-            aws_sdk_dynamodb::Client::new(config),
+            aws_sdk_dynamodb::Client::new(&aws_config().await),
             env_var(env::ORDERS_TABLE)?,
         )))
     }
 }
 
 impl Deployed for NotifyOrder {
-    fn ports(config: &aws_config::SdkConfig) -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
+    async fn ports() -> Result<Arc<Self::Ports>, lambda_runtime::Error> {
         Ok(Arc::new(SnsNotifier::new(
-            aws_sdk_sns::Client::new(config),
+            aws_sdk_sns::Client::new(&aws_config().await),
             env_var(env::ORDER_TOPIC_ARN)?,
         )))
     }
@@ -97,8 +98,7 @@ pub async fn deployed<S: Deployed>() -> Result<StepService<S>, lambda_runtime::E
 where
     S::Error: FailureMetric,
 {
-    let config = aws_config().await;
-    Ok(service::<S>(S::ports(&config)?))
+    Ok(service::<S>(S::ports().await?))
 }
 
 /// The `main` of a step's Lambda binary: `steps::lambda_main!(steps::ValidateOrder);` in
