@@ -4,8 +4,8 @@
 //! [`crate::validate`], [`crate::pay`], ...). A port (catalog, order store, payment gateway,
 //! notifier) fails with a [`PortError`]: the dependency throttled, was unavailable, or did
 //! something unexpected. Every step can fail that way, so every step error enum has the three
-//! variants `Throttled` and `ServiceUnavailable` (both `#[transient]`) and `InternalError`, and
-//! [`port_errors_are!`](crate::port_errors_are) writes the conversion.
+//! variants `Throttled` and `ServiceUnavailable` (both `#[transient]`) and `InternalError`:
+//! [`order_step_errors!`](crate::order_step_errors) declares them once, with the conversion.
 
 /// A dependency of a step failed. The message says which call, never which data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,4 +52,29 @@ macro_rules! port_errors_are {
             }
         }
     )*};
+}
+
+/// Declares an order step's error enum ([`workflow_dsl::step_errors!`]): the step's own variants
+/// (each followed by a comma), then the three every order step shares, `Throttled` and
+/// `ServiceUnavailable` (transient: the workflow retries them) and `InternalError`, and the
+/// conversion from [`PortError`].
+#[macro_export]
+macro_rules! order_step_errors {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($own:tt)* }) => {
+        ::workflow_dsl::step_errors! {
+            $(#[$meta])*
+            $vis enum $name {
+                $($own)*
+                /// A dependency throttled the call or a transaction conflicted. Retried.
+                #[transient]
+                Throttled,
+                /// A dependency was unreachable, timed out or answered 5xx. Retried.
+                #[transient]
+                ServiceUnavailable,
+                /// Anything else unexpected (misconfiguration, corrupt data). Final.
+                InternalError,
+            }
+        }
+        $crate::port_errors_are!($name);
+    };
 }

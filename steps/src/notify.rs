@@ -3,25 +3,15 @@
 use crate::model::{NotifyOutput, OrderNotification, OrderOutcome};
 use crate::ports::OrderNotifier;
 use workflow_dsl::step::{Step, StepError};
-use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
 
-step_errors! {
+crate::order_step_errors! {
     /// Errors of [`NotifyOrder`].
     pub enum NotifyError {
         /// The step input does not have the expected shape (a workflow wiring bug). Final.
         InvalidInput,
-        /// The topic throttled the call. Retried.
-        #[transient]
-        Throttled,
-        /// The topic was unreachable, timed out or answered 5xx. Retried.
-        #[transient]
-        ServiceUnavailable,
-        /// Anything else unexpected. Final.
-        InternalError,
     }
 }
-crate::port_errors_are!(NotifyError);
 
 /// `notify-order`: publishes the order outcome to the order topic ([`notify`]).
 pub struct NotifyOrder;

@@ -3,27 +3,17 @@
 use crate::model::{PaidOrder, ValidatedOrder};
 use crate::ports::{ChargeOutcome, ChargeRequest, PaymentGateway};
 use workflow_dsl::step::{Step, StepError};
-use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
 
-step_errors! {
+crate::order_step_errors! {
     /// Errors of [`ProcessPayment`].
     pub enum PaymentError {
         /// The payment provider declined the charge. Final.
         PaymentDeclined,
         /// The step input does not have the expected shape (a workflow wiring bug). Final.
         InvalidInput,
-        /// The provider throttled the call. Retried.
-        #[transient]
-        Throttled,
-        /// The provider was unreachable, timed out or answered 5xx. Retried.
-        #[transient]
-        ServiceUnavailable,
-        /// Anything else unexpected. Final.
-        InternalError,
     }
 }
-crate::port_errors_are!(PaymentError);
 
 /// `process-payment`: charges the payment token, idempotently per order ([`pay`]).
 pub struct ProcessPayment;

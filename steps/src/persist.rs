@@ -3,10 +3,9 @@
 use crate::model::{OrderOutcome, PaidOrder};
 use crate::ports::{CompleteError, OrderStore, Transition};
 use workflow_dsl::step::{Step, StepError};
-use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
 
-step_errors! {
+crate::order_step_errors! {
     /// Errors of [`PersistOrder`].
     pub enum PersistError {
         /// Sold out since validation: nothing was reserved. Final.
@@ -15,17 +14,8 @@ step_errors! {
         OrderAlreadyFailed,
         /// The step input does not have the expected shape (a workflow wiring bug). Final.
         InvalidInput,
-        /// The table throttled the call or a transaction conflicted. Retried.
-        #[transient]
-        Throttled,
-        /// The table was unreachable, timed out or answered 5xx. Retried.
-        #[transient]
-        ServiceUnavailable,
-        /// Anything else unexpected. Final.
-        InternalError,
     }
 }
-crate::port_errors_are!(PersistError);
 
 impl From<CompleteError> for StepError<PersistError> {
     fn from(err: CompleteError) -> Self {

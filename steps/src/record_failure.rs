@@ -3,25 +3,15 @@
 use crate::model::{OrderOutcome, RecordFailureInput};
 use crate::ports::{OrderStore, Transition};
 use workflow_dsl::step::{Step, StepError};
-use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
 
-step_errors! {
+crate::order_step_errors! {
     /// Errors of [`RecordFailure`].
     pub enum RecordFailureError {
         /// The step input does not have the expected shape (a workflow wiring bug). Final.
         InvalidInput,
-        /// The table throttled the call. Retried.
-        #[transient]
-        Throttled,
-        /// The table was unreachable, timed out or answered 5xx. Retried.
-        #[transient]
-        ServiceUnavailable,
-        /// Anything else unexpected. Final.
-        InternalError,
     }
 }
-crate::port_errors_are!(RecordFailureError);
 
 /// `record-failure`: marks the order FAILED with the caught error and its reason
 /// ([`record_failure`]).

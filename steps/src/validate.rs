@@ -7,27 +7,17 @@ use shop_model::{OrderMessage, PricedLine, CURRENCY, MAX_ORDER_LINES, MAX_QUANTI
 use crate::model::{PaymentToken, ValidatedOrder};
 use crate::ports::ProductCatalog;
 use workflow_dsl::step::{Step, StepError};
-use workflow_dsl::step_errors;
 use workflow_dsl::typed::StepErrors;
 
-step_errors! {
+crate::order_step_errors! {
     /// Errors of [`ValidateOrder`].
     pub enum ValidateError {
         /// The order is not acceptable (unknown product, bad quantity, empty order, ...). Final.
         InvalidOrder,
         /// Not enough stock right now. Final.
         OutOfStock,
-        /// A dependency throttled the call. Retried.
-        #[transient]
-        Throttled,
-        /// A dependency was unreachable, timed out or answered 5xx. Retried.
-        #[transient]
-        ServiceUnavailable,
-        /// Anything else unexpected (misconfiguration, corrupt data). Final.
-        InternalError,
     }
 }
-crate::port_errors_are!(ValidateError);
 
 /// `validate-order`: re-prices the order message from the catalog and checks stock
 /// ([`validate`]). A message that does not decode is the customer's order: `InvalidOrder`.
