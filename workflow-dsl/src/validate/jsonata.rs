@@ -16,8 +16,20 @@ pub(crate) fn expression_problem(text: &str) -> Option<String> {
             shorten(text)
         ));
     }
-    if is_expression(text) && text[2..text.len() - 2].trim().is_empty() {
-        return Some("the JSONata expression '{% %}' is empty".to_owned());
+    if is_expression(text) {
+        let inner = &text[2..text.len() - 2];
+        if inner.trim().is_empty() {
+            return Some("the JSONata expression '{% %}' is empty".to_owned());
+        }
+        // Parsed with the JSONata implementation the engine evaluates with; a syntax error says
+        // where (the position counts from the first character after `{%`).
+        let arena = bumpalo::Bump::new();
+        if let Err(error) = jsonata_rs::JsonAta::new(inner, &arena) {
+            return Some(format!(
+                "the JSONata expression '{}' does not parse: {error}",
+                shorten(text)
+            ));
+        }
     }
     None
 }
@@ -58,5 +70,24 @@ pub(crate) fn shorten(text: &str) -> String {
     } else {
         let head: String = text.chars().take(57).collect();
         format!("{head}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expressions_are_parsed() {
+        assert_eq!(expression_problem("{% $states.input.total * 2 %}"), None);
+        assert_eq!(
+            expression_problem("{% $partition($states.input.items, 2) %}"),
+            None
+        );
+        let problem = expression_problem("{% $x > %}").expect("a syntax error");
+        assert!(problem.contains("does not parse"), "{problem}");
+        assert!(expression_problem("{% (1 + %}").is_some());
+        assert!(expression_problem("{% $x").is_some());
+        assert!(expression_problem("{%   %}").is_some());
     }
 }
