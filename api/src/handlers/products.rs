@@ -3,7 +3,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use shop_model::{products as attr, Product};
+use shop_model::products as attr;
 
 use crate::contract::{ProductPage, ProductView};
 use crate::error::ApiError;
@@ -57,14 +57,9 @@ pub async fn get<C: ProductCatalog>(catalog: &C, id: &str) -> Result<ApiResponse
         return Err(ApiError::NotFound("no such product".into()));
     }
     match catalog.get_product(id).await? {
-        Some(product) => Ok(ApiResponse::json(200, &product_view(&product))),
+        Some(product) => Ok(ApiResponse::json(200, &ProductView::from(&product))),
         None => Err(ApiError::NotFound("no such product".into())),
     }
-}
-
-/// The public view of a product (stock stays internal).
-pub fn product_view(product: &Product) -> ProductView {
-    ProductView::from(product)
 }
 
 /// The opaque cursor of a page key: base64url (no padding) of its JSON.
