@@ -128,19 +128,25 @@ pub struct ProductPage {
     pub next_cursor: Option<String>,
 }
 
-/// `GET /products/upload` answer (200): where and how to upload an image.
+/// `GET /products/upload` answer (200): an S3 pre-signed POST form for one image.
+///
+/// Send `multipart/form-data` to `upload_url` with every entry of `fields` and then the image
+/// as the `file` field (S3 ignores fields after `file`):
+/// `curl -F key=... -F Content-Type=... [-F ... every field] -F file=@mug.png <uploadUrl>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadTarget {
-    /// The pre-signed URL.
+    /// Where to send the form (the bucket's URL).
     pub upload_url: String,
-    /// The HTTP method to use with it.
+    /// `POST`.
     pub method: String,
-    /// Headers the upload must carry (the signed `Content-Type`).
-    pub headers: BTreeMap<String, String>,
+    /// The form fields, signed: key, Content-Type, policy, credential, date, signature.
+    pub fields: BTreeMap<String, String>,
     /// The object key the image will have.
     pub key: String,
-    /// Seconds the URL stays valid.
+    /// Largest file S3 accepts with this form, in bytes.
+    pub max_bytes: u64,
+    /// Seconds the form stays valid.
     pub expires_in: u64,
 }
 

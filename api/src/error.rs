@@ -33,6 +33,9 @@ pub enum ApiError {
     /// Wrong e-mail/password, or a refresh token that is not (or no longer) valid.
     #[error("incorrect email, password or token")]
     WrongCredentials,
+    /// An authenticated caller who may not use this route (a shopper on a staff route).
+    #[error("{0}")]
+    Forbidden(String),
     /// The user has not confirmed the sign-up yet.
     #[error("the user has not confirmed the sign-up")]
     NotConfirmed,
@@ -87,7 +90,7 @@ impl ApiError {
             | ApiError::InvalidParameter(_)
             | ApiError::InvalidCode(_) => 400,
             ApiError::Unauthorized(_) | ApiError::WrongCredentials => 401,
-            ApiError::NotConfirmed | ApiError::ChallengeRequired(_) => 403,
+            ApiError::Forbidden(_) | ApiError::NotConfirmed | ApiError::ChallengeRequired(_) => 403,
             ApiError::NotFound(_) | ApiError::RouteNotFound { .. } => 404,
             ApiError::UserExists | ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge => 413,
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::WrongCredentials => "invalid_credentials",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotConfirmed => "user_not_confirmed",
             ApiError::ChallengeRequired(_) => "challenge_required",
             ApiError::NotFound(_) => "not_found",

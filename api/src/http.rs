@@ -12,6 +12,11 @@ use crate::error::ApiError;
 /// Largest accepted request body (API Gateway's own limit is 10 MB; ours is 64 KiB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The user-pool group whose members are staff: they manage the catalog and its images.
+/// Everyone else who signs in is a shopper. The template creates the group
+/// (`AWS::Cognito::UserPoolGroup`) under this name.
+pub const STAFF_GROUP: &str = "admin";
+
 /// The verified identity of the caller, from the Cognito authorizer claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
@@ -19,6 +24,55 @@ pub struct Claims {
     pub sub: String,
     /// Cognito `email`, if the token carries it.
     pub email: Option<String>,
+    /// Cognito `cognito:groups`: the user-pool groups the user belongs to.
+    pub groups: Vec<String>,
+}
+
+impl Claims {
+    /// The claims of a verified token or of an API Gateway Cognito authorizer
+    /// (`requestContext.authorizer.claims`); `None` without a non-empty `sub`.
+    ///
+    /// A JWT carries `cognito:groups` as a JSON array; a REST API's Cognito authorizer hands
+    /// every claim to the integration as a string, an array one as `"[admin staff]"` or
+    /// `"admin,staff"`
+    /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-integrate-with-cognito.html>).
+    /// All of these forms are read; group names never contain spaces or commas in practice.
+    pub fn from_token_claims(claims: &Value) -> Option<Claims> {
+        let sub = claims.get("sub")?.as_str()?.trim();
+        if sub.is_empty() {
+            return None;
+        }
+        let email = claims
+            .get("email")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let groups = match claims.get("cognito:groups") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(text)) => text
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|g| !g.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(Claims {
+            sub: sub.to_string(),
+            email,
+            groups,
+        })
+    }
+
+    /// True when the caller is in the staff group.
+    pub fn is_staff(&self) -> bool {
+        self.groups.iter().any(|g| g == STAFF_GROUP)
+    }
 }
 
 /// An HTTP request as the router sees it, whatever delivered it (API Gateway through
@@ -97,6 +151,17 @@ impl ApiRequest {
         self.claims = Some(Claims {
             sub: sub.to_string(),
             email: email.map(str::to_string),
+            groups: Vec::new(),
+        });
+        self
+    }
+
+    /// Sets the caller's claims as a member of the staff group.
+    pub fn with_staff_claims(mut self, sub: &str) -> Self {
+        self.claims = Some(Claims {
+            sub: sub.to_string(),
+            email: None,
+            groups: vec![STAFF_GROUP.to_string()],
         });
         self
     }
@@ -115,6 +180,18 @@ impl ApiRequest {
             _ => Err(ApiError::Unauthorized(
                 "missing or invalid authentication".into(),
             )),
+        }
+    }
+
+    /// The caller's claims if the caller is staff: 401 without claims, 403 for a shopper.
+    pub fn require_staff(&self) -> Result<&Claims, ApiError> {
+        let claims = self.require_claims()?;
+        if claims.is_staff() {
+            Ok(claims)
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this route is for members of the {STAFF_GROUP} group"
+            )))
         }
     }
 
@@ -330,6 +407,40 @@ mod tests {
         }
         assert!(fields.string("name").is_err());
         assert!(fields.string("missing").is_err());
+    }
+
+    #[test]
+    fn groups_are_read_from_jwt_arrays_and_authorizer_strings() {
+        let jwt = json!({"sub": "u", "cognito:groups": ["admin", "x"]});
+        assert_eq!(
+            Claims::from_token_claims(&jwt).unwrap().groups,
+            ["admin", "x"]
+        );
+        for text in ["[admin x]", "admin,x", "[admin, x]", " admin x "] {
+            let rest = json!({"sub": "u", "cognito:groups": text});
+            let claims = Claims::from_token_claims(&rest).unwrap();
+            assert_eq!(claims.groups, ["admin", "x"], "{text}");
+            assert!(claims.is_staff());
+        }
+        let shopper = Claims::from_token_claims(&json!({"sub": "u", "email": "e@x"})).unwrap();
+        assert!(shopper.groups.is_empty() && !shopper.is_staff());
+        // A group that merely contains the staff group's name is another group.
+        let lookalike = json!({"sub": "u", "cognito:groups": "[administrators]"});
+        assert!(!Claims::from_token_claims(&lookalike).unwrap().is_staff());
+        assert!(Claims::from_token_claims(&json!({"sub": " "})).is_none());
+    }
+
+    #[test]
+    fn staff_routes_tell_401_from_403() {
+        let anonymous = ApiRequest::new("GET", "/x");
+        assert_eq!(anonymous.require_staff().unwrap_err().status(), 401);
+        let shopper = ApiRequest::new("GET", "/x").with_claims("u", None);
+        let error = shopper.require_staff().unwrap_err();
+        assert_eq!((error.status(), error.code()), (403, "forbidden"));
+        assert!(ApiRequest::new("GET", "/x")
+            .with_staff_claims("s")
+            .require_staff()
+            .is_ok());
     }
 
     #[test]

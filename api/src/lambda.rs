@@ -40,7 +40,7 @@ pub fn env_flag(name: &str) -> bool {
 }
 
 /// The caller's claims from a REST API Cognito authorizer
-/// (`requestContext.authorizer.claims.sub` / `.email`).
+/// (`requestContext.authorizer.claims`: `sub`, `email`, `cognito:groups`).
 /// <https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-integrate-with-cognito.html>
 fn claims(request: &Request) -> Option<Claims> {
     let RequestContext::ApiGatewayV1(context) = request.request_context_ref()? else {
@@ -52,18 +52,7 @@ fn claims(request: &Request) -> Option<Claims> {
         Value::String(text) => serde_json::from_str(text).ok()?,
         other => other.clone(),
     };
-    let sub = claims.get("sub")?.as_str()?.trim();
-    if sub.is_empty() {
-        return None;
-    }
-    let email = claims
-        .get("email")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Some(Claims {
-        sub: sub.to_string(),
-        email,
-    })
+    Claims::from_token_claims(&claims)
 }
 
 /// Converts a `lambda_http` request (API Gateway REST proxy event) into an [`ApiRequest`].

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, RETRY_AFTER_THROTTLED};
 use crate::ports::{
     CreateOutcome, IdentityProvider, ImageStore, OrderQueue, OrderRecord, OrderStore, PageKey,
-    ProductCatalog, ProductPage, SignUp, Tokens,
+    ProductCatalog, ProductPage, SignUp, Tokens, UploadForm, UploadRules,
 };
 
 /// How an injected failure looks.
@@ -215,7 +215,7 @@ impl OrderQueue for MemoryQueue {
     }
 }
 
-/// A presigner that returns a descriptive fake URL (`memory://images/<key>?...`).
+/// A presigner whose forms and URLs describe what they allow (`memory://images/<key>?...`).
 #[derive(Debug, Default)]
 pub struct MemoryImages {
     /// Failure injection for every call.
@@ -224,16 +224,26 @@ pub struct MemoryImages {
 
 #[async_trait]
 impl ImageStore for MemoryImages {
-    async fn presign_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-        expires_in: Duration,
-    ) -> Result<String, ApiError> {
+    async fn presign_upload(&self, rules: &UploadRules) -> Result<UploadForm, ApiError> {
+        self.faults.check("S3")?;
+        Ok(UploadForm {
+            url: "memory://images".into(),
+            fields: BTreeMap::from([
+                ("key".to_string(), rules.key.clone()),
+                ("Content-Type".to_string(), rules.content_type.clone()),
+                ("max-bytes".to_string(), rules.max_bytes.to_string()),
+                (
+                    "expires-in".to_string(),
+                    rules.expires_in.as_secs().to_string(),
+                ),
+            ]),
+        })
+    }
+
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> Result<String, ApiError> {
         self.faults.check("S3")?;
         Ok(format!(
-            "memory://images/{key}?content-type={}&expires-in={}",
-            content_type.replace('/', "%2F"),
+            "memory://images/{key}?expires-in={}",
             expires_in.as_secs()
         ))
     }

@@ -110,17 +110,33 @@ pub trait OrderQueue: Send + Sync {
     async fn enqueue(&self, message: &OrderMessage) -> Result<(), ApiError>;
 }
 
-/// The images bucket: pre-signed uploads.
+/// What one image upload may be: exactly this key and content type, at most `max_bytes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRules {
+    pub key: String,
+    pub content_type: String,
+    /// Largest file accepted, in bytes (the smallest is 1).
+    pub max_bytes: u64,
+    /// How long the form can be used.
+    pub expires_in: Duration,
+}
+
+/// A pre-signed HTML form upload (S3 POST): where to send it and the fields to send before
+/// the `file` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadForm {
+    pub url: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The images bucket: pre-signed uploads and downloads (the bucket stays private).
 #[async_trait]
 pub trait ImageStore: Send + Sync {
-    /// A URL that lets its holder `PUT` exactly `key` with exactly `content_type`
-    /// for `expires_in`.
-    async fn presign_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-        expires_in: Duration,
-    ) -> Result<String, ApiError>;
+    /// A form that lets its holder store one object as `rules` allow, until they expire.
+    async fn presign_upload(&self, rules: &UploadRules) -> Result<UploadForm, ApiError>;
+
+    /// A URL that lets its holder `GET` `key` for `expires_in`.
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> Result<String, ApiError>;
 }
 
 /// Outcome of a sign-up.
@@ -202,13 +218,11 @@ impl<T: OrderQueue + ?Sized> OrderQueue for Arc<T> {
 
 #[async_trait]
 impl<T: ImageStore + ?Sized> ImageStore for Arc<T> {
-    async fn presign_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-        expires_in: Duration,
-    ) -> Result<String, ApiError> {
-        (**self).presign_upload(key, content_type, expires_in).await
+    async fn presign_upload(&self, rules: &UploadRules) -> Result<UploadForm, ApiError> {
+        (**self).presign_upload(rules).await
+    }
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> Result<String, ApiError> {
+        (**self).presign_download(key, expires_in).await
     }
 }
 

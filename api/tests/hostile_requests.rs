@@ -248,8 +248,22 @@ fn auth(body: Value) -> ApiRequest {
     ApiRequest::new("POST", "/auth").with_json(&body)
 }
 
+/// A request by a user in these groups (none of them the staff group).
+fn in_groups(request: ApiRequest, groups: &[&str]) -> ApiRequest {
+    let mut request = authed(request);
+    if let Some(claims) = request.claims.as_mut() {
+        claims.groups = groups.iter().map(|g| g.to_string()).collect();
+    }
+    request
+}
+
+/// A request by a member of the staff group.
+fn staff(request: ApiRequest) -> ApiRequest {
+    request.with_staff_claims("staff-1")
+}
+
 fn upload(product_id: &str, content_type: &str) -> ApiRequest {
-    authed(
+    staff(
         get("/products/upload")
             .with_query("productId", product_id)
             .with_query("contentType", content_type),
@@ -383,14 +397,16 @@ fn cases() -> Vec<Case> {
         accept("unicode and control characters in category", get("/products").with_query("category", "bö\u{0}\u{202e}ks"), 200, Effect::None),
         // ---- upload URLs ----
         reject("upload without auth", get("/products/upload").with_query("productId", "p-1").with_query("contentType", "image/png"), 401, "unauthorized", ""),
-        field("upload productId missing", authed(get("/products/upload").with_query("contentType", "image/png")), "productId"),
+        reject("upload by a shopper", authed(get("/products/upload").with_query("productId", "p-1").with_query("contentType", "image/png")), 403, "forbidden", ""),
+        reject("upload by a group named like staff", in_groups(get("/products/upload").with_query("productId", "p-1").with_query("contentType", "image/png"), &["administrators", "Admin", "admin "]), 403, "forbidden", ""),
+        field("upload productId missing", staff(get("/products/upload").with_query("contentType", "image/png")), "productId"),
         field("upload key traversal", upload("../../etc/passwd", "image/png"), "productId"),
         field("upload key with slash", upload("p-1/../../other", "image/png"), "productId"),
         field("upload key percent-encoded traversal", upload("%2e%2e%2fsecret", "image/png"), "productId"),
         field("upload key absolute path", upload("/etc/passwd", "image/png"), "productId"),
         field("upload key backslash", upload("..\\..\\x", "image/png"), "productId"),
         field("upload key unicode", upload("p-1\u{2215}..", "image/png"), "productId"),
-        field("upload contentType missing", authed(get("/products/upload").with_query("productId", "p-1")), "contentType"),
+        field("upload contentType missing", staff(get("/products/upload").with_query("productId", "p-1")), "contentType"),
         field("upload contentType html", upload("p-1", "text/html"), "contentType"),
         field("upload contentType svg", upload("p-1", "image/svg+xml"), "contentType"),
         field("upload contentType header injection", upload("p-1", "image/png\r\nx-amz-acl: public-read"), "contentType"),

@@ -183,6 +183,33 @@ impl ShopClient {
         read(request.send().await?).await
     }
 
+    /// Sends an image with an upload form from [`ShopClient::upload_target`], as a browser or
+    /// `curl -F` would: every signed field, then the bytes as `file`. Returns S3's status
+    /// (204 when stored).
+    pub async fn upload_image(
+        &self,
+        target: &UploadTarget,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<u16, TransportError> {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in &target.fields {
+            form = form.text(name.clone(), value.clone());
+        }
+        // S3 reads the fields before `file` and ignores any after it.
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        );
+        let response = self
+            .http
+            .post(&target.upload_url)
+            .multipart(form)
+            .send()
+            .await?;
+        Ok(response.status().as_u16())
+    }
+
     /// `POST /orders`, with the ID token and the idempotency key when given.
     pub async fn place_order(
         &self,

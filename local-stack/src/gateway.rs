@@ -306,13 +306,8 @@ async fn serve(
             .verify_header(header("authorization"))
             .await
         {
-            Ok(claims) => Some(Claims {
-                sub: claims["sub"].as_str().unwrap_or_default().to_string(),
-                email: claims
-                    .get("email")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            }),
+            // The verifier required a `sub`; groups come through as the token has them.
+            Ok(claims) => Claims::from_token_claims(&Value::Object(claims)),
             Err(error) => {
                 tracing::info!(target: "gateway", "{method} {path}: unauthorized ({error})");
                 return with_headers(

@@ -3,7 +3,7 @@
 //! client flows), resolved as CloudFormation would for one stage.
 //!
 //! Resource types created: `AWS::Cognito::UserPool`, `AWS::Cognito::UserPoolClient`,
-//! `AWS::DynamoDB::Table`, `AWS::S3::Bucket`, `AWS::SQS::Queue`, `AWS::SNS::Topic`.
+//! `AWS::Cognito::UserPoolGroup`, `AWS::DynamoDB::Table`, `AWS::S3::Bucket`, `AWS::SQS::Queue`, `AWS::SNS::Topic`.
 //! Functions and the API are stood in for by local processes; their references still resolve
 //! (a function's name is its binary's, as it runs in-process), so `DefinitionSubstitutions` work.
 
@@ -16,9 +16,10 @@ use crate::cfn::{Physical, ResolveError, Stack, ACCOUNT_ID, REGION};
 use crate::Clients;
 
 /// The types [`create_all`] creates.
-pub const CREATED_TYPES: [&str; 6] = [
+pub const CREATED_TYPES: [&str; 7] = [
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup",
     "AWS::DynamoDB::Table",
     "AWS::S3::Bucket",
     "AWS::SQS::Queue",
@@ -108,6 +109,7 @@ async fn create(kind: &str, p: &Value, clients: &Clients) -> Result<Physical> {
     match kind {
         "AWS::Cognito::UserPool" => user_pool(p, clients).await,
         "AWS::Cognito::UserPoolClient" => user_pool_client(p, clients).await,
+        "AWS::Cognito::UserPoolGroup" => user_pool_group(p, clients).await,
         "AWS::DynamoDB::Table" => table(p, clients).await,
         "AWS::S3::Bucket" => bucket(p, clients).await,
         "AWS::SQS::Queue" => queue(p, clients).await,
@@ -241,6 +243,21 @@ async fn user_pool(p: &Value, clients: &Clients) -> Result<Physical> {
         .with("ProviderName", provider.clone())
         .with("ProviderURL", format!("https://{provider}"))
         .with("UserPoolId", id))
+}
+
+/// `AWS::Cognito::UserPoolGroup`: name, description, precedence (`Ref` is the group name).
+async fn user_pool_group(p: &Value, clients: &Clients) -> Result<Physical> {
+    let name = required(p, "GroupName")?;
+    clients
+        .cognito
+        .create_group()
+        .user_pool_id(required(p, "UserPoolId")?)
+        .group_name(&name)
+        .set_description(s(&p["Description"]))
+        .set_precedence(i(&p["Precedence"]))
+        .send()
+        .await?;
+    Ok(Physical::new(&name))
 }
 
 /// `AWS::Cognito::UserPoolClient`: secret or not, auth flows, token validity.

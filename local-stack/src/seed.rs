@@ -87,6 +87,68 @@ pub const PRODUCTS: &[Sample] = &[
     },
 ];
 
+/// The local stack's staff user: made at every start, with a fresh password.
+#[derive(Clone)]
+pub struct StaffUser {
+    pub email: String,
+    /// Random per start; printed and written to the outputs file (never to a committed file).
+    pub password: String,
+}
+
+impl std::fmt::Debug for StaffUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffUser")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The e-mail of the local stack's staff user.
+pub const STAFF_EMAIL: &str = "staff@example.com";
+
+/// Makes the staff user as the README tells an operator to on AWS: `AdminCreateUser` (no
+/// invitation), `AdminSetUserPassword` (permanent) and `AdminAddUserToGroup` (the staff group).
+pub async fn staff_user(clients: &Clients, user_pool_id: &str, group: &str) -> Result<StaffUser> {
+    // The pool's policy: 12+ characters with upper case, lower case and digits.
+    let password = format!("Staff-{}-A1", uuid::Uuid::new_v4().simple());
+    let cognito = &clients.cognito;
+    cognito
+        .admin_create_user()
+        .user_pool_id(user_pool_id)
+        .username(STAFF_EMAIL)
+        .user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name("email")
+                .value(STAFF_EMAIL)
+                .build()?,
+        )
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await
+        .context("AdminCreateUser for the staff user")?;
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(user_pool_id)
+        .username(STAFF_EMAIL)
+        .password(&password)
+        .permanent(true)
+        .send()
+        .await
+        .context("AdminSetUserPassword for the staff user")?;
+    cognito
+        .admin_add_user_to_group()
+        .user_pool_id(user_pool_id)
+        .username(STAFF_EMAIL)
+        .group_name(group)
+        .send()
+        .await
+        .with_context(|| format!("AdminAddUserToGroup {group} for the staff user"))?;
+    Ok(StaffUser {
+        email: STAFF_EMAIL.to_string(),
+        password,
+    })
+}
+
 /// The image key of a sample product.
 pub fn image_key(id: &str) -> String {
     format!("products/{id}/main.png")

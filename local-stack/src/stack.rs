@@ -23,6 +23,7 @@ pub const DEFAULT_SFN_PORT: u16 = 8083;
 const API: &str = "ShopApi";
 const USER_POOL: &str = "UserPool";
 const USER_POOL_CLIENT: &str = "UserPoolClient";
+const STAFF_GROUP: &str = "StaffGroup";
 const STATE_MACHINE: &str = "OrderStateMachine";
 const STARTER_FUNCTION: &str = "OrderStarterFunction";
 const ORDER_QUEUE: &str = "OrderQueue";
@@ -494,8 +495,19 @@ async fn start_stack(
     let products_table = var(&api_env, env::PRODUCTS_TABLE)?.to_string();
     let bucket = var(&api_env, env::IMAGES_BUCKET)?.to_string();
     let seeded = seed::seed(&clients, &products_table, &bucket).await?;
+    let staff_group = stack.reference(STAFF_GROUP).with_context(|| {
+        format!("template.yaml has no {STAFF_GROUP} (AWS::Cognito::UserPoolGroup)")
+    })?;
+    anyhow::ensure!(
+        staff_group == api::http::STAFF_GROUP,
+        "{STAFF_GROUP} is named {staff_group}, but the API checks for {}",
+        api::http::STAFF_GROUP
+    );
+    let staff = seed::staff_user(&clients, &stack.reference(USER_POOL)?, &staff_group).await?;
     progress.done(&format!(
-        "{seeded} products in {products_table}, images in s3://{bucket}/products/"
+        "{seeded} products in {products_table}, images in s3://{bucket}/products/, \
+         staff user {} in group {staff_group}",
+        staff.email
     ));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -605,7 +617,11 @@ async fn start_stack(
             var(&api_env, env::ORDERS_TABLE)?,
         ),
         queue: api::aws::SqsQueue::new(clients.sqs.clone(), var(&api_env, env::ORDER_QUEUE_URL)?),
-        images: api::aws::S3Images::new(clients.s3.clone(), &bucket),
+        images: api::aws::S3Images::new(
+            clients.s3.clone(),
+            clients.config.credentials_provider(),
+            &bucket,
+        ),
         // Local stacks only: users are confirmed at sign-up (AUTO_CONFIRM_USERS=true).
         auth: api::AuthConfig { auto_confirm: true },
     };
@@ -631,12 +647,14 @@ async fn start_stack(
     let api_url = format!("http://127.0.0.1:{}/{stage}", options.api_port);
     progress.done(&format!("{api_url} ({routes} routes)"));
 
-    let outputs = outputs(
+    let mut outputs = outputs(
         &stack,
         &api_url,
         &aws_endpoint,
         (!options.no_workflow).then_some(sfn_endpoint.as_str()),
     )?;
+    outputs.insert("StaffEmail".into(), json!(staff.email));
+    outputs.insert("StaffPassword".into(), json!(staff.password));
     let tmp = outputs_path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(&outputs)? + "\n")?;
     std::fs::rename(&tmp, outputs_path)?;
@@ -730,7 +748,7 @@ fn print_ready(outputs: &Map<String, Value>, path: &Path, elapsed: Duration) {
         println!("  {key:<24} {}", value.as_str().unwrap_or_default());
     }
     println!();
-    println!("Try it:");
+    println!("Try it (as a shopper):");
     println!("  API={}", get("ApiUrl"));
     println!("  curl -s $API/products");
     println!(
@@ -743,8 +761,15 @@ fn print_ready(outputs: &Map<String, Value>, path: &Path, elapsed: Duration) {
         "  curl -s -X POST $API/orders -H \"Authorization: $TOKEN\" -H 'Content-Type: application/json' \\\n    -H \"Idempotency-Key: $(uuidgen)\" -d '{{\"items\":[{{\"productId\":\"mug-classic\",\"quantity\":2}}],\"paymentToken\":\"tok_visa\"}}'"
     );
     println!(
-        "  curl -s $API/orders/<orderId> -H \"Authorization: $TOKEN\"   # PENDING, then COMPLETED"
+        "  curl -s $API/orders -H \"Authorization: $TOKEN\"   # my orders, newest first: PENDING, then COMPLETED"
     );
+    println!();
+    println!(
+        "Staff (group admin): log in as {} with the password {} (StaffEmail/StaffPassword above);",
+        get("StaffEmail"),
+        get("StaffPassword")
+    );
+    println!("  its ID token may POST/PUT/DELETE /products and GET /products/upload (README: the shop's API).");
     println!();
     println!("Ctrl-C stops everything.");
 }

@@ -5,7 +5,7 @@
 //! `aws cloudformation describe-stacks --stack-name shop-dev` prints (`Stacks[0].Outputs`). The
 //! scenarios change nothing a customer would see: the catalog is read, a test user is created
 //! with the Cognito admin API (sign-up on AWS needs an e-mailed code), logs in, asks for an
-//! upload URL (and uploads nothing), and the API's refusals are checked (no token, a malformed
+//! upload form, which a shopper is refused, and the API's refusals are checked (no token, a malformed
 //! order, an unknown order). The test user is deleted at the end, whatever happened.
 
 use std::path::{Path, PathBuf};
@@ -195,8 +195,8 @@ async fn scenarios(
             .await
             .context("GET /products/upload")?;
         check(
-            "GET /products/upload answers a pre-signed URL (nothing is uploaded)",
-            upload.status == 200,
+            "GET /products/upload refuses a shopper (403: upload forms are for staff)",
+            upload.status == 403,
             format!("{} {:?}", upload.status, upload.body),
         );
     }

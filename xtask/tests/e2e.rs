@@ -72,6 +72,17 @@ impl Stack {
         (email, tokens.ok().unwrap().id_token)
     }
 
+    /// Logs the local stack's staff user in and returns its ID token.
+    async fn staff_token(&self) -> String {
+        let tokens = self
+            .api
+            .login(self.out("StaffEmail"), self.out("StaffPassword"))
+            .await
+            .unwrap();
+        assert_eq!(tokens.status, 200, "staff login: {:?}", tokens.body);
+        tokens.ok().unwrap().id_token
+    }
+
     /// Places an order of `quantity` x `product` and returns its id (asserting 202 PENDING).
     async fn order(
         &self,
@@ -292,29 +303,33 @@ async fn browse_upload_order_and_complete() {
         .send()
         .await
         .expect("the seeded image exists");
-    let upload = stack
+    // A shopper may not upload; staff get an S3 POST form bound to key, type and size.
+    let refused = stack
         .api
         .upload_target(&token, "mug-classic", "image/png")
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    let staff = stack.staff_token().await;
+    let upload = stack
+        .api
+        .upload_target(&staff, "mug-classic", "image/png")
         .await
         .unwrap()
         .ok()
         .unwrap();
     let key = upload.key.as_str();
     assert!(key.starts_with("products/mug-classic/"), "{upload:?}");
-    assert_eq!(upload.method, "PUT");
-    let png = b"\x89PNG\r\n\x1a\n-e2e-image".to_vec();
-    let put = stack
-        .http()
-        .put(&upload.upload_url)
-        .header("Content-Type", "image/png")
-        .body(png.clone())
-        .send()
+    assert_eq!(upload.method, "POST");
+    let png = local_stack::seed::png(64, 48, [10, 20, 30]);
+    let status = stack
+        .api
+        .upload_image(&upload, "mug.png", png.clone())
         .await
         .unwrap();
     assert!(
-        put.status().is_success(),
-        "PUT with the upload URL: {}",
-        put.status()
+        (200..300).contains(&status),
+        "POST with the upload form: {status}"
     );
     let stored = s3
         .get_object()

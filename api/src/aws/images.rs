@@ -1,54 +1,102 @@
-//! [`ImageStore`] over S3: pre-signed `PutObject` URLs bound to one key and content type.
+//! [`ImageStore`] over S3: pre-signed POST forms bound to one key, content type and size
+//! range, and pre-signed `GetObject` URLs for showing images of the private bucket.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::Client;
 
 use super::errors::classify;
+use super::post_policy::{signed_fields, SigningCredentials};
 use crate::error::ApiError;
-use crate::ports::ImageStore;
+use crate::ports::{ImageStore, UploadForm, UploadRules};
 
 /// The images bucket.
 #[derive(Debug, Clone)]
 pub struct S3Images {
     client: Client,
+    /// Signs upload forms: the SDK configuration's provider (`SdkConfig::credentials_provider`),
+    /// since an S3 client does not expose its own.
+    credentials: Option<SharedCredentialsProvider>,
     bucket: String,
 }
 
 impl S3Images {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        credentials: Option<SharedCredentialsProvider>,
+        bucket: impl Into<String>,
+    ) -> Self {
         S3Images {
             client,
+            credentials,
             bucket: bucket.into(),
         }
+    }
+
+    fn presigning(expires_in: Duration) -> Result<PresigningConfig, ApiError> {
+        PresigningConfig::expires_in(expires_in)
+            .map_err(|e| ApiError::Internal(format!("presigning config: {e}")))
+    }
+
+    /// The bucket's own URL as the client's endpoint resolution gives it (virtual-hosted on
+    /// AWS, path-style on an emulator): a pre-signed `GetObject` URL of `key` without the
+    /// query and the key.
+    async fn bucket_url(&self, key: &str) -> Result<String, ApiError> {
+        let object = self.presign_download(key, Duration::from_secs(60)).await?;
+        let without_query = object.split('?').next().unwrap_or_default();
+        without_query
+            .strip_suffix(key)
+            .map(|base| base.trim_end_matches('/').to_string())
+            .ok_or_else(|| ApiError::Internal(format!("unexpected S3 object URL for {key}")))
     }
 }
 
 #[async_trait]
 impl ImageStore for S3Images {
-    async fn presign_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-        expires_in: Duration,
-    ) -> Result<String, ApiError> {
-        // Query-string SigV4 presigning: the key and the `content-type` header are signed,
-        // `X-Amz-Expires` bounds the lifetime (a URL signed with temporary credentials also
-        // stops working when they expire).
-        // <https://docs.aws.amazon.com/AmazonS3/latest/userguide/PresignedUrlUploadObject.html>
-        let config = PresigningConfig::expires_in(expires_in)
-            .map_err(|e| ApiError::Internal(format!("presigning config: {e}")))?;
+    async fn presign_upload(&self, rules: &UploadRules) -> Result<UploadForm, ApiError> {
+        let config = self.client.config();
+        let provider = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("the S3 client has no credentials".into()))?;
+        let credentials = provider.provide_credentials().await.map_err(|e| {
+            tracing::error!(error = %e, "loading credentials to sign an upload failed");
+            ApiError::Unavailable {
+                service: "S3",
+                retry_after_secs: crate::error::RETRY_AFTER_UNREACHABLE,
+            }
+        })?;
+        let region = config
+            .region()
+            .map(|r| r.as_ref().to_string())
+            .ok_or_else(|| ApiError::Internal("the S3 client has no region".into()))?;
+        let signing = SigningCredentials {
+            access_key_id: credentials.access_key_id().to_string(),
+            secret_access_key: credentials.secret_access_key().to_string(),
+            session_token: credentials.session_token().map(str::to_string),
+        };
+        let fields = signed_fields(&self.bucket, rules, &signing, &region, SystemTime::now());
+        Ok(UploadForm {
+            url: self.bucket_url(&rules.key).await?,
+            fields,
+        })
+    }
+
+    async fn presign_download(&self, key: &str, expires_in: Duration) -> Result<String, ApiError> {
+        // Query-string SigV4: the key is signed, `X-Amz-Expires` bounds the lifetime (a URL
+        // signed with temporary credentials also stops working when they expire).
+        // <https://docs.aws.amazon.com/AmazonS3/latest/userguide/ShareObjectPreSignedURL.html>
         let request = self
             .client
-            .put_object()
+            .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type(content_type)
-            .presigned(config)
+            .presigned(Self::presigning(expires_in)?)
             .await
-            .map_err(|e| classify("S3", "PutObject", &e))?;
+            .map_err(|e| classify("S3", "GetObject", &e))?;
         Ok(request.uri().to_string())
     }
 }

@@ -5,6 +5,7 @@ mod errors;
 mod identity;
 mod images;
 mod orders;
+pub mod post_policy;
 mod queue;
 
 pub use catalog::DynamoCatalog;

@@ -13,6 +13,10 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_dynamodb::Client::new(&config),
         env_var(env::PRODUCTS_TABLE)?,
     );
-    let images = S3Images::new(s3_client(&config), env_var(env::IMAGES_BUCKET)?);
+    let images = S3Images::new(
+        s3_client(&config),
+        config.credentials_provider(),
+        env_var(env::IMAGES_BUCKET)?,
+    );
     run(UploadApi { catalog, images }).await
 }

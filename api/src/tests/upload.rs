@@ -8,7 +8,7 @@ fn upload(product_id: &str, content_type: &str) -> ApiRequest {
     ApiRequest::new("GET", "/products/upload")
         .with_query("productId", product_id)
         .with_query("contentType", content_type)
-        .with_claims("user-1", Some("u1@example.com"))
+        .with_staff_claims("staff-1")
 }
 
 #[tokio::test]
@@ -16,8 +16,9 @@ async fn issues_a_namespaced_unguessable_key() {
     let h = Harness::new();
     let (response, body) = h.call(upload("p-1", "image/png")).await;
     assert_eq!(response.status, 200);
-    assert_eq!(body["method"], "PUT");
-    assert_eq!(body["headers"]["Content-Type"], "image/png");
+    assert_eq!(body["method"], "POST");
+    assert_eq!(body["fields"]["Content-Type"], "image/png");
+    assert_eq!(body["maxBytes"], 5 * 1024 * 1024);
     assert!(body["expiresIn"]
         .as_u64()
         .is_some_and(|e| e > 0 && e <= 300));
@@ -27,8 +28,8 @@ async fn issues_a_namespaced_unguessable_key() {
         .expect("namespaced by product");
     let stem = name.strip_suffix(".png").expect("extension of the type");
     assert!(uuid::Uuid::parse_str(stem).is_ok_and(|u| u.get_version_num() == 4));
-    let url = body["uploadUrl"].as_str().unwrap();
-    assert!(url.contains(key) && url.contains("image%2Fpng"), "{url}");
+    assert_eq!(body["fields"]["key"], key);
+    assert_eq!(body["fields"]["max-bytes"], "5242880");
 
     let (_, again) = h.call(upload("p-1", "image/png")).await;
     assert_ne!(again["key"], body["key"]);
@@ -36,6 +37,15 @@ async fn issues_a_namespaced_unguessable_key() {
     assert!(jpeg["key"].as_str().unwrap().ends_with(".jpg"));
     let (_, webp) = h.call(upload("p-2", "image/webp")).await;
     assert!(webp["key"].as_str().unwrap().ends_with(".webp"));
+}
+
+#[tokio::test]
+async fn shoppers_get_403_in_the_one_error_shape() {
+    let h = Harness::new();
+    let shopper = upload("p-1", "image/png").with_claims("user-1", Some("u1@example.com"));
+    let (response, body) = h.call(shopper).await;
+    assert_eq!((response.status, code(&body)), (403, "forbidden"));
+    assert!(message(&body).contains("admin"), "{body}");
 }
 
 #[tokio::test]
