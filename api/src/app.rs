@@ -50,6 +50,7 @@ where
             Some(Route::CreateOrder) => {
                 orders::create(&self.catalog, &self.orders, &self.queue, &request).await
             }
+            Some(Route::ListOrders) => orders::list(&self.orders, &request).await,
             Some(Route::GetOrder(id)) => orders::get(&self.orders, &id, &request).await,
             None => Err(route_not_found(&request)),
         };
@@ -146,7 +147,7 @@ impl<C: ProductCatalog, O: OrderStore, Q: OrderQueue> Service for OrderEntryApi<
     }
 }
 
-/// `GET /orders/{orderId}` (the `get-order` Lambda).
+/// `GET /orders/{orderId}` and `GET /orders` (the `get-order` Lambda: the caller's orders).
 pub struct GetOrderApi<O> {
     pub orders: O,
 }
@@ -157,6 +158,7 @@ impl<O: OrderStore> Service for GetOrderApi<O> {
         let started = Instant::now();
         let result = match match_route(&request.method, &request.path) {
             Some(Route::GetOrder(id)) => orders::get(&self.orders, &id, &request).await,
+            Some(Route::ListOrders) => orders::list(&self.orders, &request).await,
             _ => Err(route_not_found(&request)),
         };
         finish(&request, started, result)

@@ -204,6 +204,16 @@ pub struct OrderView {
     pub failure_reason: Option<String>,
 }
 
+/// `GET /orders` answer (200): one page of the caller's orders, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderList {
+    /// The orders of this page.
+    pub items: Vec<OrderView>,
+    /// Pass as `cursor` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
 /// The one error shape of every route: `{"error": {"code": ..., "message": ...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -6,13 +6,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shop_model::{products as attr, OrderMessage, Product};
+use shop_model::{orders as orders_attr, products as attr, OrderMessage, Product};
 use uuid::Uuid;
 
 use crate::error::{ApiError, RETRY_AFTER_THROTTLED};
 use crate::ports::{
-    CreateOutcome, IdentityProvider, ImageStore, OrderQueue, OrderRecord, OrderStore, PageKey,
-    ProductCatalog, ProductPage, SignUp, Tokens, UploadForm, UploadRules,
+    CreateOutcome, IdentityProvider, ImageStore, OrderPage, OrderQueue, OrderRecord, OrderStore,
+    PageKey, ProductCatalog, ProductPage, SignUp, Tokens, UploadForm, UploadRules,
 };
 
 /// How an injected failure looks.
@@ -188,6 +188,50 @@ impl OrderStore for MemoryOrders {
             }
             None => Err(ApiError::Internal(format!("order {order_id} vanished"))),
         }
+    }
+
+    async fn list_orders(
+        &self,
+        user_sub: &str,
+        limit: u32,
+        start: Option<&PageKey>,
+    ) -> Result<OrderPage, ApiError> {
+        self.faults.check("DynamoDB")?;
+        // The index's order: createdAt descending, then orderId (DynamoDB breaks ties by the
+        // table key; any fixed order will do for paging).
+        let mut mine: Vec<OrderRecord> = lock(&self.orders)
+            .values()
+            .filter(|o| o.user_sub == user_sub)
+            .cloned()
+            .collect();
+        mine.sort_by(|a, b| (&b.created_at, &b.order_id).cmp(&(&a.created_at, &a.order_id)));
+        let after = start.map(|key| {
+            (
+                key.get(orders_attr::CREATED_AT)
+                    .cloned()
+                    .unwrap_or_default(),
+                key.get(orders_attr::ORDER_ID).cloned().unwrap_or_default(),
+            )
+        });
+        let mut items: Vec<OrderRecord> = mine
+            .into_iter()
+            .filter(|o| match &after {
+                None => true,
+                Some(after) => (&o.created_at, &o.order_id) < (&after.0, &after.1),
+            })
+            .take(limit as usize + 1)
+            .collect();
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let last_key = match items.last() {
+            Some(last) if more => Some(PageKey::from([
+                (orders_attr::ORDER_ID.to_string(), last.order_id.clone()),
+                (orders_attr::USER_SUB.to_string(), last.user_sub.clone()),
+                (orders_attr::CREATED_AT.to_string(), last.created_at.clone()),
+            ])),
+            _ => None,
+        };
+        Ok(OrderPage { items, last_key })
     }
 }
 

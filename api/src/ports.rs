@@ -81,6 +81,14 @@ impl fmt::Debug for OrderRecord {
     }
 }
 
+/// One page of a user's orders, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPage {
+    pub items: Vec<OrderRecord>,
+    /// Where the next page starts; `None` on the last page.
+    pub last_key: Option<PageKey>,
+}
+
 /// Result of recording a new order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -101,6 +109,15 @@ pub trait OrderStore: Send + Sync {
 
     /// Notes that the order's message is on the queue.
     async fn mark_queued(&self, order_id: &str, queued_at: &str) -> Result<(), ApiError>;
+
+    /// Up to `limit` orders of one user, newest first, starting after `start` (a key of this
+    /// listing). Never another user's: the user is the index's partition key.
+    async fn list_orders(
+        &self,
+        user_sub: &str,
+        limit: u32,
+        start: Option<&PageKey>,
+    ) -> Result<OrderPage, ApiError>;
 }
 
 /// The SQS order queue.
@@ -206,6 +223,14 @@ impl<T: OrderStore + ?Sized> OrderStore for Arc<T> {
     }
     async fn mark_queued(&self, order_id: &str, queued_at: &str) -> Result<(), ApiError> {
         (**self).mark_queued(order_id, queued_at).await
+    }
+    async fn list_orders(
+        &self,
+        user_sub: &str,
+        limit: u32,
+        start: Option<&PageKey>,
+    ) -> Result<OrderPage, ApiError> {
+        (**self).list_orders(user_sub, limit, start).await
     }
 }
 

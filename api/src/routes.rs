@@ -13,6 +13,8 @@ pub enum Route {
     UploadUrl,
     /// `POST /orders`
     CreateOrder,
+    /// `GET /orders`
+    ListOrders,
     /// `GET /orders/{orderId}`
     GetOrder(String),
 }
@@ -32,6 +34,7 @@ pub fn match_route(method: &str, path: &str) -> Option<Route> {
         ("GET", ["products", "upload"]) => Some(Route::UploadUrl),
         ("GET", ["products", id]) if !id.is_empty() => Some(Route::GetProduct(id.to_string())),
         ("POST", ["orders"]) => Some(Route::CreateOrder),
+        ("GET", ["orders"]) => Some(Route::ListOrders),
         ("GET", ["orders", id]) if !id.is_empty() => Some(Route::GetOrder(id.to_string())),
         _ => None,
     }
@@ -54,6 +57,7 @@ mod tests {
             Some(Route::GetProduct("p-1".into()))
         );
         assert_eq!(match_route("POST", "/orders"), Some(Route::CreateOrder));
+        assert_eq!(match_route("GET", "/orders/"), Some(Route::ListOrders));
         assert_eq!(
             match_route("GET", "/orders/o-1"),
             Some(Route::GetOrder("o-1".into()))

@@ -180,6 +180,58 @@ async fn orders_are_put_once_read_back_and_marked_queued() {
 }
 
 #[tokio::test]
+async fn a_users_orders_list_newest_first_through_the_user_index() {
+    let config = common::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = common::create_orders_table(&client).await;
+    let store = DynamoOrders::new(client, table);
+    let mut mine = Vec::new();
+    for minute in 0..5 {
+        let mut order = record(&common::unique("o"));
+        order.created_at = format!("2026-11-25T10:0{minute}:00.000Z");
+        order.payment_id = Some(format!("pay-{minute}"));
+        store.create_order(&order).await.unwrap();
+        mine.push(order);
+    }
+    let mut theirs = record(&common::unique("o"));
+    theirs.user_sub = "user-2".into();
+    store.create_order(&theirs).await.unwrap();
+
+    let mut listed = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store
+            .list_orders("user-1", 2, start.as_ref())
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        listed.extend(page.items);
+        match page.last_key {
+            Some(key) => {
+                // The index key: table key plus the index's keys, all of the caller.
+                assert_eq!(key["userSub"], "user-1");
+                assert_eq!(key.len(), 3, "{key:?}");
+                start = Some(key);
+            }
+            None => break,
+        }
+    }
+    let ids: Vec<&str> = listed.iter().map(|o| o.order_id.as_str()).collect();
+    let newest_first: Vec<&str> = mine.iter().rev().map(|o| o.order_id.as_str()).collect();
+    assert_eq!(ids, newest_first);
+    // The index projects the view, not the payment token.
+    assert!(listed.iter().all(|o| o.payment_token.is_none()));
+    assert_eq!(listed[0].payment_id.as_deref(), Some("pay-4"));
+    assert_eq!(listed[0].items, mine[4].items);
+    assert!(store
+        .list_orders("user-3", 10, None)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+#[tokio::test]
 async fn an_unreachable_endpoint_is_503() {
     let config = common::sdk_config().await;
     let dead = aws_sdk_dynamodb::config::Builder::from(&config)

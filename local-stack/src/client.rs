@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use api::contract::{
-    AuthRequest, CreateOrder, ErrorBody, OrderAccepted, OrderView, ProductPage, Registered,
-    TokenSet, UploadTarget,
+    AuthRequest, CreateOrder, ErrorBody, OrderAccepted, OrderList, OrderView, ProductPage,
+    Registered, TokenSet, UploadTarget,
 };
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
@@ -225,6 +225,28 @@ impl ShopClient {
             request = request.header(IDEMPOTENCY_HEADER, key);
         }
         read(request.send().await?).await
+    }
+
+    /// `GET /orders` with a query string (`""`, or e.g. `"limit=10&cursor=..."`): the
+    /// caller's orders, newest first.
+    pub async fn my_orders(
+        &self,
+        id_token: &str,
+        query: &str,
+    ) -> Result<Answer<OrderList>, TransportError> {
+        let url = if query.is_empty() {
+            self.url("/orders")
+        } else {
+            self.url(&format!("/orders?{query}"))
+        };
+        read(
+            self.http
+                .get(url)
+                .header("Authorization", id_token)
+                .send()
+                .await?,
+        )
+        .await
     }
 
     /// `GET /orders/{orderId}`.

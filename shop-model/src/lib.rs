@@ -70,6 +70,18 @@ pub mod orders {
     /// Human-readable reason of a FAILED order.
     pub const FAILURE_REASON: &str = "failureReason";
     pub const USER_INDEX: &str = "user-index";
+    /// The non-key attributes [`USER_INDEX`] projects: what `GET /orders` shows of an order,
+    /// never the payment token (template.yaml lists the same; a test holds them equal).
+    pub const USER_INDEX_PROJECTION: [&str; 8] = [
+        STATUS,
+        ITEMS,
+        TOTAL_CENTS,
+        CURRENCY,
+        UPDATED_AT,
+        PAYMENT_ID,
+        FAILURE_ERROR,
+        FAILURE_REASON,
+    ];
 }
 
 /// Status of an order. `Completed` and `Failed` are final: a status never moves back.

@@ -227,12 +227,19 @@ fn tables_match_shop_model() {
         orders::USER_INDEX,
         &[(orders::USER_SUB, "HASH"), (orders::CREATED_AT, "RANGE")],
     );
-    // The payment token never lands in the index.
+    // The index projects what GET /orders shows, and never the payment token.
     let projected =
         &t["Resources"]["OrdersTable"]["Properties"]["GlobalSecondaryIndexes"][0]["Projection"];
-    assert!(!as_list(&projected["NonKeyAttributes"])
+    assert_eq!(projected["ProjectionType"], "INCLUDE");
+    let mut attributes: Vec<&str> = as_list(&projected["NonKeyAttributes"])
         .iter()
-        .any(|a| *a == orders::PAYMENT_TOKEN));
+        .filter_map(|a| a.as_str())
+        .collect();
+    attributes.sort();
+    let mut expected = orders::USER_INDEX_PROJECTION.to_vec();
+    expected.sort();
+    assert_eq!(attributes, expected);
+    assert!(!attributes.contains(&orders::PAYMENT_TOKEN));
 }
 
 #[test]
@@ -453,6 +460,7 @@ fn api_routes_and_their_authorization() {
         ("GET", "/products/upload", true),
         ("POST", "/orders", true),
         ("GET", "/orders/{orderId}", true),
+        ("GET", "/orders", true),
     ]
     .into_iter()
     .map(|(m, p, a)| (m.to_string(), p.to_string(), a))
@@ -553,7 +561,7 @@ fn catalog_reads_are_cached_in_staging_and_prod_keyed_by_their_parameters() {
             );
             if key == ("/*", "*") {
                 // With a cache cluster API Gateway would cache every GET, the per-user
-                // GET /orders/{orderId} and GET /products/upload included.
+                // GET /orders, GET /orders/{orderId} and GET /products/upload included.
                 assert_eq!(setting["CachingEnabled"], false, "{stage}");
                 continue;
             }

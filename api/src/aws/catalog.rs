@@ -42,11 +42,7 @@ impl ProductCatalog for DynamoCatalog {
         limit: u32,
         start: Option<&PageKey>,
     ) -> Result<ProductPage, ApiError> {
-        let start_key: Option<Item> = start.map(|key| {
-            key.iter()
-                .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
-                .collect()
-        });
+        let start_key = start.map(super::start_key);
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
         // A page ends at `Limit` items or 1 MB, whichever comes first; `LastEvaluatedKey`
         // is absent only when the listing is complete.
@@ -86,7 +82,7 @@ impl ProductCatalog for DynamoCatalog {
             .map(product_from_item)
             .collect::<Result<Vec<_>, _>>()?;
         let last_key = match last_key {
-            Some(key) if !key.is_empty() => Some(page_key(&key)?),
+            Some(key) if !key.is_empty() => Some(super::page_key(&key)?),
             _ => None,
         };
         Ok(ProductPage { items, last_key })
@@ -158,17 +154,6 @@ impl ProductCatalog for DynamoCatalog {
 }
 
 /// A `LastEvaluatedKey` as a page key (every key attribute of this schema is a string).
-fn page_key(key: &Item) -> Result<PageKey, ApiError> {
-    key.iter()
-        .map(|(name, value)| match value {
-            AttributeValue::S(s) => Ok((name.clone(), s.clone())),
-            _ => Err(ApiError::Internal(format!(
-                "non-string key attribute {name}"
-            ))),
-        })
-        .collect()
-}
-
 fn string(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(s)) => Some(s.clone()),

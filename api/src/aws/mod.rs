@@ -14,7 +14,13 @@ pub use images::S3Images;
 pub use orders::DynamoOrders;
 pub use queue::SqsQueue;
 
+use std::collections::HashMap;
+
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::error::ApiError;
+use crate::ports::PageKey;
 
 /// Loads the SDK configuration from the environment (region, credentials, and
 /// `AWS_ENDPOINT_URL` when pointed at an emulator).
@@ -31,4 +37,23 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
         .force_path_style(path_style)
         .build();
     aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+/// A DynamoDB `LastEvaluatedKey` as a [`PageKey`] (every key attribute here is a string).
+pub(crate) fn page_key(key: &HashMap<String, AttributeValue>) -> Result<PageKey, ApiError> {
+    key.iter()
+        .map(|(name, value)| match value {
+            AttributeValue::S(s) => Ok((name.clone(), s.clone())),
+            _ => Err(ApiError::Internal(format!(
+                "non-string key attribute {name}"
+            ))),
+        })
+        .collect()
+}
+
+/// A [`PageKey`] as a DynamoDB `ExclusiveStartKey`.
+pub(crate) fn start_key(key: &PageKey) -> HashMap<String, AttributeValue> {
+    key.iter()
+        .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+        .collect()
 }

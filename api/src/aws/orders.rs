@@ -10,7 +10,7 @@ use shop_model::{orders as attr, OrderStatus, PricedLine};
 
 use super::errors::classify;
 use crate::error::ApiError;
-use crate::ports::{CreateOutcome, OrderRecord, OrderStore};
+use crate::ports::{CreateOutcome, OrderPage, OrderRecord, OrderStore, PageKey};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -87,6 +87,42 @@ impl OrderStore for DynamoOrders {
             .await
             .map_err(|e| classify("DynamoDB", "UpdateItem", &e))?;
         Ok(())
+    }
+
+    async fn list_orders(
+        &self,
+        user_sub: &str,
+        limit: u32,
+        start: Option<&PageKey>,
+    ) -> Result<OrderPage, ApiError> {
+        // The user index: partition `userSub`, sort `createdAt`; newest first is
+        // `ScanIndexForward = false`. It projects the view's attributes, never the payment token.
+        // <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html>
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(attr::USER_INDEX)
+            .key_condition_expression("#u = :u")
+            .expression_attribute_names("#u", attr::USER_SUB)
+            .expression_attribute_values(":u", s(user_sub))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start.map(super::start_key))
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB", "Query", &e))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(order_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let last_key = match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => Some(super::page_key(&key)?),
+            _ => None,
+        };
+        Ok(OrderPage { items, last_key })
     }
 }
 

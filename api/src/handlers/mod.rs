@@ -3,5 +3,6 @@
 
 pub mod auth;
 pub mod orders;
+pub mod paging;
 pub mod products;
 pub mod upload;

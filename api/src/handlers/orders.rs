@@ -1,5 +1,5 @@
-//! `POST /orders` (price, record PENDING, queue; idempotent per `Idempotency-Key`) and
-//! `GET /orders/{orderId}` (owner only).
+//! `POST /orders` (price, record PENDING, queue; idempotent per `Idempotency-Key`),
+//! `GET /orders/{orderId}` (owner only) and `GET /orders` (the caller's, newest first).
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,10 +10,12 @@ use shop_model::{
 };
 use uuid::Uuid;
 
-use crate::contract::{OrderAccepted, OrderView};
+use crate::contract::{OrderAccepted, OrderList, OrderView};
 use crate::error::ApiError;
 use crate::http::{is_plain_id, ApiRequest, ApiResponse, Claims, Fields};
-use crate::ports::{CreateOutcome, OrderQueue, OrderRecord, OrderStore, ProductCatalog};
+use crate::ports::{CreateOutcome, OrderQueue, OrderRecord, OrderStore, PageKey, ProductCatalog};
+
+use super::paging;
 
 /// Header carrying the client's idempotency key.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
@@ -240,6 +242,42 @@ pub async fn get<O: OrderStore>(
         return Err(not_found());
     }
     Ok(ApiResponse::json(200, &order_view(&order)))
+}
+
+/// Handles `GET /orders?limit=&cursor=`: the caller's orders, newest first. A cursor is a
+/// key of the caller's own listing; one naming another user is a 422, so no cursor can list
+/// someone else's orders.
+pub async fn list<O: OrderStore>(
+    orders: &O,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let claims = request.require_claims()?;
+    let limit = paging::limit(request)?;
+    let start = paging::cursor(request, |key| continues_listing(key, &claims.sub))?;
+    let page = orders
+        .list_orders(&claims.sub, limit, start.as_ref())
+        .await?;
+    // Defence in depth: the query is by the caller's sub, so this filters nothing.
+    let items = page
+        .items
+        .iter()
+        .filter(|order| order.user_sub == claims.sub)
+        .map(order_view)
+        .collect();
+    let next_cursor = page.last_key.as_ref().map(paging::encode_cursor);
+    Ok(ApiResponse::json(200, &OrderList { items, next_cursor }))
+}
+
+/// True for a key of the caller's listing on the user index: exactly `orderId`, `userSub`
+/// (the caller) and `createdAt`.
+fn continues_listing(key: &PageKey, user_sub: &str) -> bool {
+    use shop_model::orders as attr;
+    key.len() == 3
+        && key.get(attr::USER_SUB).map(String::as_str) == Some(user_sub)
+        && key.get(attr::ORDER_ID).is_some_and(|id| is_plain_id(id))
+        && key
+            .get(attr::CREATED_AT)
+            .is_some_and(|at| !at.is_empty() && at.len() <= 64)
 }
 
 /// The owner's view of an order (no payment token).

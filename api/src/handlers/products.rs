@@ -1,8 +1,5 @@
 //! `GET /products` and `GET /products/{id}`: the public catalog, paged with opaque cursors.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
 use shop_model::products as attr;
 
 use crate::contract::{ProductPage, ProductView};
@@ -10,12 +7,7 @@ use crate::error::ApiError;
 use crate::http::{is_plain_id, ApiRequest, ApiResponse};
 use crate::ports::{PageKey, ProductCatalog};
 
-/// Page size when the client gives none.
-pub const DEFAULT_LIMIT: u32 = 20;
-/// Largest page size.
-pub const MAX_LIMIT: u32 = 100;
-/// Longest cursor accepted (a DynamoDB key of two short strings is far smaller).
-const MAX_CURSOR_LEN: usize = 2048;
+use super::paging::{self, encode_cursor};
 /// Longest category name accepted.
 const MAX_CATEGORY_LEN: usize = 100;
 
@@ -24,13 +16,7 @@ pub async fn list<C: ProductCatalog>(
     catalog: &C,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    let limit = match request.query.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(raw) => match raw.trim().parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(ApiError::field("limit", "must be an integer from 1 to 100")),
-        },
-    };
+    let limit = paging::limit(request)?;
     let category = match request.query.get("category").map(String::as_str) {
         None => None,
         Some(c) if c.is_empty() || c.len() > MAX_CATEGORY_LEN => {
@@ -38,10 +24,7 @@ pub async fn list<C: ProductCatalog>(
         }
         Some(c) => Some(c),
     };
-    let start = match request.query.get("cursor") {
-        None => None,
-        Some(cursor) => Some(decode_cursor(cursor, category)?),
-    };
+    let start = paging::cursor(request, |key| continues_listing(key, category))?;
     let page = catalog
         .list_products(category, limit, start.as_ref())
         .await?;
@@ -62,23 +45,9 @@ pub async fn get<C: ProductCatalog>(catalog: &C, id: &str) -> Result<ApiResponse
     }
 }
 
-/// The opaque cursor of a page key: base64url (no padding) of its JSON.
-pub fn encode_cursor(key: &PageKey) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
-}
-
-/// Decodes and validates a cursor: it must be a key of the listing it continues (the
-/// table key `{id}` for a full listing, `{category, id}` of the same category for a
-/// category listing). Anything else is a 422 on `cursor`.
-pub fn decode_cursor(cursor: &str, category: Option<&str>) -> Result<PageKey, ApiError> {
-    let invalid = || ApiError::field("cursor", "is not a cursor of this listing");
-    if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
-        return Err(invalid());
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor.trim_end_matches('='))
-        .map_err(|_| invalid())?;
-    let key: PageKey = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+/// True for a key of the listing a cursor continues: the table key `{id}` for a full
+/// listing, `{category, id}` of the same category for a category listing.
+fn continues_listing(key: &PageKey, category: Option<&str>) -> bool {
     let id_ok = key.get(attr::ID).is_some_and(|id| is_plain_id(id));
     let shape_ok = match category {
         None => key.len() == 1,
@@ -86,16 +55,18 @@ pub fn decode_cursor(cursor: &str, category: Option<&str>) -> Result<PageKey, Ap
             key.len() == 2 && key.get(attr::CATEGORY).map(String::as_str) == Some(category)
         }
     };
-    if id_ok && shape_ok {
-        Ok(key)
-    } else {
-        Err(invalid())
-    }
+    id_ok && shape_ok
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    fn decode_cursor(cursor: &str, category: Option<&str>) -> Result<PageKey, ApiError> {
+        paging::decode_cursor(cursor, |key| continues_listing(key, category))
+    }
 
     fn key(pairs: &[(&str, &str)]) -> PageKey {
         pairs

@@ -1,4 +1,4 @@
-//! `POST /orders` and `GET /orders/{orderId}`.
+//! `POST /orders`, `GET /orders/{orderId}` and `GET /orders`.
 
 use serde_json::{json, Value};
 use shop_model::OrderStatus;
@@ -317,5 +317,100 @@ async fn get_order_outage_is_503() {
     h.orders.faults.fail_next(Fault::Unavailable, 1);
     let request = ApiRequest::new("GET", "/orders/o-1").with_claims("user-1", None);
     let (response, _) = h.call(request).await;
+    assert_eq!(response.status, 503);
+}
+
+fn my_orders(user: &str, query: &[(&str, &str)]) -> ApiRequest {
+    let mut request = ApiRequest::new("GET", "/orders").with_claims(user, None);
+    for (name, value) in query {
+        request = request.with_query(name, value);
+    }
+    request
+}
+
+#[tokio::test]
+async fn lists_the_callers_orders_newest_first_in_pages() {
+    let h = Harness::new();
+    let mut placed = Vec::new();
+    for _ in 0..5 {
+        let (_, body) = h.call(order("user-1", basket())).await;
+        placed.push(body["orderId"].as_str().unwrap().to_string());
+    }
+    let (_, theirs) = h.call(order("user-2", basket())).await;
+    let theirs = theirs["orderId"].as_str().unwrap().to_string();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut query = vec![("limit", "2")];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c));
+        }
+        let (response, body) = h.call(my_orders("user-1", &query)).await;
+        assert_eq!(response.status, 200, "{body}");
+        pages += 1;
+        let items = body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        for item in items {
+            assert!(item.get("paymentToken").is_none(), "{item}");
+            seen.push(item.clone());
+        }
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let ids: Vec<&str> = seen
+        .iter()
+        .map(|o| o["orderId"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = placed.iter().map(String::as_str).collect();
+    expected.sort();
+    let mut got = ids.clone();
+    got.sort();
+    assert_eq!(got, expected, "every order once, none of user-2's");
+    assert!(!ids.contains(&theirs.as_str()));
+    let created: Vec<&str> = seen
+        .iter()
+        .map(|o| o["createdAt"].as_str().unwrap())
+        .collect();
+    assert!(
+        created.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {created:?}"
+    );
+
+    // Someone with no orders gets an empty first page.
+    let (response, body) = h.call(my_orders("user-3", &[])).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(body, json!({"items": [], "nextCursor": null}));
+}
+
+#[tokio::test]
+async fn a_cursor_of_another_users_listing_is_422_and_auth_is_required() {
+    let h = Harness::new();
+    for _ in 0..3 {
+        h.call(order("user-2", basket())).await;
+    }
+    let (_, body) = h.call(my_orders("user-2", &[("limit", "1")])).await;
+    let theirs = body["nextCursor"].as_str().unwrap().to_string();
+    let (response, body) = h.call(my_orders("user-1", &[("cursor", &theirs)])).await;
+    assert_eq!(response.status, 422, "{body}");
+    assert!(message(&body).starts_with("cursor"), "{body}");
+    for bad in [
+        ("limit", "0"),
+        ("limit", "101"),
+        ("limit", "x"),
+        ("cursor", "!!"),
+    ] {
+        let (response, body) = h.call(my_orders("user-1", &[bad])).await;
+        assert_eq!(response.status, 422, "{bad:?} {body}");
+    }
+    let anonymous = ApiRequest::new("GET", "/orders");
+    let (response, body) = h.call(anonymous).await;
+    assert_eq!((response.status, code(&body)), (401, "unauthorized"));
+    h.orders.faults.fail_next(Fault::Unavailable, 1);
+    let (response, _) = h.call(my_orders("user-1", &[])).await;
     assert_eq!(response.status, 503);
 }

@@ -69,7 +69,8 @@ pub async fn create_products_table(client: &aws_sdk_dynamodb::Client) -> String 
     name
 }
 
-/// Creates an Orders table with its `user-index` GSI; returns its name.
+/// Creates an Orders table with its `user-index` GSI projected as the template does; returns
+/// its name.
 pub async fn create_orders_table(client: &aws_sdk_dynamodb::Client) -> String {
     let name = unique("orders");
     client
@@ -87,7 +88,10 @@ pub async fn create_orders_table(client: &aws_sdk_dynamodb::Client) -> String {
                 .key_schema(key(orders::CREATED_AT, KeyType::Range))
                 .projection(
                     Projection::builder()
-                        .projection_type(ProjectionType::All)
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(
+                            orders::USER_INDEX_PROJECTION.map(str::to_string).to_vec(),
+                        ))
                         .build(),
                 )
                 .build()
