@@ -7,9 +7,11 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use crate::error::ApiError;
-use crate::handlers::{auth, orders, products, upload};
+use crate::handlers::{auth, catalog, orders, products, upload};
 use crate::http::{ApiRequest, ApiResponse};
-use crate::ports::{IdentityProvider, ImageStore, OrderQueue, OrderStore, ProductCatalog};
+use crate::ports::{
+    CatalogAdmin, IdentityProvider, ImageStore, OrderQueue, OrderStore, ProductCatalog,
+};
 use crate::routes::{match_route, Route};
 
 pub use crate::handlers::auth::AuthConfig;
@@ -34,7 +36,7 @@ pub struct App<I, C, O, Q, S> {
 impl<I, C, O, Q, S> App<I, C, O, Q, S>
 where
     I: IdentityProvider,
-    C: ProductCatalog,
+    C: ProductCatalog + CatalogAdmin,
     O: OrderStore,
     Q: OrderQueue,
     S: ImageStore,
@@ -44,9 +46,17 @@ where
         let started = Instant::now();
         let result = match match_route(&request.method, &request.path) {
             Some(Route::Auth) => auth::handle(&self.identity, self.auth, &request).await,
-            Some(Route::ListProducts) => products::list(&self.catalog, &request).await,
-            Some(Route::GetProduct(id)) => products::get(&self.catalog, &id).await,
-            Some(Route::UploadUrl) => upload::handle(&self.catalog, &self.images, &request).await,
+            Some(Route::ListProducts) => {
+                products::list(&self.catalog, &self.images, &request).await
+            }
+            Some(Route::GetProduct(id)) => products::get(&self.catalog, &self.images, &id).await,
+            Some(
+                route @ (Route::UploadUrl
+                | Route::CreateProduct
+                | Route::UpdateProduct(_)
+                | Route::ArchiveProduct(_)
+                | Route::AdjustStock(_)),
+            ) => staff_route(&self.catalog, &self.images, route, &request).await,
             Some(Route::CreateOrder) => {
                 orders::create(&self.catalog, &self.orders, &self.queue, &request).await
             }
@@ -62,7 +72,7 @@ where
 impl<I, C, O, Q, S> Service for App<I, C, O, Q, S>
 where
     I: IdentityProvider,
-    C: ProductCatalog,
+    C: ProductCatalog + CatalogAdmin,
     O: OrderStore,
     Q: OrderQueue,
     S: ImageStore,
@@ -91,38 +101,59 @@ impl<I: IdentityProvider> Service for AuthApi<I> {
 }
 
 /// `GET /products` and `GET /products/{id}` (the `get-products` Lambda).
-pub struct ProductsApi<C> {
+pub struct ProductsApi<C, S> {
     pub catalog: C,
+    pub images: S,
 }
 
 #[async_trait]
-impl<C: ProductCatalog> Service for ProductsApi<C> {
+impl<C: ProductCatalog, S: ImageStore> Service for ProductsApi<C, S> {
     async fn handle(&self, request: ApiRequest) -> ApiResponse {
         let started = Instant::now();
         let result = match match_route(&request.method, &request.path) {
-            Some(Route::ListProducts) => products::list(&self.catalog, &request).await,
-            Some(Route::GetProduct(id)) => products::get(&self.catalog, &id).await,
+            Some(Route::ListProducts) => {
+                products::list(&self.catalog, &self.images, &request).await
+            }
+            Some(Route::GetProduct(id)) => products::get(&self.catalog, &self.images, &id).await,
             _ => Err(route_not_found(&request)),
         };
         finish(&request, started, result)
     }
 }
 
-/// `GET /products/upload` (the `upload-url` Lambda).
-pub struct UploadApi<C, S> {
+/// The staff routes (the `catalog-admin` Lambda): `GET /products/upload`, `POST /products`,
+/// `PUT` and `DELETE /products/{id}`, `POST /products/{id}/stock`.
+pub struct CatalogAdminApi<C, S> {
     pub catalog: C,
     pub images: S,
 }
 
 #[async_trait]
-impl<C: ProductCatalog, S: ImageStore> Service for UploadApi<C, S> {
+impl<C: ProductCatalog + CatalogAdmin, S: ImageStore> Service for CatalogAdminApi<C, S> {
     async fn handle(&self, request: ApiRequest) -> ApiResponse {
         let started = Instant::now();
         let result = match match_route(&request.method, &request.path) {
-            Some(Route::UploadUrl) => upload::handle(&self.catalog, &self.images, &request).await,
-            _ => Err(route_not_found(&request)),
+            Some(route) => staff_route(&self.catalog, &self.images, route, &request).await,
+            None => Err(route_not_found(&request)),
         };
         finish(&request, started, result)
+    }
+}
+
+/// Serves one staff route; any other route is not found here.
+async fn staff_route<C: ProductCatalog + CatalogAdmin, S: ImageStore>(
+    catalog: &C,
+    images: &S,
+    route: Route,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    match route {
+        Route::UploadUrl => upload::handle(catalog, images, request).await,
+        Route::CreateProduct => catalog::create(catalog, images, request).await,
+        Route::UpdateProduct(id) => catalog::update(catalog, images, &id, request).await,
+        Route::ArchiveProduct(id) => catalog::archive(catalog, images, &id, request).await,
+        Route::AdjustStock(id) => catalog::adjust_stock(catalog, images, &id, request).await,
+        _ => Err(route_not_found(request)),
     }
 }
 

@@ -84,7 +84,7 @@ impl std::fmt::Debug for TokenSet {
     }
 }
 
-/// A product as the API shows it (the stock stays internal).
+/// A product as the API shows it (the stock stays internal; staff see it in [`ManagedProduct`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductView {
@@ -102,6 +102,78 @@ pub struct ProductView {
     pub currency: String,
     /// The key of its image in the images bucket, if it has one.
     pub image_key: Option<String>,
+    /// A short-lived pre-signed URL a browser can load the image from (the bucket is private).
+    pub image_url: Option<String>,
+    /// The edit version: what a `PUT /products/{id}` must send back.
+    pub version: i64,
+}
+
+impl ProductView {
+    /// The view with its image URL.
+    pub fn with_image_url(mut self, image_url: Option<String>) -> Self {
+        self.image_url = image_url;
+        self
+    }
+}
+
+/// The staff view of a product: the public view, its stock and whether it is archived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedProduct {
+    /// Everything the public view shows.
+    #[serde(flatten)]
+    pub product: ProductView,
+    /// Units in stock.
+    pub stock: i64,
+    /// True once archived (hidden from the catalog, cannot be ordered).
+    pub archived: bool,
+}
+
+/// `POST /products` request (staff).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewProduct {
+    /// 1 to 128 letters, digits, `-` and `_` (not `upload`); a UUID when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// 1 to 200 characters.
+    pub name: String,
+    /// Up to 2000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// 1 to 100 characters.
+    pub category: String,
+    /// 0 to 100000000.
+    pub price_cents: i64,
+    /// The shop's currency (`USD`).
+    pub currency: String,
+    /// Initial stock, 0 to 1000000000.
+    pub stock: i64,
+}
+
+/// `PUT /products/{id}` request (staff): every descriptive field, and the version read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductUpdate {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub currency: String,
+    /// Archive (true) or restore (false, the default).
+    #[serde(default)]
+    pub archived: bool,
+    /// The version this change is based on; a stale one is a 409 `version_conflict`.
+    pub version: i64,
+}
+
+/// `POST /products/{id}/stock` request (staff).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockAdjustment {
+    /// Units to add (negative to remove), not 0; the stock never goes below zero (409).
+    pub adjustment: i64,
 }
 
 impl From<&shop_model::Product> for ProductView {
@@ -114,6 +186,8 @@ impl From<&shop_model::Product> for ProductView {
             price_cents: product.price_cents,
             currency: product.currency.clone(),
             image_key: product.image_key.clone(),
+            image_url: None,
+            version: product.version,
         }
     }
 }

@@ -51,6 +51,12 @@ pub enum ApiError {
     /// A user with this e-mail exists already.
     #[error("a user with this email already exists")]
     UserExists,
+    /// A versioned write named a version that is no longer current.
+    #[error("version {sent} is stale: the product is at version {current}; read it again and reapply the change")]
+    VersionConflict { sent: i64, current: i64 },
+    /// A stock adjustment that would take the stock below zero.
+    #[error("the stock is {stock}; an adjustment of {adjustment} would take it below zero")]
+    InsufficientStock { stock: i64, adjustment: i64 },
     /// A stored resource conflicts with the request.
     #[error("{0}")]
     Conflict(String),
@@ -92,7 +98,10 @@ impl ApiError {
             ApiError::Unauthorized(_) | ApiError::WrongCredentials => 401,
             ApiError::Forbidden(_) | ApiError::NotConfirmed | ApiError::ChallengeRequired(_) => 403,
             ApiError::NotFound(_) | ApiError::RouteNotFound { .. } => 404,
-            ApiError::UserExists | ApiError::Conflict(_) => 409,
+            ApiError::UserExists
+            | ApiError::Conflict(_)
+            | ApiError::VersionConflict { .. }
+            | ApiError::InsufficientStock { .. } => 409,
             ApiError::PayloadTooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Validation { .. } | ApiError::IdempotencyKeyReused => 422,
@@ -119,6 +128,8 @@ impl ApiError {
             ApiError::RouteNotFound { .. } => "route_not_found",
             ApiError::UserExists => "user_exists",
             ApiError::Conflict(_) => "conflict",
+            ApiError::VersionConflict { .. } => "version_conflict",
+            ApiError::InsufficientStock { .. } => "insufficient_stock",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::TooManyRequests => "too_many_requests",

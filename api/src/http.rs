@@ -282,6 +282,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A field's raw value, if present.
+    pub fn raw(&self, field: &str) -> Option<&'a Value> {
+        self.map.get(field)
+    }
+
     /// A required, non-empty string.
     pub fn string(&self, field: &str) -> Result<&'a str, ApiError> {
         match self.optional_string(field)? {

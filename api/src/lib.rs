@@ -11,6 +11,7 @@ pub mod contract;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod intake;
 pub mod lambda;
 pub mod memory;
 pub mod metrics;

@@ -10,9 +10,11 @@ use shop_model::{orders as orders_attr, products as attr, OrderMessage, Product}
 use uuid::Uuid;
 
 use crate::error::{ApiError, RETRY_AFTER_THROTTLED};
+use crate::intake::ImageObjects;
 use crate::ports::{
-    CreateOutcome, IdentityProvider, ImageStore, OrderPage, OrderQueue, OrderRecord, OrderStore,
-    PageKey, ProductCatalog, ProductPage, SignUp, Tokens, UploadForm, UploadRules,
+    CatalogAdmin, CreateOutcome, EditOutcome, IdentityProvider, ImageStore, OrderPage, OrderQueue,
+    OrderRecord, OrderStore, PageKey, ProductCatalog, ProductEdit, ProductPage, SignUp,
+    StockOutcome, Tokens, UploadForm, UploadRules,
 };
 
 /// How an injected failure looks.
@@ -81,6 +83,11 @@ impl MemoryCatalog {
     pub fn put(&self, product: Product) {
         lock(&self.products).insert(product.id.clone(), product);
     }
+
+    /// A stored product, by id.
+    pub fn get(&self, id: &str) -> Option<Product> {
+        lock(&self.products).get(id).cloned()
+    }
 }
 
 #[async_trait]
@@ -95,7 +102,8 @@ impl ProductCatalog for MemoryCatalog {
         let products = lock(&self.products);
         let after = start.and_then(|k| k.get(attr::ID)).cloned();
         let mut matching = products.values().filter(|p| {
-            category.is_none_or(|c| p.category == c)
+            !p.archived
+                && category.is_none_or(|c| p.category == c)
                 && after.as_ref().is_none_or(|after| p.id > *after)
         });
         let items: Vec<Product> = matching.by_ref().take(limit as usize).cloned().collect();
@@ -126,6 +134,81 @@ impl ProductCatalog for MemoryCatalog {
             .iter()
             .filter_map(|id| products.get(id).cloned())
             .collect())
+    }
+}
+
+#[async_trait]
+impl CatalogAdmin for MemoryCatalog {
+    async fn create_product(&self, product: &Product) -> Result<bool, ApiError> {
+        self.faults.check("DynamoDB")?;
+        let mut products = lock(&self.products);
+        if products.contains_key(&product.id) {
+            return Ok(false);
+        }
+        let mut product = product.clone();
+        product.version = 1;
+        products.insert(product.id.clone(), product);
+        Ok(true)
+    }
+
+    async fn edit_product(
+        &self,
+        id: &str,
+        edit: &ProductEdit,
+        version: i64,
+    ) -> Result<EditOutcome, ApiError> {
+        self.faults.check("DynamoDB")?;
+        let mut products = lock(&self.products);
+        let Some(product) = products.get_mut(id) else {
+            return Ok(EditOutcome::NotFound);
+        };
+        if product.version != version {
+            return Ok(EditOutcome::Stale {
+                current_version: product.version,
+            });
+        }
+        product.name = edit.name.clone();
+        product.description = edit.description.clone();
+        product.category = edit.category.clone();
+        product.price_cents = edit.price_cents;
+        product.currency = edit.currency.clone();
+        product.archived = edit.archived;
+        product.version += 1;
+        Ok(EditOutcome::Edited(product.clone()))
+    }
+
+    async fn archive_product(&self, id: &str) -> Result<EditOutcome, ApiError> {
+        self.faults.check("DynamoDB")?;
+        let mut products = lock(&self.products);
+        let Some(product) = products.get_mut(id) else {
+            return Ok(EditOutcome::NotFound);
+        };
+        product.archived = true;
+        product.version += 1;
+        Ok(EditOutcome::Edited(product.clone()))
+    }
+
+    async fn adjust_stock(&self, id: &str, delta: i64) -> Result<StockOutcome, ApiError> {
+        self.faults.check("DynamoDB")?;
+        let mut products = lock(&self.products);
+        let Some(product) = products.get_mut(id) else {
+            return Ok(StockOutcome::NotFound);
+        };
+        if product.stock + delta < 0 {
+            return Ok(StockOutcome::Insufficient {
+                stock: product.stock,
+            });
+        }
+        product.stock += delta;
+        Ok(StockOutcome::Adjusted(product.clone()))
+    }
+
+    async fn set_image(&self, id: &str, key: &str) -> Result<Option<String>, ApiError> {
+        self.faults.check("DynamoDB")?;
+        match lock(&self.products).get_mut(id) {
+            Some(product) => Ok(product.image_key.replace(key.to_string())),
+            None => Err(ApiError::NotFound("no such product".into())),
+        }
     }
 }
 
@@ -424,5 +507,52 @@ impl IdentityProvider for MemoryIdentity {
             Some(email) => Ok(self.tokens(&email, false)),
             None => Err(ApiError::WrongCredentials),
         }
+    }
+}
+
+/// A bucket of objects in a map, for the image intake.
+#[derive(Debug, Default)]
+pub struct MemoryObjects {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// Keys read so far (to show what was never read).
+    reads: Mutex<Vec<String>>,
+    /// Failure injection for every call.
+    pub faults: FaultSwitch,
+}
+
+impl MemoryObjects {
+    /// Stores an object.
+    pub fn put(&self, key: &str, bytes: Vec<u8>) {
+        lock(&self.objects).insert(key.to_string(), bytes);
+    }
+
+    /// True if the object exists.
+    pub fn contains(&self, key: &str) -> bool {
+        lock(&self.objects).contains_key(key)
+    }
+
+    /// Keys whose bytes were read.
+    pub fn reads(&self) -> Vec<String> {
+        lock(&self.reads).clone()
+    }
+}
+
+#[async_trait]
+impl ImageObjects for MemoryObjects {
+    async fn size(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        self.faults.check("S3")?;
+        Ok(lock(&self.objects).get(key).map(|b| b.len() as u64))
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        self.faults.check("S3")?;
+        lock(&self.reads).push(key.to_string());
+        Ok(lock(&self.objects).get(key).cloned())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ApiError> {
+        self.faults.check("S3")?;
+        lock(&self.objects).remove(key);
+        Ok(())
     }
 }

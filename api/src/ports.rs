@@ -26,7 +26,9 @@ pub struct ProductPage {
 /// Read access to the Products table.
 #[async_trait]
 pub trait ProductCatalog: Send + Sync {
-    /// Up to `limit` products, of one `category` if given, starting after `start`.
+    /// Up to `limit` products that are not archived, of one `category` if given, starting
+    /// after `start`. A page may hold fewer than `limit` (archived ones are filtered out after
+    /// the read, as DynamoDB's `FilterExpression` does) and still have a next page.
     async fn list_products(
         &self,
         category: Option<&str>,
@@ -34,11 +36,71 @@ pub trait ProductCatalog: Send + Sync {
         start: Option<&PageKey>,
     ) -> Result<ProductPage, ApiError>;
 
-    /// One product by id.
+    /// One product by id, archived or not.
     async fn get_product(&self, id: &str) -> Result<Option<Product>, ApiError>;
 
-    /// The products with these (distinct, at most 100) ids; unknown ids are left out.
+    /// The products with these (distinct, at most 100) ids, archived or not; unknown ids are
+    /// left out.
     async fn get_products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError>;
+}
+
+/// What a catalog edit sets: every descriptive field (a `PUT` replaces them all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductEdit {
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub archived: bool,
+}
+
+/// Outcome of a versioned edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditOutcome {
+    /// Applied; the product as it is now (version bumped).
+    Edited(Product),
+    /// No product with this id.
+    NotFound,
+    /// Someone edited it since the version the caller read.
+    Stale { current_version: i64 },
+}
+
+/// Outcome of a stock adjustment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StockOutcome {
+    /// Applied; the product as it is now.
+    Adjusted(Product),
+    /// No product with this id.
+    NotFound,
+    /// The stock would go below zero; nothing changed.
+    Insufficient { stock: i64 },
+}
+
+/// Write access to the Products table, for staff and the image intake. Every write is one
+/// conditional request, so none can race another or an order's stock reservation.
+#[async_trait]
+pub trait CatalogAdmin: Send + Sync {
+    /// Adds a product (version 1) unless its id is taken; false when it is.
+    async fn create_product(&self, product: &Product) -> Result<bool, ApiError>;
+
+    /// Replaces the descriptive fields if the product is still at `version`.
+    async fn edit_product(
+        &self,
+        id: &str,
+        edit: &ProductEdit,
+        version: i64,
+    ) -> Result<EditOutcome, ApiError>;
+
+    /// Archives a product, whatever its version (archiving twice is harmless).
+    async fn archive_product(&self, id: &str) -> Result<EditOutcome, ApiError>;
+
+    /// Adds `delta` (negative to remove) to the stock, unless it would go below zero.
+    async fn adjust_stock(&self, id: &str, delta: i64) -> Result<StockOutcome, ApiError>;
+
+    /// Makes `key` the product's image; the previous key, `Ok(None)` if it had none, and
+    /// `Err(NotFound)` when there is no such product.
+    async fn set_image(&self, id: &str, key: &str) -> Result<Option<String>, ApiError>;
 }
 
 /// An order as the Orders table holds it.
@@ -210,6 +272,30 @@ impl<T: ProductCatalog + ?Sized> ProductCatalog for Arc<T> {
     }
     async fn get_products(&self, ids: &[String]) -> Result<Vec<Product>, ApiError> {
         (**self).get_products(ids).await
+    }
+}
+
+#[async_trait]
+impl<T: CatalogAdmin + ?Sized> CatalogAdmin for Arc<T> {
+    async fn create_product(&self, product: &Product) -> Result<bool, ApiError> {
+        (**self).create_product(product).await
+    }
+    async fn edit_product(
+        &self,
+        id: &str,
+        edit: &ProductEdit,
+        version: i64,
+    ) -> Result<EditOutcome, ApiError> {
+        (**self).edit_product(id, edit, version).await
+    }
+    async fn archive_product(&self, id: &str) -> Result<EditOutcome, ApiError> {
+        (**self).archive_product(id).await
+    }
+    async fn adjust_stock(&self, id: &str, delta: i64) -> Result<StockOutcome, ApiError> {
+        (**self).adjust_stock(id, delta).await
+    }
+    async fn set_image(&self, id: &str, key: &str) -> Result<Option<String>, ApiError> {
+        (**self).set_image(id, key).await
     }
 }
 

@@ -11,6 +11,14 @@ pub enum Route {
     GetProduct(String),
     /// `GET /products/upload`
     UploadUrl,
+    /// `POST /products`
+    CreateProduct,
+    /// `PUT /products/{id}`
+    UpdateProduct(String),
+    /// `DELETE /products/{id}`
+    ArchiveProduct(String),
+    /// `POST /products/{id}/stock`
+    AdjustStock(String),
     /// `POST /orders`
     CreateOrder,
     /// `GET /orders`
@@ -33,6 +41,14 @@ pub fn match_route(method: &str, path: &str) -> Option<Route> {
         // The literal `upload` wins over `{id}`, as in API Gateway's resource tree.
         ("GET", ["products", "upload"]) => Some(Route::UploadUrl),
         ("GET", ["products", id]) if !id.is_empty() => Some(Route::GetProduct(id.to_string())),
+        ("POST", ["products"]) => Some(Route::CreateProduct),
+        ("PUT", ["products", id]) if !id.is_empty() => Some(Route::UpdateProduct(id.to_string())),
+        ("DELETE", ["products", id]) if !id.is_empty() => {
+            Some(Route::ArchiveProduct(id.to_string()))
+        }
+        ("POST", ["products", id, "stock"]) if !id.is_empty() => {
+            Some(Route::AdjustStock(id.to_string()))
+        }
         ("POST", ["orders"]) => Some(Route::CreateOrder),
         ("GET", ["orders"]) => Some(Route::ListOrders),
         ("GET", ["orders", id]) if !id.is_empty() => Some(Route::GetOrder(id.to_string())),
@@ -55,6 +71,19 @@ mod tests {
         assert_eq!(
             match_route("get", "/products/p-1"),
             Some(Route::GetProduct("p-1".into()))
+        );
+        assert_eq!(match_route("POST", "/products"), Some(Route::CreateProduct));
+        assert_eq!(
+            match_route("PUT", "/products/p-1"),
+            Some(Route::UpdateProduct("p-1".into()))
+        );
+        assert_eq!(
+            match_route("DELETE", "/products/p-1"),
+            Some(Route::ArchiveProduct("p-1".into()))
+        );
+        assert_eq!(
+            match_route("POST", "/products/p-1/stock"),
+            Some(Route::AdjustStock("p-1".into()))
         );
         assert_eq!(match_route("POST", "/orders"), Some(Route::CreateOrder));
         assert_eq!(match_route("GET", "/orders/"), Some(Route::ListOrders));

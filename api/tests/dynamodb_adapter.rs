@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use api::app::{ProductsApi, Service};
 use api::aws::{DynamoCatalog, DynamoOrders};
+use api::memory::MemoryImages;
 use api::ports::{CreateOutcome, OrderRecord, OrderStore, ProductCatalog};
 use api::{ApiError, ApiRequest};
 use shop_model::{OrderStatus, PricedLine};
@@ -30,7 +31,11 @@ async fn seeded_catalog() -> (aws_sdk_dynamodb::Client, String) {
 }
 
 /// Walks a listing through the handler, following `nextCursor`.
-async fn walk(api: &ProductsApi<DynamoCatalog>, category: Option<&str>, limit: u32) -> Vec<String> {
+async fn walk(
+    api: &ProductsApi<DynamoCatalog, MemoryImages>,
+    category: Option<&str>,
+    limit: u32,
+) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..50 {
@@ -66,6 +71,7 @@ async fn listing_pages_through_scan_and_category_index() {
     let (client, table) = seeded_catalog().await;
     let api = ProductsApi {
         catalog: DynamoCatalog::new(client, table),
+        images: MemoryImages::default(),
     };
 
     let all = walk(&api, None, 3).await;
@@ -255,7 +261,10 @@ async fn a_missing_table_is_an_internal_error_without_details() {
         aws_sdk_dynamodb::Client::new(&config),
         common::unique("nope"),
     );
-    let api = ProductsApi { catalog };
+    let api = ProductsApi {
+        catalog,
+        images: MemoryImages::default(),
+    };
     let response = api.handle(ApiRequest::new("GET", "/products/p-1")).await;
     assert_eq!(response.status, 500);
     let body = response.json_body();
@@ -265,4 +274,114 @@ async fn a_missing_table_is_an_internal_error_without_details() {
         "table name leaked: {}",
         response.body
     );
+}
+
+#[tokio::test]
+async fn catalog_writes_are_conditional_and_never_lose_a_change() {
+    use api::ports::{CatalogAdmin, EditOutcome, ProductEdit, StockOutcome};
+    let config = common::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = common::create_products_table(&client).await;
+    let catalog = DynamoCatalog::new(client.clone(), table.clone());
+    let lamp = shop_model::Product {
+        id: "lamp".into(),
+        name: "Lamp".into(),
+        description: String::new(),
+        category: "home".into(),
+        price_cents: 3999,
+        currency: "USD".into(),
+        image_key: None,
+        stock: 10,
+        version: 1,
+        archived: false,
+    };
+    assert!(catalog.create_product(&lamp).await.unwrap());
+    assert!(!catalog.create_product(&lamp).await.unwrap(), "id taken");
+
+    // Two editors holding version 1: exactly one wins, the other learns the version.
+    let edit = |name: &str| ProductEdit {
+        name: name.into(),
+        description: "d".into(),
+        category: "home".into(),
+        price_cents: 4999,
+        currency: "USD".into(),
+        archived: false,
+    };
+    let (edit_a, edit_b) = (edit("A"), edit("B"));
+    let (a, b) = tokio::join!(
+        catalog.edit_product("lamp", &edit_a, 1),
+        catalog.edit_product("lamp", &edit_b, 1)
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    let won = outcomes
+        .iter()
+        .filter(|o| matches!(o, EditOutcome::Edited(p) if p.version == 2))
+        .count();
+    assert_eq!(won, 1, "{outcomes:?}");
+    assert!(outcomes.contains(&EditOutcome::Stale { current_version: 2 }));
+    assert_eq!(
+        catalog.edit_product("nope", &edit("C"), 1).await.unwrap(),
+        EditOutcome::NotFound
+    );
+    // A product written before versions existed is version 0.
+    common::put_product(&client, &table, "old", "home", 100).await;
+    assert!(matches!(
+        catalog.edit_product("old", &edit("Old"), 0).await.unwrap(),
+        EditOutcome::Edited(p) if p.version == 1
+    ));
+
+    // Concurrent adjustments: every one lands.
+    let adds = (0..10).map(|_| catalog.adjust_stock("lamp", 1));
+    let removes = (0..10).map(|_| catalog.adjust_stock("lamp", -1));
+    for outcome in futures::future::join_all(adds.chain(removes)).await {
+        assert!(matches!(outcome.unwrap(), StockOutcome::Adjusted(_)));
+    }
+    let stock = catalog.get_product("lamp").await.unwrap().unwrap().stock;
+    assert_eq!(stock, 10);
+    assert_eq!(
+        catalog.adjust_stock("lamp", -11).await.unwrap(),
+        StockOutcome::Insufficient { stock: 10 }
+    );
+    assert_eq!(
+        catalog.adjust_stock("nope", 1).await.unwrap(),
+        StockOutcome::NotFound
+    );
+
+    // The image key: the previous one comes back for clean-up.
+    assert_eq!(
+        catalog
+            .set_image("lamp", "products/lamp/1.png")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        catalog
+            .set_image("lamp", "products/lamp/2.png")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("products/lamp/1.png")
+    );
+    assert_eq!(
+        catalog.set_image("nope", "k").await.unwrap_err().status(),
+        404
+    );
+
+    // Archived: out of the listing (scan and category index), still readable by id.
+    assert!(matches!(
+        catalog.archive_product("lamp").await.unwrap(),
+        EditOutcome::Edited(p) if p.archived
+    ));
+    let listed = catalog.list_products(None, 100, None).await.unwrap();
+    assert!(listed.items.iter().all(|p| p.id != "lamp"));
+    let home = catalog
+        .list_products(Some("home"), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        home.items.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["old"]
+    );
+    assert!(catalog.get_product("lamp").await.unwrap().unwrap().archived);
 }

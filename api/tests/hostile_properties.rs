@@ -40,6 +40,8 @@ fn world() -> World {
             currency: "USD".into(),
             image_key: None,
             stock: 3,
+            version: 1,
+            archived: false,
         }
     })));
     let orders = Arc::new(MemoryOrders::default());

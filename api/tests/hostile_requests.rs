@@ -57,6 +57,8 @@ fn product(id: &str, price_cents: i64, currency: &str, stock: i64) -> Product {
         currency: currency.into(),
         image_key: None,
         stock,
+        version: 1,
+        archived: false,
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use api::app::{Service, UploadApi};
+use api::app::{CatalogAdminApi, Service};
 use api::aws::{s3_client, DynamoCatalog, S3Images};
 use api::ports::ImageStore;
 use api::ApiRequest;
@@ -104,7 +104,7 @@ async fn upload_forms_are_bound_to_key_content_type_size_and_300_seconds() {
         .await
         .expect("create bucket");
     let images = S3Images::new(s3.clone(), config.credentials_provider(), bucket.clone());
-    let api = UploadApi {
+    let api = CatalogAdminApi {
         catalog: DynamoCatalog::new(dynamodb, products),
         images: images.clone(),
     };

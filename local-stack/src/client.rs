@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use api::contract::{
-    AuthRequest, CreateOrder, ErrorBody, OrderAccepted, OrderList, OrderView, ProductPage,
-    Registered, TokenSet, UploadTarget,
+    AuthRequest, CreateOrder, ErrorBody, ManagedProduct, NewProduct, OrderAccepted, OrderList,
+    OrderView, ProductPage, ProductUpdate, ProductView, Registered, StockAdjustment, TokenSet,
+    UploadTarget,
 };
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
@@ -208,6 +209,74 @@ impl ShopClient {
             .send()
             .await?;
         Ok(response.status().as_u16())
+    }
+
+    /// `POST /products` (staff).
+    pub async fn create_product(
+        &self,
+        id_token: &str,
+        product: &NewProduct,
+    ) -> Result<Answer<ManagedProduct>, TransportError> {
+        let request = self
+            .http
+            .post(self.url("/products"))
+            .header("Authorization", id_token)
+            .json(product);
+        read(request.send().await?).await
+    }
+
+    /// `PUT /products/{id}` (staff).
+    pub async fn update_product(
+        &self,
+        id_token: &str,
+        product_id: &str,
+        update: &ProductUpdate,
+    ) -> Result<Answer<ManagedProduct>, TransportError> {
+        let request = self
+            .http
+            .put(self.url(&format!("/products/{product_id}")))
+            .header("Authorization", id_token)
+            .json(update);
+        read(request.send().await?).await
+    }
+
+    /// `DELETE /products/{id}` (staff): archives the product.
+    pub async fn archive_product(
+        &self,
+        id_token: &str,
+        product_id: &str,
+    ) -> Result<Answer<ManagedProduct>, TransportError> {
+        let request = self
+            .http
+            .delete(self.url(&format!("/products/{product_id}")))
+            .header("Authorization", id_token);
+        read(request.send().await?).await
+    }
+
+    /// `POST /products/{id}/stock` (staff).
+    pub async fn adjust_stock(
+        &self,
+        id_token: &str,
+        product_id: &str,
+        adjustment: i64,
+    ) -> Result<Answer<ManagedProduct>, TransportError> {
+        let request = self
+            .http
+            .post(self.url(&format!("/products/{product_id}/stock")))
+            .header("Authorization", id_token)
+            .json(&StockAdjustment { adjustment });
+        read(request.send().await?).await
+    }
+
+    /// `GET /products/{id}`.
+    pub async fn product(&self, product_id: &str) -> Result<Answer<ProductView>, TransportError> {
+        read(
+            self.http
+                .get(self.url(&format!("/products/{product_id}")))
+                .send()
+                .await?,
+        )
+        .await
     }
 
     /// `POST /orders`, with the ID token and the idempotency key when given.

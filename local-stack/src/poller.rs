@@ -1,7 +1,8 @@
-//! The local stand-in for the SQS event source mapping of the `order-starter` Lambda: long-polls
-//! the order queue and hands each batch to the same starter code the Lambda runs
-//! (`steps::starter::start_batch` over `SfnStarter`), deleting the messages it started and
-//! leaving failures on the queue for SQS to redeliver and finally move to the DLQ.
+//! The local stand-in for an SQS event source mapping: long-polls a queue and hands each batch
+//! to the same code the Lambda runs ([`BatchHandler`]: the `order-starter`'s
+//! `steps::starter::start_batch`, the `image-intake`'s `api::intake::take_in_batch`), deleting
+//! the messages it handled and leaving failures on the queue for SQS to redeliver and finally
+//! move to the DLQ.
 //!
 //! Event source mapping behaviour mirrored:
 //! <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>.
@@ -10,10 +11,53 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use steps::ports::ExecutionStarter;
 use tokio::sync::watch;
+
+/// What a Lambda with an SQS event source does with one batch.
+#[async_trait::async_trait]
+pub trait BatchHandler: Send + Sync {
+    /// The log target (`starter`, `intake`).
+    fn name(&self) -> &'static str;
+    /// Handles a batch: failed records are reported, a whole-batch error leaves every record.
+    async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, String>;
+}
+
+/// The `order-starter` Lambda's handler over a starter.
+pub struct StartExecutions<S>(pub S);
+
+#[async_trait::async_trait]
+impl<S: ExecutionStarter> BatchHandler for StartExecutions<S> {
+    fn name(&self) -> &'static str {
+        "starter"
+    }
+    async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+        steps::starter::start_batch(event, &self.0)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The `image-intake` Lambda's handler over the catalog and the images bucket.
+pub struct TakeInImages<C, O> {
+    pub catalog: C,
+    pub objects: O,
+}
+
+#[async_trait::async_trait]
+impl<C: api::ports::CatalogAdmin, O: api::intake::ImageObjects> BatchHandler
+    for TakeInImages<C, O>
+{
+    fn name(&self) -> &'static str {
+        "intake"
+    }
+    async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+        Ok(api::intake::take_in_batch(&self.catalog, &self.objects, event).await)
+    }
+}
 
 /// Settings of the poller (the template's event source mapping and queue settings).
 #[derive(Debug, Clone)]
@@ -56,9 +100,9 @@ impl PollerStats {
 }
 
 /// Polls until `stop` turns true.
-pub async fn run<S: ExecutionStarter + ?Sized>(
+pub async fn run<H: BatchHandler + ?Sized>(
     sqs: aws_sdk_sqs::Client,
-    starter: &S,
+    handler: &H,
     config: PollerConfig,
     mut stop: watch::Receiver<bool>,
     stats: &PollerStats,
@@ -86,7 +130,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
             }
             Err(error) => {
                 stats.receive_errors.fetch_add(1, Ordering::SeqCst);
-                tracing::warn!(target: "starter", "ReceiveMessage failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
+                tracing::warn!(target: "poller", handler = handler.name(), "ReceiveMessage failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
                 tokio::select! {
                     _ = stop.changed() => return,
                     _ = tokio::time::sleep(backoff) => {}
@@ -122,7 +166,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
         }
         let records = event.records.len();
         stats.records.fetch_add(records as u64, Ordering::SeqCst);
-        let failed: HashSet<String> = match steps::starter::start_batch(event, starter).await {
+        let failed: HashSet<String> = match handler.handle(event).await {
             Ok(response) => response
                 .batch_item_failures
                 .into_iter()
@@ -131,7 +175,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
             Err(error) => {
                 stats.failed_batches.fetch_add(1, Ordering::SeqCst);
                 // The whole batch failed (as a Lambda error would): nothing is deleted.
-                tracing::warn!(target: "starter", "batch of {records} failed: {}", error);
+                tracing::warn!(target: "poller", handler = handler.name(), "batch of {records} failed: {}", error);
                 continue;
             }
         };
@@ -150,7 +194,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
         stats
             .redelivered
             .fetch_add(failed.len() as u64, Ordering::SeqCst);
-        tracing::info!(target: "starter", "batch of {records}: {} started, {} left for redelivery", done.len(), failed.len());
+        tracing::info!(target: "poller", handler = handler.name(), "batch of {records}: {} done, {} left for redelivery", done.len(), failed.len());
         if !done.is_empty() {
             if let Err(error) = sqs
                 .delete_message_batch()
@@ -160,7 +204,7 @@ pub async fn run<S: ExecutionStarter + ?Sized>(
                 .await
             {
                 stats.delete_errors.fetch_add(1, Ordering::SeqCst);
-                tracing::warn!(target: "starter", "DeleteMessageBatch failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
+                tracing::warn!(target: "poller", handler = handler.name(), "DeleteMessageBatch failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error));
             }
         }
     }

@@ -3,7 +3,8 @@
 //! client flows), resolved as CloudFormation would for one stage.
 //!
 //! Resource types created: `AWS::Cognito::UserPool`, `AWS::Cognito::UserPoolClient`,
-//! `AWS::Cognito::UserPoolGroup`, `AWS::DynamoDB::Table`, `AWS::S3::Bucket`, `AWS::SQS::Queue`, `AWS::SNS::Topic`.
+//! `AWS::Cognito::UserPoolGroup`, `AWS::DynamoDB::Table`, `AWS::S3::Bucket`, `AWS::SQS::Queue`,
+//! `AWS::SNS::Topic`.
 //! Functions and the API are stood in for by local processes; their references still resolve
 //! (a function's name is its binary's, as it runs in-process), so `DefinitionSubstitutions` work.
 
@@ -450,7 +451,8 @@ async fn topic(p: &Value, clients: &Clients) -> Result<Physical> {
 }
 
 /// `AWS::S3::Bucket`: the bucket, its public access block, default encryption, ownership
-/// controls and CORS rules (lifecycle rules, versioning and access logging are not applied locally).
+/// controls, CORS rules and event notifications to queues (lifecycle rules, versioning and
+/// access logging are not applied locally).
 async fn bucket(p: &Value, clients: &Clients) -> Result<Physical> {
     use aws_sdk_s3::types::{
         CorsConfiguration, CorsRule, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
@@ -545,6 +547,47 @@ async fn bucket(p: &Value, clients: &Clients) -> Result<Physical> {
             .send()
             .await
             .context("PutBucketCors")?;
+    }
+    // Event notifications to queues (the image intake's); moto delivers them to its own SQS.
+    let queue_configurations = p["NotificationConfiguration"]["QueueConfigurations"].as_array();
+    if let Some(configurations) = queue_configurations {
+        use aws_sdk_s3::types::{
+            Event, FilterRule, FilterRuleName, NotificationConfiguration,
+            NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+        };
+        let mut notification = NotificationConfiguration::builder();
+        for configuration in configurations {
+            let mut key_filter = S3KeyFilter::builder();
+            for rule in configuration["Filter"]["S3Key"]["Rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                key_filter = key_filter.filter_rules(
+                    FilterRule::builder()
+                        .set_name(s(&rule["Name"]).map(|n| FilterRuleName::from(n.as_str())))
+                        .set_value(s(&rule["Value"]))
+                        .build(),
+                );
+            }
+            notification = notification.queue_configurations(
+                QueueConfiguration::builder()
+                    .queue_arn(required(configuration, "Queue")?)
+                    .events(Event::from(required(configuration, "Event")?.as_str()))
+                    .filter(
+                        NotificationConfigurationFilter::builder()
+                            .key(key_filter.build())
+                            .build(),
+                    )
+                    .build()?,
+            );
+        }
+        s3.put_bucket_notification_configuration()
+            .bucket(&name)
+            .notification_configuration(notification.build())
+            .send()
+            .await
+            .context("PutBucketNotificationConfiguration")?;
     }
     Ok(Physical::new(&name)
         .with("Arn", format!("arn:aws:s3:::{name}"))

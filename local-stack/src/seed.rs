@@ -1,11 +1,9 @@
 //! Sample catalog for the local stack: products in several categories, with stock, and a small
 //! generated PNG image of each uploaded to the images bucket under `products/<id>/`.
 
-use std::collections::HashMap;
-
 use anyhow::{Context, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
-use shop_model::{products as attr, Product, CURRENCY};
+
+use shop_model::{Product, CURRENCY};
 
 use crate::Clients;
 
@@ -177,47 +175,29 @@ pub async fn seed(clients: &Clients, table: &str, bucket: &str) -> Result<usize>
             currency: CURRENCY.into(),
             image_key: Some(key),
             stock: product.stock,
+            version: 1,
+            archived: false,
         };
         put_product(&clients.dynamodb, table, &sample).await?;
     }
     Ok(PRODUCTS.len())
 }
 
-/// Writes `product` (with its stock) into the Products table `table`: the seed, and the test
-/// products of the end-to-end tests and the load run, go in this way.
+/// Writes `product` (with its stock) into the Products table `table` through the API's own
+/// adapter (`CatalogAdmin::create_product`, version 1): the seed, and the test products of the
+/// end-to-end tests and the load run, go in this way. An id that exists already is an error.
 pub async fn put_product(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
     product: &Product,
 ) -> Result<()> {
-    let mut item: HashMap<String, AttributeValue> = [
-        (attr::ID, AttributeValue::S(product.id.clone())),
-        (attr::NAME, AttributeValue::S(product.name.clone())),
-        (
-            attr::DESCRIPTION,
-            AttributeValue::S(product.description.clone()),
-        ),
-        (attr::CATEGORY, AttributeValue::S(product.category.clone())),
-        (
-            attr::PRICE_CENTS,
-            AttributeValue::N(product.price_cents.to_string()),
-        ),
-        (attr::CURRENCY, AttributeValue::S(product.currency.clone())),
-        (attr::STOCK, AttributeValue::N(product.stock.to_string())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    if let Some(key) = &product.image_key {
-        item.insert(attr::IMAGE_KEY.to_string(), AttributeValue::S(key.clone()));
-    }
-    dynamodb
-        .put_item()
-        .table_name(table)
-        .set_item(Some(item))
-        .send()
+    use api::ports::CatalogAdmin;
+    let catalog = api::aws::DynamoCatalog::new(dynamodb.clone(), table);
+    let created = catalog
+        .create_product(product)
         .await
         .with_context(|| format!("writing product {}", product.id))?;
+    anyhow::ensure!(created, "product {} exists already in {table}", product.id);
     Ok(())
 }
 

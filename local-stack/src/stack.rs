@@ -26,7 +26,7 @@ const USER_POOL_CLIENT: &str = "UserPoolClient";
 const STAFF_GROUP: &str = "StaffGroup";
 const STATE_MACHINE: &str = "OrderStateMachine";
 const STARTER_FUNCTION: &str = "OrderStarterFunction";
-const ORDER_QUEUE: &str = "OrderQueue";
+const INTAKE_FUNCTION: &str = "ImageIntakeFunction";
 
 /// What `cargo xtask dev` starts, and where.
 #[derive(Debug, Clone)]
@@ -310,6 +310,7 @@ pub struct LocalStack {
     engine: Option<engine::Engine>,
     stop_tx: tokio::sync::watch::Sender<bool>,
     poller: Option<tokio::task::JoinHandle<()>>,
+    intake_poller: Option<tokio::task::JoinHandle<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -389,7 +390,10 @@ impl LocalStack {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
         }
-        if let Some(poller) = self.poller.take() {
+        for poller in [self.poller.take(), self.intake_poller.take()]
+            .into_iter()
+            .flatten()
+        {
             poller.abort();
         }
         self.proxy = None;
@@ -403,7 +407,10 @@ impl Drop for LocalStack {
         if let Some(engine) = self.engine.as_mut() {
             let _ = engine.child.start_kill();
         }
-        if let Some(poller) = self.poller.take() {
+        for poller in [self.poller.take(), self.intake_poller.take()]
+            .into_iter()
+            .flatten()
+        {
             poller.abort();
         }
         if let Some(server) = self.server.take() {
@@ -511,6 +518,31 @@ async fn start_stack(
     ));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The image intake, as its SQS event source mapping would run it.
+    let intake_env = function_env(&stack, &[INTAKE_FUNCTION])?;
+    let intake = poller::TakeInImages {
+        catalog: api::aws::DynamoCatalog::new(
+            clients.dynamodb.clone(),
+            var(&intake_env, env::PRODUCTS_TABLE)?,
+        ),
+        objects: api::aws::S3Images::new(
+            clients.s3.clone(),
+            clients.config.credentials_provider(),
+            var(&intake_env, env::IMAGES_BUCKET)?,
+        ),
+    };
+    let (intake_config, _) = poller_config(&stack, INTAKE_FUNCTION)?;
+    let intake_stats = Arc::new(poller::PollerStats::default());
+    let intake_poller = {
+        let (sqs, rx, stats) = (
+            clients.sqs.clone(),
+            stop_rx.clone(),
+            Arc::clone(&intake_stats),
+        );
+        tokio::spawn(async move {
+            poller::run(sqs, &intake, intake_config, rx, &stats).await;
+        })
+    };
     let mut engine = None;
     let mut engine_spec = None;
     let mut poller = None;
@@ -566,22 +598,9 @@ async fn start_stack(
                 .endpoint_url(&sfn_endpoint)
                 .build(),
         );
-        let starter = steps::aws::SfnStarter::new(sfn, state_machine_arn);
-        let (batch_size, queue_id) = starter_event(&stack)?;
-        let queue = stack
-            .resources
-            .get(&queue_id)
-            .context("order queue not created")?;
-        let wait = stack
-            .resource(&queue_id)
-            .and_then(|r| r["Properties"]["ReceiveMessageWaitTimeSeconds"].as_i64())
-            .unwrap_or(20) as i32;
-        let config = poller::PollerConfig {
-            queue_url: queue.id.clone(),
-            queue_arn: queue.attributes.get("Arn").cloned().unwrap_or_default(),
-            batch_size,
-            wait_seconds: wait,
-        };
+        let starter = poller::StartExecutions(steps::aws::SfnStarter::new(sfn, state_machine_arn));
+        let (config, queue_id) = poller_config(&stack, STARTER_FUNCTION)?;
+        let batch_size = config.batch_size;
         let sqs = clients.sqs.clone();
         let rx = stop_rx.clone();
         let stats = Arc::clone(&poller_stats);
@@ -669,30 +688,43 @@ async fn start_stack(
         engine,
         stop_tx,
         poller,
+        intake_poller: Some(intake_poller),
         server: Some(server),
     })
 }
 
-/// The starter's SQS event: (`BatchSize`, logical id of the queue).
-fn starter_event(stack: &cfn::Stack<'_>) -> Result<(i32, String)> {
-    let function = stack
-        .resource(STARTER_FUNCTION)
-        .with_context(|| format!("template.yaml has no {STARTER_FUNCTION}"))?;
-    for event in function["Properties"]["Events"]
+/// The poller of a function's SQS event (its queue, `BatchSize`, and the queue's long-poll
+/// wait), and the logical id of the queue.
+fn poller_config(stack: &cfn::Stack<'_>, function: &str) -> Result<(poller::PollerConfig, String)> {
+    let resource = stack
+        .resource(function)
+        .with_context(|| format!("template.yaml has no {function}"))?;
+    let event = resource["Properties"]["Events"]
         .as_object()
         .into_iter()
         .flat_map(|m| m.values())
-    {
-        if event["Type"] == "SQS" {
-            let queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
-                .as_str()
-                .unwrap_or(ORDER_QUEUE)
-                .to_string();
-            let batch = event["Properties"]["BatchSize"].as_i64().unwrap_or(10) as i32;
-            return Ok((batch, queue));
-        }
-    }
-    bail!("{STARTER_FUNCTION} has no SQS event")
+        .find(|event| event["Type"] == "SQS")
+        .with_context(|| format!("{function} has no SQS event"))?;
+    let queue_id = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+        .as_str()
+        .with_context(|| format!("{function}'s SQS event names no queue of the template"))?
+        .to_string();
+    let batch_size = event["Properties"]["BatchSize"].as_i64().unwrap_or(10) as i32;
+    let queue = stack
+        .resources
+        .get(&queue_id)
+        .with_context(|| format!("{queue_id} was not created"))?;
+    let wait_seconds = stack
+        .resource(&queue_id)
+        .and_then(|r| r["Properties"]["ReceiveMessageWaitTimeSeconds"].as_i64())
+        .unwrap_or(20) as i32;
+    let config = poller::PollerConfig {
+        queue_url: queue.id.clone(),
+        queue_arn: queue.attributes.get("Arn").cloned().unwrap_or_default(),
+        batch_size,
+        wait_seconds,
+    };
+    Ok((config, queue_id))
 }
 
 /// The template's Outputs, resolved for the local stack (the API URL is the local gateway's),

@@ -114,6 +114,8 @@ async fn serve() -> Served {
             currency: "USD".into(),
             image_key: None,
             stock: 5,
+            version: 1,
+            archived: false,
         }])),
         orders: orders.clone(),
         queue: queue.clone(),

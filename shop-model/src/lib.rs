@@ -44,8 +44,12 @@ pub mod products {
     pub const PRICE_CENTS: &str = "priceCents";
     pub const CURRENCY: &str = "currency";
     pub const IMAGE_KEY: &str = "imageKey";
-    /// Units in stock (N); reserved atomically by the persist step.
+    /// Units in stock (N); reserved atomically by the persist step, adjusted atomically by staff.
     pub const STOCK: &str = "stock";
+    /// Edit counter (N) for optimistic concurrency; stock changes leave it alone.
+    pub const VERSION: &str = "version";
+    /// True (BOOL) once staff archived the product.
+    pub const ARCHIVED: &str = "archived";
     pub const CATEGORY_INDEX: &str = "category-index";
 }
 
@@ -167,6 +171,14 @@ pub struct Product {
     pub image_key: Option<String>,
     #[serde(default)]
     pub stock: i64,
+    /// Bumped by every catalog edit (not by stock changes); an edit must name the version it
+    /// read, so two staff members cannot silently overwrite each other. Absent reads as 0.
+    #[serde(default)]
+    pub version: i64,
+    /// Archived products are hidden from the catalog and cannot be ordered; orders placed
+    /// before keep their lines. Absent reads as false.
+    #[serde(default)]
+    pub archived: bool,
 }
 
 #[cfg(test)]

@@ -5,13 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use api::contract::{CreateOrder, OrderView};
+use api::contract::{CreateOrder, NewProduct, OrderView, ProductUpdate};
 use api::handlers::orders::REPLAYED_HEADER;
 use aws_sdk_dynamodb::types::AttributeValue;
 use local_stack::client::ShopClient;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use shop_model::{orders as order_attr, products as product_attr, OrderLine, OrderStatus, Product};
+use shop_model::{orders as order_attr, products as product_attr, OrderLine, OrderStatus};
 use steps::ports::DECLINED_TOKEN;
 use uuid::Uuid;
 
@@ -132,23 +132,35 @@ impl Stack {
         aws_sdk_dynamodb::Client::new(&self.aws)
     }
 
-    /// Adds a product with its own id and stock (the catalog has no admin API).
+    /// Adds a product with its own id and stock, as staff do (`POST /products`).
     async fn product_with_stock(&self, stock: i64) -> String {
         let id = format!("e2e-{}", Uuid::new_v4());
-        let product = Product {
-            id: id.clone(),
+        let product = NewProduct {
+            id: Some(id.clone()),
             name: "E2E limited item".into(),
             description: "end-to-end test product".into(),
             category: "e2e".into(),
             price_cents: 1000,
             currency: shop_model::CURRENCY.into(),
-            image_key: None,
             stock,
         };
-        local_stack::seed::put_product(&self.dynamodb(), self.out("ProductsTableName"), &product)
-            .await
-            .unwrap();
+        let staff = self.staff_token().await;
+        let created = self.api.create_product(&staff, &product).await.unwrap();
+        assert_eq!(created.status, 201, "POST /products: {:?}", created.body);
         id
+    }
+
+    /// Polls until `done` holds, for at most `deadline`.
+    async fn eventually<F, Fut>(&self, what: &str, deadline: Duration, mut done: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let until = Instant::now() + deadline;
+        while !done().await {
+            assert!(Instant::now() < until, "{what}: not after {deadline:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     async fn stock(&self, product: &str) -> i64 {
@@ -692,4 +704,196 @@ async fn twenty_concurrent_orders_for_five_in_stock_complete_exactly_five() {
         stack.stock(&product).await
     );
     assert_eq!(stack.stock(&product).await, 0);
+}
+
+/// The shop as staff and shoppers use it: staff create a product and upload its image through
+/// the S3 POST form; the intake makes it the product's image (and deletes what is not an
+/// image); a shopper sees it with a loadable `imageUrl`, orders it and finds the order in
+/// `GET /orders`; staff edit with versions, adjust stock and archive.
+#[tokio::test]
+async fn staff_catalog_images_and_my_orders() {
+    let stack = Stack::load().await;
+    let staff = stack.staff_token().await;
+    let (_, shopper) = stack.new_user().await;
+    let category = format!("e2e-{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let id = format!("lamp-{}", Uuid::new_v4().simple());
+    let lamp = NewProduct {
+        id: Some(id.clone()),
+        name: "Desk lamp".into(),
+        description: "LED, dimmable.".into(),
+        category: category.clone(),
+        price_cents: 3999,
+        currency: shop_model::CURRENCY.into(),
+        stock: 5,
+    };
+
+    // Shoppers cannot manage the catalog.
+    let refused = stack.api.create_product(&shopper, &lamp).await.unwrap();
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    let created = stack.api.create_product(&staff, &lamp).await.unwrap();
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let created = created.ok().unwrap();
+    assert_eq!((created.product.version, created.stock), (1, 5));
+    let again = stack.api.create_product(&staff, &lamp).await.unwrap();
+    assert_eq!(again.status, 409, "{:?}", again.body);
+
+    // The image: a POST form, then the intake makes it the product's image.
+    let form = stack
+        .api
+        .upload_target(&staff, &id, "image/png")
+        .await
+        .unwrap()
+        .ok()
+        .unwrap();
+    let png = local_stack::seed::png(64, 48, [200, 180, 20]);
+    let status = stack
+        .api
+        .upload_image(&form, "lamp.png", png.clone())
+        .await
+        .unwrap();
+    assert!((200..300).contains(&status), "upload answered {status}");
+    let image_deadline = Duration::from_secs(45);
+    stack
+        .eventually(
+            "the intake sets the uploaded image",
+            image_deadline,
+            || async {
+                let view = stack.api.product(&id).await.unwrap().ok().unwrap();
+                view.image_key.as_deref() == Some(form.key.as_str())
+            },
+        )
+        .await;
+
+    // Not an image, or more than the form allows: deleted, never the product's image.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.aws)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = stack.out("ImagesBucketName");
+    let mut oversized = local_stack::seed::png(64, 48, [1, 2, 3]);
+    oversized.resize(api::handlers::upload::MAX_IMAGE_BYTES as usize + 1, 0);
+    for (name, bytes) in [
+        (
+            "page.png",
+            b"<html><script>alert(1)</script></html>".to_vec(),
+        ),
+        ("huge.png", oversized),
+    ] {
+        let bad = stack
+            .api
+            .upload_target(&staff, &id, "image/png")
+            .await
+            .unwrap()
+            .ok()
+            .unwrap();
+        // The local emulator does not enforce the POST policy (S3 would refuse `huge.png` with
+        // EntityTooLarge); the intake deletes it either way.
+        let status = stack.api.upload_image(&bad, name, bytes).await.unwrap();
+        assert!((200..300).contains(&status), "{name}: {status}");
+        let key = bad.key.clone();
+        stack
+            .eventually(
+                &format!("the intake deletes {name}"),
+                image_deadline,
+                || {
+                    let s3 = s3.clone();
+                    let key = key.clone();
+                    async move {
+                        s3.head_object()
+                            .bucket(bucket)
+                            .key(&key)
+                            .send()
+                            .await
+                            .is_err()
+                    }
+                },
+            )
+            .await;
+    }
+
+    // A shopper sees it, with a URL that loads the image from the private bucket.
+    let page = stack
+        .api
+        .products(&format!("category={category}"))
+        .await
+        .unwrap()
+        .ok()
+        .unwrap();
+    assert_eq!(page.items.len(), 1, "{page:?}");
+    let shown = &page.items[0];
+    assert_eq!(shown.image_key.as_deref(), Some(form.key.as_str()));
+    let url = shown.image_url.as_deref().expect("imageUrl");
+    let image = stack.http().get(url).send().await.unwrap();
+    assert_eq!(image.status(), StatusCode::OK, "{url}");
+    assert_eq!(image.bytes().await.unwrap().as_ref(), png.as_slice());
+
+    // The shopper orders it and finds the order in GET /orders; another user does not.
+    let order_id = stack.order(&shopper, &id, 2, "tok_visa").await;
+    let order = stack.final_order(&shopper, &order_id).await;
+    assert_eq!(order.status, OrderStatus::Completed, "{order:?}");
+    let mine = stack
+        .api
+        .my_orders(&shopper, "limit=5")
+        .await
+        .unwrap()
+        .ok()
+        .unwrap();
+    assert_eq!(
+        mine.items.first().map(|o| o.order_id.as_str()),
+        Some(order_id.as_str())
+    );
+    assert_eq!(mine.items[0].status, OrderStatus::Completed);
+    let (_, other) = stack.new_user().await;
+    let theirs = stack.api.my_orders(&other, "").await.unwrap().ok().unwrap();
+    assert!(theirs.items.is_empty(), "{theirs:?}");
+
+    // Versioned edits: the second writer holding version 1 gets 409.
+    let update = ProductUpdate {
+        name: "Desk lamp, brass".into(),
+        description: "LED, dimmable, brass.".into(),
+        category: category.clone(),
+        price_cents: 4999,
+        currency: shop_model::CURRENCY.into(),
+        archived: false,
+        version: 1,
+    };
+    let edited = stack
+        .api
+        .update_product(&staff, &id, &update)
+        .await
+        .unwrap();
+    assert_eq!(edited.status, 200, "{:?}", edited.body);
+    assert_eq!(edited.ok().unwrap().product.version, 2);
+    let stale = stack
+        .api
+        .update_product(&staff, &id, &update)
+        .await
+        .unwrap();
+    assert_eq!(stale.status, 409, "{:?}", stale.body);
+
+    // Stock: 5 - 2 ordered = 3; it never goes below zero.
+    let short = stack.api.adjust_stock(&staff, &id, -4).await.unwrap();
+    assert_eq!(short.status, 409, "{:?}", short.body);
+    let added = stack
+        .api
+        .adjust_stock(&staff, &id, 7)
+        .await
+        .unwrap()
+        .ok()
+        .unwrap();
+    assert_eq!(added.stock, 10);
+
+    // Archived: gone from the catalog, cannot be ordered; the order keeps its line.
+    let archived = stack.api.archive_product(&staff, &id).await.unwrap();
+    assert_eq!(archived.status, 200, "{:?}", archived.body);
+    assert_eq!(stack.api.product(&id).await.unwrap().status, 404);
+    let refused = stack
+        .api
+        .place_order(Some(&shopper), &order_of(&id, 1, "tok_visa"), None)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    let kept = stack.get_order(&shopper, &order_id).await;
+    assert_eq!(kept.items[0].product_id, id);
 }

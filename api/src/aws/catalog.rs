@@ -1,5 +1,6 @@
-//! [`ProductCatalog`] over the DynamoDB Products table: Scan for the full listing, Query
-//! on `category-index` for one category, BatchGetItem for order pricing.
+//! [`ProductCatalog`] and [`CatalogAdmin`] over the DynamoDB Products table: Scan for the full
+//! listing, Query on `category-index` for one category, BatchGetItem for order pricing, and one
+//! conditional write per catalog change.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,12 +12,19 @@ use shop_model::{products as attr, Product, CURRENCY};
 
 use super::errors::classify;
 use crate::error::{ApiError, RETRY_AFTER_THROTTLED};
-use crate::ports::{PageKey, ProductCatalog, ProductPage};
+use crate::ports::{
+    CatalogAdmin, EditOutcome, PageKey, ProductCatalog, ProductEdit, ProductPage, StockOutcome,
+};
 
 /// Attempts of a BatchGetItem before unprocessed keys count as throttling.
 const BATCH_GET_ATTEMPTS: u32 = 4;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// The listing filter: products never archived or un-archived. DynamoDB applies it after
+/// `Limit`, so a page may be short and still have a next one.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Scan.html#Scan.FilterExpression>
+const NOT_ARCHIVED: &str = "#archived <> :true";
 
 /// The Products table.
 #[derive(Debug, Clone)]
@@ -55,8 +63,11 @@ impl ProductCatalog for DynamoCatalog {
                     .table_name(&self.table)
                     .index_name(attr::CATEGORY_INDEX)
                     .key_condition_expression("#c = :c")
+                    .filter_expression(NOT_ARCHIVED)
                     .expression_attribute_names("#c", attr::CATEGORY)
+                    .expression_attribute_names("#archived", attr::ARCHIVED)
                     .expression_attribute_values(":c", AttributeValue::S(category.to_string()))
+                    .expression_attribute_values(":true", AttributeValue::Bool(true))
                     .limit(limit)
                     .set_exclusive_start_key(start_key)
                     .send()
@@ -69,6 +80,9 @@ impl ProductCatalog for DynamoCatalog {
                     .client
                     .scan()
                     .table_name(&self.table)
+                    .filter_expression(NOT_ARCHIVED)
+                    .expression_attribute_names("#archived", attr::ARCHIVED)
+                    .expression_attribute_values(":true", AttributeValue::Bool(true))
                     .limit(limit)
                     .set_exclusive_start_key(start_key)
                     .send()
@@ -153,7 +167,210 @@ impl ProductCatalog for DynamoCatalog {
     }
 }
 
-/// A `LastEvaluatedKey` as a page key (every key attribute of this schema is a string).
+#[async_trait]
+impl CatalogAdmin for DynamoCatalog {
+    async fn create_product(&self, product: &Product) -> Result<bool, ApiError> {
+        let mut item = HashMap::from([
+            (attr::ID.to_string(), s(&product.id)),
+            (attr::NAME.to_string(), s(&product.name)),
+            (attr::DESCRIPTION.to_string(), s(&product.description)),
+            (attr::CATEGORY.to_string(), s(&product.category)),
+            (attr::PRICE_CENTS.to_string(), n(product.price_cents)),
+            (attr::CURRENCY.to_string(), s(&product.currency)),
+            (attr::STOCK.to_string(), n(product.stock)),
+            (attr::VERSION.to_string(), n(1)),
+            (
+                attr::ARCHIVED.to_string(),
+                AttributeValue::Bool(product.archived),
+            ),
+        ]);
+        if let Some(key) = &product.image_key {
+            item.insert(attr::IMAGE_KEY.to_string(), s(key));
+        }
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", attr::ID)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify("DynamoDB", "PutItem", &e)),
+        }
+    }
+
+    async fn edit_product(
+        &self,
+        id: &str,
+        edit: &ProductEdit,
+        version: i64,
+    ) -> Result<EditOutcome, ApiError> {
+        // Optimistic concurrency: the write carries the version read and bumps it, in one
+        // conditional UpdateItem. A product written before versions existed is version 0.
+        // <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>
+        let condition = if version == 0 {
+            "attribute_exists(#id) AND attribute_not_exists(#version)"
+        } else {
+            "attribute_exists(#id) AND #version = :expected"
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::ID, s(id))
+            .update_expression(
+                "SET #name = :name, #description = :description, #category = :category, \
+                 #price = :price, #currency = :currency, #archived = :archived, \
+                 #version = if_not_exists(#version, :zero) + :one",
+            )
+            .condition_expression(condition)
+            .expression_attribute_names("#id", attr::ID)
+            .expression_attribute_names("#name", attr::NAME)
+            .expression_attribute_names("#description", attr::DESCRIPTION)
+            .expression_attribute_names("#category", attr::CATEGORY)
+            .expression_attribute_names("#price", attr::PRICE_CENTS)
+            .expression_attribute_names("#currency", attr::CURRENCY)
+            .expression_attribute_names("#archived", attr::ARCHIVED)
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":name", s(&edit.name))
+            .expression_attribute_values(":description", s(&edit.description))
+            .expression_attribute_values(":category", s(&edit.category))
+            .expression_attribute_values(":price", n(edit.price_cents))
+            .expression_attribute_values(":currency", s(&edit.currency))
+            .expression_attribute_values(":archived", AttributeValue::Bool(edit.archived))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        if version != 0 {
+            request = request.expression_attribute_values(":expected", n(version));
+        }
+        match request.send().await {
+            Ok(output) => edited(output.attributes),
+            Err(e) if is_condition_failure(&e) => match self.get_product(id).await? {
+                None => Ok(EditOutcome::NotFound),
+                Some(current) => Ok(EditOutcome::Stale {
+                    current_version: current.version,
+                }),
+            },
+            Err(e) => Err(classify("DynamoDB", "UpdateItem", &e)),
+        }
+    }
+
+    async fn archive_product(&self, id: &str) -> Result<EditOutcome, ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::ID, s(id))
+            .update_expression(
+                "SET #archived = :true, #version = if_not_exists(#version, :zero) + :one",
+            )
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#id", attr::ID)
+            .expression_attribute_names("#archived", attr::ARCHIVED)
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => edited(output.attributes),
+            Err(e) if is_condition_failure(&e) => Ok(EditOutcome::NotFound),
+            Err(e) => Err(classify("DynamoDB", "UpdateItem", &e)),
+        }
+    }
+
+    async fn adjust_stock(&self, id: &str, delta: i64) -> Result<StockOutcome, ApiError> {
+        // `ADD` is atomic, like the persist step's reservation (`stock >= :q`, `stock - :q`),
+        // so an adjustment and a reservation never lose each other's change; the condition
+        // keeps the stock from going below zero.
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::ID, s(id))
+            .update_expression("ADD #stock :delta")
+            .expression_attribute_names("#id", attr::ID)
+            .expression_attribute_names("#stock", attr::STOCK)
+            .expression_attribute_values(":delta", n(delta))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        request = if delta < 0 {
+            request
+                .condition_expression("attribute_exists(#id) AND #stock >= :need")
+                .expression_attribute_values(":need", n(-delta))
+        } else {
+            request.condition_expression("attribute_exists(#id)")
+        };
+        match request.send().await {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                Ok(StockOutcome::Adjusted(product_from_item(&item)?))
+            }
+            Err(e) if is_condition_failure(&e) => match self.get_product(id).await? {
+                None => Ok(StockOutcome::NotFound),
+                Some(current) => Ok(StockOutcome::Insufficient {
+                    stock: current.stock,
+                }),
+            },
+            Err(e) => Err(classify("DynamoDB", "UpdateItem", &e)),
+        }
+    }
+
+    async fn set_image(&self, id: &str, key: &str) -> Result<Option<String>, ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::ID, s(id))
+            .update_expression("SET #image = :image")
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#id", attr::ID)
+            .expression_attribute_names("#image", attr::IMAGE_KEY)
+            .expression_attribute_values(":image", s(key))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output
+                .attributes
+                .as_ref()
+                .and_then(|old| string(old, attr::IMAGE_KEY))),
+            Err(e) if is_condition_failure(&e) => Err(ApiError::NotFound("no such product".into())),
+            Err(e) => Err(classify("DynamoDB", "UpdateItem", &e)),
+        }
+    }
+}
+
+/// The product an `ALL_NEW` update returned.
+fn edited(attributes: Option<Item>) -> Result<EditOutcome, ApiError> {
+    let item = attributes.unwrap_or_default();
+    Ok(EditOutcome::Edited(product_from_item(&item)?))
+}
+
+/// True when a conditional write was refused (`ConditionalCheckFailedException`).
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    error: &aws_sdk_dynamodb::error::SdkError<E>,
+) -> bool {
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
 fn string(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(s)) => Some(s.clone()),
@@ -186,5 +403,7 @@ pub(crate) fn product_from_item(item: &Item) -> Result<Product, ApiError> {
         currency: string(item, attr::CURRENCY).unwrap_or_else(|| CURRENCY.to_string()),
         image_key: string(item, attr::IMAGE_KEY),
         stock: number(item, attr::STOCK).unwrap_or(0),
+        version: number(item, attr::VERSION).unwrap_or(0),
+        archived: matches!(item.get(attr::ARCHIVED), Some(AttributeValue::Bool(true))),
     })
 }

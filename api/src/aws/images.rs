@@ -1,5 +1,6 @@
-//! [`ImageStore`] over S3: pre-signed POST forms bound to one key, content type and size
-//! range, and pre-signed `GetObject` URLs for showing images of the private bucket.
+//! [`ImageStore`] and [`ImageObjects`] over S3: pre-signed POST forms bound to one key,
+//! content type and size range, pre-signed `GetObject` URLs for showing images of the private
+//! bucket, and the reads and deletes of the image intake.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +12,7 @@ use aws_sdk_s3::Client;
 use super::errors::classify;
 use super::post_policy::{signed_fields, SigningCredentials};
 use crate::error::ApiError;
+use crate::intake::ImageObjects;
 use crate::ports::{ImageStore, UploadForm, UploadRules};
 
 /// The images bucket.
@@ -98,5 +100,57 @@ impl ImageStore for S3Images {
             .await
             .map_err(|e| classify("S3", "GetObject", &e))?;
         Ok(request.uri().to_string())
+    }
+}
+
+#[async_trait]
+impl ImageObjects for S3Images {
+    async fn size(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(e) => Err(classify("S3", "HeadObject", &e)),
+        }
+    }
+
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(classify("S3", "GetObject", &e)),
+        };
+        let bytes = object.body.collect().await.map_err(|e| {
+            tracing::warn!(error = %e, "reading an object body failed");
+            ApiError::Unavailable {
+                service: "S3",
+                retry_after_secs: crate::error::RETRY_AFTER_UNREACHABLE,
+            }
+        })?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("S3", "DeleteObject", &e))?;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! and returns a response or an [`ApiError`](crate::error::ApiError).
 
 pub mod auth;
+pub mod catalog;
 pub mod orders;
 pub mod paging;
 pub mod products;

@@ -89,6 +89,9 @@ pub async fn create<C: ProductCatalog, O: OrderStore, Q: OrderQueue>(
         let Some(product) = products.get(&line.product_id) else {
             return Err(ApiError::field(field, "no such product"));
         };
+        if product.archived {
+            return Err(ApiError::field(field, "is no longer sold"));
+        }
         if product.currency != CURRENCY {
             return Err(ApiError::field(field, format!("is not sold in {CURRENCY}")));
         }

@@ -1,19 +1,52 @@
-//! `GET /products` and `GET /products/{id}`: the public catalog, paged with opaque cursors.
+//! `GET /products` and `GET /products/{id}`: the public catalog (archived products hidden),
+//! paged with opaque cursors, each product with a short-lived URL of its image.
+
+use std::time::Duration;
 
 use shop_model::products as attr;
 
 use crate::contract::{ProductPage, ProductView};
 use crate::error::ApiError;
 use crate::http::{is_plain_id, ApiRequest, ApiResponse};
-use crate::ports::{PageKey, ProductCatalog};
+use crate::ports::{ImageStore, PageKey, ProductCatalog};
 
 use super::paging::{self, encode_cursor};
 /// Longest category name accepted.
 const MAX_CATEGORY_LEN: usize = 100;
 
+/// Lifetime of an image URL: two hours, twice the longest time API Gateway's cache may serve
+/// a catalog answer (`ApiCacheTtlSeconds` is at most 3600), so a cached URL still loads.
+/// (A URL signed with a Lambda role's temporary credentials also ends when they do.)
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html>
+pub const IMAGE_URL_EXPIRES_SECS: u64 = 7200;
+
+/// A pre-signed URL of the product's image, if it has one.
+pub async fn image_url<S: ImageStore>(
+    images: &S,
+    product: &shop_model::Product,
+) -> Result<Option<String>, ApiError> {
+    match &product.image_key {
+        Some(key) => Ok(Some(
+            images
+                .presign_download(key, Duration::from_secs(IMAGE_URL_EXPIRES_SECS))
+                .await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The public view of a product, with its image URL.
+async fn view<S: ImageStore>(
+    images: &S,
+    product: &shop_model::Product,
+) -> Result<ProductView, ApiError> {
+    Ok(ProductView::from(product).with_image_url(image_url(images, product).await?))
+}
+
 /// Handles `GET /products`.
-pub async fn list<C: ProductCatalog>(
+pub async fn list<C: ProductCatalog, S: ImageStore>(
     catalog: &C,
+    images: &S,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let limit = paging::limit(request)?;
@@ -28,20 +61,29 @@ pub async fn list<C: ProductCatalog>(
     let page = catalog
         .list_products(category, limit, start.as_ref())
         .await?;
-    let items = page.items.iter().map(ProductView::from).collect();
+    let mut items = Vec::with_capacity(page.items.len());
+    for product in page.items.iter().filter(|p| !p.archived) {
+        items.push(view(images, product).await?);
+    }
     let next_cursor = page.last_key.as_ref().map(encode_cursor);
     Ok(ApiResponse::json(200, &ProductPage { items, next_cursor }))
 }
 
-/// Handles `GET /products/{id}`.
-pub async fn get<C: ProductCatalog>(catalog: &C, id: &str) -> Result<ApiResponse, ApiError> {
+/// Handles `GET /products/{id}` (an archived product is not found).
+pub async fn get<C: ProductCatalog, S: ImageStore>(
+    catalog: &C,
+    images: &S,
+    id: &str,
+) -> Result<ApiResponse, ApiError> {
     // An id that is not a plain id cannot name a product.
     if !is_plain_id(id) {
         return Err(ApiError::NotFound("no such product".into()));
     }
     match catalog.get_product(id).await? {
-        Some(product) => Ok(ApiResponse::json(200, &ProductView::from(&product))),
-        None => Err(ApiError::NotFound("no such product".into())),
+        Some(product) if !product.archived => {
+            Ok(ApiResponse::json(200, &view(images, &product).await?))
+        }
+        _ => Err(ApiError::NotFound("no such product".into())),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Unit tests of every route through [`App::handle`](crate::App::handle) with in-memory ports.
 
 mod auth;
+mod catalog;
 mod lambda_events;
 mod orders;
 mod products;
@@ -43,6 +44,8 @@ pub(crate) fn product(id: &str, category: &str, price_cents: i64) -> Product {
         currency: "USD".into(),
         image_key: None,
         stock: 10,
+        version: 1,
+        archived: false,
     }
 }
 
@@ -121,7 +124,8 @@ async fn unknown_routes_are_404() {
     let h = Harness::new();
     for (method, path) in [
         ("GET", "/nope"),
-        ("DELETE", "/products/p-1"),
+        ("PATCH", "/products/p-1"),
+        ("DELETE", "/orders/o-1"),
         ("PUT", "/orders"),
     ] {
         let (response, body) = h.call(ApiRequest::new(method, path)).await;
@@ -132,9 +136,11 @@ async fn unknown_routes_are_404() {
 
 #[tokio::test]
 async fn route_groups_only_serve_their_routes() {
-    use crate::app::{GetOrderApi, ProductsApi, Service};
+    use crate::app::{CatalogAdminApi, GetOrderApi, ProductsApi, Service};
+    let h = Harness::new();
     let products = ProductsApi {
-        catalog: Harness::new().catalog,
+        catalog: h.catalog.clone(),
+        images: h.images.clone(),
     };
     assert_eq!(
         products
@@ -150,6 +156,23 @@ async fn route_groups_only_serve_their_routes() {
             .status,
         404
     );
+    // The public catalog Lambda does not serve the staff routes, even to staff.
+    let create = ApiRequest::new("POST", "/products")
+        .with_json(&serde_json::json!({}))
+        .with_staff_claims("staff-1");
+    assert_eq!(products.handle(create.clone()).await.status, 404);
+    let staff = CatalogAdminApi {
+        catalog: h.catalog.clone(),
+        images: h.images.clone(),
+    };
+    assert_eq!(
+        staff
+            .handle(ApiRequest::new("GET", "/products/p-1"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(staff.handle(create).await.status, 422);
     let orders = GetOrderApi {
         orders: Arc::new(MemoryOrders::default()),
     };

@@ -29,7 +29,9 @@ async fn lists_with_default_limit_and_public_fields() {
             "category",
             "priceCents",
             "currency",
-            "imageKey"
+            "imageKey",
+            "imageUrl",
+            "version"
         ])
     );
     assert_eq!(first["priceCents"], 1299);

@@ -139,6 +139,8 @@ impl Stack {
                 currency: CURRENCY.into(),
                 image_key: None,
                 stock,
+                version: 1,
+                archived: false,
             };
             local_stack::seed::put_product(&dynamodb, table, &product)
                 .await

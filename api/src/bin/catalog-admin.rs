@@ -1,6 +1,7 @@
-//! Lambda `upload-url`: `GET /products/upload`, pre-signed S3 PUT URLs.
+//! Lambda `catalog-admin`: the staff routes (`GET /products/upload`, `POST /products`,
+//! `PUT`/`DELETE /products/{id}`, `POST /products/{id}/stock`).
 
-use api::app::UploadApi;
+use api::app::CatalogAdminApi;
 use api::aws::{s3_client, sdk_config, DynamoCatalog, S3Images};
 use api::lambda::{env_var, init_logging, run};
 use shop_model::env;
@@ -18,5 +19,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.credentials_provider(),
         env_var(env::IMAGES_BUCKET)?,
     );
-    run(UploadApi { catalog, images }).await
+    run(CatalogAdminApi { catalog, images }).await
 }
