@@ -45,8 +45,8 @@ fn every_function_is_a_rust_arm64_binary_of_the_workspace() {
     let fns = functions(&t);
     assert_eq!(
         fns.len(),
-        11,
-        "five API functions, five steps and the starter"
+        12,
+        "five API functions, the image intake, five steps and the starter"
     );
     let stack = Stack::new(&t, &[("Stage", "dev")]);
     let mut missing = Vec::new();
@@ -458,6 +458,10 @@ fn api_routes_and_their_authorization() {
         ("GET", "/products", false),
         ("GET", "/products/{id}", false),
         ("GET", "/products/upload", true),
+        ("POST", "/products", true),
+        ("PUT", "/products/{id}", true),
+        ("DELETE", "/products/{id}", true),
+        ("POST", "/products/{id}/stock", true),
         ("POST", "/orders", true),
         ("GET", "/orders/{orderId}", true),
         ("GET", "/orders", true),
