@@ -4,7 +4,8 @@
 //! that changes nothing or one order) leave the stores exactly as they were.
 //!
 //! The contract: malformed JSON 400; a field breaking the contract 422 naming the field;
-//! missing/bad auth 401; body over 64 KiB 413; not JSON 415; unknown route 404; every error
+//! missing/bad auth 401; a shopper on a staff route 403; a stale version or a stock below zero
+//! 409; body over 64 KiB 413; not JSON 415; unknown route 404; every error
 //! body is `{"error":{"code","message"}}`.
 
 use std::sync::Arc;
@@ -279,6 +280,28 @@ fn lines(n: usize) -> Value {
     json!({ "items": items })
 }
 
+/// A `POST /products` body that would be accepted.
+fn new_product() -> Value {
+    json!({"id": "p-new", "name": "Lamp", "category": "home", "priceCents": 3999,
+           "currency": "USD", "stock": 3})
+}
+
+/// A `PUT /products/{id}` body based on `version`.
+fn edit(version: i64) -> Value {
+    json!({"name": "Lamp", "category": "home", "priceCents": 3999, "currency": "USD",
+           "version": version})
+}
+
+fn with(mut body: Value, field: &str, value: Value) -> Value {
+    body[field] = value;
+    body
+}
+
+fn without(mut body: Value, field: &str) -> Value {
+    body.as_object_mut().unwrap().remove(field);
+    body
+}
+
 fn cursor_of(json: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
@@ -413,6 +436,46 @@ fn cases() -> Vec<Case> {
         field("upload contentType svg", upload("p-1", "image/svg+xml"), "contentType"),
         field("upload contentType header injection", upload("p-1", "image/png\r\nx-amz-acl: public-read"), "contentType"),
         reject("upload for unknown product", upload("p-404", "image/png"), 404, "not_found", ""),
+        // ---- catalog management (staff only) ----
+        reject("create product anonymous", ApiRequest::new("POST", "/products").with_json(&new_product()), 401, "unauthorized", ""),
+        reject("create product by a shopper", authed(ApiRequest::new("POST", "/products").with_json(&new_product())), 403, "forbidden", ""),
+        reject("update product by a shopper", authed(ApiRequest::new("PUT", "/products/p-1").with_json(&edit(1))), 403, "forbidden", ""),
+        reject("archive product by a shopper", authed(ApiRequest::new("DELETE", "/products/p-1")), 403, "forbidden", ""),
+        reject("adjust stock by a shopper", authed(ApiRequest::new("POST", "/products/p-1/stock").with_json(&json!({"adjustment": 100}))), 403, "forbidden", ""),
+        reject("create product in a lookalike group", in_groups(ApiRequest::new("POST", "/products").with_json(&new_product()), &["admins"]), 403, "forbidden", ""),
+        reject("create product malformed JSON", staff(ApiRequest::new("POST", "/products").with_body("application/json", b"{\"name\":".to_vec())), 400, "malformed_json", ""),
+        reject("create product not JSON", staff(ApiRequest::new("POST", "/products").with_body("text/plain", b"name=x".to_vec())), 415, "unsupported_media_type", ""),
+        reject("create product body over 64 KiB", staff(ApiRequest::new("POST", "/products").with_body("application/json", format!("{{\"name\":\"{big}\"}}").into_bytes())), 413, "payload_too_large", ""),
+        field("create product array body", staff(ApiRequest::new("POST", "/products").with_json(&json!([new_product()]))), "body"),
+        field("create product price as string", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "priceCents", json!("3999")))), "priceCents"),
+        field("create product price fractional", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "priceCents", json!(39.99)))), "priceCents"),
+        field("create product price negative", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "priceCents", json!(-1)))), "priceCents"),
+        field("create product price 2^63", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "priceCents", json!(9_223_372_036_854_775_807_i64)))), "priceCents"),
+        field("create product stock negative", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "stock", json!(-5)))), "stock"),
+        field("create product id traversal", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "id", json!("../p-1")))), "id"),
+        field("create product id reserved", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "id", json!("upload")))), "id"),
+        field("create product name with NUL", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "name", json!("Lamp\u{0}")))), "name"),
+        field("create product name 10,000 characters", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "name", json!("x".repeat(10_000))))), "name"),
+        field("create product other currency", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "currency", json!("EUR")))), "currency"),
+        field("create product unknown field", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "isAdmin", json!(true)))), "isAdmin"),
+        reject("create product with a taken id", staff(ApiRequest::new("POST", "/products").with_json(&with(new_product(), "id", json!("p-1")))), 409, "conflict", ""),
+        field("update product smuggling stock", staff(ApiRequest::new("PUT", "/products/p-1").with_json(&with(edit(1), "stock", json!(1_000_000)))), "stock"),
+        field("update product without version", staff(ApiRequest::new("PUT", "/products/p-1").with_json(&without(edit(1), "version"))), "version"),
+        field("update product archived as string", staff(ApiRequest::new("PUT", "/products/p-1").with_json(&with(edit(1), "archived", json!("false")))), "archived"),
+        reject("update product with a stale version", staff(ApiRequest::new("PUT", "/products/p-1").with_json(&edit(0))), 409, "version_conflict", ""),
+        reject("update unknown product", staff(ApiRequest::new("PUT", "/products/p-404").with_json(&edit(1))), 404, "not_found", ""),
+        reject("update product id traversal", staff(ApiRequest::new("PUT", "/products/..%2Fp-1").with_json(&edit(1))), 404, "not_found", ""),
+        reject("archive unknown product", staff(ApiRequest::new("DELETE", "/products/p-404")), 404, "not_found", ""),
+        reject("stock below zero", staff(ApiRequest::new("POST", "/products/p-1/stock").with_json(&json!({"adjustment": -11}))), 409, "insufficient_stock", ""),
+        field("stock adjustment as string", staff(ApiRequest::new("POST", "/products/p-1/stock").with_json(&json!({"adjustment": "5"}))), "adjustment"),
+        field("stock adjustment zero", staff(ApiRequest::new("POST", "/products/p-1/stock").with_json(&json!({"adjustment": 0}))), "adjustment"),
+        field("stock adjustment beyond the largest stock", staff(ApiRequest::new("POST", "/products/p-1/stock").with_json(&json!({"adjustment": 1_000_000_001_i64}))), "adjustment"),
+        field("stock set instead of adjusted", staff(ApiRequest::new("POST", "/products/p-1/stock").with_json(&json!({"stock": 5}))), "stock"),
+        // ---- my orders ----
+        reject("my orders anonymous", get("/orders"), 401, "unauthorized", ""),
+        field("my orders with another user's cursor", authed(get("/orders").with_query("cursor", &cursor_of(r#"{"orderId":"o-other","userSub":"user-b","createdAt":"2026-01-01T00:00:00.000Z"}"#))), "cursor"),
+        field("my orders with a product cursor", authed(get("/orders").with_query("cursor", &cursor_of(r#"{"id":"p-1"}"#))), "cursor"),
+        field("my orders limit 0", authed(get("/orders").with_query("limit", "0")), "limit"),
         // ---- auth ----
         reject("auth malformed JSON", ApiRequest::new("POST", "/auth").with_body("application/json", b"{\"action\":".to_vec()), 400, "malformed_json", ""),
         reject("auth not JSON", ApiRequest::new("POST", "/auth").with_body("text/plain", b"action=login".to_vec()), 415, "unsupported_media_type", ""),
@@ -566,4 +629,30 @@ async fn forged_totals_are_recomputed_from_the_catalog() {
     let record = w.orders.order(body["orderId"].as_str().unwrap()).unwrap();
     assert_eq!(record.total_cents, 3 * 1299);
     assert_eq!(record.user_sub, USER);
+}
+
+/// `GET /orders` lists the caller's orders and never another user's, whatever the query.
+#[tokio::test]
+async fn my_orders_never_list_another_users() {
+    let w = world().await;
+    for query in [vec![], vec![("limit", "100")], vec![("limit", "1")]] {
+        let mut request = authed(get("/orders"));
+        for (name, value) in &query {
+            request = request.with_query(name, value);
+        }
+        let response = w.app.handle(request).await;
+        assert_eq!(response.status, 200, "{query:?}: {}", response.body);
+        assert!(
+            !response.body.contains(OTHER_ORDER),
+            "{query:?}: {}",
+            response.body
+        );
+        assert!(!response.body.contains("tok_other_secret"));
+    }
+    let theirs = w
+        .app
+        .handle(get("/orders").with_claims(OTHER_USER, None))
+        .await;
+    assert!(theirs.body.contains(OTHER_ORDER), "{}", theirs.body);
+    assert!(!theirs.body.contains("tok_other_secret"), "{}", theirs.body);
 }
