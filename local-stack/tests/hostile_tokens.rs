@@ -147,9 +147,29 @@ fn authorized_requests(client: &reqwest::Client, base: &str) -> Vec<reqwest::Req
             .post(format!("{base}/orders"))
             .json(&json!({"items": [{"productId": "p-1", "quantity": 1}]})),
         client.get(format!("{base}/orders/{OTHER_ORDER}")),
+        client.get(format!("{base}/orders")),
+    ]
+    .into_iter()
+    .chain(staff_requests(client, base))
+    .collect()
+}
+
+/// The staff routes, as requests that would succeed with a staff token.
+fn staff_requests(client: &reqwest::Client, base: &str) -> Vec<reqwest::RequestBuilder> {
+    vec![
         client.get(format!(
             "{base}/products/upload?productId=p-1&contentType=image/png"
         )),
+        client.post(format!("{base}/products")).json(&json!({
+            "id": "p-9", "name": "x", "category": "c", "priceCents": 1, "currency": "USD", "stock": 1
+        })),
+        client
+            .put(format!("{base}/products/p-1"))
+            .json(&json!({"name": "x", "category": "c", "priceCents": 1, "currency": "USD", "version": 1})),
+        client.delete(format!("{base}/products/p-1")),
+        client
+            .post(format!("{base}/products/p-1/stock"))
+            .json(&json!({"adjustment": 1})),
     ]
 }
 
@@ -168,8 +188,18 @@ fn token_cases() -> Vec<(&'static str, Option<Vec<u8>>)> {
         .unwrap()
     };
     let text = |s: String| Some(s.into_bytes());
+    let mut elevated = claims();
+    elevated["cognito:groups"] = json!(["admin"]);
+    let elevated_payload = b64(&elevated);
     vec![
         ("no Authorization header", None),
+        (
+            "a shopper's token with an admin group spliced in, signature kept",
+            text(format!(
+                "Bearer {}.{elevated_payload}.{}",
+                parts[0], parts[2]
+            )),
+        ),
         ("empty header", text(String::new())),
         ("Bearer without token", text("Bearer ".into())),
         ("not a JWT", text("Bearer not-a-jwt".into())),
@@ -405,4 +435,46 @@ async fn a_good_token_works_and_still_cannot_read_another_users_order() {
     let text = other.text().await.unwrap();
     assert!(text.contains("not_found"), "{text}");
     assert!(!text.contains("tok_other_secret"));
+}
+
+#[tokio::test]
+async fn staff_routes_take_the_group_from_the_verified_token_only() {
+    let stack = serve().await;
+    let client = reqwest::Client::new();
+    let shopper = format!("Bearer {}", sign(&claims()));
+    for request in staff_requests(&client, &stack.base) {
+        let response = request
+            .header("authorization", &shopper)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{body}"
+        );
+    }
+    // A header the client adds cannot make anyone staff: only the token's claim counts.
+    let spoofed = client
+        .post(format!("{}/products", stack.base))
+        .header("authorization", &shopper)
+        .header("cognito-groups", "admin")
+        .header("x-amzn-oidc-data", "admin")
+        .json(&json!({"id": "p-9", "name": "x", "category": "c", "priceCents": 1, "currency": "USD", "stock": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status().as_u16(), 403);
+    let mut staff = claims();
+    staff["cognito:groups"] = json!(["admin"]);
+    let created = client
+        .post(format!("{}/products", stack.base))
+        .header("authorization", format!("Bearer {}", sign(&staff)))
+        .json(&json!({"id": "p-9", "name": "x", "category": "c", "priceCents": 1, "currency": "USD", "stock": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
 }
