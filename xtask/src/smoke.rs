@@ -209,6 +209,24 @@ async fn scenarios(
         unknown.status == 404,
         format!("{} {:?}", unknown.status, unknown.body),
     );
+    let mine = api
+        .my_orders(&tokens.id_token, "")
+        .await
+        .context("GET /orders")?;
+    check(
+        "GET /orders lists the new user's orders: none",
+        mine.status == 200 && mine.ok().is_ok_and(|list| list.items.is_empty()),
+        String::new(),
+    );
+    let staff_only = api
+        .archive_product(&tokens.id_token, "smoke-test-no-such-product")
+        .await
+        .context("DELETE /products/{id}")?;
+    check(
+        "DELETE /products/{id} refuses a shopper (403: catalog management is for staff)",
+        staff_only.status == 403,
+        format!("{} {:?}", staff_only.status, staff_only.body),
+    );
 
     // Refusals: nothing is stored.
     let anonymous = api
