@@ -37,9 +37,14 @@ async fn start_server() -> String {
 }
 
 fn client(endpoint: &str) -> Client {
+    client_in(endpoint, "us-east-1")
+}
+
+/// A client signing for `region`.
+fn client_in(endpoint: &str, region: &'static str) -> Client {
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .endpoint_url(endpoint)
         .interceptor(NoHostPrefix)
@@ -612,4 +617,316 @@ async fn raw_post(mut stream: tokio::net::TcpStream, target: &str, body: &str) -
     let status = out[9..12].parse().unwrap();
     let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
     (status, body)
+}
+
+/// ARNs follow the region (and its partition) the client signed for, as AWS's do.
+#[tokio::test]
+async fn arns_name_the_region_and_partition_of_the_request() {
+    let endpoint = start_server().await;
+    for (region, partition) in [
+        ("us-west-2", "aws"),
+        ("cn-northwest-1", "aws-cn"),
+        ("us-isob-east-1", "aws-iso-b"),
+    ] {
+        let c = client_in(&endpoint, region);
+        let arn = create(&c, &name("regional"), DOUBLE, StateMachineType::Standard).await;
+        assert!(
+            arn.starts_with(&format!(
+                "arn:{partition}:states:{region}:123456789012:stateMachine:"
+            )),
+            "{arn}"
+        );
+        let exec = c
+            .start_execution()
+            .state_machine_arn(&arn)
+            .input(r#"{"n": 2}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        assert!(
+            exec.starts_with(&format!(
+                "arn:{partition}:states:{region}:123456789012:execution:"
+            )),
+            "{exec}"
+        );
+        assert_eq!(
+            wait_done(&c, &exec).await.status,
+            ExecutionStatus::Succeeded
+        );
+    }
+}
+
+/// TagResource, UntagResource, ListTagsForResource and `tags` on create, with AWS's errors.
+#[tokio::test]
+async fn tags_are_kept_listed_and_removed() {
+    use aws_sdk_sfn::types::Tag;
+    let c = client(&start_server().await);
+    let arn = c
+        .create_state_machine()
+        .name(name("tagged"))
+        .definition(WAIT)
+        .role_arn(ROLE)
+        .tags(Tag::builder().key("team").value("shop").build())
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    c.tag_resource()
+        .resource_arn(&arn)
+        .tags(Tag::builder().key("stage").value("dev").build())
+        .tags(Tag::builder().key("team").value("payments").build())
+        .send()
+        .await
+        .unwrap();
+    let listed = c
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let mut tags: Vec<(String, String)> = listed
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    tags.sort();
+    assert_eq!(
+        tags,
+        [
+            ("stage".to_string(), "dev".to_string()),
+            ("team".to_string(), "payments".to_string())
+        ]
+    );
+    c.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .tag_keys("absent")
+        .send()
+        .await
+        .unwrap();
+    let listed = c
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.tags().len(), 1);
+
+    let missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nope";
+    let err = c
+        .list_tags_for_resource()
+        .resource_arn(missing)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found(), "{err:?}");
+    let mut too_many = c.tag_resource().resource_arn(&arn);
+    for i in 0..50 {
+        too_many = too_many.tags(Tag::builder().key(format!("k{i}")).value("v").build());
+    }
+    let err = too_many.send().await.unwrap_err().into_service_error();
+    assert!(err.is_too_many_tags(), "{err:?}");
+    let listed = c
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.tags().len(),
+        1,
+        "a refused TagResource changes nothing"
+    );
+}
+
+/// Encryption, logging and tracing configurations are kept and described; AWS's defaults
+/// otherwise. DescribeStateMachineForExecution answers the definition the execution ran.
+#[tokio::test]
+async fn configurations_and_the_machine_of_an_execution_are_described() {
+    use aws_sdk_sfn::types::{EncryptionConfiguration, EncryptionType};
+    let c = client(&start_server().await);
+    let plain = create(&c, &name("plain"), DOUBLE, StateMachineType::Standard).await;
+    let d = c
+        .describe_state_machine()
+        .state_machine_arn(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.encryption_configuration().map(|e| e.r#type()),
+        Some(&EncryptionType::AwsOwnedKey)
+    );
+    assert!(d.logging_configuration().is_some() && d.tracing_configuration().is_some());
+    let kms = c
+        .create_state_machine()
+        .name(name("kms"))
+        .definition(WAIT)
+        .role_arn(ROLE)
+        .encryption_configuration(
+            EncryptionConfiguration::builder()
+                .r#type(EncryptionType::CustomerManagedKmsKey)
+                .kms_key_id("alias/shop")
+                .kms_data_key_reuse_period_seconds(300)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let d = c
+        .describe_state_machine()
+        .state_machine_arn(&kms)
+        .send()
+        .await
+        .unwrap();
+    let e = d.encryption_configuration().unwrap();
+    assert_eq!(e.kms_key_id(), Some("alias/shop"));
+    assert_eq!(e.kms_data_key_reuse_period_seconds(), Some(300));
+    let err = c
+        .create_state_machine()
+        .name(name("kms-no-key"))
+        .definition(WAIT)
+        .role_arn(ROLE)
+        .encryption_configuration(
+            EncryptionConfiguration::builder()
+                .r#type(EncryptionType::CustomerManagedKmsKey)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+
+    // The execution's machine is the definition it started with, not a later update.
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&plain)
+        .input(r#"{"n": 1}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    wait_done(&c, &exec).await;
+    let first_revision = c
+        .describe_state_machine()
+        .state_machine_arn(&plain)
+        .send()
+        .await
+        .unwrap()
+        .revision_id
+        .unwrap();
+    c.update_state_machine()
+        .state_machine_arn(&plain)
+        .definition(WAIT)
+        .send()
+        .await
+        .unwrap();
+    let ran = c
+        .describe_state_machine_for_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ran.state_machine_arn(), plain);
+    assert_eq!(ran.definition(), DOUBLE);
+    assert_eq!(ran.revision_id(), Some(first_revision.as_str()));
+    assert_eq!(ran.role_arn(), ROLE);
+    let err = c
+        .describe_state_machine_for_execution()
+        .execution_arn("arn:aws:states:us-east-1:123456789012:execution:nope:x")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_does_not_exist(), "{err:?}");
+}
+
+/// Request validation with AWS's codes and messages.
+#[tokio::test]
+async fn requests_are_validated_as_aws_validates_them() {
+    let c = client(&start_server().await);
+    let err = c
+        .create_state_machine()
+        .name("x".repeat(81))
+        .definition(WAIT)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+    assert!(err
+        .meta()
+        .message()
+        .unwrap()
+        .contains("Member must have length less than or equal to 80"));
+    let err = c
+        .create_state_machine()
+        .name(name("short-account"))
+        .definition(WAIT)
+        .role_arn("arn:aws:iam::1234:role/test")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_arn(), "{err:?}");
+    let err = c
+        .create_state_machine()
+        .name(name("description-alone"))
+        .definition(WAIT)
+        .role_arn(ROLE)
+        .version_description("v1")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_validation_exception(), "{err:?}");
+
+    // A page token belongs to the request that issued it.
+    let arn = create(&c, &name("paged"), DOUBLE, StateMachineType::Standard).await;
+    for _ in 0..3 {
+        let exec = c
+            .start_execution()
+            .state_machine_arn(&arn)
+            .input(r#"{"n": 1}"#)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        wait_done(&c, &exec).await;
+    }
+    let page = c
+        .list_executions()
+        .state_machine_arn(&arn)
+        .status_filter(ExecutionStatus::Succeeded)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    let token = page.next_token().expect("a next page").to_string();
+    let next = c
+        .list_executions()
+        .state_machine_arn(&arn)
+        .status_filter(ExecutionStatus::Succeeded)
+        .max_results(1)
+        .next_token(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.executions().len(), 1);
+    let err = c
+        .list_executions()
+        .state_machine_arn(&arn)
+        .status_filter(ExecutionStatus::Failed)
+        .next_token(&token)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_token(), "{err:?}");
 }

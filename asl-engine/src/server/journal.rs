@@ -40,7 +40,11 @@ pub(crate) struct MachineRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -53,7 +53,9 @@ pub use protocol::ApiError;
 /// Settings of the endpoint.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Region used in ARNs (`arn:aws:states:<region>:...`).
+    /// Region of the machines created through the Rust API, and of requests whose signature
+    /// names none; a signed request's ARNs name the region of its credential scope (and that
+    /// region's partition), as AWS's do.
     pub region: String,
     /// Account id used in ARNs.
     pub account_id: String,
@@ -150,7 +152,9 @@ impl StepFunctions {
         role_arn: Option<&str>,
     ) -> Result<String, ApiError> {
         let role = self.role_or_default(role_arn);
-        ops::create_machine(&self.inner, name, definition, machine_type, &role).map(|(arn, _)| arn)
+        let region = self.inner.config.region.clone();
+        ops::create_machine(&self.inner, &region, name, definition, machine_type, &role)
+            .map(|(arn, _)| arn)
     }
 
     /// Creates the state machine `name`, or replaces the definition, type and role of the

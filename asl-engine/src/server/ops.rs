@@ -24,7 +24,13 @@ pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
             || (c as u32) <= 0x1f
             || (0x7f..=0x9f).contains(&(c as u32))
     };
-    if name.is_empty() || name.chars().count() > 80 || name.chars().any(bad) {
+    // A name over 80 characters fails the API model's length constraint first.
+    if name.chars().count() > 80 {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80"
+        )));
+    }
+    if name.is_empty() || name.chars().any(bad) {
         return Err(ApiError::new(
             "InvalidName",
             format!("Invalid Name: '{name}'"),
@@ -154,8 +160,18 @@ fn machine_type(req: &Req) -> Result<MachineType, ApiError> {
     }
 }
 
+/// An IAM role ARN: `arn:<partition>:iam::<12-digit account>:role/<name>`.
 fn check_role(role: &str) -> Result<(), ApiError> {
-    if role.starts_with("arn:") && role.split(':').count() >= 6 {
+    let parts: Vec<&str> = role.splitn(6, ':').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if valid {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -187,6 +203,11 @@ fn check_arn<'a>(arn: &'a str, kinds: &[&str]) -> Result<&'a str, ApiError> {
     Ok(arn)
 }
 
+/// `arn:<partition>:states:<region>:<account>` of a Step Functions ARN.
+fn arn_prefix_of(arn: &str) -> String {
+    arn.splitn(6, ':').take(5).collect::<Vec<_>>().join(":")
+}
+
 fn machine_not_found(arn: &str) -> ApiError {
     ApiError::new(
         "StateMachineDoesNotExist",
@@ -205,6 +226,7 @@ fn execution_not_found(arn: &str) -> ApiError {
 /// existing machine, a difference is StateMachineAlreadyExists.
 pub(super) fn create_machine(
     service: &Service,
+    region: &str,
     name: &str,
     definition: &str,
     machine_type: MachineType,
@@ -214,7 +236,7 @@ pub(super) fn create_machine(
     check_role(role_arn)?;
     let compiled = analyse(definition, machine_type == MachineType::Express)
         .map_err(|d| invalid_definition(&d))?;
-    let arn = format!("{}:stateMachine:{name}", service.arn_prefix());
+    let arn = format!("{}:stateMachine:{name}", service.arn_prefix(region));
     let mut state = service.state();
     if let Some(existing) = state.machines.get(&arn) {
         if existing.definition == definition
@@ -242,7 +264,9 @@ pub(super) fn create_machine(
             revision_id: uuid::Uuid::new_v4().to_string(),
             logging: None,
             tracing: None,
+            encryption: None,
             description: None,
+            tags: Default::default(),
         },
     );
     service.journal_machines(&state);
@@ -260,13 +284,14 @@ pub(super) fn put_machine(
     machine_type: MachineType,
     role_arn: &str,
 ) -> Result<String, ApiError> {
-    match create_machine(service, name, definition, machine_type, role_arn) {
+    let region = service.config.region.clone();
+    match create_machine(service, &region, name, definition, machine_type, role_arn) {
         Err(e) if e.code == "StateMachineAlreadyExists" => {}
         other => return other.map(|(arn, _)| arn),
     }
     let compiled = analyse(definition, machine_type == MachineType::Express)
         .map_err(|d| invalid_definition(&d))?;
-    let arn = format!("{}:stateMachine:{name}", service.arn_prefix());
+    let arn = format!("{}:stateMachine:{name}", service.arn_prefix(&region));
     let mut state = service.state();
     let m = state
         .machines
@@ -286,7 +311,12 @@ pub(super) fn create_state_machine(service: &Service, req: &Req) -> OpResult {
     let definition = req.str("definition")?;
     let role = req.str("roleArn")?;
     let t = machine_type(req)?;
-    let (arn, created) = create_machine(service, name, definition, t, role)?;
+    check_version_description(req)?;
+    let encryption = encryption_configuration(req)?;
+    let tags: std::collections::BTreeMap<String, String> =
+        tag_list(req.get("tags"))?.into_iter().collect();
+    check_tag_count(&tags, name)?;
+    let (arn, created) = create_machine(service, &req.region, name, definition, t, role)?;
     let mut state = service.state();
     if let Some(m) = state.machines.get_mut(&arn) {
         if let Some(l) = req.get("loggingConfiguration") {
@@ -295,12 +325,218 @@ pub(super) fn create_state_machine(service: &Service, req: &Req) -> OpResult {
         if let Some(t) = req.get("tracingConfiguration") {
             m.tracing = Some(t.clone());
         }
+        if encryption.is_some() {
+            m.encryption = encryption;
+        }
         if let Some(d) = req.opt_str("versionDescription")? {
             m.description = Some(d.to_string());
         }
+        m.tags.extend(tags);
     }
     service.journal_machines(&state);
     Ok(json!({"stateMachineArn": arn, "creationDate": epoch(&created)}))
+}
+
+/// `versionDescription` is only allowed with `publish: true`.
+fn check_version_description(req: &Req) -> Result<(), ApiError> {
+    if req.opt_str("versionDescription")?.is_some() && req.opt_bool("publish")? != Some(true) {
+        return Err(ApiError::validation(
+            "Version description can only be set when publish is true",
+        ));
+    }
+    Ok(())
+}
+
+/// `encryptionConfiguration`: `type` AWS_OWNED_KEY, or CUSTOMER_MANAGED_KMS_KEY with a
+/// `kmsKeyId` (and an optional `kmsDataKeyReusePeriodSeconds` of 60 to 900).
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_EncryptionConfiguration.html>
+fn encryption_configuration(req: &Req) -> Result<Option<Value>, ApiError> {
+    let Some(config) = req.get("encryptionConfiguration") else {
+        return Ok(None);
+    };
+    match config["type"].as_str() {
+        Some("AWS_OWNED_KEY") => Ok(Some(json!({"type": "AWS_OWNED_KEY"}))),
+        Some("CUSTOMER_MANAGED_KMS_KEY") => {
+            if config["kmsKeyId"].as_str().is_none_or(str::is_empty) {
+                return Err(ApiError::validation(
+                    "kmsKeyId is required when the encryption type is CUSTOMER_MANAGED_KMS_KEY",
+                ));
+            }
+            if let Some(period) = config.get("kmsDataKeyReusePeriodSeconds") {
+                if !period.as_u64().is_some_and(|p| (60..=900).contains(&p)) {
+                    return Err(ApiError::validation(format!(
+                        "1 validation error detected: Value '{period}' at 'encryptionConfiguration.kmsDataKeyReusePeriodSeconds' failed to satisfy constraint: Member must have value between 60 and 900"
+                    )));
+                }
+            }
+            Ok(Some(config.clone()))
+        }
+        other => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{}' at 'encryptionConfiguration.type' failed to satisfy constraint: Member must satisfy enum value set: [CUSTOMER_MANAGED_KMS_KEY, AWS_OWNED_KEY]",
+            other.unwrap_or("null")
+        ))),
+    }
+}
+
+/// The most tags a resource may have.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
+const MAX_TAGS: usize = 50;
+
+/// A `tags` list (`[{"key": ..., "value": ...}]`), checked against AWS's constraints: keys of 1
+/// to 128 characters, values of up to 256, not starting with `aws:`.
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_Tag.html>
+fn tag_list(tags: Option<&Value>) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(tags) = tags else {
+        return Ok(Vec::new());
+    };
+    let items = tags
+        .as_array()
+        .ok_or_else(|| ApiError::new("SerializationException", "'tags' must be a list"))?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, tag) in items.iter().enumerate() {
+        let key = tag["key"].as_str().unwrap_or_default();
+        let value = tag["value"].as_str().unwrap_or_default();
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{key}' at 'tags.{}.member.key' failed to satisfy constraint: Member must have length between 1 and 128",
+                i + 1
+            )));
+        }
+        if value.chars().count() > 256 {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value at 'tags.{}.member.value' failed to satisfy constraint: Member must have length less than or equal to 256",
+                i + 1
+            )));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(ApiError::validation(
+                "Tag keys starting with 'aws:' are reserved for AWS use",
+            ));
+        }
+        out.push((key.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+fn check_tag_count(
+    tags: &std::collections::BTreeMap<String, String>,
+    arn: &str,
+) -> Result<(), ApiError> {
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::new(
+            "TooManyTags",
+            format!("Too many tags: a resource can have at most {MAX_TAGS} tags ('{arn}')"),
+        ));
+    }
+    Ok(())
+}
+
+fn resource_not_found(arn: &str) -> ApiError {
+    ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
+}
+
+/// TagResource: adds or replaces tags of a state machine.
+pub(super) fn tag_resource(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("resourceArn")?, &["stateMachine", "activity"])?;
+    let tags = tag_list(Some(
+        req.get("tags").ok_or_else(|| ApiError::missing("tags"))?,
+    ))?;
+    let mut state = service.state();
+    let m = state
+        .machines
+        .get_mut(arn)
+        .ok_or_else(|| resource_not_found(arn))?;
+    let mut merged = m.tags.clone();
+    merged.extend(tags);
+    check_tag_count(&merged, arn)?;
+    m.tags = merged;
+    service.journal_machines(&state);
+    Ok(json!({}))
+}
+
+/// UntagResource: removes tags by key (unknown keys are ignored).
+pub(super) fn untag_resource(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("resourceArn")?, &["stateMachine", "activity"])?;
+    let keys = req
+        .get("tagKeys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("tagKeys"))?;
+    let mut state = service.state();
+    let m = state
+        .machines
+        .get_mut(arn)
+        .ok_or_else(|| resource_not_found(arn))?;
+    for key in keys.iter().filter_map(Value::as_str) {
+        m.tags.remove(key);
+    }
+    service.journal_machines(&state);
+    Ok(json!({}))
+}
+
+/// ListTagsForResource.
+pub(super) fn list_tags_for_resource(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("resourceArn")?, &["stateMachine", "activity"])?;
+    let state = service.state();
+    let m = state
+        .machines
+        .get(arn)
+        .ok_or_else(|| resource_not_found(arn))?;
+    let tags: Vec<Value> = m
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
+    Ok(json!({ "tags": tags }))
+}
+
+/// DescribeStateMachineForExecution: the machine as the execution ran it (its definition and
+/// revision at the start).
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachineForExecution.html>
+pub(super) fn describe_state_machine_for_execution(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let state = service.state();
+    let e = state
+        .executions
+        .get(arn)
+        .ok_or_else(|| execution_not_found(arn))?;
+    let m = state.machines.get(&e.machine_arn);
+    let (definition, revision) = match (&e.ran, m) {
+        (Some((d, r)), _) => (d.to_string(), r.clone()),
+        (None, Some(m)) => (m.definition.clone(), m.revision_id.clone()),
+        (None, None) => return Err(machine_not_found(&e.machine_arn)),
+    };
+    let name = e.machine_arn.rsplit(':').next().unwrap_or_default();
+    let mut out = json!({
+        "stateMachineArn": e.machine_arn,
+        "name": name,
+        "definition": definition,
+        "roleArn": e.role_arn,
+        "updateDate": epoch(&e.start),
+        "revisionId": revision,
+        "loggingConfiguration": logging_of(m),
+        "tracingConfiguration": tracing_of(m),
+        "encryptionConfiguration": encryption_of(m),
+    });
+    if let Some(m) = m {
+        // The machine's last update is not tracked apart from its revision: its creation date.
+        out["updateDate"] = epoch(&m.created);
+    }
+    Ok(out)
+}
+
+fn logging_of(m: Option<&Machine>) -> Value {
+    m.and_then(|m| m.logging.clone())
+        .unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false}))
+}
+
+fn tracing_of(m: Option<&Machine>) -> Value {
+    m.and_then(|m| m.tracing.clone())
+        .unwrap_or_else(|| json!({"enabled": false}))
+}
+
+fn encryption_of(m: Option<&Machine>) -> Value {
+    m.and_then(|m| m.encryption.clone())
+        .unwrap_or_else(|| json!({"type": "AWS_OWNED_KEY"}))
 }
 
 pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
@@ -309,7 +545,14 @@ pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
     let role = req.opt_str("roleArn")?;
     let logging = req.get("loggingConfiguration");
     let tracing = req.get("tracingConfiguration");
-    if definition.is_none() && role.is_none() && logging.is_none() && tracing.is_none() {
+    let encryption = encryption_configuration(req)?;
+    check_version_description(req)?;
+    if definition.is_none()
+        && role.is_none()
+        && logging.is_none()
+        && tracing.is_none()
+        && encryption.is_none()
+    {
         return Err(ApiError::new(
             "MissingRequiredParameter",
             "Either the definition, the roleArn, the loggingConfiguration or the tracingConfiguration must be specified",
@@ -348,6 +591,9 @@ pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
     if let Some(t) = tracing {
         m.tracing = Some(t.clone());
     }
+    if encryption.is_some() {
+        m.encryption = encryption;
+    }
     m.revision_id = uuid::Uuid::new_v4().to_string();
     let out = json!({"updateDate": epoch(&Utc::now()), "revisionId": m.revision_id});
     service.journal_machines(&state);
@@ -369,8 +615,9 @@ pub(super) fn describe_state_machine(service: &Service, req: &Req) -> OpResult {
         "roleArn": m.role_arn,
         "type": m.machine_type.as_str(),
         "creationDate": epoch(&m.created),
-        "loggingConfiguration": m.logging.clone().unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false})),
-        "tracingConfiguration": m.tracing.clone().unwrap_or_else(|| json!({"enabled": false})),
+        "loggingConfiguration": logging_of(Some(m)),
+        "tracingConfiguration": tracing_of(Some(m)),
+        "encryptionConfiguration": encryption_of(Some(m)),
         "revisionId": m.revision_id,
     });
     if let Some(d) = &m.description {
@@ -381,7 +628,8 @@ pub(super) fn describe_state_machine(service: &Service, req: &Req) -> OpResult {
 
 pub(super) fn list_state_machines(service: &Service, req: &Req) -> OpResult {
     let max = req.max_results(100)?;
-    let offset = parse_page_token(req.opt_str("nextToken")?)?;
+    let binding = "ListStateMachines";
+    let offset = parse_page_token(req.opt_str("nextToken")?, binding)?;
     let state = service.state();
     let all: Vec<&Machine> = state.machines.values().collect();
     let page: Vec<Value> = all
@@ -394,7 +642,7 @@ pub(super) fn list_state_machines(service: &Service, req: &Req) -> OpResult {
         .collect();
     let mut out = json!({"stateMachines": page});
     if offset + max < all.len() {
-        out["nextToken"] = json!(page_token(offset + max));
+        out["nextToken"] = json!(page_token(offset + max, binding));
     }
     Ok(out)
 }
@@ -450,15 +698,16 @@ pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
         .get(sm_arn)
         .ok_or_else(|| machine_not_found(sm_arn))?;
     let express = m.machine_type == MachineType::Express;
+    // Executions live in their machine's partition, region and account.
+    let prefix = arn_prefix_of(&m.arn);
     let exec_arn = if express {
         format!(
-            "{}:express:{}:{name}:{}",
-            service.arn_prefix(),
+            "{prefix}:express:{}:{name}:{}",
             m.name,
             uuid::Uuid::new_v4()
         )
     } else {
-        format!("{}:execution:{}:{name}", service.arn_prefix(), m.name)
+        format!("{prefix}:execution:{}:{name}", m.name)
     };
     if let Some(existing) = state.executions.get(&exec_arn) {
         if existing.status == "RUNNING" && existing.input == input_text {
@@ -522,7 +771,7 @@ pub(super) async fn start_sync_execution(service: &Arc<Service>, req: &Req) -> O
     let stop = Utc::now();
     let exec_arn = format!(
         "{}:express:{sm_name}:{name}:{}",
-        service.arn_prefix(),
+        arn_prefix_of(sm_arn),
         uuid::Uuid::new_v4()
     );
     let billed_ms = ((stop - start).num_milliseconds().max(1) + 99) / 100 * 100;
@@ -621,7 +870,8 @@ pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
         }
     }
     let max = req.max_results(100)?;
-    let offset = parse_page_token(req.opt_str("nextToken")?)?;
+    let binding = format!("ListExecutions|{sm_arn}|{}", filter.unwrap_or(""));
+    let offset = parse_page_token(req.opt_str("nextToken")?, &binding)?;
     let state = service.state();
     if !state.machines.contains_key(sm_arn) {
         return Err(machine_not_found(sm_arn));
@@ -650,7 +900,7 @@ pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
     let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
     let mut out = json!({"executions": page});
     if offset + max < total {
-        out["nextToken"] = json!(page_token(offset + max));
+        out["nextToken"] = json!(page_token(offset + max, &binding));
     }
     Ok(out)
 }
@@ -683,7 +933,8 @@ pub(super) fn get_execution_history(service: &Service, req: &Req) -> OpResult {
     let reverse = req.opt_bool("reverseOrder")?.unwrap_or(false);
     let include_data = req.opt_bool("includeExecutionData")?.unwrap_or(true);
     let max = req.max_results(100)?;
-    let offset = parse_page_token(req.opt_str("nextToken")?)?;
+    let binding = format!("GetExecutionHistory|{arn}|{reverse}");
+    let offset = parse_page_token(req.opt_str("nextToken")?, &binding)?;
     let (total, events) = {
         let state = service.state();
         let e = state
@@ -715,7 +966,7 @@ pub(super) fn get_execution_history(service: &Service, req: &Req) -> OpResult {
         .collect();
     let mut out = json!({"events": page});
     if offset + max < total {
-        out["nextToken"] = json!(page_token(offset + max));
+        out["nextToken"] = json!(page_token(offset + max, &binding));
     }
     Ok(out)
 }
@@ -752,8 +1003,26 @@ mod tests {
     #[test]
     fn names_follow_aws_rules() {
         assert!(check_name("order-1_A.b").is_ok());
-        for bad in ["", "a b", "a:b", "a/b", "a*", &"x".repeat(81)] {
+        for bad in ["", "a b", "a:b", "a/b", "a*"] {
             assert_eq!(check_name(bad).unwrap_err().code, "InvalidName", "{bad}");
+        }
+        let long = check_name(&"x".repeat(81)).unwrap_err();
+        assert_eq!(long.code, "ValidationException");
+        assert!(long.message.contains("length less than or equal to 80"));
+    }
+
+    #[test]
+    fn role_arns_need_a_twelve_digit_account_and_a_role() {
+        assert!(check_role("arn:aws:iam::123456789012:role/StepFunctions").is_ok());
+        assert!(check_role("arn:aws-cn:iam::123456789012:role/a/b").is_ok());
+        for bad in [
+            "arn:aws:iam::1234:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::123456789012:role/",
+            "role/x",
+        ] {
+            assert_eq!(check_role(bad).unwrap_err().code, "InvalidArn", "{bad}");
         }
     }
 }

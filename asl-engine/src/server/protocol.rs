@@ -174,7 +174,15 @@ async fn handle(
             }
         }
     };
-    let req = Req(request);
+    let region = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(signing_region)
+        .unwrap_or_else(|| service.config.region.clone());
+    let req = Req {
+        body: request,
+        region,
+    };
     tracing::debug!(operation, "Step Functions request");
     let result = match operation {
         "CreateStateMachine" => ops::create_state_machine(&service, &req),
@@ -189,6 +197,12 @@ async fn handle(
         "StopExecution" => ops::stop_execution(&service, &req),
         "GetExecutionHistory" => ops::get_execution_history(&service, &req),
         "ValidateStateMachineDefinition" => ops::validate_definition(&req),
+        "TagResource" => ops::tag_resource(&service, &req),
+        "UntagResource" => ops::untag_resource(&service, &req),
+        "ListTagsForResource" => ops::list_tags_for_resource(&service, &req),
+        "DescribeStateMachineForExecution" => {
+            ops::describe_state_machine_for_execution(&service, &req)
+        }
         "TestState" => super::test_state::test_state(&service, &req).await,
         other => Err(ApiError::new(
             "UnknownOperationException",
@@ -201,13 +215,54 @@ async fn handle(
     }
 }
 
-/// A request body with typed accessors that answer AWS's validation errors.
-pub(super) struct Req(pub Value);
+/// The region of a SigV4 `Authorization` header's credential scope
+/// (`Credential=<key>/<date>/<region>/states/aws4_request`): where the client thinks it is, so
+/// the ARNs it gets back name that region (and its partition), as AWS's would.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html>
+pub(super) fn signing_region(authorization: &str) -> Option<String> {
+    let credential = authorization.split("Credential=").nth(1)?;
+    let scope = credential.split([',', ' ']).next()?;
+    let region = scope.split('/').nth(2)?;
+    let valid = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then(|| region.to_string())
+}
+
+/// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
+/// partitions, `aws` elsewhere.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>
+pub(super) fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else {
+        "aws"
+    }
+}
+
+/// A request: its body, with typed accessors that answer AWS's validation errors, and the
+/// region the client signed for.
+pub(super) struct Req {
+    pub body: Value,
+    pub region: String,
+}
 
 impl Req {
     /// An optional string member; a non-string is a validation error.
     pub fn opt_str(&self, field: &str) -> Result<Option<&str>, ApiError> {
-        match self.0.get(field) {
+        match self.body.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(ApiError::new(
@@ -222,7 +277,7 @@ impl Req {
     }
 
     pub fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
-        match self.0.get(field) {
+        match self.body.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(_) => Err(ApiError::new(
@@ -234,7 +289,7 @@ impl Req {
 
     /// `maxResults`: 0 or absent means the default; AWS allows up to 1000.
     pub fn max_results(&self, default: usize) -> Result<usize, ApiError> {
-        match self.0.get("maxResults") {
+        match self.body.get("maxResults") {
             None | Some(Value::Null) => Ok(default),
             Some(v) => match v.as_u64() {
                 Some(0) => Ok(default),
@@ -247,7 +302,7 @@ impl Req {
     }
 
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field).filter(|v| !v.is_null())
+        self.body.get(field).filter(|v| !v.is_null())
     }
 }
 
@@ -259,21 +314,74 @@ pub(super) fn epoch(t: &DateTime<Utc>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Paging tokens: an opaque encoding of the next offset (AWS tokens are opaque too).
-pub(super) fn page_token(offset: usize) -> String {
+/// Paging tokens: an opaque encoding of the next offset and of the request it continues
+/// (`binding`: the operation and its filters). A token sent with other filters than the request
+/// that issued it is `InvalidToken`, as AWS answers.
+pub(super) fn page_token(offset: usize, binding: &str) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(format!("offset:{offset}"))
+    base64::engine::general_purpose::STANDARD
+        .encode(format!("offset:{offset}:{:016x}", fnv1a(binding)))
 }
 
-pub(super) fn parse_page_token(token: Option<&str>) -> Result<usize, ApiError> {
+pub(super) fn parse_page_token(token: Option<&str>, binding: &str) -> Result<usize, ApiError> {
     use base64::Engine as _;
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(0);
     };
-    base64::engine::general_purpose::STANDARD
+    let invalid = || ApiError::new("InvalidToken", format!("Invalid Token: '{token}'"));
+    let text = base64::engine::general_purpose::STANDARD
         .decode(token)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))
+        .ok_or_else(invalid)?;
+    let mut parts = text.strip_prefix("offset:").ok_or_else(invalid)?.split(':');
+    let offset = parts
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(invalid)?;
+    if parts.next() != Some(format!("{:016x}", fnv1a(binding)).as_str()) {
+        return Err(invalid());
+    }
+    Ok(offset)
+}
+
+/// 64-bit FNV-1a: a stable fingerprint of a token's request (not a security measure).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_regions_come_from_the_credential_scope() {
+        let header = "AWS4-HMAC-SHA256 Credential=AKID/20261203/us-west-2/states/aws4_request, SignedHeaders=host, Signature=abc";
+        assert_eq!(signing_region(header).as_deref(), Some("us-west-2"));
+        assert_eq!(signing_region("Bearer x"), None);
+        assert_eq!(
+            signing_region("AWS4-HMAC-SHA256 Credential=A/2026/US_WEST/s/x"),
+            None
+        );
+        assert_eq!(partition_of("cn-northwest-1"), "aws-cn");
+        assert_eq!(partition_of("us-isob-east-1"), "aws-iso-b");
+        assert_eq!(partition_of("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("eu-west-1"), "aws");
+    }
+
+    #[test]
+    fn page_tokens_are_bound_to_their_request() {
+        let token = page_token(100, "ListExecutions|arn|RUNNING");
+        assert_eq!(
+            parse_page_token(Some(&token), "ListExecutions|arn|RUNNING"),
+            Ok(100)
+        );
+        let other = parse_page_token(Some(&token), "ListExecutions|arn|FAILED").unwrap_err();
+        assert_eq!(other.code, "InvalidToken");
+        assert_eq!(parse_page_token(None, "x"), Ok(0));
+        assert!(parse_page_token(Some("garbage"), "x").is_err());
+    }
 }

@@ -49,7 +49,11 @@ pub(crate) struct Machine {
     pub revision_id: String,
     pub logging: Option<Value>,
     pub tracing: Option<Value>,
+    /// `encryptionConfiguration` as given (AWS's default `{"type": "AWS_OWNED_KEY"}` when absent).
+    pub encryption: Option<Value>,
     pub description: Option<String>,
+    /// Tags (TagResource, `tags` of CreateStateMachine), by key.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// What StartExecution asks for.
@@ -79,6 +83,9 @@ pub(crate) struct Execution {
     loaded_history: Vec<Value>,
     pub role_arn: String,
     pub trace_header: Option<String>,
+    /// The machine's definition and revision when the execution started
+    /// (DescribeStateMachineForExecution); `None` for one loaded from the journal.
+    pub ran: Option<(Arc<str>, String)>,
     machine_name: String,
     /// Journal sequence number (start order).
     seq: u64,
@@ -209,10 +216,12 @@ impl Service {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn arn_prefix(&self) -> String {
+    /// `arn:<partition>:states:<region>:<account>` for the region a request was signed for.
+    pub fn arn_prefix(&self, region: &str) -> String {
         format!(
-            "arn:aws:states:{}:{}",
-            self.config.region, self.config.account_id
+            "arn:{}:states:{region}:{}",
+            super::protocol::partition_of(region),
+            self.config.account_id
         )
     }
 
@@ -223,11 +232,20 @@ impl Service {
         start: DateTime<Utc>,
         history: bool,
     ) -> ExecOptions {
-        self.options_for(&machine.name, &machine.role_arn, name, start, history)
+        self.options_for(
+            &machine.arn,
+            &machine.name,
+            &machine.role_arn,
+            name,
+            start,
+            history,
+        )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn options_for(
         &self,
+        machine_arn: &str,
         machine_name: &str,
         role_arn: &str,
         name: &str,
@@ -241,7 +259,10 @@ impl Service {
             state_machine_name: Some(machine_name.to_string()),
             history,
             role_arn: Some(role_arn.to_string()),
-            region: self.config.region.clone(),
+            // An execution runs in its machine's region.
+            region: region_of_arn(machine_arn)
+                .unwrap_or(&self.config.region)
+                .to_string(),
             account_id: self.config.account_id.clone(),
             cancel: None,
             start_time: Some(start),
@@ -286,6 +307,10 @@ impl Service {
             loaded_history: Vec::new(),
             role_arn: machine.role_arn.clone(),
             trace_header,
+            ran: Some((
+                Arc::from(machine.definition.as_str()),
+                machine.revision_id.clone(),
+            )),
             machine_name: machine.name.clone(),
             seq: state.next_seq,
             definition: self.journal.as_ref().map(|_| machine.definition.clone()),
@@ -315,6 +340,7 @@ impl Service {
     ) {
         exec.cancel = Arc::new(AtomicBool::new(false));
         let mut options = self.options_for(
+            &exec.machine_arn,
             &exec.machine_name,
             &exec.role_arn,
             &exec.name,
@@ -380,7 +406,9 @@ impl Machine {
             revision_id: self.revision_id.clone(),
             logging: self.logging.clone(),
             tracing: self.tracing.clone(),
+            encryption: self.encryption.clone(),
             description: self.description.clone(),
+            tags: self.tags.clone(),
         }
     }
 
@@ -401,7 +429,9 @@ impl Machine {
             revision_id: r.revision_id,
             logging: r.logging,
             tracing: r.tracing,
+            encryption: r.encryption,
             description: r.description,
+            tags: r.tags,
         })
     }
 }
@@ -414,6 +444,11 @@ fn compile(definition: &str, express: bool) -> Result<Arc<CompiledMachine>, Stri
             .collect::<Vec<_>>()
             .join("; ")
     })
+}
+
+/// The region field of an ARN (`arn:<partition>:<service>:<region>:...`).
+pub(crate) fn region_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3).filter(|r| !r.is_empty())
 }
 
 /// `SUCCEEDED` etc. as the static names the store keeps.
@@ -494,6 +529,7 @@ impl Execution {
             loaded_history: r.history,
             role_arn: r.role_arn,
             trace_header: r.trace_header,
+            ran: None,
             machine_name: r.machine_name,
             seq: r.seq,
             definition: r.definition,

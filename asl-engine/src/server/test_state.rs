@@ -94,7 +94,7 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     let mut options = ExecOptions {
         virtual_time: true,
         state_machine_name: Some("TestState".into()),
-        region: service.config.region.clone(),
+        region: req.region.clone(),
         account_id: service.config.account_id.clone(),
         role_arn: req.opt_str("roleArn")?.map(str::to_owned),
         ..Default::default()
