@@ -378,3 +378,96 @@ async fn without_a_state_dir_nothing_is_written() {
         "StepFunctions::new keeps everything in memory"
     );
 }
+
+/// Tags, versions and aliases are journaled with their machine: after a restart on the same
+/// directory they are described as before, and the alias still routes to its version.
+#[tokio::test]
+async fn tags_versions_and_aliases_survive_a_restart() {
+    use aws_sdk_sfn::types::{RoutingConfigurationListItem, Tag};
+    let dir = temp_dir("versions");
+    let one = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": true}}}"#;
+    let (arn, v1, alias) = {
+        let (c, _, _) = start(&dir).await;
+        let created = c
+            .create_state_machine()
+            .name("kept")
+            .definition(one)
+            .role_arn(ROLE)
+            .publish(true)
+            .version_description("first")
+            .tags(Tag::builder().key("team").value("shop").build())
+            .send()
+            .await
+            .unwrap();
+        let arn = created.state_machine_arn().to_string();
+        let v1 = created.state_machine_version_arn().unwrap().to_string();
+        let alias = c
+            .create_state_machine_alias()
+            .name("live")
+            .routing_configuration(
+                RoutingConfigurationListItem::builder()
+                    .state_machine_version_arn(&v1)
+                    .weight(100)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .state_machine_alias_arn;
+        (arn, v1, alias)
+    };
+    let (c, _, _) = start(&dir).await;
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].key(), Some("team"));
+    let version = c
+        .describe_state_machine()
+        .state_machine_arn(&v1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(version.description(), Some("first"));
+    let described = c
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(&alias)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.routing_configuration()[0].state_machine_version_arn(),
+        v1
+    );
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&alias)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let done = wait_done(&c, &exec).await;
+    assert_eq!(done.state_machine_version_arn(), Some(v1.as_str()));
+    // The next version number continues after the journaled ones.
+    c.update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#)
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    let versions = c
+        .list_state_machine_versions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.state_machine_versions()[0].state_machine_version_arn(),
+        format!("{arn}:2")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

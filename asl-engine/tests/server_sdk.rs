@@ -930,3 +930,277 @@ async fn requests_are_validated_as_aws_validates_them() {
         .into_service_error();
     assert!(err.is_invalid_token(), "{err:?}");
 }
+
+const PASS_ONE: &str =
+    r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"v": 1}, "End": true}}}"#;
+const PASS_TWO: &str =
+    r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"v": 2}, "End": true}}}"#;
+
+/// Versions: publish on create and update and by PublishStateMachineVersion (idempotent per
+/// revision, guarded by revisionId), list newest first, run a version, delete it.
+#[tokio::test]
+async fn versions_are_immutable_snapshots_that_executions_can_run() {
+    let c = client(&start_server().await);
+    let created = c
+        .create_state_machine()
+        .name(name("versioned"))
+        .definition(PASS_ONE)
+        .role_arn(ROLE)
+        .publish(true)
+        .version_description("first")
+        .send()
+        .await
+        .unwrap();
+    let arn = created.state_machine_arn().to_string();
+    let v1 = created.state_machine_version_arn().unwrap().to_string();
+    assert_eq!(v1, format!("{arn}:1"));
+    // Publishing the same revision again answers the same version.
+    let again = c
+        .publish_state_machine_version()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.state_machine_version_arn(), v1);
+    let updated = c
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(PASS_TWO)
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    let v2 = updated.state_machine_version_arn().unwrap().to_string();
+    assert_eq!(v2, format!("{arn}:2"));
+    let err = c
+        .publish_state_machine_version()
+        .state_machine_arn(&arn)
+        .revision_id("not-the-current-one")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_conflict_exception(), "{err:?}");
+
+    let listed = c
+        .list_state_machine_versions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<&str> = listed
+        .state_machine_versions()
+        .iter()
+        .map(|v| v.state_machine_version_arn())
+        .collect();
+    assert_eq!(arns, [v2.as_str(), v1.as_str()]);
+    let d = c
+        .describe_state_machine()
+        .state_machine_arn(&v1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.definition(), PASS_ONE);
+    assert_eq!(d.description(), Some("first"));
+
+    // A version runs its own definition, whatever the latest revision is.
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&v1)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let done = wait_done(&c, &exec).await;
+    assert_eq!(done.output(), Some(r#"{"v":1}"#));
+    assert_eq!(done.state_machine_version_arn(), Some(v1.as_str()));
+    let by_version = c
+        .list_executions()
+        .state_machine_arn(&v1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_version.executions().len(), 1);
+    let by_v2 = c
+        .list_executions()
+        .state_machine_arn(&v2)
+        .send()
+        .await
+        .unwrap();
+    assert!(by_v2.executions().is_empty());
+
+    c.delete_state_machine_version()
+        .state_machine_version_arn(&v1)
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .start_execution()
+        .state_machine_arn(&v1)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_state_machine_does_not_exist(), "{err:?}");
+    // Numbers are never reused.
+    c.update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(PASS_ONE)
+        .send()
+        .await
+        .unwrap();
+    let v3 = c
+        .publish_state_machine_version()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v3.state_machine_version_arn(), format!("{arn}:3"));
+}
+
+/// Aliases route executions to versions by weight; a version an alias routes to cannot be
+/// deleted; bad routing is refused as AWS refuses it.
+#[tokio::test]
+async fn aliases_route_executions_by_weight() {
+    use aws_sdk_sfn::types::RoutingConfigurationListItem;
+    let route = |version: &str, weight: i32| {
+        RoutingConfigurationListItem::builder()
+            .state_machine_version_arn(version)
+            .weight(weight)
+            .build()
+            .unwrap()
+    };
+    let c = client(&start_server().await);
+    let created = c
+        .create_state_machine()
+        .name(name("aliased"))
+        .definition(PASS_ONE)
+        .role_arn(ROLE)
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.state_machine_arn().to_string();
+    let v1 = created.state_machine_version_arn().unwrap().to_string();
+    let v2 = c
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .definition(PASS_TWO)
+        .publish(true)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_version_arn
+        .unwrap();
+    let alias = c
+        .create_state_machine_alias()
+        .name("live")
+        .description("production traffic")
+        .routing_configuration(route(&v1, 100))
+        .send()
+        .await
+        .unwrap()
+        .state_machine_alias_arn;
+    assert_eq!(alias, format!("{arn}:live"));
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&alias)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let done = wait_done(&c, &exec).await;
+    assert_eq!(done.output(), Some(r#"{"v":1}"#));
+    assert_eq!(done.state_machine_alias_arn(), Some(alias.as_str()));
+    assert_eq!(done.state_machine_version_arn(), Some(v1.as_str()));
+
+    // A canary: 50/50 over 200 executions reaches both versions.
+    c.update_state_machine_alias()
+        .state_machine_alias_arn(&alias)
+        .routing_configuration(route(&v1, 50))
+        .routing_configuration(route(&v2, 50))
+        .send()
+        .await
+        .unwrap();
+    let d = c
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(&alias)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.routing_configuration().len(), 2);
+    assert_eq!(d.description(), Some("production traffic"));
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let exec = c
+            .start_execution()
+            .state_machine_arn(&alias)
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        let d = wait_done(&c, &exec).await;
+        seen.insert(d.state_machine_version_arn().unwrap().to_string());
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 2, "both versions get traffic");
+    let through_alias = c
+        .list_executions()
+        .state_machine_arn(&alias)
+        .send()
+        .await
+        .unwrap();
+    assert!(through_alias.executions().len() >= 2);
+
+    let err = c
+        .delete_state_machine_version()
+        .state_machine_version_arn(&v2)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    for bad in [
+        vec![route(&v1, 60), route(&v2, 60)],
+        vec![route(&v1, 50), route(&v1, 50)],
+        vec![route(&arn, 100)],
+    ] {
+        let err = c
+            .create_state_machine_alias()
+            .name("bad")
+            .set_routing_configuration(Some(bad))
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_validation_exception(), "{err:?}");
+    }
+    let listed = c
+        .list_state_machine_aliases()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.state_machine_aliases().len(), 1);
+    c.delete_state_machine_alias()
+        .state_machine_alias_arn(&alias)
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .describe_state_machine_alias()
+        .state_machine_alias_arn(&alias)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found(), "{err:?}");
+    // With the alias gone, its versions can go.
+    c.delete_state_machine_version()
+        .state_machine_version_arn(&v2)
+        .send()
+        .await
+        .unwrap();
+}

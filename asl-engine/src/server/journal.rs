@@ -45,6 +45,37 @@ pub(crate) struct MachineRecord {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tags: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionRecord>,
+    #[serde(default)]
+    pub next_version: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<AliasRecord>,
+}
+
+/// A published version as journaled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VersionRecord {
+    pub number: u64,
+    pub definition: String,
+    pub role_arn: String,
+    pub revision_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created: String,
+}
+
+/// An alias as journaled: its routing as (version number, weight) pairs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AliasRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub routing: Vec<(u64, u32)>,
+    pub created: String,
+    pub updated: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -85,6 +116,10 @@ pub(crate) struct ExecRecord {
     /// How many times the execution was resumed after a restart.
     #[serde(default)]
     pub resumed: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_arn: Option<String>,
 }
 
 /// Everything a journal directory holds.
@@ -208,6 +243,8 @@ mod tests {
             definition: Some("{}".into()),
             history: Vec::new(),
             resumed: 0,
+            version_arn: None,
+            alias_arn: None,
         }
     }
 

@@ -40,6 +40,7 @@ mod ops;
 mod protocol;
 mod store;
 mod test_state;
+mod versions;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -10,10 +10,11 @@ use workflow_dsl::validate::{validate_with, Options};
 
 use super::protocol::{epoch, page_token, parse_page_token, ApiError, Req};
 use super::store::{parse_time, Machine, NewExecution, Service};
+use super::versions::{self, split_qualified, unqualified, Target};
 use super::MachineType;
 use crate::{CompiledMachine, ExecutionStatus};
 
-type OpResult = Result<Value, ApiError>;
+pub(super) type OpResult = Result<Value, ApiError>;
 
 /// A name of a state machine or execution: 1-80 characters, none of AWS's forbidden ones
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html#StepFunctions-CreateStateMachine-request-name>).
@@ -183,7 +184,7 @@ fn check_role(role: &str) -> Result<(), ApiError> {
 
 /// Checks that `arn` is a Step Functions ARN of resource type `kind` (`stateMachine`,
 /// `execution`/`express`) and returns it; otherwise InvalidArn as AWS answers.
-fn check_arn<'a>(arn: &'a str, kinds: &[&str]) -> Result<&'a str, ApiError> {
+pub(super) fn check_arn<'a>(arn: &'a str, kinds: &[&str]) -> Result<&'a str, ApiError> {
     let parts: Vec<&str> = arn.split(':').collect();
     if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
         return Err(ApiError::new(
@@ -208,7 +209,7 @@ fn arn_prefix_of(arn: &str) -> String {
     arn.splitn(6, ':').take(5).collect::<Vec<_>>().join(":")
 }
 
-fn machine_not_found(arn: &str) -> ApiError {
+pub(super) fn machine_not_found(arn: &str) -> ApiError {
     ApiError::new(
         "StateMachineDoesNotExist",
         format!("State Machine Does Not Exist: '{arn}'"),
@@ -267,6 +268,9 @@ pub(super) fn create_machine(
             encryption: None,
             description: None,
             tags: Default::default(),
+            versions: Default::default(),
+            next_version: 1,
+            aliases: Default::default(),
         },
     );
     service.journal_machines(&state);
@@ -333,8 +337,17 @@ pub(super) fn create_state_machine(service: &Service, req: &Req) -> OpResult {
         }
         m.tags.extend(tags);
     }
+    let mut out = json!({"stateMachineArn": arn, "creationDate": epoch(&created)});
+    if req.opt_bool("publish")? == Some(true) {
+        let m = state
+            .machines
+            .get_mut(&arn)
+            .ok_or_else(|| machine_not_found(&arn))?;
+        let (version, _) = versions::publish(m, req.opt_str("versionDescription")?)?;
+        out["stateMachineVersionArn"] = json!(version);
+    }
     service.journal_machines(&state);
-    Ok(json!({"stateMachineArn": arn, "creationDate": epoch(&created)}))
+    Ok(out)
 }
 
 /// `versionDescription` is only allowed with `publish: true`.
@@ -431,7 +444,7 @@ fn check_tag_count(
     Ok(())
 }
 
-fn resource_not_found(arn: &str) -> ApiError {
+pub(super) fn resource_not_found(arn: &str) -> ApiError {
     ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
 }
 
@@ -540,7 +553,8 @@ fn encryption_of(m: Option<&Machine>) -> Value {
 }
 
 pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
-    let arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let arn = unqualified(check_arn(req.str("stateMachineArn")?, &["stateMachine"])?)?;
+    let publish = req.opt_bool("publish")? == Some(true);
     let definition = req.opt_str("definition")?;
     let role = req.opt_str("roleArn")?;
     let logging = req.get("loggingConfiguration");
@@ -595,18 +609,56 @@ pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
         m.encryption = encryption;
     }
     m.revision_id = uuid::Uuid::new_v4().to_string();
-    let out = json!({"updateDate": epoch(&Utc::now()), "revisionId": m.revision_id});
+    let mut out = json!({"updateDate": epoch(&Utc::now()), "revisionId": m.revision_id});
+    if publish {
+        let (version, _) = versions::publish(m, req.opt_str("versionDescription")?)?;
+        out["stateMachineVersionArn"] = json!(version);
+    }
     service.journal_machines(&state);
     Ok(out)
 }
 
 pub(super) fn describe_state_machine(service: &Service, req: &Req) -> OpResult {
-    let arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let requested = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let (machine_arn, target) = split_qualified(requested);
     let state = service.state();
     let m = state
         .machines
-        .get(arn)
-        .ok_or_else(|| machine_not_found(arn))?;
+        .get(&machine_arn)
+        .ok_or_else(|| machine_not_found(requested))?;
+    match target {
+        Target::Latest => {}
+        // A version describes its own snapshot, under its own ARN.
+        Target::Version(number) => {
+            let v = m
+                .versions
+                .get(&number)
+                .ok_or_else(|| machine_not_found(requested))?;
+            let mut out = json!({
+                "stateMachineArn": requested,
+                "name": m.name,
+                "status": "ACTIVE",
+                "definition": v.definition,
+                "roleArn": v.role_arn,
+                "type": m.machine_type.as_str(),
+                "creationDate": epoch(&v.created),
+                "loggingConfiguration": logging_of(Some(m)),
+                "tracingConfiguration": tracing_of(Some(m)),
+                "encryptionConfiguration": encryption_of(Some(m)),
+                "revisionId": v.revision_id,
+            });
+            if let Some(d) = &v.description {
+                out["description"] = json!(d);
+            }
+            return Ok(out);
+        }
+        Target::Alias(_) => {
+            return Err(ApiError::new(
+                "InvalidArn",
+                format!("Invalid Arn: 'Use DescribeStateMachineAlias for an alias: {requested}'"),
+            ))
+        }
+    }
     let mut out = json!({
         "stateMachineArn": m.arn,
         "name": m.name,
@@ -648,7 +700,7 @@ pub(super) fn list_state_machines(service: &Service, req: &Req) -> OpResult {
 }
 
 pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
-    let arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let arn = unqualified(check_arn(req.str("stateMachineArn")?, &["stateMachine"])?)?;
     let mut state = service.state();
     // AWS answers 200 for a machine that is already gone (DeleteStateMachine is idempotent).
     if state.machines.remove(arn).is_some() {
@@ -682,7 +734,9 @@ fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
 /// With a state directory this holds across restarts: journaled executions are loaded, and the
 /// RUNNING ones are resumed under their ARN before the endpoint listens.
 pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
-    let sm_arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let requested = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let (machine_arn, target) = split_qualified(requested);
+    let sm_arn = machine_arn.as_str();
     let name = match req.opt_str("name")? {
         Some(n) => {
             check_name(n)?;
@@ -696,7 +750,8 @@ pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
     let m = state
         .machines
         .get(sm_arn)
-        .ok_or_else(|| machine_not_found(sm_arn))?;
+        .ok_or_else(|| machine_not_found(requested))?;
+    let (version, alias_arn) = versions::resolve_start(m, &target, requested)?;
     let express = m.machine_type == MachineType::Express;
     // Executions live in their machine's partition, region and account.
     let prefix = arn_prefix_of(&m.arn);
@@ -727,6 +782,8 @@ pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
             input_text,
             input,
             trace_header: trace,
+            version,
+            alias_arn,
         },
     )?;
     Ok(json!({"executionArn": exec_arn, "startDate": epoch(&start)}))
@@ -735,7 +792,9 @@ pub(super) fn start_execution(service: &Arc<Service>, req: &Req) -> OpResult {
 /// StartSyncExecution: runs an EXPRESS machine to its end and answers with the result
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartSyncExecution.html>).
 pub(super) async fn start_sync_execution(service: &Arc<Service>, req: &Req) -> OpResult {
-    let sm_arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let requested = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
+    let (machine_arn, target) = split_qualified(requested);
+    let sm_arn = machine_arn.as_str();
     let name = match req.opt_str("name")? {
         Some(n) => {
             check_name(n)?;
@@ -750,15 +809,19 @@ pub(super) async fn start_sync_execution(service: &Arc<Service>, req: &Req) -> O
         let m = state
             .machines
             .get(sm_arn)
-            .ok_or_else(|| machine_not_found(sm_arn))?;
+            .ok_or_else(|| machine_not_found(requested))?;
         if m.machine_type != MachineType::Express {
             return Err(ApiError::new(
                 "StateMachineTypeNotSupported",
                 "This operation is not supported by this type of state machine",
             ));
         }
+        let compiled = match versions::resolve_start(m, &target, requested)?.0 {
+            Some(number) => m.versions[&number].compiled.clone(),
+            None => m.compiled.clone(),
+        };
         (
-            m.compiled.clone(),
+            compiled,
             service.exec_options(m, &name, Utc::now(), false),
             m.name.clone(),
         )
@@ -845,6 +908,12 @@ pub(super) fn describe_execution(service: &Service, req: &Req) -> OpResult {
     if let Some(t) = &e.trace_header {
         out["traceHeader"] = json!(t);
     }
+    if let Some(v) = &e.version_arn {
+        out["stateMachineVersionArn"] = json!(v);
+    }
+    if let Some(a) = &e.alias_arn {
+        out["stateMachineAliasArn"] = json!(a);
+    }
     Ok(out)
 }
 
@@ -872,16 +941,24 @@ pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
     let max = req.max_results(100)?;
     let binding = format!("ListExecutions|{sm_arn}|{}", filter.unwrap_or(""));
     let offset = parse_page_token(req.opt_str("nextToken")?, &binding)?;
+    let (machine_arn, target) = split_qualified(sm_arn);
     let state = service.state();
-    if !state.machines.contains_key(sm_arn) {
+    if !state.machines.contains_key(&machine_arn) {
         return Err(machine_not_found(sm_arn));
     }
+    // A version or alias ARN lists the executions started on it.
+    let started_on = |e: &&super::store::Execution| match &target {
+        Target::Latest => true,
+        Target::Version(_) => e.version_arn.as_deref() == Some(sm_arn),
+        Target::Alias(_) => e.alias_arn.as_deref() == Some(sm_arn),
+    };
     let all: Vec<Value> = state
         .order
         .iter()
         .rev()
         .filter_map(|arn| state.executions.get(arn))
-        .filter(|e| e.machine_arn == sm_arn && filter.is_none_or(|f| f == e.status))
+        .filter(|e| e.machine_arn == machine_arn && filter.is_none_or(|f| f == e.status))
+        .filter(started_on)
         .map(|e| {
             let mut v = json!({
                 "executionArn": e.arn,
@@ -892,6 +969,12 @@ pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
             });
             if let Some(s) = &e.stop {
                 v["stopDate"] = epoch(s);
+            }
+            if let Some(a) = &e.version_arn {
+                v["stateMachineVersionArn"] = json!(a);
+            }
+            if let Some(a) = &e.alias_arn {
+                v["stateMachineAliasArn"] = json!(a);
             }
             v
         })

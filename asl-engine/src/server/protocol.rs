@@ -13,8 +13,8 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::ops;
 use super::store::Service;
+use super::{ops, versions};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -200,6 +200,14 @@ async fn handle(
         "TagResource" => ops::tag_resource(&service, &req),
         "UntagResource" => ops::untag_resource(&service, &req),
         "ListTagsForResource" => ops::list_tags_for_resource(&service, &req),
+        "PublishStateMachineVersion" => versions::publish_state_machine_version(&service, &req),
+        "ListStateMachineVersions" => versions::list_state_machine_versions(&service, &req),
+        "DeleteStateMachineVersion" => versions::delete_state_machine_version(&service, &req),
+        "CreateStateMachineAlias" => versions::create_state_machine_alias(&service, &req),
+        "DescribeStateMachineAlias" => versions::describe_state_machine_alias(&service, &req),
+        "UpdateStateMachineAlias" => versions::update_state_machine_alias(&service, &req),
+        "DeleteStateMachineAlias" => versions::delete_state_machine_alias(&service, &req),
+        "ListStateMachineAliases" => versions::list_state_machine_aliases(&service, &req),
         "DescribeStateMachineForExecution" => {
             ops::describe_state_machine_for_execution(&service, &req)
         }

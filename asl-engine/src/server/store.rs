@@ -54,6 +54,35 @@ pub(crate) struct Machine {
     pub description: Option<String>,
     /// Tags (TagResource, `tags` of CreateStateMachine), by key.
     pub tags: BTreeMap<String, String>,
+    /// Published versions, by number.
+    pub versions: BTreeMap<u64, Version>,
+    /// The number the next published version gets (numbers are never reused).
+    pub next_version: u64,
+    /// Aliases, by name.
+    pub aliases: BTreeMap<String, Alias>,
+}
+
+/// A published version: an immutable snapshot of one revision of a state machine.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-state-machine-version.html>
+pub(crate) struct Version {
+    pub number: u64,
+    pub definition: String,
+    pub compiled: Arc<CompiledMachine>,
+    pub role_arn: String,
+    pub revision_id: String,
+    pub description: Option<String>,
+    pub created: DateTime<Utc>,
+}
+
+/// An alias: a name routing executions to one or two versions by weight.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-state-machine-alias.html>
+pub(crate) struct Alias {
+    pub name: String,
+    pub description: Option<String>,
+    /// (version number, weight in percent); the weights add up to 100.
+    pub routing: Vec<(u64, u32)>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
 }
 
 /// What StartExecution asks for.
@@ -64,6 +93,10 @@ pub(crate) struct NewExecution {
     pub input_text: String,
     pub input: Value,
     pub trace_header: Option<String>,
+    /// The version to run (`None`: the latest revision).
+    pub version: Option<u64>,
+    /// The alias the execution was started through.
+    pub alias_arn: Option<String>,
 }
 
 pub(crate) struct Execution {
@@ -86,6 +119,10 @@ pub(crate) struct Execution {
     /// The machine's definition and revision when the execution started
     /// (DescribeStateMachineForExecution); `None` for one loaded from the journal.
     pub ran: Option<(Arc<str>, String)>,
+    /// The version it runs, when started on a version or an alias.
+    pub version_arn: Option<String>,
+    /// The alias it was started through.
+    pub alias_arn: Option<String>,
     machine_name: String,
     /// Journal sequence number (start order).
     seq: u64,
@@ -284,6 +321,8 @@ impl Service {
             input_text,
             input,
             trace_header,
+            version,
+            alias_arn,
         } = new;
         let machine = state.machines.get(machine_arn).ok_or_else(|| {
             ApiError::new(
@@ -291,6 +330,31 @@ impl Service {
                 format!("State Machine Does Not Exist: '{machine_arn}'"),
             )
         })?;
+        // What runs: the latest revision, or a published version.
+        let (definition, compiled, role_arn, revision_id, version_arn) = match version {
+            None => (
+                &machine.definition,
+                machine.compiled.clone(),
+                &machine.role_arn,
+                &machine.revision_id,
+                None,
+            ),
+            Some(number) => {
+                let v = machine.versions.get(&number).ok_or_else(|| {
+                    ApiError::new(
+                        "StateMachineDoesNotExist",
+                        format!("State Machine Does Not Exist: '{machine_arn}:{number}'"),
+                    )
+                })?;
+                (
+                    &v.definition,
+                    v.compiled.clone(),
+                    &v.role_arn,
+                    &v.revision_id,
+                    Some(format!("{machine_arn}:{number}")),
+                )
+            }
+        };
         let start = Utc::now();
         let mut exec = Execution {
             arn: arn.clone(),
@@ -305,20 +369,18 @@ impl Service {
             cause: None,
             history: Vec::new(),
             loaded_history: Vec::new(),
-            role_arn: machine.role_arn.clone(),
+            role_arn: role_arn.clone(),
             trace_header,
-            ran: Some((
-                Arc::from(machine.definition.as_str()),
-                machine.revision_id.clone(),
-            )),
+            ran: Some((Arc::from(definition.as_str()), revision_id.clone())),
+            version_arn,
+            alias_arn,
             machine_name: machine.name.clone(),
             seq: state.next_seq,
-            definition: self.journal.as_ref().map(|_| machine.definition.clone()),
+            definition: self.journal.as_ref().map(|_| definition.clone()),
             resumed: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             task: None,
         };
-        let compiled = machine.compiled.clone();
         self.try_journal_execution(&exec).map_err(|e| ApiError {
             code: "InternalFailure",
             message: format!("The execution could not be journaled: {e}"),
@@ -409,6 +471,30 @@ impl Machine {
             encryption: self.encryption.clone(),
             description: self.description.clone(),
             tags: self.tags.clone(),
+            versions: self
+                .versions
+                .values()
+                .map(|v| journal::VersionRecord {
+                    number: v.number,
+                    definition: v.definition.clone(),
+                    role_arn: v.role_arn.clone(),
+                    revision_id: v.revision_id.clone(),
+                    description: v.description.clone(),
+                    created: journal::format_time(&v.created),
+                })
+                .collect(),
+            next_version: self.next_version,
+            aliases: self
+                .aliases
+                .values()
+                .map(|a| journal::AliasRecord {
+                    name: a.name.clone(),
+                    description: a.description.clone(),
+                    routing: a.routing.clone(),
+                    created: journal::format_time(&a.created),
+                    updated: journal::format_time(&a.updated),
+                })
+                .collect(),
         }
     }
 
@@ -417,7 +503,40 @@ impl Machine {
             "EXPRESS" => MachineType::Express,
             _ => MachineType::Standard,
         };
-        let compiled = compile(&r.definition, machine_type == MachineType::Express)?;
+        let express = machine_type == MachineType::Express;
+        let compiled = compile(&r.definition, express)?;
+        let mut versions = BTreeMap::new();
+        for v in r.versions {
+            versions.insert(
+                v.number,
+                Version {
+                    number: v.number,
+                    compiled: compile(&v.definition, express)?,
+                    definition: v.definition,
+                    role_arn: v.role_arn,
+                    revision_id: v.revision_id,
+                    description: v.description,
+                    created: parse_time(&v.created).unwrap_or_else(Utc::now),
+                },
+            );
+        }
+        let aliases = r
+            .aliases
+            .into_iter()
+            .map(|a| {
+                let alias = Alias {
+                    name: a.name.clone(),
+                    description: a.description,
+                    routing: a.routing,
+                    created: parse_time(&a.created).unwrap_or_else(Utc::now),
+                    updated: parse_time(&a.updated).unwrap_or_else(Utc::now),
+                };
+                (a.name, alias)
+            })
+            .collect();
+        let next_version = r
+            .next_version
+            .max(versions.keys().last().map_or(1, |n| n + 1));
         Ok(Machine {
             arn: r.arn,
             name: r.name,
@@ -432,6 +551,9 @@ impl Machine {
             encryption: r.encryption,
             description: r.description,
             tags: r.tags,
+            versions,
+            next_version,
+            aliases,
         })
     }
 }
@@ -486,6 +608,8 @@ impl Execution {
             definition: self.definition.clone(),
             history,
             resumed: self.resumed,
+            version_arn: self.version_arn.clone(),
+            alias_arn: self.alias_arn.clone(),
         }
     }
 
@@ -530,6 +654,8 @@ impl Execution {
             role_arn: r.role_arn,
             trace_header: r.trace_header,
             ran: None,
+            version_arn: r.version_arn,
+            alias_arn: r.alias_arn,
             machine_name: r.machine_name,
             seq: r.seq,
             definition: r.definition,
