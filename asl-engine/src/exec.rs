@@ -45,6 +45,7 @@ pub(crate) struct ExecInfo {
 
 pub(crate) struct Run<'a> {
     pub registry: &'a TaskRegistry,
+    pub callbacks: &'a crate::Callbacks,
     pub machine: &'a CompiledMachine,
     pub info: ExecInfo,
     pub clock: Arc<dyn Clock>,
@@ -1039,6 +1040,14 @@ impl<'a> Run<'a> {
                 ))
             });
         }
+        // A `.waitForTaskToken` task waits for its token to be answered after the integration
+        // returns (a mocked one takes the mock's response as the answer).
+        let waiter = match (&st.task_token, mocked) {
+            (Some(token), None) if resource.ends_with(".waitForTaskToken") => {
+                Some((token.clone(), self.callbacks.register(token)))
+            }
+            _ => None,
+        };
         let result: Result<Value, TaskError> = if let Some(m) = mocked {
             let attempt = {
                 let mut calls = self.mock_calls.lock().expect("mock lock");
@@ -1104,6 +1113,23 @@ impl<'a> Run<'a> {
                 None => fut.await,
             }
         };
+        // A callback's error and cause are the sender's, never wrapped as a Lambda error.
+        let mut from_callback = false;
+        let result = match (result, waiter) {
+            (Ok(submitted), Some((token, waiter))) => {
+                from_callback = true;
+                self.emit(prev, E::TaskSubmitted, || {
+                    Some(("taskSubmittedEventDetails", json!({"resourceType": rtype, "resource": rname, "output": to_json(&submitted), "outputDetails": not_truncated()})))
+                });
+                self.wait_for_callback(&token, waiter, timeout, heartbeat)
+                    .await
+            }
+            (Err(e), Some((token, _))) => {
+                self.callbacks.forget(&token, false);
+                Err(e)
+            }
+            (result, None) => result,
+        };
         match result {
             Ok(out) => {
                 if direct_lambda {
@@ -1123,6 +1149,7 @@ impl<'a> Run<'a> {
             Err(e) => {
                 let cause = if is_lambda_target
                     && mocked.is_none()
+                    && !from_callback
                     && !e.error.starts_with("Lambda.")
                     && !e.error.starts_with("States.")
                 {
@@ -1152,6 +1179,52 @@ impl<'a> Run<'a> {
                     error: Some(e.error),
                     cause: if cause.is_empty() { None } else { Some(cause) },
                 }))
+            }
+        }
+    }
+
+    /// Waits for the answer to `token`: SendTaskSuccess or SendTaskFailure, within
+    /// `TimeoutSeconds` (States.Timeout) and with a heartbeat at least every `HeartbeatSeconds`
+    /// (States.HeartbeatTimeout). On a virtual clock it waits for the answer without deadline.
+    async fn wait_for_callback(
+        &self,
+        token: &str,
+        waiter: crate::callbacks::Waiter,
+        timeout: Option<f64>,
+        heartbeat: Option<f64>,
+    ) -> Result<Value, TaskError> {
+        use crate::callbacks::CallbackOutcome;
+        use tokio::time::{sleep_until, Instant};
+        let virtual_time = self.clock.is_virtual();
+        let after = |secs: Option<f64>| {
+            secs.filter(|s| *s > 0.0 && !virtual_time)
+                .map(|s| Instant::now() + Duration::from_secs_f64(s))
+        };
+        let timeout_at = after(timeout);
+        let mut heartbeat_at = after(heartbeat);
+        let crate::callbacks::Waiter {
+            mut answer,
+            heartbeat: beats,
+        } = waiter;
+        let never = || std::future::pending::<()>();
+        loop {
+            tokio::select! {
+                outcome = &mut answer => {
+                    return match outcome {
+                        Ok(CallbackOutcome::Success(output)) => Ok(output),
+                        Ok(CallbackOutcome::Failure { error, cause }) => Err(TaskError::new(error, cause)),
+                        Err(_) => Err(TaskError::new(names::RUNTIME, "the task token was dropped")),
+                    };
+                }
+                _ = beats.notified() => heartbeat_at = after(heartbeat),
+                _ = async { match heartbeat_at { Some(at) => sleep_until(at).await, None => never().await } } => {
+                    self.callbacks.forget(token, true);
+                    return Err(TaskError::new(names::HEARTBEAT_TIMEOUT, ""));
+                }
+                _ = async { match timeout_at { Some(at) => sleep_until(at).await, None => never().await } } => {
+                    self.callbacks.forget(token, true);
+                    return Err(TaskError::new(names::TIMEOUT, ""));
+                }
             }
         }
     }

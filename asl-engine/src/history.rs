@@ -46,6 +46,8 @@ event_types!(
     TaskScheduled,
     /// A scheduled task started.
     TaskStarted,
+    /// A `.waitForTaskToken` task's integration returned; the task waits for its token.
+    TaskSubmitted,
     /// A task returned its result.
     TaskSucceeded,
     /// A task failed.

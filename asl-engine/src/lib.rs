@@ -16,6 +16,7 @@
 //! ```
 
 pub mod aws;
+pub mod callbacks;
 pub mod clock;
 mod compile;
 pub mod error;
@@ -40,6 +41,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use workflow_dsl::model::StateMachine;
 
+pub use callbacks::{CallbackError, CallbackOutcome, Callbacks};
 pub use clock::{Clock, RealClock, VirtualClock};
 pub use compile::CompiledMachine;
 pub use error::{EngineError, Failure};
@@ -153,6 +155,7 @@ pub struct ExecutionResult {
 #[derive(Clone, Debug, Default)]
 pub struct Engine {
     registry: Arc<TaskRegistry>,
+    callbacks: Arc<Callbacks>,
 }
 
 impl Engine {
@@ -160,7 +163,14 @@ impl Engine {
     pub fn new(registry: TaskRegistry) -> Self {
         Engine {
             registry: Arc::new(registry),
+            callbacks: Arc::new(Callbacks::default()),
         }
+    }
+
+    /// The task tokens its `.waitForTaskToken` tasks wait on: answer them here
+    /// (SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat of the endpoint do).
+    pub fn callbacks(&self) -> &Arc<Callbacks> {
+        &self.callbacks
     }
 
     /// Compiles a machine once for many executions (paths, templates, intrinsics parsed up front).
@@ -207,6 +217,7 @@ impl Engine {
             .map(|s| start + chrono::Duration::seconds(s as i64));
         let run = exec::Run {
             registry: &self.registry,
+            callbacks: &self.callbacks,
             machine,
             info: exec::ExecInfo {
                 arn: arn.clone(),

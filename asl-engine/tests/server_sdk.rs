@@ -1204,3 +1204,146 @@ async fn aliases_route_executions_by_weight() {
         .await
         .unwrap();
 }
+
+/// Callbacks through the endpoint: a `.waitForTaskToken` task hands its token to a worker,
+/// which answers with SendTaskHeartbeat and SendTaskSuccess or SendTaskFailure.
+#[tokio::test]
+async fn wait_for_task_token_tasks_are_answered_through_the_api() {
+    use std::sync::{Arc, Mutex};
+    let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut registry = registry();
+    let keep = tokens.clone();
+    registry.register_lambda("request-approval", move |payload: Value| {
+        let keep = keep.clone();
+        async move {
+            keep.lock()
+                .unwrap()
+                .push(payload["token"].as_str().unwrap().to_string());
+            Ok(json!({"queued": true}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(asl_engine::server::serve(
+        listener,
+        registry,
+        ServerConfig::default(),
+    ));
+    let c = client(&endpoint);
+    let approval = r#"{"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "request-approval", "Payload": {"token.$": "$$.Task.Token"}},
+        "HeartbeatSeconds": 30, "End": true}}}"#;
+    let arn = create(&c, &name("approval"), approval, StateMachineType::Standard).await;
+    let next_token = || async {
+        for _ in 0..200 {
+            if let Some(t) = tokens.lock().unwrap().pop() {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no task token was handed out");
+    };
+
+    let approved = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let token = next_token().await;
+    c.send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap();
+    let running = c
+        .describe_execution()
+        .execution_arn(&approved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        running.status,
+        ExecutionStatus::Running,
+        "it waits for the answer"
+    );
+    let err = c
+        .send_task_success()
+        .task_token(&token)
+        .output("not json")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_output(), "{err:?}");
+    c.send_task_success()
+        .task_token(&token)
+        .output(r#"{"approved": true}"#)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_done(&c, &approved).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert_eq!(done.output(), Some(r#"{"approved":true}"#));
+    let history = c
+        .get_execution_history()
+        .execution_arn(&approved)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<String> = history
+        .events()
+        .iter()
+        .map(|e| e.r#type().as_str().to_string())
+        .collect();
+    assert!(types.iter().any(|t| t == "TaskSubmitted"), "{types:?}");
+    // The token is spent.
+    let err = c
+        .send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_task_does_not_exist(), "{err:?}");
+
+    let refused = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let token = next_token().await;
+    c.send_task_failure()
+        .task_token(&token)
+        .error("Approval.Denied")
+        .cause("over budget")
+        .send()
+        .await
+        .unwrap();
+    let done = wait_done(&c, &refused).await;
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    assert_eq!(done.error(), Some("Approval.Denied"));
+    assert_eq!(done.cause(), Some("over budget"));
+
+    let err = c
+        .send_task_heartbeat()
+        .task_token("not-a-token")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_invalid_token(), "{err:?}");
+    let err = c
+        .send_task_heartbeat()
+        .task_token(uuid::Uuid::new_v4().to_string())
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_task_does_not_exist(), "{err:?}");
+}

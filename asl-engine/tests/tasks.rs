@@ -701,3 +701,117 @@ mod typed_steps {
         assert_eq!(calls, 0, "the handler never ran");
     }
 }
+
+/// A `.waitForTaskToken` task waits after its integration returns, until its token is answered:
+/// success gives the task its result, failure its error; heartbeats keep it alive.
+#[tokio::test]
+async fn wait_for_task_token_tasks_wait_for_their_answer() {
+    use asl_engine::{CallbackOutcome, Callbacks};
+    use std::sync::{Arc, OnceLock};
+    let callbacks: Arc<OnceLock<Arc<Callbacks>>> = Arc::new(OnceLock::new());
+    let mut reg = TaskRegistry::new();
+    let cb = callbacks.clone();
+    // A worker that answers later: heartbeats for 1.5 s (HeartbeatSeconds is 1), then answers.
+    reg.register_lambda("worker", move |payload: Value| {
+        let cb = cb.clone();
+        async move {
+            let token = payload["token"].as_str().unwrap().to_string();
+            let outcome = if payload["fail"] == true {
+                CallbackOutcome::Failure {
+                    error: "Worker.Refused".into(),
+                    cause: "not today".into(),
+                }
+            } else {
+                CallbackOutcome::Success(json!({"approved": payload["n"]}))
+            };
+            tokio::spawn(async move {
+                let callbacks = cb.get().unwrap();
+                for _ in 0..5 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    callbacks.heartbeat(&token).unwrap();
+                }
+                callbacks.answer(&token, outcome).unwrap();
+            });
+            // The integration's own answer (Lambda's) is not the task's result.
+            Ok(json!({"submitted": true}))
+        }
+    });
+    let engine = Engine::new(reg);
+    callbacks.set(engine.callbacks().clone()).unwrap();
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "worker", "Payload": {"token.$": "$$.Task.Token", "n.$": "$.n", "fail.$": "$.fail"}},
+            "TimeoutSeconds": 30, "HeartbeatSeconds": 1, "End": true}}
+    }));
+    let options = || ExecOptions {
+        history: true,
+        ..ExecOptions::default()
+    };
+    let r = engine
+        .execute(&m, json!({"n": 7, "fail": false}), options())
+        .await
+        .unwrap();
+    assert_eq!(output(&r.status), &json!({"approved": 7}));
+    let types: Vec<&str> = r.history.iter().map(|e| e.event_type.as_str()).collect();
+    assert!(
+        types
+            .windows(2)
+            .any(|w| w == ["TaskSubmitted", "TaskSucceeded"]),
+        "{types:?}"
+    );
+    let r = engine
+        .execute(&m, json!({"n": 1, "fail": true}), options())
+        .await
+        .unwrap();
+    match r.status {
+        ExecutionStatus::Failed { error, cause } => {
+            assert_eq!(error.as_deref(), Some("Worker.Refused"));
+            assert_eq!(cause.as_deref(), Some("not today"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(engine.callbacks().waiting(), 0);
+}
+
+/// Without heartbeats, `HeartbeatSeconds` ends the wait with States.HeartbeatTimeout, and the
+/// token then answers TaskTimedOut.
+#[tokio::test]
+async fn an_unanswered_token_times_out() {
+    use asl_engine::{CallbackError, CallbackOutcome};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Option<String>>> = Arc::default();
+    let mut reg = TaskRegistry::new();
+    let keep = seen.clone();
+    reg.register_lambda("forgetful", move |payload: Value| {
+        let keep = keep.clone();
+        async move {
+            *keep.lock().unwrap() = payload["token"].as_str().map(str::to_string);
+            Ok(json!({}))
+        }
+    });
+    let engine = Engine::new(reg);
+    let m = machine(json!({
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "forgetful", "Payload": {"token.$": "$$.Task.Token"}},
+            "HeartbeatSeconds": 1, "End": true}}
+    }));
+    let r = engine
+        .execute(&m, json!({}), ExecOptions::default())
+        .await
+        .unwrap();
+    match r.status {
+        ExecutionStatus::Failed { error, .. } => {
+            assert_eq!(error.as_deref(), Some("States.HeartbeatTimeout"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let token = seen.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        engine
+            .callbacks()
+            .answer(&token, CallbackOutcome::Success(json!(1))),
+        Err(CallbackError::TaskTimedOut)
+    );
+}

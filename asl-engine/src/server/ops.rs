@@ -1072,6 +1072,101 @@ pub(super) fn validate_definition(req: &Req) -> OpResult {
     }))
 }
 
+/// The task token of a SendTask* request: 1 to 1024 characters, one this endpoint issued (a
+/// UUID); anything else is InvalidToken.
+fn task_token(req: &Req) -> Result<&str, ApiError> {
+    let token = req.str("taskToken")?;
+    if token.is_empty() || token.chars().count() > 1024 {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: Member must have length between 1 and 1024",
+        ));
+    }
+    if uuid::Uuid::parse_str(token).is_err() {
+        return Err(ApiError::new(
+            "InvalidToken",
+            format!("Invalid Token: '{token}'"),
+        ));
+    }
+    Ok(token)
+}
+
+fn callback_error(token: &str, error: crate::CallbackError) -> ApiError {
+    match error {
+        crate::CallbackError::TaskDoesNotExist => ApiError::new(
+            "TaskDoesNotExist",
+            format!("Task Does Not Exist: '{token}'"),
+        ),
+        crate::CallbackError::TaskTimedOut => {
+            ApiError::new("TaskTimedOut", format!("Task Timed Out: '{token}'"))
+        }
+    }
+}
+
+/// The largest output a task may report (256 KiB, Step Functions' payload quota).
+const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+
+/// SendTaskSuccess: the task waiting on the token succeeds with `output`.
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html>
+pub(super) fn send_task_success(service: &Service, req: &Req) -> OpResult {
+    let token = task_token(req)?;
+    let text = req.str("output")?;
+    if text.len() > MAX_OUTPUT_BYTES {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to {MAX_OUTPUT_BYTES}"
+        )));
+    }
+    let output: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")))?;
+    service
+        .engine
+        .callbacks()
+        .answer(token, crate::CallbackOutcome::Success(output))
+        .map_err(|e| callback_error(token, e))?;
+    Ok(json!({}))
+}
+
+/// SendTaskFailure: the task waiting on the token fails with `error` and `cause`.
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskFailure.html>
+pub(super) fn send_task_failure(service: &Service, req: &Req) -> OpResult {
+    let token = task_token(req)?;
+    let error = req.opt_str("error")?.unwrap_or_default();
+    let cause = req.opt_str("cause")?.unwrap_or_default();
+    if error.chars().count() > 256 {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256",
+        ));
+    }
+    if cause.chars().count() > 32768 {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768",
+        ));
+    }
+    service
+        .engine
+        .callbacks()
+        .answer(
+            token,
+            crate::CallbackOutcome::Failure {
+                error: error.to_string(),
+                cause: cause.to_string(),
+            },
+        )
+        .map_err(|e| callback_error(token, e))?;
+    Ok(json!({}))
+}
+
+/// SendTaskHeartbeat: the task waiting on the token is alive (resets `HeartbeatSeconds`).
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskHeartbeat.html>
+pub(super) fn send_task_heartbeat(service: &Service, req: &Req) -> OpResult {
+    let token = task_token(req)?;
+    service
+        .engine
+        .callbacks()
+        .heartbeat(token)
+        .map_err(|e| callback_error(token, e))?;
+    Ok(json!({}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
