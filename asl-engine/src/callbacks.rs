@@ -1,11 +1,15 @@
 //! Task tokens: a `.waitForTaskToken` Task hands out `$$.Task.Token` and then waits until
 //! someone answers for it with SendTaskSuccess or SendTaskFailure (SendTaskHeartbeat keeps it
-//! alive under `HeartbeatSeconds`). One [`Callbacks`] registry is shared by every execution of an
-//! [`crate::Engine`]; the endpoint's SendTask* operations and in-process code answer through it.
-//! <https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>
+//! alive under `HeartbeatSeconds`). An activity Task queues its input and token for a worker,
+//! which takes it with GetActivityTask and answers the same way. One [`Callbacks`] registry is
+//! shared by every execution of an [`crate::Engine`]; the endpoint's operations and in-process
+//! code answer through it.
+//! <https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token>,
+//! <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-activities.html>
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{oneshot, Notify};
@@ -43,11 +47,35 @@ struct Waiting {
 /// How many timed-out tokens are remembered to answer TaskTimedOut rather than TaskDoesNotExist.
 const REMEMBERED_TIMEOUTS: usize = 10_000;
 
-/// The tokens tasks are waiting on.
+/// The tokens tasks are waiting on, and the activity tasks waiting for a worker.
 #[derive(Default)]
 pub struct Callbacks {
     waiting: Mutex<HashMap<String, Waiting>>,
     timed_out: Mutex<VecDeque<String>>,
+    activities: Mutex<HashMap<String, ActivityQueue>>,
+}
+
+/// The tasks of one activity that no worker took yet, oldest first.
+#[derive(Default)]
+struct ActivityQueue {
+    pending: VecDeque<Scheduled>,
+    arrived: Arc<Notify>,
+}
+
+struct Scheduled {
+    token: String,
+    input: String,
+    /// Told the worker's name when a worker takes the task.
+    started: oneshot::Sender<String>,
+}
+
+/// An activity task as a worker gets it (GetActivityTask).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityTask {
+    /// The token to answer with SendTaskSuccess/Failure/Heartbeat.
+    pub token: String,
+    /// The task's input (JSON text).
+    pub input: String,
 }
 
 impl std::fmt::Debug for Callbacks {
@@ -139,6 +167,74 @@ impl Callbacks {
     pub fn waiting(&self) -> usize {
         lock(&self.waiting).len()
     }
+
+    /// Queues an activity task for the workers of `activity`; the receiver learns the name of
+    /// the worker that takes it.
+    pub(crate) fn schedule_activity(
+        &self,
+        activity: &str,
+        token: &str,
+        input: String,
+    ) -> oneshot::Receiver<String> {
+        let (started, receiver) = oneshot::channel();
+        let mut activities = lock(&self.activities);
+        let queue = activities.entry(activity.to_string()).or_default();
+        queue.pending.push_back(Scheduled {
+            token: token.to_string(),
+            input,
+            started,
+        });
+        queue.arrived.notify_one();
+        receiver
+    }
+
+    /// Takes the oldest task of `activity` a worker can still run (its execution still waits).
+    fn take_activity_task(&self, activity: &str, worker: &str) -> Option<ActivityTask> {
+        let mut activities = lock(&self.activities);
+        let queue = activities.get_mut(activity)?;
+        while let Some(task) = queue.pending.pop_front() {
+            if task.started.send(worker.to_string()).is_ok() {
+                return Some(ActivityTask {
+                    token: task.token,
+                    input: task.input,
+                });
+            }
+        }
+        None
+    }
+
+    /// GetActivityTask: the oldest waiting task of `activity`, waiting up to `wait` for one.
+    pub async fn next_activity_task(
+        &self,
+        activity: &str,
+        worker: &str,
+        wait: Duration,
+    ) -> Option<ActivityTask> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(task) = self.take_activity_task(activity, worker) {
+                return Some(task);
+            }
+            let arrived = lock(&self.activities)
+                .entry(activity.to_string())
+                .or_default()
+                .arrived
+                .clone();
+            tokio::select! {
+                _ = arrived.notified() => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    return self.take_activity_task(activity, worker);
+                }
+            }
+        }
+    }
+
+    /// Drops the activity tasks no worker took of `activity` (an activity being deleted).
+    pub fn clear_activity(&self, activity: &str) -> usize {
+        lock(&self.activities)
+            .remove(activity)
+            .map_or(0, |q| q.pending.len())
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +274,45 @@ mod tests {
             Err(CallbackError::TaskTimedOut)
         );
         assert_eq!(callbacks.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn workers_take_activity_tasks_oldest_first_and_wait_for_new_ones() {
+        let callbacks = Arc::new(Callbacks::default());
+        let first = callbacks.schedule_activity("act", "t-a", "{\"n\":1}".into());
+        let _second = callbacks.schedule_activity("act", "t-b", "{\"n\":2}".into());
+        let task = callbacks
+            .next_activity_task("act", "w-1", Duration::from_millis(10))
+            .await
+            .unwrap();
+        assert_eq!(task.token, "t-a");
+        assert_eq!(first.await.unwrap(), "w-1");
+        assert_eq!(
+            callbacks
+                .next_activity_task("act", "w-1", Duration::ZERO)
+                .await
+                .unwrap()
+                .token,
+            "t-b"
+        );
+        // A long poll gets a task scheduled while it waits.
+        let poller = {
+            let callbacks = callbacks.clone();
+            tokio::spawn(async move {
+                callbacks
+                    .next_activity_task("act", "w-2", Duration::from_secs(5))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _third = callbacks.schedule_activity("act", "t-c", "{}".into());
+        assert_eq!(poller.await.unwrap().unwrap().token, "t-c");
+        // A task whose execution stopped waiting is skipped; an empty poll ends with nothing.
+        drop(callbacks.schedule_activity("act", "t-gone", "{}".into()));
+        assert!(callbacks
+            .next_activity_task("act", "w-1", Duration::from_millis(20))
+            .await
+            .is_none());
     }
 
     #[tokio::test]

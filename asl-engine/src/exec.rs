@@ -1007,6 +1007,11 @@ impl<'a> Run<'a> {
     ) -> Result<Value, Thrown> {
         let name = &*st.node.name;
         let mocked = self.mock.as_ref().filter(|m| m.mocks(name));
+        if mocked.is_none() && is_activity(resource) {
+            return self
+                .activity(resource, input, timeout, heartbeat, prev)
+                .await;
+        }
         let target = self.registry.target(resource, &input);
         let is_lambda_target =
             matches!(target, Target::LambdaDirect(..) | Target::LambdaInvoke(..));
@@ -1121,7 +1126,8 @@ impl<'a> Run<'a> {
                 self.emit(prev, E::TaskSubmitted, || {
                     Some(("taskSubmittedEventDetails", json!({"resourceType": rtype, "resource": rname, "output": to_json(&submitted), "outputDetails": not_truncated()})))
                 });
-                self.wait_for_callback(&token, waiter, timeout, heartbeat)
+                let timeout_at = self.deadline_after(timeout);
+                self.wait_for_callback(&token, waiter, timeout_at, heartbeat)
                     .await
             }
             (Err(e), Some((token, _))) => {
@@ -1190,17 +1196,12 @@ impl<'a> Run<'a> {
         &self,
         token: &str,
         waiter: crate::callbacks::Waiter,
-        timeout: Option<f64>,
+        timeout_at: Option<tokio::time::Instant>,
         heartbeat: Option<f64>,
     ) -> Result<Value, TaskError> {
         use crate::callbacks::CallbackOutcome;
-        use tokio::time::{sleep_until, Instant};
-        let virtual_time = self.clock.is_virtual();
-        let after = |secs: Option<f64>| {
-            secs.filter(|s| *s > 0.0 && !virtual_time)
-                .map(|s| Instant::now() + Duration::from_secs_f64(s))
-        };
-        let timeout_at = after(timeout);
+        use tokio::time::sleep_until;
+        let after = |secs: Option<f64>| self.deadline_after(secs);
         let mut heartbeat_at = after(heartbeat);
         let crate::callbacks::Waiter {
             mut answer,
@@ -1225,6 +1226,91 @@ impl<'a> Run<'a> {
                     self.callbacks.forget(token, true);
                     return Err(TaskError::new(names::TIMEOUT, ""));
                 }
+            }
+        }
+    }
+
+    /// The instant `secs` from now, for a positive `secs` on a real clock (a virtual clock waits
+    /// for answers without deadline).
+    fn deadline_after(&self, secs: Option<f64>) -> Option<tokio::time::Instant> {
+        secs.filter(|s| *s > 0.0 && !self.clock.is_virtual())
+            .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s))
+    }
+
+    /// An activity Task: queue the input and a token for the activity's workers, wait for a
+    /// worker to take it (GetActivityTask) and then for its answer, as Step Functions does.
+    async fn activity(
+        &self,
+        activity: &str,
+        input: Value,
+        timeout: Option<f64>,
+        heartbeat: Option<f64>,
+        prev: &mut u64,
+    ) -> Result<Value, Thrown> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let waiter = self.callbacks.register(&token);
+        let text = to_json(&input);
+        let started = self
+            .callbacks
+            .schedule_activity(activity, &token, text.clone());
+        self.emit(prev, E::ActivityScheduled, || {
+            let mut d =
+                json!({"resource": activity, "input": text, "inputDetails": not_truncated()});
+            if let Some(t) = timeout {
+                d["timeoutInSeconds"] = json!(t as u64);
+            }
+            if let Some(h) = heartbeat {
+                d["heartbeatInSeconds"] = json!(h as u64);
+            }
+            Some(("activityScheduledEventDetails", d))
+        });
+        // TimeoutSeconds runs from the scheduling; HeartbeatSeconds from the start.
+        let timeout_at = self.deadline_after(timeout);
+        let worker = tokio::select! {
+            worker = started => worker.ok(),
+            _ = async { match timeout_at { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => None,
+        };
+        let result = match worker {
+            Some(worker) => {
+                self.emit(prev, E::ActivityStarted, || {
+                    Some(("activityStartedEventDetails", json!({"workerName": worker})))
+                });
+                self.wait_for_callback(&token, waiter, timeout_at, heartbeat)
+                    .await
+            }
+            None => {
+                self.callbacks.forget(&token, true);
+                Err(TaskError::new(names::TIMEOUT, ""))
+            }
+        };
+        match result {
+            Ok(out) => {
+                self.emit(prev, E::ActivitySucceeded, || {
+                    Some((
+                        "activitySucceededEventDetails",
+                        json!({"output": to_json(&out), "outputDetails": not_truncated()}),
+                    ))
+                });
+                Ok(out)
+            }
+            Err(e) => {
+                let timed_out = e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT;
+                let (t, key) = if timed_out {
+                    (E::ActivityTimedOut, "activityTimedOutEventDetails")
+                } else {
+                    (E::ActivityFailed, "activityFailedEventDetails")
+                };
+                self.emit(prev, t, || {
+                    Some((key, json!({"error": e.error, "cause": e.cause})))
+                });
+                Err(Thrown::plain(Failure {
+                    error: Some(e.error),
+                    cause: if e.cause.is_empty() {
+                        None
+                    } else {
+                        Some(e.cause)
+                    },
+                }))
             }
         }
     }
@@ -1522,6 +1608,12 @@ pub(crate) fn error_matches(list: &[String], error: Option<&str>) -> bool {
         }
         other => other == e,
     })
+}
+
+/// True for an activity ARN (`arn:<partition>:states:<region>:<account>:activity:<name>`).
+fn is_activity(resource: &str) -> bool {
+    let parts: Vec<&str> = resource.split(':').collect();
+    parts.len() == 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "activity"
 }
 
 /// `arn:aws:states:::lambda:invoke` → ("lambda", "invoke"); `...:::aws-sdk:dynamodb:getItem` →

@@ -54,6 +54,16 @@ event_types!(
     TaskFailed,
     /// A task timed out (`TimeoutSeconds` or `HeartbeatSeconds` elapsed).
     TaskTimedOut,
+    /// An activity task was queued for a worker.
+    ActivityScheduled,
+    /// A worker took the activity task (GetActivityTask).
+    ActivityStarted,
+    /// The worker answered with SendTaskSuccess.
+    ActivitySucceeded,
+    /// The worker answered with SendTaskFailure.
+    ActivityFailed,
+    /// The activity task timed out (`TimeoutSeconds` or `HeartbeatSeconds` elapsed).
+    ActivityTimedOut,
     /// A Lambda function named directly by its ARN in `Resource` was scheduled.
     LambdaFunctionScheduled,
     /// A scheduled Lambda function started.

@@ -1347,3 +1347,161 @@ async fn wait_for_task_token_tasks_are_answered_through_the_api() {
         .into_service_error();
     assert!(err.is_task_does_not_exist(), "{err:?}");
 }
+
+/// Activities: a worker long-polls GetActivityTask, gets the task's input and token, and
+/// answers; the history shows ActivityScheduled, ActivityStarted and the outcome.
+#[tokio::test]
+async fn activity_workers_take_tasks_and_answer_them() {
+    use aws_sdk_sfn::types::Tag;
+    let c = client(&start_server().await);
+    let created = c
+        .create_activity()
+        .name(name("review"))
+        .tags(Tag::builder().key("team").value("ops").build())
+        .send()
+        .await
+        .unwrap();
+    let activity = created.activity_arn().to_string();
+    assert!(activity.contains(":activity:"), "{activity}");
+    let again = c
+        .create_activity()
+        .name(activity.rsplit(':').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.activity_arn(),
+        activity,
+        "CreateActivity is idempotent by name"
+    );
+    let described = c
+        .describe_activity()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.name(), activity.rsplit(':').next().unwrap());
+    let tags = c
+        .list_tags_for_resource()
+        .resource_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].value(), Some("ops"));
+    let listed = c.list_activities().send().await.unwrap();
+    assert!(listed
+        .activities()
+        .iter()
+        .any(|a| a.activity_arn() == activity));
+
+    let definition = json!({"StartAt": "Review", "States": {"Review": {"Type": "Task",
+        "Resource": activity, "TimeoutSeconds": 60, "HeartbeatSeconds": 30, "End": true}}})
+    .to_string();
+    let arn = create(
+        &c,
+        &name("reviewed"),
+        &definition,
+        StateMachineType::Standard,
+    )
+    .await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(r#"{"doc": 42}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let task = c
+        .get_activity_task()
+        .activity_arn(&activity)
+        .worker_name("worker-1")
+        .send()
+        .await
+        .unwrap();
+    let token = task.task_token().expect("a task").to_string();
+    assert_eq!(
+        serde_json::from_str::<Value>(task.input().unwrap()).unwrap(),
+        json!({"doc": 42})
+    );
+    c.send_task_heartbeat()
+        .task_token(&token)
+        .send()
+        .await
+        .unwrap();
+    c.send_task_success()
+        .task_token(&token)
+        .output(r#"{"verdict": "ok"}"#)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_done(&c, &exec).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert_eq!(done.output(), Some(r#"{"verdict":"ok"}"#));
+    let history = c
+        .get_execution_history()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<String> = history
+        .events()
+        .iter()
+        .map(|e| e.r#type().as_str().to_string())
+        .collect();
+    for expected in ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"] {
+        assert!(types.iter().any(|t| t == expected), "{expected}: {types:?}");
+    }
+    let started = history
+        .events()
+        .iter()
+        .find_map(|e| e.activity_started_event_details())
+        .unwrap();
+    assert_eq!(started.worker_name(), Some("worker-1"));
+
+    // A failing worker fails the execution with its error and cause.
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let task = c
+        .get_activity_task()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    c.send_task_failure()
+        .task_token(task.task_token().unwrap())
+        .error("Review.Rejected")
+        .cause("typos")
+        .send()
+        .await
+        .unwrap();
+    let done = wait_done(&c, &exec).await;
+    assert_eq!(done.error(), Some("Review.Rejected"));
+
+    c.delete_activity()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .get_activity_task()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_activity_does_not_exist(), "{err:?}");
+    let err = c
+        .describe_activity()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_activity_does_not_exist(), "{err:?}");
+}

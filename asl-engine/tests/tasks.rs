@@ -815,3 +815,32 @@ async fn an_unanswered_token_times_out() {
         Err(CallbackError::TaskTimedOut)
     );
 }
+
+/// An activity task no worker takes ends at `TimeoutSeconds` with States.Timeout.
+#[tokio::test]
+async fn an_activity_nobody_works_on_times_out() {
+    let engine = Engine::new(TaskRegistry::new());
+    let m = machine(json!({
+        "StartAt": "A",
+        "States": {"A": {"Type": "Task",
+            "Resource": "arn:aws:states:us-east-1:123456789012:activity:idle",
+            "TimeoutSeconds": 1, "End": true}}
+    }));
+    let options = ExecOptions {
+        history: true,
+        ..ExecOptions::default()
+    };
+    let r = engine.execute(&m, json!({}), options).await.unwrap();
+    match &r.status {
+        ExecutionStatus::Failed { error, .. } => {
+            assert_eq!(error.as_deref(), Some("States.Timeout"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let types: Vec<&str> = r.history.iter().map(|e| e.event_type.as_str()).collect();
+    assert!(
+        types.contains(&"ActivityScheduled") && types.contains(&"ActivityTimedOut"),
+        "{types:?}"
+    );
+    assert_eq!(engine.callbacks().waiting(), 0);
+}

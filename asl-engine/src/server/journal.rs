@@ -81,6 +81,21 @@ pub(crate) struct AliasRecord {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct MachinesFile {
     machines: Vec<MachineRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    activities: Vec<ActivityRecord>,
+}
+
+/// An activity as journaled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ActivityRecord {
+    pub arn: String,
+    pub name: String,
+    pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Value>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// An execution as journaled.
@@ -126,6 +141,7 @@ pub(crate) struct ExecRecord {
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
     pub machines: Vec<MachineRecord>,
+    pub activities: Vec<ActivityRecord>,
     /// In start order.
     pub executions: Vec<ExecRecord>,
 }
@@ -155,7 +171,10 @@ impl Journal {
         let machines = self.dir.join(MACHINES);
         if machines.exists() {
             match read_json::<MachinesFile>(&machines) {
-                Ok(m) => loaded.machines = m.machines,
+                Ok(m) => {
+                    loaded.machines = m.machines;
+                    loaded.activities = m.activities;
+                }
                 Err(e) => tracing::warn!("ignoring {}: {e}", machines.display()),
             }
         }
@@ -180,10 +199,17 @@ impl Journal {
         Ok(loaded)
     }
 
-    pub fn write_machines(&self, machines: Vec<MachineRecord>) -> io::Result<()> {
+    pub fn write_machines(
+        &self,
+        machines: Vec<MachineRecord>,
+        activities: Vec<ActivityRecord>,
+    ) -> io::Result<()> {
         write_atomic(
             &self.dir.join(MACHINES),
-            &serde_json::to_vec(&MachinesFile { machines })?,
+            &serde_json::to_vec(&MachinesFile {
+                machines,
+                activities,
+            })?,
         )
     }
 

@@ -33,6 +33,7 @@
 //! `Config(inject_host_prefix=False)`, the AWS CLI with a hosts entry (`127.0.0.1 sync-localhost`,
 //! endpoint `http://localhost:8083`).
 
+mod activities;
 mod client;
 pub mod faults;
 mod journal;

@@ -363,7 +363,7 @@ fn check_version_description(req: &Req) -> Result<(), ApiError> {
 /// `encryptionConfiguration`: `type` AWS_OWNED_KEY, or CUSTOMER_MANAGED_KMS_KEY with a
 /// `kmsKeyId` (and an optional `kmsDataKeyReusePeriodSeconds` of 60 to 900).
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_EncryptionConfiguration.html>
-fn encryption_configuration(req: &Req) -> Result<Option<Value>, ApiError> {
+pub(super) fn encryption_configuration(req: &Req) -> Result<Option<Value>, ApiError> {
     let Some(config) = req.get("encryptionConfiguration") else {
         return Ok(None);
     };
@@ -393,12 +393,12 @@ fn encryption_configuration(req: &Req) -> Result<Option<Value>, ApiError> {
 
 /// The most tags a resource may have.
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
-const MAX_TAGS: usize = 50;
+pub(super) const MAX_TAGS: usize = 50;
 
 /// A `tags` list (`[{"key": ..., "value": ...}]`), checked against AWS's constraints: keys of 1
 /// to 128 characters, values of up to 256, not starting with `aws:`.
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_Tag.html>
-fn tag_list(tags: Option<&Value>) -> Result<Vec<(String, String)>, ApiError> {
+pub(super) fn tag_list(tags: Option<&Value>) -> Result<Vec<(String, String)>, ApiError> {
     let Some(tags) = tags else {
         return Ok(Vec::new());
     };
@@ -448,21 +448,31 @@ pub(super) fn resource_not_found(arn: &str) -> ApiError {
     ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
 }
 
-/// TagResource: adds or replaces tags of a state machine.
+/// The tags of the machine or activity `arn`.
+fn tags_of<'a>(
+    state: &'a mut super::store::State,
+    arn: &str,
+) -> Result<&'a mut std::collections::BTreeMap<String, String>, ApiError> {
+    let tags = if arn.split(':').nth(5) == Some("activity") {
+        state.activities.get_mut(arn).map(|a| &mut a.tags)
+    } else {
+        state.machines.get_mut(arn).map(|m| &mut m.tags)
+    };
+    tags.ok_or_else(|| resource_not_found(arn))
+}
+
+/// TagResource: adds or replaces tags of a state machine or an activity.
 pub(super) fn tag_resource(service: &Service, req: &Req) -> OpResult {
     let arn = check_arn(req.str("resourceArn")?, &["stateMachine", "activity"])?;
     let tags = tag_list(Some(
         req.get("tags").ok_or_else(|| ApiError::missing("tags"))?,
     ))?;
     let mut state = service.state();
-    let m = state
-        .machines
-        .get_mut(arn)
-        .ok_or_else(|| resource_not_found(arn))?;
-    let mut merged = m.tags.clone();
+    let current = tags_of(&mut state, arn)?;
+    let mut merged = current.clone();
     merged.extend(tags);
     check_tag_count(&merged, arn)?;
-    m.tags = merged;
+    *current = merged;
     service.journal_machines(&state);
     Ok(json!({}))
 }
@@ -475,12 +485,9 @@ pub(super) fn untag_resource(service: &Service, req: &Req) -> OpResult {
         .and_then(Value::as_array)
         .ok_or_else(|| ApiError::missing("tagKeys"))?;
     let mut state = service.state();
-    let m = state
-        .machines
-        .get_mut(arn)
-        .ok_or_else(|| resource_not_found(arn))?;
+    let current = tags_of(&mut state, arn)?;
     for key in keys.iter().filter_map(Value::as_str) {
-        m.tags.remove(key);
+        current.remove(key);
     }
     service.journal_machines(&state);
     Ok(json!({}))
@@ -489,13 +496,8 @@ pub(super) fn untag_resource(service: &Service, req: &Req) -> OpResult {
 /// ListTagsForResource.
 pub(super) fn list_tags_for_resource(service: &Service, req: &Req) -> OpResult {
     let arn = check_arn(req.str("resourceArn")?, &["stateMachine", "activity"])?;
-    let state = service.state();
-    let m = state
-        .machines
-        .get(arn)
-        .ok_or_else(|| resource_not_found(arn))?;
-    let tags: Vec<Value> = m
-        .tags
+    let mut state = service.state();
+    let tags: Vec<Value> = tags_of(&mut state, arn)?
         .iter()
         .map(|(k, v)| json!({"key": k, "value": v}))
         .collect();

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::store::Service;
-use super::{ops, versions};
+use super::{activities, ops, versions};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -197,6 +197,11 @@ async fn handle(
         "StopExecution" => ops::stop_execution(&service, &req),
         "GetExecutionHistory" => ops::get_execution_history(&service, &req),
         "ValidateStateMachineDefinition" => ops::validate_definition(&req),
+        "CreateActivity" => activities::create_activity(&service, &req),
+        "DescribeActivity" => activities::describe_activity(&service, &req),
+        "DeleteActivity" => activities::delete_activity(&service, &req),
+        "ListActivities" => activities::list_activities(&service, &req),
+        "GetActivityTask" => activities::get_activity_task(&service, &req).await,
         "SendTaskSuccess" => ops::send_task_success(&service, &req),
         "SendTaskFailure" => ops::send_task_failure(&service, &req),
         "SendTaskHeartbeat" => ops::send_task_heartbeat(&service, &req),

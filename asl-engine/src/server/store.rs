@@ -31,6 +31,8 @@ pub(crate) struct State {
     /// By ARN.
     pub machines: BTreeMap<String, Machine>,
     /// By ARN.
+    pub activities: BTreeMap<String, Activity>,
+    /// By ARN.
     pub executions: HashMap<String, Execution>,
     /// Execution ARNs in start order.
     pub order: Vec<String>,
@@ -60,6 +62,15 @@ pub(crate) struct Machine {
     pub next_version: u64,
     /// Aliases, by name.
     pub aliases: BTreeMap<String, Alias>,
+}
+
+/// An activity: a name workers poll for tasks (GetActivityTask).
+pub(crate) struct Activity {
+    pub arn: String,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    pub encryption: Option<Value>,
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A published version: an immutable snapshot of one revision of a state machine.
@@ -182,6 +193,18 @@ impl Service {
                     Err(e) => tracing::warn!("not loading the state machine {arn}: {e}"),
                 }
             }
+            for a in loaded.activities {
+                state.activities.insert(
+                    a.arn.clone(),
+                    Activity {
+                        arn: a.arn,
+                        name: a.name,
+                        created: parse_time(&a.created).unwrap_or_else(Utc::now),
+                        encryption: a.encryption,
+                        tags: a.tags,
+                    },
+                );
+            }
             for r in loaded.executions {
                 let arn = r.arn.clone();
                 state.next_seq = state.next_seq.max(r.seq + 1);
@@ -228,7 +251,18 @@ impl Service {
     pub fn journal_machines(&self, state: &State) {
         if let Some(j) = &self.journal {
             let records = state.machines.values().map(Machine::record).collect();
-            if let Err(e) = j.write_machines(records) {
+            let activities = state
+                .activities
+                .values()
+                .map(|a| journal::ActivityRecord {
+                    arn: a.arn.clone(),
+                    name: a.name.clone(),
+                    created: journal::format_time(&a.created),
+                    encryption: a.encryption.clone(),
+                    tags: a.tags.clone(),
+                })
+                .collect();
+            if let Err(e) = j.write_machines(records, activities) {
                 tracing::error!("cannot journal the state machines: {e}");
             }
         }
