@@ -56,6 +56,8 @@ pub(crate) struct Run<'a> {
     pub cancel: Option<Arc<AtomicBool>>,
     pub timed_out: AtomicBool,
     pub aborted: AtomicBool,
+    /// Resume at a top-level state (RedriveExecution) instead of StartAt.
+    pub redrive: Option<crate::Redrive>,
 }
 
 /// One state being executed.
@@ -178,15 +180,38 @@ impl<'a> Run<'a> {
     /// Runs the execution to its end and returns its output or failure.
     pub async fn run_machine(&self, input: Value) -> Result<Value, Failure> {
         let mut prev = 0;
-        self.emit(&mut prev, E::ExecutionStarted, || {
-            Some((
-                "executionStartedEventDetails",
-                json!({"input": to_json(&self.info.input), "inputDetails": not_truncated(), "roleArn": self.info.role_arn}),
-            ))
-        });
         let mut scope = Scope::default();
+        let graph = &self.machine.graph;
+        let (start, input) = match &self.redrive {
+            None => {
+                self.emit(&mut prev, E::ExecutionStarted, || {
+                    Some((
+                        "executionStartedEventDetails",
+                        json!({"input": to_json(&self.info.input), "inputDetails": not_truncated(), "roleArn": self.info.role_arn}),
+                    ))
+                });
+                (graph.start, input)
+            }
+            Some(redrive) => {
+                self.emit(&mut prev, E::ExecutionRedriven, || {
+                    Some((
+                        "executionRedrivenEventDetails",
+                        json!({"redriveCount": redrive.redrive_count}),
+                    ))
+                });
+                for (name, value) in &redrive.variables {
+                    scope.set(name.clone(), value.clone());
+                }
+                let start = graph
+                    .nodes
+                    .iter()
+                    .position(|n| *n.name == *redrive.state)
+                    .unwrap_or(graph.start);
+                (start, redrive.input.clone())
+            }
+        };
         let res = self
-            .run_graph(&self.machine.graph, input, &mut scope, &mut prev)
+            .run_graph_from(graph, start, input, &mut scope, &mut prev)
             .await;
         match &res {
             Ok(out) => {
@@ -245,8 +270,20 @@ impl<'a> Run<'a> {
         scope: &'g mut Scope,
         prev: &'g mut u64,
     ) -> BoxFuture<'g, Result<Value, Failure>> {
+        self.run_graph_from(graph, graph.start, input, scope, prev)
+    }
+
+    /// Runs one workflow level from the state at index `start`.
+    fn run_graph_from<'g>(
+        &'g self,
+        graph: &'g Graph,
+        start: usize,
+        input: Value,
+        scope: &'g mut Scope,
+        prev: &'g mut u64,
+    ) -> BoxFuture<'g, Result<Value, Failure>> {
         Box::pin(async move {
-            let mut idx = graph.start;
+            let mut idx = start;
             let mut input = input;
             loop {
                 self.check_limits()?;

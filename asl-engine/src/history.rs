@@ -26,6 +26,8 @@ macro_rules! event_types {
 event_types!(
     /// The execution started.
     ExecutionStarted,
+    /// The execution was redriven (RedriveExecution) and runs again from the state that failed.
+    ExecutionRedriven,
     /// The execution succeeded.
     ExecutionSucceeded,
     /// The execution failed.

@@ -73,6 +73,23 @@ pub struct ExecOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// The execution's start time (default: now). With virtual time, the virtual clock starts here.
     pub start_time: Option<DateTime<Utc>>,
+    /// Run a redrive (RedriveExecution): resume at a top-level state instead of StartAt.
+    pub redrive: Option<Redrive>,
+}
+
+/// Where a redriven execution resumes: the top-level state that did not succeed, the input it
+/// entered with, and the variables the states before it had assigned.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html>
+#[derive(Debug, Clone, Default)]
+pub struct Redrive {
+    /// The top-level state to run again.
+    pub state: String,
+    /// Its input.
+    pub input: Value,
+    /// The workflow variables in scope there.
+    pub variables: Vec<(String, Value)>,
+    /// The redrive's number (1 for the first), for the `ExecutionRedriven` event.
+    pub redrive_count: u32,
 }
 
 impl Default for ExecOptions {
@@ -88,6 +105,7 @@ impl Default for ExecOptions {
             account_id: "123456789012".into(),
             cancel: None,
             start_time: None,
+            redrive: None,
         }
     }
 }
@@ -242,6 +260,7 @@ impl Engine {
             cancel: options.cancel,
             timed_out: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
+            redrive: options.redrive.clone(),
         };
         let result = match (options.virtual_time, machine.timeout_seconds) {
             (false, Some(secs)) => {

@@ -1505,3 +1505,121 @@ async fn activity_workers_take_tasks_and_answer_them() {
         .into_service_error();
     assert!(err.is_activity_does_not_exist(), "{err:?}");
 }
+
+/// RedriveExecution: a failed execution runs again from the state that failed, with the input it
+/// entered that state with and the variables assigned before; the states before are not re-run.
+#[tokio::test]
+async fn redrive_resumes_a_failed_execution_at_the_failed_state() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut registry = registry();
+    let counter = calls.clone();
+    registry.register_lambda("flaky", move |input: Value| {
+        let counter = counter.clone();
+        async move {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(TaskError::new("Flaky.Down", "first call fails"))
+            } else {
+                Ok(json!({"seen": input}))
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(asl_engine::server::serve(
+        listener,
+        registry,
+        ServerConfig::default(),
+    ));
+    let c = client(&endpoint);
+    let definition = r#"{"StartAt": "Prepare", "States": {
+        "Prepare": {"Type": "Pass", "Assign": {"greeting": "hi"}, "Parameters": {"n.$": "$.n"}, "Next": "Call"},
+        "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+                 "Parameters": {"n.$": "$.n", "g.$": "$greeting"}, "End": true}}}"#;
+    let arn = create(
+        &c,
+        &name("redriven"),
+        definition,
+        StateMachineType::Standard,
+    )
+    .await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(r#"{"n": 5}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let failed = wait_done(&c, &exec).await;
+    assert_eq!(failed.status, ExecutionStatus::Failed);
+    assert_eq!(
+        failed.redrive_status().map(|s| s.as_str()),
+        Some("REDRIVABLE")
+    );
+
+    let redriven = c
+        .redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    assert!(redriven.redrive_date.secs() > 0);
+    let done = wait_done(&c, &exec).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(done.output().unwrap()).unwrap(),
+        json!({"seen": {"n": 5, "g": "hi"}})
+    );
+    assert_eq!(done.redrive_count(), Some(1));
+    assert!(done.redrive_date().is_some());
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    let history = c
+        .get_execution_history()
+        .execution_arn(&exec)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<String> = history
+        .events()
+        .iter()
+        .map(|e| e.r#type().as_str().to_string())
+        .collect();
+    let redriven_at = types
+        .iter()
+        .position(|t| t == "ExecutionRedriven")
+        .expect("ExecutionRedriven");
+    assert_eq!(
+        types.iter().filter(|t| *t == "PassStateEntered").count(),
+        1,
+        "Prepare is not re-run: {types:?}"
+    );
+    assert!(types[..redriven_at].contains(&"ExecutionFailed".to_string()));
+    assert_eq!(types.last().map(String::as_str), Some("ExecutionSucceeded"));
+    let ids: Vec<i64> = history.events().iter().map(|e| e.id()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "ids continue: {ids:?}"
+    );
+
+    // A succeeded execution is not redrivable.
+    let err = c
+        .redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_not_redrivable(), "{err:?}");
+    let err = c
+        .redrive_execution()
+        .execution_arn("arn:aws:states:us-east-1:123456789012:execution:nope:x")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_does_not_exist(), "{err:?}");
+}

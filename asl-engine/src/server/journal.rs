@@ -135,6 +135,10 @@ pub(crate) struct ExecRecord {
     pub version_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_arn: Option<String>,
+    #[serde(default)]
+    pub redrive_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<String>,
 }
 
 /// Everything a journal directory holds.
@@ -271,6 +275,8 @@ mod tests {
             resumed: 0,
             version_arn: None,
             alias_arn: None,
+            redrive_count: 0,
+            redrive_date: None,
         }
     }
 

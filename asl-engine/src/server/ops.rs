@@ -891,9 +891,18 @@ pub(super) fn describe_execution(service: &Service, req: &Req) -> OpResult {
         "startDate": epoch(&e.start),
         "input": e.input,
         "inputDetails": {"included": true},
-        "redriveCount": 0,
-        "redriveStatus": "NOT_REDRIVABLE",
+        "redriveCount": e.redrive_count,
     });
+    match not_redrivable(e) {
+        None => out["redriveStatus"] = json!("REDRIVABLE"),
+        Some(reason) => {
+            out["redriveStatus"] = json!("NOT_REDRIVABLE");
+            out["redriveStatusReason"] = json!(reason);
+        }
+    }
+    if let Some(d) = &e.redrive_date {
+        out["redriveDate"] = epoch(d);
+    }
     if let Some(s) = &e.stop {
         out["stopDate"] = epoch(s);
     }
@@ -974,6 +983,12 @@ pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
             }
             if let Some(a) = &e.version_arn {
                 v["stateMachineVersionArn"] = json!(a);
+            }
+            if e.redrive_count > 0 {
+                v["redriveCount"] = json!(e.redrive_count);
+            }
+            if let Some(d) = &e.redrive_date {
+                v["redriveDate"] = epoch(d);
             }
             if let Some(a) = &e.alias_arn {
                 v["stateMachineAliasArn"] = json!(a);
@@ -1072,6 +1087,134 @@ pub(super) fn validate_definition(req: &Req) -> OpResult {
         "diagnostics": diags.iter().take(max).map(Diagnostic::to_json).collect::<Vec<_>>(),
         "truncated": truncated,
     }))
+}
+
+/// How long after it closed an execution can be redriven.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html>
+const REDRIVE_WINDOW_DAYS: i64 = 14;
+/// The most redrives of one execution.
+const MAX_REDRIVES: u32 = 1000;
+
+/// Why an execution cannot be redriven now, if it cannot (DescribeExecution's
+/// `redriveStatusReason`; RedriveExecution's ExecutionNotRedrivable message).
+fn not_redrivable(e: &super::store::Execution) -> Option<String> {
+    if e.arn.split(':').nth(5) == Some("express") {
+        return Some("Execution is EXPRESS and cannot be redriven".into());
+    }
+    if !matches!(e.status, "FAILED" | "TIMED_OUT" | "ABORTED") {
+        return Some(format!("Execution is {} and cannot be redriven", e.status));
+    }
+    if e.stop
+        .is_some_and(|stop| Utc::now() - stop > chrono::Duration::days(REDRIVE_WINDOW_DAYS))
+    {
+        return Some(format!(
+            "Execution can only be redriven within {REDRIVE_WINDOW_DAYS} days of its close"
+        ));
+    }
+    if e.redrive_count >= MAX_REDRIVES {
+        return Some(format!(
+            "Execution has been redriven {MAX_REDRIVES} times, the most allowed"
+        ));
+    }
+    None
+}
+
+/// Where a failed execution resumes: the last top-level state it entered and did not leave,
+/// with the input it entered with, and the variables assigned by the top-level states before
+/// (`assignedVariables` of their StateExited events). `None` when it failed before any state.
+fn redrive_point(
+    events: &[Value],
+    top_level: &std::collections::HashSet<&str>,
+) -> Option<crate::Redrive> {
+    let mut variables: Vec<(String, Value)> = Vec::new();
+    let mut open: Option<(String, Value)> = None;
+    for event in events {
+        let kind = event["type"].as_str().unwrap_or_default();
+        if let Some(details) = event.get("stateEnteredEventDetails") {
+            let name = details["name"].as_str().unwrap_or_default();
+            if kind.ends_with("StateEntered") && top_level.contains(name) {
+                let input = details["input"]
+                    .as_str()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or(Value::Null);
+                open = Some((name.to_string(), input));
+            }
+        }
+        if let Some(details) = event.get("stateExitedEventDetails") {
+            let name = details["name"].as_str().unwrap_or_default();
+            if kind.ends_with("StateExited") && top_level.contains(name) {
+                if open.as_ref().is_some_and(|(n, _)| n == name) {
+                    open = None;
+                }
+                for (var, text) in details["assignedVariables"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    let value = text
+                        .as_str()
+                        .and_then(|t| serde_json::from_str(t).ok())
+                        .unwrap_or(Value::Null);
+                    variables.retain(|(v, _)| v != var);
+                    variables.push((var.clone(), value));
+                }
+            }
+        }
+    }
+    open.map(|(state, input)| crate::Redrive {
+        state,
+        input,
+        variables,
+        redrive_count: 0,
+    })
+}
+
+/// RedriveExecution: runs a FAILED, TIMED_OUT or ABORTED Standard execution again from the
+/// state that did not succeed, under the same ARN, within 14 days of its close.
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>
+pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let mut state = service.state();
+    let e = state
+        .executions
+        .get(arn)
+        .ok_or_else(|| execution_not_found(arn))?;
+    if let Some(reason) = not_redrivable(e) {
+        return Err(ApiError::new("ExecutionNotRedrivable", reason));
+    }
+    // The definition it ran: its snapshot, else its version's or the machine's.
+    let machine = state.machines.get(&e.machine_arn);
+    let definition: String = match (&e.ran, machine, &e.version_arn) {
+        (Some((d, _)), _, _) => d.to_string(),
+        (None, Some(m), Some(v)) => split_qualified(v)
+            .1
+            .version_number()
+            .and_then(|n| m.versions.get(&n))
+            .map(|v| v.definition.clone())
+            .unwrap_or_else(|| m.definition.clone()),
+        (None, Some(m), None) => m.definition.clone(),
+        (None, None, _) => {
+            return Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                "The execution's state machine was deleted",
+            ))
+        }
+    };
+    let compiled = analyse(&definition, false).map_err(|d| invalid_definition(&d))?;
+    let top_level: std::collections::HashSet<&str> =
+        compiled.graph.nodes.iter().map(|n| &*n.name).collect();
+    let (_, events) = e.events_page(false, 0, usize::MAX);
+    let redrive = match redrive_point(&events, &top_level) {
+        Some(point) => point,
+        None => crate::Redrive {
+            state: compiled.graph.nodes[compiled.graph.start].name.to_string(),
+            input: serde_json::from_str(&e.input).unwrap_or(Value::Null),
+            variables: Vec::new(),
+            redrive_count: 0,
+        },
+    };
+    let date = service.redrive(&mut state, arn, compiled.clone(), redrive)?;
+    Ok(json!({"redriveDate": epoch(&date)}))
 }
 
 /// The task token of a SendTask* request: 1 to 1024 characters, one this endpoint issued (a

@@ -195,6 +195,7 @@ async fn handle(
         "DescribeExecution" => ops::describe_execution(&service, &req),
         "ListExecutions" => ops::list_executions(&service, &req),
         "StopExecution" => ops::stop_execution(&service, &req),
+        "RedriveExecution" => ops::redrive_execution(&service, &req),
         "GetExecutionHistory" => ops::get_execution_history(&service, &req),
         "ValidateStateMachineDefinition" => ops::validate_definition(&req),
         "CreateActivity" => activities::create_activity(&service, &req),

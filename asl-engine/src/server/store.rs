@@ -134,6 +134,9 @@ pub(crate) struct Execution {
     pub version_arn: Option<String>,
     /// The alias it was started through.
     pub alias_arn: Option<String>,
+    /// How many times RedriveExecution ran it again, and when last.
+    pub redrive_count: u32,
+    pub redrive_date: Option<DateTime<Utc>>,
     machine_name: String,
     /// Journal sequence number (start order).
     seq: u64,
@@ -337,6 +340,7 @@ impl Service {
             account_id: self.config.account_id.clone(),
             cancel: None,
             start_time: Some(start),
+            redrive: None,
         }
     }
 
@@ -408,6 +412,8 @@ impl Service {
             ran: Some((Arc::from(definition.as_str()), revision_id.clone())),
             version_arn,
             alias_arn,
+            redrive_count: 0,
+            redrive_date: None,
             machine_name: machine.name.clone(),
             seq: state.next_seq,
             definition: self.journal.as_ref().map(|_| definition.clone()),
@@ -434,6 +440,16 @@ impl Service {
         compiled: Arc<CompiledMachine>,
         input: Value,
     ) {
+        self.launch_with(exec, compiled, input, None)
+    }
+
+    fn launch_with(
+        self: &Arc<Self>,
+        exec: &mut Execution,
+        compiled: Arc<CompiledMachine>,
+        input: Value,
+        redrive: Option<crate::Redrive>,
+    ) {
         exec.cancel = Arc::new(AtomicBool::new(false));
         let mut options = self.options_for(
             &exec.machine_arn,
@@ -444,6 +460,11 @@ impl Service {
             true,
         );
         options.cancel = Some(exec.cancel.clone());
+        if redrive.is_some() {
+            // The redriven run's own TimeoutSeconds starts now.
+            options.start_time = Some(Utc::now());
+        }
+        options.redrive = redrive;
         let service = self.clone();
         let exec_arn = exec.arn.clone();
         let handle = tokio::spawn(async move {
@@ -482,7 +503,24 @@ impl Service {
                 .and_then(|e| parse_time(&e.timestamp))
                 .unwrap_or_else(Utc::now),
         );
-        exec.history = result.history;
+        if exec.redrive_count > 0 {
+            // A redrive continues the history: its events follow the earlier ones.
+            let base = exec.loaded_history.len() as u64;
+            for event in result.history {
+                let mut event = event;
+                event.id += base;
+                event.previous_event_id = if event.previous_event_id == 0 {
+                    base
+                } else {
+                    event.previous_event_id + base
+                };
+                if let Ok(value) = serde_json::to_value(&event) {
+                    exec.loaded_history.push(value);
+                }
+            }
+        } else {
+            exec.history = result.history;
+        }
         exec.task = None;
         exec.definition = None;
         let exec = &state.executions[arn];
@@ -602,6 +640,46 @@ fn compile(definition: &str, express: bool) -> Result<Arc<CompiledMachine>, Stri
     })
 }
 
+impl Service {
+    /// Runs a closed execution again from `redrive.state` (RedriveExecution): RUNNING again
+    /// under its ARN, its earlier events kept. Returns the redrive date.
+    pub fn redrive(
+        self: &Arc<Self>,
+        state: &mut State,
+        arn: &str,
+        compiled: Arc<CompiledMachine>,
+        mut redrive: crate::Redrive,
+    ) -> Result<DateTime<Utc>, ApiError> {
+        let exec = state.executions.get_mut(arn).ok_or_else(|| {
+            ApiError::new(
+                "ExecutionDoesNotExist",
+                format!("Execution Does Not Exist: '{arn}'"),
+            )
+        })?;
+        if exec.loaded_history.is_empty() {
+            exec.loaded_history = exec
+                .history
+                .iter()
+                .filter_map(|e| serde_json::to_value(e).ok())
+                .collect();
+        }
+        exec.history.clear();
+        let now = Utc::now();
+        exec.redrive_count += 1;
+        exec.redrive_date = Some(now);
+        exec.status = "RUNNING";
+        exec.stop = None;
+        exec.output = None;
+        exec.error = None;
+        exec.cause = None;
+        redrive.redrive_count = exec.redrive_count;
+        let input = redrive.input.clone();
+        self.launch_with(exec, compiled, input, Some(redrive));
+        self.journal_execution(exec);
+        Ok(now)
+    }
+}
+
 /// The region field of an ARN (`arn:<partition>:<service>:<region>:...`).
 pub(crate) fn region_of_arn(arn: &str) -> Option<&str> {
     arn.split(':').nth(3).filter(|r| !r.is_empty())
@@ -644,6 +722,8 @@ impl Execution {
             resumed: self.resumed,
             version_arn: self.version_arn.clone(),
             alias_arn: self.alias_arn.clone(),
+            redrive_count: self.redrive_count,
+            redrive_date: self.redrive_date.as_ref().map(journal::format_time),
         }
     }
 
@@ -690,6 +770,8 @@ impl Execution {
             ran: None,
             version_arn: r.version_arn,
             alias_arn: r.alias_arn,
+            redrive_count: r.redrive_count,
+            redrive_date: r.redrive_date.as_deref().and_then(parse_time),
             machine_name: r.machine_name,
             seq: r.seq,
             definition: r.definition,

@@ -27,6 +27,16 @@ pub(super) enum Target {
     Alias(String),
 }
 
+impl Target {
+    /// The version number, for a version.
+    pub(super) fn version_number(&self) -> Option<u64> {
+        match self {
+            Target::Version(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
 /// Splits `arn:...:stateMachine:<name>[:<qualifier>]` into the machine's ARN and what the
 /// qualifier names (a number is a version, anything else an alias).
 pub(super) fn split_qualified(arn: &str) -> (String, Target) {
