@@ -57,6 +57,8 @@ impl TaskHandler for AwsIntegrations {
             .resource
             .strip_prefix("arn:aws:states:::")
             .unwrap_or(&ctx.resource);
+        // `.waitForTaskToken` calls the same API; the task then waits for its token's answer.
+        let api = api.strip_suffix(".waitForTaskToken").unwrap_or(api);
         match api {
             "dynamodb:getItem" => self.get_item(&input).await,
             "dynamodb:putItem" => self.put_item(&input).await,

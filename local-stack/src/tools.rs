@@ -23,6 +23,23 @@ pub fn ensure_moto(root: &Path) -> Result<PathBuf> {
     Ok(venv.join("bin/moto_server"))
 }
 
+/// The AWS CLI the engine's client tests drive the Step Functions endpoint with (boto3 comes with
+/// moto's environment).
+pub const AWS_CLI: &[&str] = &["awscli==1.46.3"];
+
+/// Ensures `.tools/aws-cli-venv` under `root` and returns the path of its `aws`.
+pub fn ensure_aws_cli(root: &Path) -> Result<PathBuf> {
+    let venv = root.join(".tools/aws-cli-venv");
+    ensure_venv(&venv, AWS_CLI)?;
+    Ok(venv.join("bin/aws"))
+}
+
+/// The Python of moto's environment, which has boto3 (for the tests that drive an endpoint
+/// with boto3).
+pub fn boto3_python(root: &Path) -> PathBuf {
+    root.join(".tools/moto-venv/bin/python")
+}
+
 /// Ensures a Python virtual environment at `venv` with exactly the pinned `specs` installed.
 pub fn ensure_venv(venv: &Path, specs: &[&str]) -> Result<()> {
     let python = venv.join("bin/python");

@@ -178,6 +178,9 @@ fn test_env(root: &Path, endpoint: Option<&str>) -> Vec<(String, String)> {
     }
     let linters = tools::linters_in(root);
     for (name, path) in [
+        // The engine's client tests (asl-engine/tests/aws_clients.rs).
+        ("BOTO3_PYTHON", local_stack::tools::boto3_python(root)),
+        ("AWS_CLI", root.join(".tools/aws-cli-venv/bin/aws")),
         ("ASL_VALIDATOR", tools::asl_validator_in(root)),
         ("CFN_LINT", linters.cfn_lint),
         ("SAM", linters.sam),
@@ -212,6 +215,7 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
     process::install_signal_handlers();
     tools::ensure_nextest(root)?;
     let moto_server = tools::ensure_moto(root)?;
+    local_stack::tools::ensure_aws_cli(root)?;
     if !options.quick {
         tools::ensure_linters(root)?;
         tools::ensure_scanners(root)?;
