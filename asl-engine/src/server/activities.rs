@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::ops::{check_arn, check_name, encryption_configuration, tag_list, OpResult, MAX_TAGS};
-use super::protocol::{epoch, page_token, parse_page_token, ApiError, Req};
+use super::protocol::{epoch, page_of, parse_page_token, ApiError, Req};
 use super::store::{Activity, Service};
 
 /// How long GetActivityTask waits for a task before answering with none (AWS: 60 s).
@@ -94,13 +94,7 @@ pub(super) fn list_activities(service: &Service, req: &Req) -> OpResult {
         .values()
         .map(|a| json!({"activityArn": a.arn, "name": a.name, "creationDate": epoch(&a.created)}))
         .collect();
-    let total = all.len();
-    let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
-    let mut out = json!({ "activities": page });
-    if offset + max < total {
-        out["nextToken"] = json!(page_token(offset + max, binding));
-    }
-    Ok(out)
+    Ok(page_of(all, "activities", offset, max, binding))
 }
 
 /// GetActivityTask: the oldest task of the activity, waiting up to 60 s for one; without one,

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use workflow_dsl::model::StateMachine;
 use workflow_dsl::validate::{validate_with, Options};
 
-use super::protocol::{epoch, page_token, parse_page_token, ApiError, Req};
+use super::protocol::{epoch, page_of, page_token, parse_page_token, ApiError, Req};
 use super::store::{parse_time, Machine, NewExecution, Service};
 use super::versions::{self, split_qualified, unqualified, Target};
 use super::MachineType;
@@ -685,20 +685,14 @@ pub(super) fn list_state_machines(service: &Service, req: &Req) -> OpResult {
     let binding = "ListStateMachines";
     let offset = parse_page_token(req.opt_str("nextToken")?, binding)?;
     let state = service.state();
-    let all: Vec<&Machine> = state.machines.values().collect();
-    let page: Vec<Value> = all
-        .iter()
-        .skip(offset)
-        .take(max)
+    let all: Vec<Value> = state
+        .machines
+        .values()
         .map(|m| {
             json!({"stateMachineArn": m.arn, "name": m.name, "type": m.machine_type.as_str(), "creationDate": epoch(&m.created)})
         })
         .collect();
-    let mut out = json!({"stateMachines": page});
-    if offset + max < all.len() {
-        out["nextToken"] = json!(page_token(offset + max, binding));
-    }
-    Ok(out)
+    Ok(page_of(all, "stateMachines", offset, max, binding))
 }
 
 pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
@@ -996,13 +990,7 @@ pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
             v
         })
         .collect();
-    let total = all.len();
-    let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
-    let mut out = json!({"executions": page});
-    if offset + max < total {
-        out["nextToken"] = json!(page_token(offset + max, &binding));
-    }
-    Ok(out)
+    Ok(page_of(all, "executions", offset, max, &binding))
 }
 
 pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {

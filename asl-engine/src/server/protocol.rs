@@ -362,6 +362,28 @@ pub(super) fn parse_page_token(token: Option<&str>, binding: &str) -> Result<usi
     Ok(offset)
 }
 
+/// One page of a listing: the items from `offset` (at most `max`) under `member`, and a
+/// `nextToken` bound to `binding` when more follow.
+pub(super) fn page_of(
+    all: Vec<Value>,
+    member: &str,
+    offset: usize,
+    max: usize,
+    binding: &str,
+) -> Value {
+    let total = all.len();
+    let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
+    let mut out = Map::new();
+    out.insert(member.to_string(), Value::Array(page));
+    if offset + max < total {
+        out.insert(
+            "nextToken".into(),
+            Value::String(page_token(offset + max, binding)),
+        );
+    }
+    Value::Object(out)
+}
+
 /// 64-bit FNV-1a: a stable fingerprint of a token's request (not a security measure).
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {

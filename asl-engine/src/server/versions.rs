@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::ops::{check_arn, machine_not_found, resource_not_found, OpResult};
-use super::protocol::{epoch, page_token, parse_page_token, ApiError, Req};
+use super::protocol::{epoch, page_of, parse_page_token, ApiError, Req};
 use super::store::{Alias, Machine, Service, State, Version};
 
 /// The most versions a state machine may have.
@@ -174,13 +174,7 @@ pub(super) fn list_state_machine_versions(service: &Service, req: &Req) -> OpRes
             })
         })
         .collect();
-    let total = all.len();
-    let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
-    let mut out = json!({ "stateMachineVersions": page });
-    if offset + max < total {
-        out["nextToken"] = json!(page_token(offset + max, &binding));
-    }
-    Ok(out)
+    Ok(page_of(all, "stateMachineVersions", offset, max, &binding))
 }
 
 /// DeleteStateMachineVersion: refused while an alias routes to the version; running executions
@@ -461,13 +455,7 @@ pub(super) fn list_state_machine_aliases(service: &Service, req: &Req) -> OpResu
             })
         })
         .collect();
-    let total = all.len();
-    let page: Vec<Value> = all.into_iter().skip(offset).take(max).collect();
-    let mut out = json!({ "stateMachineAliases": page });
-    if offset + max < total {
-        out["nextToken"] = json!(page_token(offset + max, &binding));
-    }
-    Ok(out)
+    Ok(page_of(all, "stateMachineAliases", offset, max, &binding))
 }
 
 /// The version an execution started on `arn` runs: `None` for the latest revision, the version
