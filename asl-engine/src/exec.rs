@@ -1090,6 +1090,13 @@ impl<'a> Run<'a> {
             }
             _ => None,
         };
+        // Dropped with this future (StopExecution, the machine's TimeoutSeconds), the token is
+        // no longer waited on.
+        let _registered = waiter.as_ref().map(|(token, _)| WaitingToken {
+            callbacks: self.callbacks,
+            token: token.clone(),
+            timed_out: false,
+        });
         let result: Result<Value, TaskError> = if let Some(m) = mocked {
             let attempt = {
                 let mut calls = self.mock_calls.lock().expect("mock lock");
@@ -1167,10 +1174,7 @@ impl<'a> Run<'a> {
                 self.wait_for_callback(&token, waiter, timeout_at, heartbeat)
                     .await
             }
-            (Err(e), Some((token, _))) => {
-                self.callbacks.forget(&token, false);
-                Err(e)
-            }
+            (Err(e), Some(_)) => Err(e),
             (result, None) => result,
         };
         match result {
@@ -1245,8 +1249,17 @@ impl<'a> Run<'a> {
             heartbeat: beats,
         } = waiter;
         let never = || std::future::pending::<()>();
+        // However the wait ends (an answer, a timeout, or the task dropped by StopExecution or
+        // the machine's TimeoutSeconds), the token stops being waited on.
+        let mut waiting = WaitingToken {
+            callbacks: self.callbacks,
+            token: token.to_string(),
+            timed_out: false,
+        };
         loop {
+            // An answer that is ready wins over a timeout that is ready at the same moment.
             tokio::select! {
+                biased;
                 outcome = &mut answer => {
                     return match outcome {
                         Ok(CallbackOutcome::Success(output)) => Ok(output),
@@ -1256,11 +1269,11 @@ impl<'a> Run<'a> {
                 }
                 _ = beats.notified() => heartbeat_at = after(heartbeat),
                 _ = async { match heartbeat_at { Some(at) => sleep_until(at).await, None => never().await } } => {
-                    self.callbacks.forget(token, true);
+                    waiting.timed_out = true;
                     return Err(TaskError::new(names::HEARTBEAT_TIMEOUT, ""));
                 }
                 _ = async { match timeout_at { Some(at) => sleep_until(at).await, None => never().await } } => {
-                    self.callbacks.forget(token, true);
+                    waiting.timed_out = true;
                     return Err(TaskError::new(names::TIMEOUT, ""));
                 }
             }
@@ -1286,6 +1299,11 @@ impl<'a> Run<'a> {
     ) -> Result<Value, Thrown> {
         let token = uuid::Uuid::new_v4().to_string();
         let waiter = self.callbacks.register(&token);
+        let mut registered = WaitingToken {
+            callbacks: self.callbacks,
+            token: token.clone(),
+            timed_out: false,
+        };
         let text = to_json(&input);
         let started = self
             .callbacks
@@ -1304,6 +1322,7 @@ impl<'a> Run<'a> {
         // TimeoutSeconds runs from the scheduling; HeartbeatSeconds from the start.
         let timeout_at = self.deadline_after(timeout);
         let worker = tokio::select! {
+            biased;
             worker = started => worker.ok(),
             _ = async { match timeout_at { Some(at) => tokio::time::sleep_until(at).await, None => std::future::pending().await } } => None,
         };
@@ -1316,7 +1335,7 @@ impl<'a> Run<'a> {
                     .await
             }
             None => {
-                self.callbacks.forget(&token, true);
+                registered.timed_out = true;
                 Err(TaskError::new(names::TIMEOUT, ""))
             }
         };
@@ -1645,6 +1664,19 @@ pub(crate) fn error_matches(list: &[String], error: Option<&str>) -> bool {
         }
         other => other == e,
     })
+}
+
+/// Stops waiting on a task token when dropped (remembering a timeout, to answer TaskTimedOut).
+struct WaitingToken<'a> {
+    callbacks: &'a crate::Callbacks,
+    token: String,
+    timed_out: bool,
+}
+
+impl Drop for WaitingToken<'_> {
+    fn drop(&mut self) {
+        self.callbacks.forget(&self.token, self.timed_out);
+    }
 }
 
 /// True for an activity ARN (`arn:<partition>:states:<region>:<account>:activity:<name>`).

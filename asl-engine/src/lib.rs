@@ -77,6 +77,27 @@ pub struct ExecOptions {
     pub redrive: Option<Redrive>,
 }
 
+/// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
+/// partitions, `aws` elsewhere (what the ARNs of an execution in that region start with).
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else {
+        "aws"
+    }
+}
+
 /// Where a redriven execution resumes: the top-level state that did not succeed, the input it
 /// entered with, and the variables the states before it had assigned.
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html>
@@ -228,7 +249,12 @@ impl Engine {
             .execution_name
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let prefix = format!("arn:aws:states:{}:{}", options.region, options.account_id);
+        let prefix = format!(
+            "arn:{}:states:{}:{}",
+            partition_of(&options.region),
+            options.region,
+            options.account_id
+        );
         let arn = format!("{prefix}:execution:{sm_name}:{exec_name}");
         let deadline = machine
             .timeout_seconds

@@ -1623,3 +1623,44 @@ async fn redrive_resumes_a_failed_execution_at_the_failed_state() {
         .into_service_error();
     assert!(err.is_execution_does_not_exist(), "{err:?}");
 }
+
+/// A stopped execution is not redrivable on this engine (it keeps no events of the stopped
+/// run), and says why.
+#[tokio::test]
+async fn an_aborted_execution_says_why_it_cannot_be_redriven() {
+    let c = client(&start_server().await);
+    let arn = create(&c, &name("stopped"), WAIT, StateMachineType::Standard).await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    c.stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    let d = c
+        .describe_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.redrive_status().map(|s| s.as_str()),
+        Some("NOT_REDRIVABLE")
+    );
+    assert!(d
+        .redrive_status_reason()
+        .is_some_and(|r| r.contains("ABORTED")));
+    let err = c
+        .redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_not_redrivable(), "{err:?}");
+}

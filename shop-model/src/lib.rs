@@ -74,15 +74,15 @@ pub mod orders {
     /// Human-readable reason of a FAILED order.
     pub const FAILURE_REASON: &str = "failureReason";
     pub const USER_INDEX: &str = "user-index";
-    /// The non-key attributes [`USER_INDEX`] projects: what `GET /orders` shows of an order,
-    /// never the payment token (template.yaml lists the same; a test holds them equal).
-    pub const USER_INDEX_PROJECTION: [&str; 8] = [
+    /// The non-key attributes [`USER_INDEX`] projects: what `GET /orders` shows of an order
+    /// (not the payment id, which `GET /orders/{orderId}` answers; never the payment token).
+    /// template.yaml lists the same; a test holds them equal.
+    pub const USER_INDEX_PROJECTION: [&str; 7] = [
         STATUS,
         ITEMS,
         TOTAL_CENTS,
         CURRENCY,
         UPDATED_AT,
-        PAYMENT_ID,
         FAILURE_ERROR,
         FAILURE_REASON,
     ];

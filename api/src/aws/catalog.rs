@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::Client;
 use shop_model::{products as attr, Product, CURRENCY};
 
 use super::errors::classify;
+use super::{n, s};
 use crate::error::{ApiError, RETRY_AFTER_THROTTLED};
 use crate::ports::{
     CatalogAdmin, EditOutcome, PageKey, ProductCatalog, ProductEdit, ProductPage, StockOutcome,
@@ -361,14 +362,6 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
         .as_service_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == "ConditionalCheckFailedException")
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn string(item: &Item, name: &str) -> Option<String> {

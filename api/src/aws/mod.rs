@@ -57,3 +57,13 @@ pub(crate) fn start_key(key: &PageKey) -> HashMap<String, AttributeValue> {
         .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
         .collect()
 }
+
+/// A string attribute.
+pub(crate) fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+/// A number attribute.
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

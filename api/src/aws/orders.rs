@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::Client;
 use shop_model::{orders as attr, OrderStatus, PricedLine};
 
 use super::errors::classify;
+use super::{n, s};
 use crate::error::ApiError;
 use crate::ports::{CreateOutcome, OrderPage, OrderRecord, OrderStore, PageKey};
 
@@ -96,7 +97,8 @@ impl OrderStore for DynamoOrders {
         start: Option<&PageKey>,
     ) -> Result<OrderPage, ApiError> {
         // The user index: partition `userSub`, sort `createdAt`; newest first is
-        // `ScanIndexForward = false`. It projects the view's attributes, never the payment token.
+        // `ScanIndexForward = false`. It projects the listing's attributes (no payment id, never
+        // the payment token).
         // <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html>
         let output = self
             .client
@@ -124,14 +126,6 @@ impl OrderStore for DynamoOrders {
         };
         Ok(OrderPage { items, last_key })
     }
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 /// An order as an Orders item (absent optional attributes are left out).

@@ -14,17 +14,15 @@ use crate::error::ApiError;
 use crate::http::{is_plain_id, ApiRequest, ApiResponse, Fields};
 use crate::ports::{CatalogAdmin, EditOutcome, ImageStore, ProductEdit, StockOutcome};
 
-use super::products::image_url;
+use super::products::{image_url, MAX_CATEGORY_CHARS};
 
 /// Longest product name.
 pub const MAX_NAME_CHARS: usize = 200;
 /// Longest description.
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
-/// Longest category name (the listing's `category` parameter has the same limit).
-pub const MAX_CATEGORY_CHARS: usize = 100;
 /// Highest price: one million in the shop's currency.
 pub const MAX_PRICE_CENTS: i64 = 100_000_000;
-/// Largest stock, and largest single adjustment.
+/// Largest initial stock, and largest single adjustment.
 pub const MAX_STOCK: i64 = 1_000_000_000;
 /// Ids that are routes of their own (`GET /products/upload`) cannot name a product.
 const RESERVED_IDS: [&str; 1] = ["upload"];

@@ -11,8 +11,8 @@ use crate::http::{is_plain_id, ApiRequest, ApiResponse};
 use crate::ports::{ImageStore, PageKey, ProductCatalog};
 
 use super::paging::{self, encode_cursor};
-/// Longest category name accepted.
-const MAX_CATEGORY_LEN: usize = 100;
+/// Longest category name, in characters (catalog management uses the same limit).
+pub const MAX_CATEGORY_CHARS: usize = 100;
 
 /// Lifetime of an image URL: two hours, twice the longest time API Gateway's cache may serve
 /// a catalog answer (`ApiCacheTtlSeconds` is at most 3600), so a cached URL still loads.
@@ -52,7 +52,7 @@ pub async fn list<C: ProductCatalog, S: ImageStore>(
     let limit = paging::limit(request)?;
     let category = match request.query.get("category").map(String::as_str) {
         None => None,
-        Some(c) if c.is_empty() || c.len() > MAX_CATEGORY_LEN => {
+        Some(c) if c.is_empty() || c.chars().count() > MAX_CATEGORY_CHARS => {
             return Err(ApiError::field("category", "must be 1 to 100 characters"))
         }
         Some(c) => Some(c),

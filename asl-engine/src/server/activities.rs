@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::ops::{check_arn, check_name, encryption_configuration, tag_list, OpResult, MAX_TAGS};
+use super::ops::{
+    check_arn, check_name, check_tag_count, encryption_configuration, tag_list, OpResult,
+};
 use super::protocol::{epoch, page_of, parse_page_token, ApiError, Req};
 use super::store::{Activity, Service};
 
@@ -29,12 +31,7 @@ pub(super) fn create_activity(service: &Service, req: &Req) -> OpResult {
     let encryption = encryption_configuration(req)?;
     let tags: std::collections::BTreeMap<String, String> =
         tag_list(req.get("tags"))?.into_iter().collect();
-    if tags.len() > MAX_TAGS {
-        return Err(ApiError::new(
-            "TooManyTags",
-            format!("Too many tags: a resource can have at most {MAX_TAGS} tags ('{name}')"),
-        ));
-    }
+    check_tag_count(&tags, name)?;
     let arn = format!("{}:activity:{name}", service.arn_prefix(&req.region));
     let mut state = service.state();
     if let Some(existing) = state.activities.get(&arn) {
@@ -71,8 +68,9 @@ pub(super) fn describe_activity(service: &Service, req: &Req) -> OpResult {
     }))
 }
 
-/// DeleteActivity: idempotent; tasks no worker took yet are dropped, and their executions wait
-/// until their `TimeoutSeconds` ends them.
+/// DeleteActivity: idempotent. Tasks no worker took yet are dropped: their executions' activity
+/// Tasks fail at once with `States.Timeout` (`ActivityTimedOut`), as no worker can take them any
+/// more; tasks a worker holds can still be answered.
 pub(super) fn delete_activity(service: &Service, req: &Req) -> OpResult {
     let arn = check_arn(req.str("activityArn")?, &["activity"])?;
     let mut state = service.state();

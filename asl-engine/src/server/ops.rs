@@ -393,7 +393,7 @@ pub(super) fn encryption_configuration(req: &Req) -> Result<Option<Value>, ApiEr
 
 /// The most tags a resource may have.
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
-pub(super) const MAX_TAGS: usize = 50;
+const MAX_TAGS: usize = 50;
 
 /// A `tags` list (`[{"key": ..., "value": ...}]`), checked against AWS's constraints: keys of 1
 /// to 128 characters, values of up to 256, not starting with `aws:`.
@@ -431,7 +431,7 @@ pub(super) fn tag_list(tags: Option<&Value>) -> Result<Vec<(String, String)>, Ap
     Ok(out)
 }
 
-fn check_tag_count(
+pub(super) fn check_tag_count(
     tags: &std::collections::BTreeMap<String, String>,
     arn: &str,
 ) -> Result<(), ApiError> {
@@ -1089,7 +1089,15 @@ fn not_redrivable(e: &super::store::Execution) -> Option<String> {
     if e.arn.split(':').nth(5) == Some("express") {
         return Some("Execution is EXPRESS and cannot be redriven".into());
     }
-    if !matches!(e.status, "FAILED" | "TIMED_OUT" | "ABORTED") {
+    if e.status == "ABORTED" {
+        // AWS redrives an aborted execution from the state it was stopped in; this engine does
+        // not keep the events of a stopped run, so it cannot tell which state that was.
+        return Some(
+            "Execution is ABORTED: this local engine keeps no events of a stopped run to redrive it from"
+                .into(),
+        );
+    }
+    if !matches!(e.status, "FAILED" | "TIMED_OUT") {
         return Some(format!("Execution is {} and cannot be redriven", e.status));
     }
     if e.stop
@@ -1157,8 +1165,9 @@ fn redrive_point(
     })
 }
 
-/// RedriveExecution: runs a FAILED, TIMED_OUT or ABORTED Standard execution again from the
-/// state that did not succeed, under the same ARN, within 14 days of its close.
+/// RedriveExecution: runs a FAILED or TIMED_OUT Standard execution again from the state that did
+/// not succeed, under the same ARN, within 14 days of its close (ABORTED ones are not redrivable
+/// here: see [`not_redrivable`]).
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>
 pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
     let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
@@ -1201,7 +1210,7 @@ pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
             redrive_count: 0,
         },
     };
-    let date = service.redrive(&mut state, arn, compiled.clone(), redrive)?;
+    let date = service.redrive(&mut state, arn, &definition, compiled.clone(), redrive)?;
     Ok(json!({"redriveDate": epoch(&date)}))
 }
 

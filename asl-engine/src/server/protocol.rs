@@ -248,27 +248,6 @@ pub(super) fn signing_region(authorization: &str) -> Option<String> {
     valid.then(|| region.to_string())
 }
 
-/// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
-/// partitions, `aws` elsewhere.
-/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>
-pub(super) fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("eu-isoe-") {
-        "aws-iso-e"
-    } else if region.starts_with("us-isof-") {
-        "aws-iso-f"
-    } else {
-        "aws"
-    }
-}
-
 /// A request: its body, with typed accessors that answer AWS's validation errors, and the
 /// region the client signed for.
 pub(super) struct Req {
@@ -404,11 +383,11 @@ mod tests {
             signing_region("AWS4-HMAC-SHA256 Credential=A/2026/US_WEST/s/x"),
             None
         );
-        assert_eq!(partition_of("cn-northwest-1"), "aws-cn");
-        assert_eq!(partition_of("us-isob-east-1"), "aws-iso-b");
-        assert_eq!(partition_of("us-iso-east-1"), "aws-iso");
-        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition_of("eu-west-1"), "aws");
+        assert_eq!(crate::partition_of("cn-northwest-1"), "aws-cn");
+        assert_eq!(crate::partition_of("us-isob-east-1"), "aws-iso-b");
+        assert_eq!(crate::partition_of("us-iso-east-1"), "aws-iso");
+        assert_eq!(crate::partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(crate::partition_of("eu-west-1"), "aws");
     }
 
     #[test]

@@ -294,7 +294,7 @@ impl Service {
     pub fn arn_prefix(&self, region: &str) -> String {
         format!(
             "arn:{}:states:{region}:{}",
-            super::protocol::partition_of(region),
+            crate::partition_of(region),
             self.config.account_id
         )
     }
@@ -647,6 +647,7 @@ impl Service {
         self: &Arc<Self>,
         state: &mut State,
         arn: &str,
+        definition: &str,
         compiled: Arc<CompiledMachine>,
         mut redrive: crate::Redrive,
     ) -> Result<DateTime<Utc>, ApiError> {
@@ -672,6 +673,8 @@ impl Service {
         exec.output = None;
         exec.error = None;
         exec.cause = None;
+        // Journaled with its definition, as a started execution is (a restart resumes it).
+        exec.definition = self.journal.as_ref().map(|_| definition.to_string());
         redrive.redrive_count = exec.redrive_count;
         let input = redrive.input.clone();
         self.launch_with(exec, compiled, input, Some(redrive));
@@ -811,7 +814,6 @@ impl Execution {
         self.stop = Some(now);
         self.error = error.clone();
         self.cause = cause.clone();
-        let mut history = vec![self.started_event()];
         let mut details = serde_json::Map::new();
         if let Some(e) = error {
             details.insert("error".into(), Value::String(e));
@@ -824,15 +826,35 @@ impl Execution {
             "executionAbortedEventDetails".into(),
             Value::Object(details),
         );
-        history.push(HistoryEvent {
-            id: 2,
-            previous_event_id: 1,
-            timestamp: crate::clock::format_time(&now),
-            event_type: EventType::ExecutionAborted,
-            details: m,
-        });
-        self.history = history;
-        self.loaded_history.clear();
+        if self.redrive_count > 0 && !self.loaded_history.is_empty() {
+            // A redriven run keeps the events before it: the abort follows them.
+            let last = self.loaded_history.len() as u64;
+            let aborted = HistoryEvent {
+                id: last + 1,
+                previous_event_id: last,
+                timestamp: crate::clock::format_time(&now),
+                event_type: EventType::ExecutionAborted,
+                details: m,
+            };
+            if let Ok(value) = serde_json::to_value(&aborted) {
+                self.loaded_history.push(value);
+            }
+            self.history.clear();
+        } else {
+            // The running task's events are dropped with it: the history is its start and the
+            // abort.
+            self.history = vec![
+                self.started_event(),
+                HistoryEvent {
+                    id: 2,
+                    previous_event_id: 1,
+                    timestamp: crate::clock::format_time(&now),
+                    event_type: EventType::ExecutionAborted,
+                    details: m,
+                },
+            ];
+            self.loaded_history.clear();
+        }
         self.definition = None;
         now
     }
