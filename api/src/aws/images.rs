@@ -38,6 +38,16 @@ impl S3Images {
         }
     }
 
+    /// The images bucket of a Lambda: `IMAGES_BUCKET` from the environment, signed with the
+    /// SDK configuration's credentials.
+    pub fn from_env(config: &aws_config::SdkConfig) -> Result<Self, lambda_http::Error> {
+        Ok(S3Images::new(
+            super::s3_client(config),
+            config.credentials_provider(),
+            crate::lambda::env_var(shop_model::env::IMAGES_BUCKET)?,
+        ))
+    }
+
     fn presigning(expires_in: Duration) -> Result<PresigningConfig, ApiError> {
         PresigningConfig::expires_in(expires_in)
             .map_err(|e| ApiError::Internal(format!("presigning config: {e}")))

@@ -2,7 +2,7 @@
 //! `PUT`/`DELETE /products/{id}`, `POST /products/{id}/stock`).
 
 use api::app::CatalogAdminApi;
-use api::aws::{s3_client, sdk_config, DynamoCatalog, S3Images};
+use api::aws::{sdk_config, DynamoCatalog, S3Images};
 use api::lambda::{env_var, init_logging, run};
 use shop_model::env;
 
@@ -14,10 +14,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_dynamodb::Client::new(&config),
         env_var(env::PRODUCTS_TABLE)?,
     );
-    let images = S3Images::new(
-        s3_client(&config),
-        config.credentials_provider(),
-        env_var(env::IMAGES_BUCKET)?,
-    );
+    let images = S3Images::from_env(&config)?;
     run(CatalogAdminApi { catalog, images }).await
 }

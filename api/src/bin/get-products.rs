@@ -1,7 +1,7 @@
 //! Lambda `get-products`: `GET /products` and `GET /products/{id}`, with pre-signed image URLs.
 
 use api::app::ProductsApi;
-use api::aws::{s3_client, sdk_config, DynamoCatalog, S3Images};
+use api::aws::{sdk_config, DynamoCatalog, S3Images};
 use api::lambda::{env_var, init_logging, run};
 use shop_model::env;
 
@@ -13,10 +13,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_dynamodb::Client::new(&config),
         env_var(env::PRODUCTS_TABLE)?,
     );
-    let images = S3Images::new(
-        s3_client(&config),
-        config.credentials_provider(),
-        env_var(env::IMAGES_BUCKET)?,
-    );
+    let images = S3Images::from_env(&config)?;
     run(ProductsApi { catalog, images }).await
 }

@@ -2,7 +2,7 @@
 //! the product's image, or deleted. The event source mapping must set
 //! `FunctionResponseTypes: [ReportBatchItemFailures]`.
 
-use api::aws::{s3_client, sdk_config, DynamoCatalog, S3Images};
+use api::aws::{sdk_config, DynamoCatalog, S3Images};
 use api::lambda::{env_var, init_logging};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -16,11 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         aws_sdk_dynamodb::Client::new(&config),
         env_var(env::PRODUCTS_TABLE)?,
     );
-    let objects = S3Images::new(
-        s3_client(&config),
-        config.credentials_provider(),
-        env_var(env::IMAGES_BUCKET)?,
-    );
+    let objects = S3Images::from_env(&config)?;
     let (catalog, objects) = (&catalog, &objects);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, lambda_runtime::Error>(

@@ -82,10 +82,7 @@ pub async fn update<C: CatalogAdmin, S: ImageStore>(
     id: &str,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    request.require_staff()?;
-    if !is_plain_id(id) {
-        return Err(ApiError::NotFound("no such product".into()));
-    }
+    staff_on_product(request, id)?;
     let body = request.json_object()?;
     if body.contains_key("stock") {
         return Err(ApiError::field(
@@ -118,7 +115,7 @@ pub async fn update<C: CatalogAdmin, S: ImageStore>(
             tracing::info!(product_id = id, version = product.version, "product edited");
             managed(images, &product, 200).await
         }
-        EditOutcome::NotFound => Err(ApiError::NotFound("no such product".into())),
+        EditOutcome::NotFound => Err(no_such_product()),
         EditOutcome::Stale { current_version } => Err(ApiError::VersionConflict {
             sent: version,
             current: current_version,
@@ -134,18 +131,13 @@ pub async fn archive<C: CatalogAdmin, S: ImageStore>(
     id: &str,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    request.require_staff()?;
-    if !is_plain_id(id) {
-        return Err(ApiError::NotFound("no such product".into()));
-    }
+    staff_on_product(request, id)?;
     match catalog.archive_product(id).await? {
         EditOutcome::Edited(product) => {
             tracing::info!(product_id = id, "product archived");
             managed(images, &product, 200).await
         }
-        EditOutcome::NotFound | EditOutcome::Stale { .. } => {
-            Err(ApiError::NotFound("no such product".into()))
-        }
+        EditOutcome::NotFound | EditOutcome::Stale { .. } => Err(no_such_product()),
     }
 }
 
@@ -157,10 +149,7 @@ pub async fn adjust_stock<C: CatalogAdmin, S: ImageStore>(
     id: &str,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
-    request.require_staff()?;
-    if !is_plain_id(id) {
-        return Err(ApiError::NotFound("no such product".into()));
-    }
+    staff_on_product(request, id)?;
     let body = request.json_object()?;
     only_fields(&body, &["adjustment"])?;
     let adjustment = Fields::new(&body).integer("adjustment", -MAX_STOCK, MAX_STOCK)?;
@@ -177,11 +166,26 @@ pub async fn adjust_stock<C: CatalogAdmin, S: ImageStore>(
             );
             managed(images, &product, 200).await
         }
-        StockOutcome::NotFound => Err(ApiError::NotFound("no such product".into())),
+        StockOutcome::NotFound => Err(no_such_product()),
         StockOutcome::Insufficient { stock } => {
             Err(ApiError::InsufficientStock { stock, adjustment })
         }
     }
+}
+
+/// A staff caller on the product `id`: 401/403 for others; an id that is not a plain id names
+/// no product (404).
+fn staff_on_product(request: &ApiRequest, id: &str) -> Result<(), ApiError> {
+    request.require_staff()?;
+    if is_plain_id(id) {
+        Ok(())
+    } else {
+        Err(no_such_product())
+    }
+}
+
+fn no_such_product() -> ApiError {
+    ApiError::NotFound("no such product".into())
 }
 
 /// A product id chosen by the caller: a plain id, not a reserved route name.

@@ -636,23 +636,15 @@ pub(super) fn describe_state_machine(service: &Service, req: &Req) -> OpResult {
                 .versions
                 .get(&number)
                 .ok_or_else(|| machine_not_found(requested))?;
-            let mut out = json!({
-                "stateMachineArn": requested,
-                "name": m.name,
-                "status": "ACTIVE",
-                "definition": v.definition,
-                "roleArn": v.role_arn,
-                "type": m.machine_type.as_str(),
-                "creationDate": epoch(&v.created),
-                "loggingConfiguration": logging_of(Some(m)),
-                "tracingConfiguration": tracing_of(Some(m)),
-                "encryptionConfiguration": encryption_of(Some(m)),
-                "revisionId": v.revision_id,
-            });
-            if let Some(d) = &v.description {
-                out["description"] = json!(d);
-            }
-            return Ok(out);
+            return Ok(machine_description(
+                m,
+                requested,
+                &v.definition,
+                &v.role_arn,
+                &v.created,
+                &v.revision_id,
+                v.description.as_deref(),
+            ));
         }
         Target::Alias(_) => {
             return Err(ApiError::new(
@@ -661,23 +653,46 @@ pub(super) fn describe_state_machine(service: &Service, req: &Req) -> OpResult {
             ))
         }
     }
+    Ok(machine_description(
+        m,
+        &m.arn,
+        &m.definition,
+        &m.role_arn,
+        &m.created,
+        &m.revision_id,
+        m.description.as_deref(),
+    ))
+}
+
+/// DescribeStateMachine's answer for the machine `m` or one of its versions (`arn` and the
+/// snapshot's definition, role, date, revision and description).
+#[allow(clippy::too_many_arguments)]
+fn machine_description(
+    m: &Machine,
+    arn: &str,
+    definition: &str,
+    role_arn: &str,
+    created: &chrono::DateTime<Utc>,
+    revision_id: &str,
+    description: Option<&str>,
+) -> Value {
     let mut out = json!({
-        "stateMachineArn": m.arn,
+        "stateMachineArn": arn,
         "name": m.name,
         "status": "ACTIVE",
-        "definition": m.definition,
-        "roleArn": m.role_arn,
+        "definition": definition,
+        "roleArn": role_arn,
         "type": m.machine_type.as_str(),
-        "creationDate": epoch(&m.created),
+        "creationDate": epoch(created),
         "loggingConfiguration": logging_of(Some(m)),
         "tracingConfiguration": tracing_of(Some(m)),
         "encryptionConfiguration": encryption_of(Some(m)),
-        "revisionId": m.revision_id,
+        "revisionId": revision_id,
     });
-    if let Some(d) = &m.description {
+    if let Some(d) = description {
         out["description"] = json!(d);
     }
-    Ok(out)
+    out
 }
 
 pub(super) fn list_state_machines(service: &Service, req: &Req) -> OpResult {
