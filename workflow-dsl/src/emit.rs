@@ -38,7 +38,8 @@ pub struct Emitted {
 pub enum EmitProblem {
     /// A builder mistake (unreachable state, duplicate name, catch-all twice, ...).
     Build(String),
-    /// A rule of the ASL specification.
+    /// A rule of the ASL specification, or a mistake AWS accepts but every run reaching it
+    /// fails on ([`validate::lint`]: a variable read where no path assigns it...).
     Spec(Problem),
     /// A path that does not fit the data, or a declared type that does not.
     Path(PathError),
@@ -93,6 +94,7 @@ pub fn emit_built(built: Built) -> Result<Emitted, EmitError> {
     problems.extend(
         validate::validate(&built.machine)
             .into_iter()
+            .chain(validate::lint(&built.machine))
             .map(EmitProblem::Spec),
     );
     problems.extend(

@@ -13,6 +13,7 @@ pub mod builder;
 pub mod emit;
 pub mod integrations;
 pub mod intrinsics;
+mod jsonata;
 pub mod mermaid;
 pub mod model;
 pub mod paths;

@@ -1,10 +1,11 @@
 //! Every definition of the conformance corpus was accepted by AWS Step Functions, so the validator
-//! must find no problem in any of them.
+//! must find no problem in any of them; and the lint (mistakes AWS accepts but that fail at run
+//! time) must not flag a definition whose recorded execution succeeded.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
-use workflow_dsl::validate::validate;
+use workflow_dsl::validate::{lint, validate};
 use workflow_dsl::StateMachine;
 
 /// Definitions AWS accepted although a rule of the specification forbids them, with the reason.
@@ -13,6 +14,18 @@ use workflow_dsl::StateMachine;
 const KNOWN_DEVIATIONS: &[(&str, &str)] = &[];
 
 fn corpus() -> Vec<(String, Value)> {
+    cases()
+        .into_iter()
+        .map(|case| {
+            (
+                case["id"].as_str().unwrap().to_owned(),
+                case["definition"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn cases() -> Vec<Value> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conformance/asl");
     let mut out = Vec::new();
     for family in std::fs::read_dir(&dir)
@@ -21,14 +34,44 @@ fn corpus() -> Vec<(String, Value)> {
         for case in std::fs::read_dir(family.unwrap().path()).unwrap() {
             let text = std::fs::read_to_string(case.unwrap().path()).unwrap();
             let case: Value = serde_json::from_str(&text).unwrap();
-            out.push((
-                case["id"].as_str().unwrap().to_owned(),
-                case["definition"].clone(),
-            ));
+            out.push(case);
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     out
+}
+
+#[test]
+fn lint_flags_only_definitions_whose_recorded_run_failed() {
+    let cases = cases();
+    let mut flagged_failures = Vec::new();
+    let mut wrong = Vec::new();
+    for case in &cases {
+        let id = case["id"].as_str().unwrap();
+        let machine = StateMachine::from_value(case["definition"].clone()).unwrap();
+        let found: Vec<String> = lint(&machine).iter().map(|p| p.to_string()).collect();
+        if found.is_empty() {
+            continue;
+        }
+        if case["expected"]["status"] == "SUCCEEDED" {
+            wrong.push(format!("{id}:\n    {}", found.join("\n    ")));
+        } else {
+            flagged_failures.push(id.to_owned());
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the lint flags definitions AWS ran successfully:\n{}",
+        wrong.join("\n")
+    );
+    // AWS's recorded runs of undefined variable reads fail (States.QueryEvaluationError): the
+    // lint must see those.
+    assert!(
+        flagged_failures
+            .iter()
+            .any(|id| id.contains("undefined_reference")),
+        "the lint misses the corpus's undefined variable reads; flagged: {flagged_failures:?}"
+    );
 }
 
 #[test]

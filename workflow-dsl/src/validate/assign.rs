@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::paths::{check_dynamic_value, check_payload_template, check_variable_name};
-use super::{jsonata, At, Validator};
+use super::{At, Validator};
+use crate::jsonata;
 
 /// `Assign`: an object of valid variable names; in JSONPath, `name.$` keys hold a path or an
 /// intrinsic function (<https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>).

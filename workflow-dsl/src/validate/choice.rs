@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::paths::{check_path, PathKind};
-use super::{jsonata, time, At, Validator};
+use super::{time, At, Validator};
+use crate::jsonata;
 use crate::model::{ChoiceCondition, ChoiceRule, ChoiceState, ComparisonOperator};
 
 pub(crate) fn choice_state(v: &mut Validator, at: &At, state: &ChoiceState) {

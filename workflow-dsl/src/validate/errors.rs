@@ -5,7 +5,8 @@ use serde_json::Number;
 
 use super::fields::{unknown_catcher_field, unknown_retrier_field, wrong_language};
 use super::paths::{check_path, PathKind};
-use super::{jsonata, At, Validator};
+use super::{At, Validator};
+use crate::jsonata;
 use crate::model::{Catcher, Retrier};
 use crate::typed::AslError;
 

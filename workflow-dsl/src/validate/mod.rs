@@ -9,12 +9,13 @@
 mod assign;
 mod choice;
 mod errors;
+mod expressions;
 mod fields;
-mod jsonata;
 mod names;
 mod paths;
 mod states;
 mod time;
+mod variables;
 
 #[cfg(test)]
 mod tests;
@@ -79,6 +80,29 @@ pub fn validate_with(machine: &StateMachine, options: &Options) -> Vec<Problem> 
         express: options.express,
     };
     v.workflow(&scope, &machine.start_at, &machine.states, "StartAt");
+    let top_ql = v.top_ql;
+    variables::check_shadowing(&mut v, &machine.states, top_ql);
+    v.problems
+}
+
+/// Mistakes AWS accepts when the state machine is created but that fail every execution
+/// reaching them (with `States.QueryEvaluationError` or `States.Runtime`): a variable read where
+/// no path has assigned it, a variable of a Parallel branch or Map iteration read outside it, a
+/// call of a function JSONata and Step Functions do not define (`$eval` included), a
+/// `$states.context` field that does not exist. [`crate::emit::emit`] refuses them;
+/// `workflow validate` reports them as warnings.
+pub fn lint(machine: &StateMachine) -> Vec<Problem> {
+    let mut declared: HashMap<&str, Vec<String>> = HashMap::new();
+    collect_names("", &machine.states, &mut declared);
+    let mut v = Validator {
+        top_ql: machine.query_language.unwrap_or(QueryLanguage::JSONPath),
+        problems: Vec::new(),
+        declared,
+        seen: HashMap::new(),
+    };
+    let top_ql = v.top_ql;
+    variables::check(&mut v, &machine.states, &machine.start_at, top_ql);
+    expressions::lint(&mut v, &machine.states, top_ql);
     v.problems
 }
 

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::fields::{unknown_object_field, unknown_state_field, wrong_language};
 use super::paths::{check_intrinsic, check_path, check_payload_template, PathKind};
-use super::{assign, choice, errors, jsonata, time, At, ScopeKind, Validator};
+use super::{assign, choice, errors, time, At, ScopeKind, Validator};
+use crate::jsonata;
 use crate::model::{
     Extra, FailState, MapState, NumberOrExpr, ParallelState, PassState, State, SucceedState,
     TaskState, WaitState,
@@ -30,6 +31,7 @@ impl<'m> Validator<'m> {
                 self.report(at, field, message);
             }
         }
+        super::expressions::check_state(self, at, state);
         match state {
             State::Pass(s) => self.pass(at, s),
             State::Task(s) => self.task(at, s),

@@ -43,6 +43,18 @@ fn one(state: Value) -> Value {
     json!({"StartAt": "A", "States": {"A": state}})
 }
 
+/// `state` (named `A`) after a Pass state assigning `variables` (each to 1).
+fn after_assigning(variables: &[&str], state: Value) -> Value {
+    let assign: serde_json::Map<String, Value> = variables
+        .iter()
+        .map(|v| (v.to_string(), json!(1)))
+        .collect();
+    json!({"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": assign, "Next": "A"},
+        "A": state,
+    }})
+}
+
 fn task(extra: Value) -> Value {
     let mut state =
         json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true});
@@ -668,7 +680,8 @@ fn wait_has_exactly_one_duration() {
         &["Seconds is -1"],
     );
     assert_valid(one(json!({"Type": "Wait", "Seconds": 0, "End": true})));
-    assert_valid(one(
+    assert_valid(after_assigning(
+        &["waitUntil"],
         json!({"Type": "Wait", "TimestampPath": "$waitUntil", "End": true}),
     ));
 }
@@ -701,11 +714,14 @@ fn wait_timestamps_are_rfc3339() {
 #[test]
 fn dollar_keys_hold_paths_or_intrinsic_functions() {
     let params = |p: Value| one(task(json!({"Parameters": p})));
-    assert_valid(params(json!({
-        "a.$": "$.a", "b.$": "$$.Execution.Id", "c.$": "$myVar.field", "d.$": "States.Array($.a, 'x', 1, true, null)",
-        "e.$": "States.MathAdd(States.ArrayLength($.a), -1)", "nested": {"f.$": "$.f"}, "list": [{"g.$": "$[0]"}],
-        "h.$": "States.Format('it\\'s {} (really)', $.x)", "i.$": "States.UUID()"
-    })));
+    assert_valid(after_assigning(
+        &["myVar"],
+        task(json!({"Parameters": {
+            "a.$": "$.a", "b.$": "$$.Execution.Id", "c.$": "$myVar.field", "d.$": "States.Array($.a, 'x', 1, true, null)",
+            "e.$": "States.MathAdd(States.ArrayLength($.a), -1)", "nested": {"f.$": "$.f"}, "list": [{"g.$": "$[0]"}],
+            "h.$": "States.Format('it\\'s {} (really)', $.x)", "i.$": "States.UUID()"
+        }})),
+    ));
     assert_problem(
         params(json!({"a.$": "hello"})),
         &["Parameters: 'a.$' ends in '.$'", "found 'hello'"],
@@ -760,7 +776,12 @@ fn pass_result_is_literal_and_not_checked_for_dollar_keys() {
 
 #[test]
 fn paths_are_valid_jsonpath() {
-    let input = |p: &str| one(json!({"Type": "Pass", "InputPath": p, "End": true}));
+    let input = |p: &str| {
+        after_assigning(
+            &["var"],
+            json!({"Type": "Pass", "InputPath": p, "End": true}),
+        )
+    };
     for good in [
         "$",
         "$.a.b",
@@ -1174,4 +1195,154 @@ fn a_task_resource_may_be_a_sam_placeholder() {
         ));
         assert!(!found.is_empty(), "{resource}");
     }
+}
+
+// --- Variables and JSONata references ------------------------------------------------------------
+
+fn lint_messages(doc: Value) -> Vec<String> {
+    let machine = StateMachine::from_value(doc).expect("test document parses");
+    super::lint(&machine)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn states_result_and_error_output_only_where_aws_provides_them() {
+    // ASL: Arguments "MUST NOT reference $states.result or $states.errorOutput"
+    // (https://states-language.net/spec.html); AWS refuses it at creation
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html).
+    let jsonata =
+        |state: Value| json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": state}});
+    assert_problem(
+        jsonata(task(json!({"Arguments": {"x": "{% $states.result.id %}"}}))),
+        &[
+            "Arguments.x reads $states.result.id",
+            "only available in the Output and Assign of Task",
+        ],
+    );
+    assert_problem(
+        jsonata(json!({"Type": "Pass", "Output": "{% $states.errorOutput %}", "End": true})),
+        &["$states.errorOutput is only available in the Output and Assign of a Catch"],
+    );
+    assert_problem(
+        jsonata(json!({"Type": "Pass", "Output": "{% $states.inptu %}", "End": true})),
+        &["$states has no field 'inptu'"],
+    );
+    assert_problem(
+        jsonata(json!({"Type": "Pass", "Output": "{% $$.Execution.Id %}", "End": true})),
+        &["cannot read $$", "$states.context"],
+    );
+    assert_valid(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+          "B": {"Type": "Succeed"},
+          "A": task(json!({
+            "Arguments": {"x": "{% $states.input.id %}", "at": "{% $states.context.State.EnteredTime %}"},
+            "Output": "{% $states.result %}",
+            "Assign": {"r": "{% $states.result %}"},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "B",
+                       "Output": "{% $states.errorOutput %}", "Assign": {"e": "{% $states.errorOutput.Error %}"}}],
+            "End": true,
+        }))}}),
+    );
+}
+
+#[test]
+fn inner_scopes_cannot_assign_an_outer_variable() {
+    // ASL: "states in inner scopes MUST NOT assign to a variable with the same name as a
+    // variable in an outer scope" (https://states-language.net/spec.html).
+    let doc = json!({"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"total": 0}, "Next": "Each"},
+        "Each": {"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "Add", "States": {
+            "Add": {"Type": "Pass", "Assign": {"total": 1, "own": 2}, "End": true}}}}
+    }});
+    assert_problem(
+        doc,
+        &[
+            "State 'Add'",
+            "assigns 'total', a variable of an enclosing scope",
+        ],
+    );
+}
+
+#[test]
+fn lint_finds_reads_of_variables_no_path_assigns() {
+    // AWS accepts these at creation; every run reaching the read fails
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html).
+    let doc = json!({"QueryLanguage": "JSONata", "StartAt": "Look", "States": {
+        "Look": {"Type": "Pass", "Assign": {"order": "{% $states.input %}", "x": "{% $order %}"}, "Next": "Gate"},
+        "Gate": {"Type": "Choice", "Choices": [
+            {"Condition": "{% $order.total > 0 %}", "Next": "Paid", "Assign": {"paid": true}}],
+            "Default": "Done"},
+        "Paid": {"Type": "Pass", "Next": "Done"},
+        "Done": {"Type": "Pass", "Output": {"paid": "{% $paid %}", "typo": "{% $ordr %}"}, "Next": "Each"},
+        "Each": {"Type": "Map", "Items": "{% $order.lines %}", "Next": "After",
+                 "ItemProcessor": {"StartAt": "Line", "States": {
+                     "Line": {"Type": "Pass", "Assign": {"line": "{% $states.input %}"},
+                              "Output": "{% $order.id %}", "End": true}}}},
+        "After": {"Type": "Pass", "Output": "{% $line %}", "End": true}
+    }});
+    let found = lint_messages(doc);
+    let text = found.join("\n");
+    // `x` reads $order in the state that assigns it.
+    assert!(
+        text.contains(
+            "State 'Look': Assign.x reads $order, but 'order' is only assigned by 'Look' itself"
+        ),
+        "{text}"
+    );
+    // `$paid` is assigned on one path to Done: accepted (may be assigned).
+    assert!(!text.contains("$paid"), "{text}");
+    assert!(
+        text.contains(
+            "State 'Done': Output.typo reads $ordr, but no state assigns the variable 'ordr'"
+        ),
+        "{text}"
+    );
+    // The Map iteration reads the outer $order: fine; $line is not visible after the Map.
+    assert!(!text.contains("State 'Line'"), "{text}");
+    assert!(
+        text.contains(
+            "State 'After': Output reads $line, but 'line' is only assigned inside 'Each'"
+        ),
+        "{text}"
+    );
+    assert_eq!(found.len(), 3, "{text}");
+}
+
+#[test]
+fn lint_finds_unknown_functions_eval_and_context_typos() {
+    let doc = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass",
+        "Output": {"a": "{% $eval('1') %}", "b": "{% $sum2([1]) %}", "c": "{% $states.context.Task.Tokn %}",
+                   "d": "{% $partition([1,2], 1) %}", "e": "{% $states.context.Execution.Input.anything %}"},
+        "End": true}}});
+    let text = lint_messages(doc).join("\n");
+    assert!(
+        text.contains("Output.a calls $eval, which Step Functions does not provide; use $parse"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Output.b calls $sum2, which is neither a JSONata function"),
+        "{text}"
+    );
+    assert!(text.contains("Output.c reads $states.context.Task.Tokn: the context object's Task has no field 'Tokn'; it has Token"), "{text}");
+    assert!(
+        !text.contains("Output.d") && !text.contains("Output.e"),
+        "{text}"
+    );
+}
+
+#[test]
+fn distributed_map_children_read_no_outer_variable() {
+    let doc = json!({"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"bucket": "b"}, "Next": "Each"},
+        "Each": {"Type": "Map", "End": true, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Use", "States": {"Use": {"Type": "Pass", "Parameters": {"b.$": "$bucket"}, "End": true}}}}
+    }});
+    let text = lint_messages(doc).join("\n");
+    assert!(
+        text.contains("a distributed Map's child workflow cannot read the variables"),
+        "{text}"
+    );
 }

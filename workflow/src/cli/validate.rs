@@ -1,10 +1,13 @@
 //! `workflow validate FILE...`: checks ASL files with every rule of `workflow_dsl::validate`.
 //! Prints one line per problem (`FILE: State 'X': ...`) and exits 2 when any file has one.
+//! Mistakes AWS accepts at creation but that fail at run time (`workflow_dsl::validate::lint`:
+//! a variable no path assigns, an unknown function...) are printed as `warning:` lines and do
+//! not change the exit code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use workflow_dsl::validate::{validate_with, Options};
+use workflow_dsl::validate::{lint, validate_with, Options};
 
 use super::{read_machine, EXIT_INVALID};
 
@@ -41,6 +44,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 for problem in &found {
                     println!("{shown}: {problem}");
+                }
+                for warning in lint(&machine) {
+                    println!("{shown}: warning: {warning} (AWS accepts this, but runs fail here)");
                 }
                 problems += found.len();
             }
