@@ -7,6 +7,7 @@
 //! - [`integrations`], [`intrinsics`]: optimized service integrations and intrinsic functions.
 //! - [`paths`], [`schema`]: path checking against the JSON Schema of the data at each state.
 //! - [`emit`], [`mermaid`]: checked emission of canonical JSON and a Mermaid flowchart.
+//! - [`vars`]: typed workflow variables ([`vars::Var`]).
 //! - [`validate`]: every static rule of the ASL specification, with messages naming the state and field.
 
 pub mod builder;
@@ -21,5 +22,6 @@ pub mod schema;
 pub mod step;
 pub mod typed;
 pub mod validate;
+pub mod vars;
 
 pub use model::StateMachine;

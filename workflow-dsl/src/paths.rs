@@ -32,9 +32,10 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
-use crate::builder::{Built, Declared, Meta};
+use crate::builder::{Built, Meta};
 use crate::intrinsics;
 use crate::model::{ChoiceCondition, ChoiceRule, QueryLanguage, State, StateMachine, States};
+use crate::schema::Declared;
 use crate::schema::{self, Lookup, Missing, Step};
 
 /// A path that does not fit the data (or a declared type that does not), with what to fix.

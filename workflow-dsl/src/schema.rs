@@ -332,6 +332,40 @@ pub fn of_value(value: &Value) -> Value {
     }
 }
 
+/// A type declared for the data at some point, checked against the computed schema at emit.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Declared {
+    pub type_name: String,
+    pub schema: Value,
+}
+
+impl Declared {
+    pub(crate) fn of<T: JsonSchema>() -> Self {
+        Declared {
+            type_name: short_type_name::<T>(),
+            schema: of::<T>(),
+        }
+    }
+}
+
+fn short_type_name<T>() -> String {
+    // `alloc::vec::Vec<shop_model::OrderLine>` -> `Vec<OrderLine>`
+    let full = std::any::type_name::<T>();
+    let mut out = String::new();
+    let mut segment = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(""));
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(""));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

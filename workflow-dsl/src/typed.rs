@@ -586,6 +586,8 @@ pub struct Catch<E = AnyError> {
     all: bool,
     result_path: Option<Option<String>>,
     comment: Option<String>,
+    output: Option<serde_json::Value>,
+    assignments: Vec<crate::vars::Assignment>,
     _error: PhantomData<fn() -> E>,
 }
 
@@ -596,6 +598,8 @@ impl<E> Catch<E> {
             all,
             result_path: None,
             comment: None,
+            output: None,
+            assignments: Vec::new(),
             _error: PhantomData,
         }
     }
@@ -646,6 +650,34 @@ impl<E> Catch<E> {
         self
     }
 
+    /// `Output` of the catcher (JSONata states): what the catch target receives, e.g.
+    /// `"{% $merge([$states.input, {'error': $states.errorOutput}]) %}"`. By default it is the
+    /// error output `{"Error": ..., "Cause": ...}`.
+    pub fn output(mut self, template: impl Into<serde_json::Value>) -> Self {
+        self.output = Some(template.into());
+        self
+    }
+
+    /// Assigns `value` to `var` when this catcher is taken: a literal or a JSONata template
+    /// (`"{% $states.errorOutput.Cause %}"`). Checked at emit against `T`.
+    pub fn assign<T: JsonSchema>(
+        mut self,
+        var: &crate::vars::Var<T>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.assignments
+            .push(crate::vars::Assignment::of(var, value.into(), false));
+        self
+    }
+
+    /// The variables this catcher assigns, with their declared types.
+    pub(crate) fn declared_variables(&self) -> Vec<(String, crate::schema::Declared)> {
+        self.assignments
+            .iter()
+            .map(|a| (a.name.clone(), a.declared.clone()))
+            .collect()
+    }
+
     /// True for [`Catch::all`].
     pub fn is_catch_all(&self) -> bool {
         self.all
@@ -662,6 +694,12 @@ impl<E> Catch<E> {
             },
             next: next.into(),
             result_path: self.result_path.clone(),
+            output: self.output.clone(),
+            assign: {
+                let mut assign = None;
+                crate::vars::write_assign(&mut assign, &self.assignments);
+                assign
+            },
             ..Default::default()
         }
     }

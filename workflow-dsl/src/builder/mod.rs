@@ -46,7 +46,11 @@ mod choice;
 mod states;
 
 pub use choice::{Choice, Cond, NumericOperand};
-pub use states::{task, Fail, Map, Parallel, Pass, Task, TypedTask, Wait};
+pub use states::{
+    task, AsIs, Fail, FromArguments, Map, Parallel, Pass, StepInput, Task, TypedTask, Wait,
+};
+
+pub(crate) use states::TypedPlan;
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -54,43 +58,9 @@ use std::marker::PhantomData;
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use crate::model::{State, StateMachine, States, SubWorkflow};
-use crate::schema;
+use crate::model::{QueryLanguage, State, StateMachine, States, SubWorkflow};
+use crate::schema::{self, Declared};
 use crate::typed::TaskStep;
-
-/// A type declared for the data at some point, checked against the computed schema at emit.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Declared {
-    pub type_name: String,
-    pub schema: Value,
-}
-
-impl Declared {
-    pub(crate) fn of<T: JsonSchema>() -> Self {
-        Declared {
-            type_name: short_type_name::<T>(),
-            schema: schema::of::<T>(),
-        }
-    }
-}
-
-fn short_type_name<T>() -> String {
-    // `alloc::vec::Vec<shop_model::OrderLine>` -> `Vec<OrderLine>`
-    let full = std::any::type_name::<T>();
-    let mut out = String::new();
-    let mut segment = String::new();
-    for c in full.chars() {
-        if c.is_alphanumeric() || c == '_' || c == ':' {
-            segment.push(c);
-        } else {
-            out.push_str(segment.rsplit("::").next().unwrap_or(""));
-            segment.clear();
-            out.push(c);
-        }
-    }
-    out.push_str(segment.rsplit("::").next().unwrap_or(""));
-    out
-}
 
 /// What the builder knows beyond the ASL: schemas of task results, declared types, problems.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -103,6 +73,12 @@ pub struct Meta {
     pub(crate) declared_inputs: BTreeMap<String, Declared>,
     /// Mistakes found while building, reported by emit.
     pub(crate) problems: Vec<String>,
+    /// Declared types of workflow variables ([`crate::vars::Var`]), by name.
+    pub(crate) variables: BTreeMap<String, Declared>,
+    /// The type a typed step's `arguments` template must produce (its input), by state name.
+    pub(crate) declared_arguments: BTreeMap<String, Declared>,
+    /// How each typed step is written in either query language, by state name.
+    pub(crate) typed_plans: BTreeMap<String, TypedPlan>,
 }
 
 impl Meta {
@@ -111,6 +87,33 @@ impl Meta {
         self.declared_outputs.extend(other.declared_outputs);
         self.declared_inputs.extend(other.declared_inputs);
         self.problems.extend(other.problems);
+        for (name, declared) in other.variables {
+            self.declare_variable("", name, declared);
+        }
+        self.declared_arguments.extend(other.declared_arguments);
+        self.typed_plans.extend(other.typed_plans);
+    }
+
+    /// Records that `state` assigns `variable` as a `declared`; one variable has one type.
+    pub(crate) fn declare_variable(&mut self, state: &str, variable: String, declared: Declared) {
+        match self.variables.get(&variable) {
+            Some(existing) if existing.schema != declared.schema => {
+                let by = if state.is_empty() {
+                    String::new()
+                } else {
+                    format!("State '{state}': ")
+                };
+                self.problems.push(format!(
+                    "{by}variable '{variable}' is assigned as `{}` here and as `{}` elsewhere; \
+                     one variable has one type (use two variables)",
+                    declared.type_name, existing.type_name
+                ));
+            }
+            Some(_) => {}
+            None => {
+                self.variables.insert(variable, declared);
+            }
+        }
     }
 }
 
@@ -138,6 +141,7 @@ pub(crate) struct Graph {
     comment: Option<String>,
     timeout_seconds: Option<u64>,
     input_schema: Option<Value>,
+    query_language: Option<QueryLanguage>,
 }
 
 impl Graph {
@@ -363,32 +367,55 @@ impl<T> Flow<T> {
 
     /// Appends a typed step. Compiles only when the step's input type is the current data type
     /// `T`; the next state receives the step's output.
-    pub fn then<S: TaskStep<Input = T>>(mut self, step: TypedTask<S>) -> Flow<S::Output> {
-        let (name, state, result_schema, problems) = step.into_state(false);
-        self.graph.meta.problems.extend(problems);
+    pub fn then<S: TaskStep, In: StepInput<S, T>>(
+        mut self,
+        step: TypedTask<S, In>,
+    ) -> Flow<S::Output> {
+        self.attach_typed(step, false);
+        self.retype()
+    }
+
+    fn attach_typed<S: TaskStep, In>(&mut self, step: TypedTask<S, In>, keep_input: bool) {
+        let (name, state, result_schema, plan, meta) = step.into_state(keep_input);
+        self.graph.meta.merge(meta);
         self.graph
             .meta
             .result_schemas
             .insert(name.clone(), result_schema);
+        self.graph.meta.typed_plans.insert(name.clone(), plan);
         self.attach(&name, state);
-        self.retype()
     }
 
     /// Appends a typed step run for its effect (a notification, say): its result is discarded
     /// (`ResultPath: null`), so the next state receives the same data `T`, the step's input.
     /// Compiles only when the step's input type is `T`.
-    pub fn then_for_effect<S: TaskStep<Input = T>>(mut self, step: TypedTask<S>) -> Flow<T>
+    pub fn then_for_effect<S: TaskStep, In: StepInput<S, T>>(
+        mut self,
+        step: TypedTask<S, In>,
+    ) -> Flow<T>
     where
         T: JsonSchema,
     {
-        let (name, state, result_schema, problems) = step.into_state(true);
-        self.graph.meta.problems.extend(problems);
-        self.graph
-            .meta
-            .result_schemas
-            .insert(name.clone(), result_schema);
-        self.attach(&name, state);
+        let name = step_name(&step);
+        self.attach_typed(step, true);
         self.declare_output(&name, Declared::of::<T>());
+        self
+    }
+
+    /// Makes JSONata the workflow's query language (top-level `"QueryLanguage": "JSONata"`,
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>): every
+    /// state evaluates `{% %}` expressions in `Arguments`, `Output`, `Assign`, `Condition`,
+    /// `Items`..., and typed steps are written with `Arguments`/`Output`. Call it right after
+    /// [`workflow`], before any state.
+    pub fn jsonata(mut self) -> Self {
+        if self.graph.start.is_some() || !self.graph.states.is_empty() {
+            self.graph.problem(
+                "`jsonata()` sets the language of the whole workflow: call it right after \
+                 `workflow(...)`, before the first state (or set `query_language` on a state)"
+                    .into(),
+            );
+        }
+        self.graph.query_language = Some(QueryLanguage::JSONata);
         self
     }
 
@@ -403,8 +430,8 @@ impl<T> Flow<T> {
         } else {
             task.discard_result()
         };
-        let (name, state, result_schema, problems) = task.into_state();
-        self.graph.meta.problems.extend(problems);
+        let (name, state, result_schema, meta) = task.into_state();
+        self.graph.meta.merge(meta);
         self.graph
             .meta
             .result_schemas
@@ -417,8 +444,8 @@ impl<T> Flow<T> {
     /// Appends an untyped Task whose output is declared to be `U` (checked at emit against the
     /// task's result schema and its ResultSelector/ResultPath/OutputPath).
     pub fn then_as<U: JsonSchema>(mut self, task: Task) -> Flow<U> {
-        let (name, state, result_schema, problems) = task.into_state();
-        self.graph.meta.problems.extend(problems);
+        let (name, state, result_schema, meta) = task.into_state();
+        self.graph.meta.merge(meta);
         self.graph
             .meta
             .result_schemas
@@ -438,7 +465,8 @@ impl<T> Flow<T> {
 
     /// Appends a Pass state whose output is declared to be `U` (checked at emit).
     pub fn pass_as<U: JsonSchema>(mut self, pass: Pass) -> Flow<U> {
-        let (name, state) = pass.into_state();
+        let (name, state, meta) = pass.into_state();
+        self.graph.meta.merge(meta);
         self.attach(&name, state);
         self.declare_output(&name, Declared::of::<U>());
         self.retype()
@@ -446,7 +474,8 @@ impl<T> Flow<T> {
 
     /// Appends a Wait state (the data passes through).
     pub fn wait(mut self, wait: Wait) -> Flow<T> {
-        let (name, state) = wait.into_state();
+        let (name, state, meta) = wait.into_state();
+        self.graph.meta.merge(meta);
         self.attach(&name, state);
         self
     }
@@ -620,6 +649,10 @@ impl<T> Flow<T> {
     }
 }
 
+fn step_name<S: TaskStep, In>(step: &TypedTask<S, In>) -> String {
+    step.name().to_owned()
+}
+
 fn add_detached<X: JsonSchema, B: Branch<Y>, Y>(
     mut graph: Graph,
     chain: impl FnOnce(Flow<X>) -> B,
@@ -684,12 +717,39 @@ pub trait IntoWorkflow {
     fn build(self) -> Built;
 }
 
+/// Writes every typed step in the query language it ends up in: its own, or the workflow's.
+fn apply_typed_plans(states: &mut States, top: QueryLanguage, plans: &BTreeMap<String, TypedPlan>) {
+    for (name, state) in states.iter_mut() {
+        match state {
+            State::Task(task) => {
+                if let Some(plan) = plans.get(name) {
+                    let language = task.query_language.unwrap_or(top);
+                    plan.apply(task, language);
+                }
+            }
+            State::Parallel(parallel) => {
+                for branch in &mut parallel.branches {
+                    apply_typed_plans(&mut branch.states, top, plans);
+                }
+            }
+            State::Map(map) => {
+                for processor in map.item_processor.iter_mut().chain(map.iterator.iter_mut()) {
+                    apply_typed_plans(&mut processor.states, top, plans);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn build_graph(mut graph: Graph, holes: Vec<Hole>) -> Built {
     graph.close(holes);
     let input_schema = graph.input_schema.take().unwrap_or(Value::Bool(true));
+    let top = graph.query_language.unwrap_or(QueryLanguage::JSONPath);
+    apply_typed_plans(&mut graph.states, top, &graph.meta.typed_plans);
     let machine = StateMachine {
         comment: graph.comment.take(),
-        query_language: None,
+        query_language: graph.query_language,
         start_at: graph.start.clone().unwrap_or_default(),
         states: std::mem::take(&mut graph.states),
         timeout_seconds: graph.timeout_seconds,
@@ -738,7 +798,7 @@ mod tests {
 
     #[test]
     fn short_names() {
-        assert_eq!(short_type_name::<Vec<String>>(), "Vec<String>");
-        assert_eq!(short_type_name::<(u8, Value)>(), "(u8, Value)");
+        assert_eq!(Declared::of::<Vec<String>>().type_name, "Vec<String>");
+        assert_eq!(Declared::of::<(u8, Value)>().type_name, "(u8, Value)");
     }
 }

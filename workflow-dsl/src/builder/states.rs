@@ -8,11 +8,12 @@ use serde_json::{json, Value};
 use super::{sub_workflow, Branch, Flow, Graph, Meta};
 use crate::integrations::Integration;
 use crate::model::{
-    Catcher, FailState, MapState, ParallelState, PassState, ProcessorConfig, Retrier, State,
-    TaskState, WaitState,
+    Catcher, FailState, MapState, ParallelState, PassState, ProcessorConfig, QueryLanguage,
+    Retrier, State, TaskState, WaitState,
 };
-use crate::schema;
+use crate::schema::{self, Declared};
 use crate::typed::{check_error_name, AnyError, Catch, Retry, StateError, StepResource, TaskStep};
+use crate::vars::{write_assign, Assignment, Var};
 
 /// Retry and Catch entries of one state, with the catch-alls kept apart so they end up last.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,8 @@ struct Handling {
     catch: Vec<Catcher>,
     catch_all: Vec<Catcher>,
     empty: usize,
+    /// Variables the catchers assign, with their declared types.
+    variables: Vec<(String, Declared)>,
 }
 
 impl Handling {
@@ -37,6 +40,7 @@ impl Handling {
     }
 
     fn catch<E>(&mut self, catch: Catch<E>, next: &str) {
+        self.variables.extend(catch.declared_variables());
         if catch.is_catch_all() {
             self.catch_all.push(catch.to_catcher(next));
         } else {
@@ -86,16 +90,61 @@ impl Handling {
     }
 }
 
+/// Records the variables a state assigns (and its catchers) with their types.
+fn declare(
+    meta: &mut Meta,
+    state: &str,
+    assignments: &[Assignment],
+    catchers: &[(String, Declared)],
+) {
+    for assignment in assignments {
+        meta.declare_variable(state, assignment.name.clone(), assignment.declared.clone());
+    }
+    for (name, declared) in catchers {
+        meta.declare_variable(state, name.clone(), declared.clone());
+    }
+}
+
 /// A typed step in the flow: a [`TaskStep`] plus its state name and error handling.
 /// Created with [`task`]; appended with [`Flow::then`].
+///
+/// `In` says where the step's input comes from: [`AsIs`] (the flow's data is the step's input,
+/// checked by the compiler) or [`FromArguments`] (built by [`TypedTask::arguments`], checked at
+/// emit).
 #[must_use]
-pub struct TypedTask<S: TaskStep> {
+pub struct TypedTask<S: TaskStep, In = AsIs> {
     name: String,
     comment: Option<String>,
     timeout_seconds: Option<u64>,
     heartbeat_seconds: Option<u64>,
+    query_language: Option<QueryLanguage>,
+    arguments: Option<Value>,
+    assign_result: Vec<String>,
+    assignments: Vec<Assignment>,
+    variables: Vec<(String, Declared)>,
     handling: Handling,
-    _step: PhantomData<fn() -> S>,
+    _step: PhantomData<fn() -> (S, In)>,
+}
+
+/// The step's input is the flow's data as it is: the flow must carry [`TaskStep::Input`].
+#[derive(Debug, Clone, Copy)]
+pub enum AsIs {}
+
+/// The step's input is built by an `arguments` template from whatever the flow carries.
+#[derive(Debug, Clone, Copy)]
+pub enum FromArguments {}
+
+/// Whether a step whose input comes from `Self` ([`AsIs`] or [`FromArguments`]) can follow a
+/// flow carrying `T`.
+pub trait StepInput<S, T>: sealed_input::Sealed {}
+
+impl<S: TaskStep<Input = T>, T> StepInput<S, T> for AsIs {}
+impl<S: TaskStep, T> StepInput<S, T> for FromArguments {}
+
+mod sealed_input {
+    pub trait Sealed {}
+    impl Sealed for super::AsIs {}
+    impl Sealed for super::FromArguments {}
 }
 
 /// A typed step called `name` (the ASL state name, e.g. `"Validate order"`).
@@ -105,12 +154,17 @@ pub fn task<S: TaskStep>(name: &str) -> TypedTask<S> {
         comment: None,
         timeout_seconds: None,
         heartbeat_seconds: None,
+        query_language: None,
+        arguments: None,
+        assign_result: Vec::new(),
+        assignments: Vec::new(),
+        variables: Vec::new(),
         handling: Handling::default(),
         _step: PhantomData,
     }
 }
 
-impl<S: TaskStep> TypedTask<S> {
+impl<S: TaskStep, In> TypedTask<S, In> {
     /// Adds a retrier. Its errors are the step's own ([`TaskStep::Error`]), predefined
     /// [`crate::typed::AslError`]s or [`crate::integrations::LambdaError`]s.
     pub fn retry(mut self, retry: Retry<S::Error>) -> Self {
@@ -136,6 +190,11 @@ impl<S: TaskStep> TypedTask<S> {
         self
     }
 
+    /// The state name.
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// `TimeoutSeconds` of the Task.
     pub fn timeout_seconds(mut self, seconds: u64) -> Self {
         self.timeout_seconds = Some(seconds);
@@ -148,15 +207,67 @@ impl<S: TaskStep> TypedTask<S> {
         self
     }
 
-    /// The Task state. With `keep_input`, the step runs for its effect: `ResultPath: null` and
-    /// no `OutputPath`, so the state's output is its input.
-    pub(super) fn into_state(self, keep_input: bool) -> (String, State, Value, Vec<String>) {
+    /// `QueryLanguage` of this state alone (a JSONata state in a JSONPath workflow). Without
+    /// it the state follows the workflow ([`Flow::jsonata`]).
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.query_language = Some(language);
+        self
+    }
+
+    /// Builds the step's input ([`TaskStep::Input`]) from a template instead of passing the
+    /// flow's data as it is, so the flow may carry another type `X`. In a JSONata state the
+    /// template holds `{% %}` expressions (`"{% $order.id %}"`, `"{% $states.input.amount %}"`);
+    /// in a JSONPath state, `"field.$": "$.path"` entries. At emit the template must produce
+    /// every required field of the step's input, with the right types where they can be
+    /// resolved. The flow may then carry any type.
+    pub fn arguments(self, template: Value) -> TypedTask<S, FromArguments> {
+        TypedTask {
+            name: self.name,
+            comment: self.comment,
+            timeout_seconds: self.timeout_seconds,
+            heartbeat_seconds: self.heartbeat_seconds,
+            query_language: self.query_language,
+            arguments: Some(template),
+            assign_result: self.assign_result,
+            assignments: self.assignments,
+            variables: self.variables,
+            handling: self.handling,
+            _step: PhantomData,
+        }
+    }
+
+    /// Assigns the step's output to `var` (`Assign`), checked by the compiler: the variable's
+    /// type is the step's [`TaskStep::Output`].
+    pub fn assign_result(mut self, var: &Var<S::Output>) -> Self
+    where
+        S::Output: JsonSchema,
+    {
+        self.assign_result.push(var.name().to_owned());
+        self.variables
+            .push((var.name().to_owned(), Declared::of::<S::Output>()));
+        self
+    }
+
+    /// Assigns `value` to `var` when the step succeeds: a literal, or a JSONata template
+    /// (`"{% $states.result.Payload.total %}"`, `{"id": "{% $states.input.id %}"}`). Checked at
+    /// emit against `T` where the value's type can be resolved.
+    pub fn assign<T: JsonSchema>(mut self, var: &Var<T>, value: impl Into<Value>) -> Self {
+        let assignment = Assignment::of(var, value.into(), false);
+        self.variables
+            .push((assignment.name.clone(), assignment.declared.clone()));
+        self.assignments.push(assignment);
+        self
+    }
+
+    /// The Task state, its raw result schema, the plan that renders it in either query
+    /// language, and problems. With `keep_input`, the step runs for its effect: the state's
+    /// output is its input.
+    pub(super) fn into_state(self, keep_input: bool) -> (String, State, Value, TypedPlan, Meta) {
         let output = schema::of::<S::Output>();
-        let (resource, parameters, output_path, result_schema) = match S::resource() {
+        let (resource, function, result_schema) = match S::resource() {
             StepResource::LambdaInvoke { function } => (
                 "arn:aws:states:::lambda:invoke".to_owned(),
-                Some(json!({ "FunctionName": function, "Payload.$": "$" })),
-                Some(Some("$.Payload".to_owned())),
+                Some(function),
                 json!({
                     "type": "object",
                     "properties": {
@@ -168,27 +279,128 @@ impl<S: TaskStep> TypedTask<S> {
                     },
                 }),
             ),
-            StepResource::Direct { arn } => (arn, None, None, output),
+            StepResource::Direct { arn } => (arn, None, output),
         };
+        let mut variables = self.variables;
+        variables.extend(self.handling.variables.clone());
         let (retry, catch, problems) = self.handling.finish(&self.name);
-        let (result_path, output_path) = if keep_input {
-            (Some(None), None)
-        } else {
-            (None, output_path)
+        let plan = TypedPlan {
+            function,
+            keep_input,
+            arguments: self.arguments.clone(),
+            assign_result: self.assign_result,
+            assignments: self.assignments,
         };
-        let state = TaskState {
+        let mut state = TaskState {
             comment: self.comment,
+            query_language: self.query_language,
             resource,
-            parameters,
-            result_path,
-            output_path,
             timeout_seconds: self.timeout_seconds.map(Into::into),
             heartbeat_seconds: self.heartbeat_seconds.map(Into::into),
             retry,
             catch,
             ..Default::default()
         };
-        (self.name, State::Task(state), result_schema, problems)
+        plan.apply(
+            &mut state,
+            self.query_language.unwrap_or(QueryLanguage::JSONPath),
+        );
+        let mut meta = Meta::default();
+        meta.problems = problems;
+        for (variable, declared) in variables {
+            meta.declare_variable(&self.name, variable, declared);
+        }
+        if self.arguments.is_some() {
+            meta.declared_arguments
+                .insert(self.name.clone(), Declared::of::<S::Input>());
+        }
+        (self.name, State::Task(state), result_schema, plan, meta)
+    }
+}
+
+/// How a typed step's Task state is written, in either query language (the language is known
+/// only when the whole workflow is built: a Parallel branch is built before its state joins
+/// the workflow).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TypedPlan {
+    /// `FunctionName` of a `lambda:invoke` step; `None` for a direct resource.
+    function: Option<String>,
+    keep_input: bool,
+    arguments: Option<Value>,
+    assign_result: Vec<String>,
+    assignments: Vec<Assignment>,
+}
+
+impl TypedPlan {
+    /// Writes the data-flow fields of `state` for `language`.
+    pub(crate) fn apply(&self, state: &mut TaskState, language: QueryLanguage) {
+        state.parameters = None;
+        state.arguments = None;
+        state.output_path = None;
+        state.result_path = None;
+        state.output = None;
+        state.assign = None;
+        let mut assign = serde_json::Map::new();
+        match language {
+            QueryLanguage::JSONPath => {
+                let payload = self.arguments.clone();
+                match &self.function {
+                    Some(function) => {
+                        state.parameters = Some(match payload {
+                            Some(payload) => {
+                                json!({ "FunctionName": function, "Payload": payload })
+                            }
+                            None => json!({ "FunctionName": function, "Payload.$": "$" }),
+                        });
+                        if !self.keep_input {
+                            state.output_path = Some(Some("$.Payload".to_owned()));
+                        }
+                    }
+                    None => state.parameters = payload,
+                }
+                if self.keep_input {
+                    state.result_path = Some(None);
+                }
+                // In a JSONPath Task's Assign, `$` is the task's result.
+                let result = if self.function.is_some() {
+                    "$.Payload"
+                } else {
+                    "$"
+                };
+                for name in &self.assign_result {
+                    assign.insert(format!("{name}.$"), json!(result));
+                }
+            }
+            QueryLanguage::JSONata => {
+                let payload = self
+                    .arguments
+                    .clone()
+                    .unwrap_or_else(|| json!("{% $states.input %}"));
+                state.arguments = Some(match &self.function {
+                    Some(function) => json!({ "FunctionName": function, "Payload": payload }),
+                    None => payload,
+                });
+                let result = if self.function.is_some() {
+                    "{% $states.result.Payload %}"
+                } else {
+                    "{% $states.result %}"
+                };
+                if self.keep_input {
+                    state.output = Some(json!("{% $states.input %}"));
+                } else if self.function.is_some() {
+                    state.output = Some(json!(result));
+                }
+                for name in &self.assign_result {
+                    assign.insert(name.clone(), json!(result));
+                }
+            }
+        }
+        for assignment in &self.assignments {
+            assign.insert(assignment.key.clone(), assignment.value.clone());
+        }
+        if !assign.is_empty() {
+            state.assign = Some(Value::Object(assign));
+        }
     }
 }
 
@@ -201,6 +413,7 @@ pub struct Task {
     result_schema: Value,
     handling: Handling,
     problems: Vec<String>,
+    assignments: Vec<Assignment>,
 }
 
 impl Task {
@@ -220,6 +433,7 @@ impl Task {
             result_schema: integration.result_schema().clone(),
             handling: Handling::default(),
             problems,
+            assignments: Vec::new(),
         }
     }
 
@@ -236,6 +450,7 @@ impl Task {
             result_schema: Value::Bool(true),
             handling: Handling::default(),
             problems: Vec::new(),
+            assignments: Vec::new(),
         }
     }
 
@@ -248,6 +463,35 @@ impl Task {
     /// `Parameters` (replaces the integration's template).
     pub fn parameters(mut self, parameters: Value) -> Self {
         self.state.parameters = Some(parameters);
+        self
+    }
+
+    /// `Arguments` (JSONata states; replaces the integration's `Parameters`): the request, with
+    /// `{% %}` expressions.
+    pub fn arguments(mut self, arguments: Value) -> Self {
+        self.state.parameters = None;
+        self.state.arguments = Some(arguments);
+        self
+    }
+
+    /// `Output` (JSONata states): the state's output, computed from `$states.result`,
+    /// `$states.input` and variables. Without it the output is the result.
+    pub fn output(mut self, output: impl Into<Value>) -> Self {
+        self.state.output = Some(output.into());
+        self
+    }
+
+    /// Assigns `value` (a literal or a JSONata template; `$states.result` is the task's
+    /// result) to `var` when the task succeeds. Checked at emit against `T`.
+    pub fn assign<T: JsonSchema>(mut self, var: &Var<T>, value: impl Into<Value>) -> Self {
+        self.assignments
+            .push(Assignment::of(var, value.into(), false));
+        self
+    }
+
+    /// `QueryLanguage` of this state alone.
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.state.query_language = Some(language);
         self
     }
 
@@ -315,17 +559,21 @@ impl Task {
         self.state.result_path.is_some()
     }
 
-    pub(super) fn into_state(mut self) -> (String, State, Value, Vec<String>) {
+    pub(super) fn into_state(mut self) -> (String, State, Value, Meta) {
+        let mut meta = Meta::default();
+        declare(
+            &mut meta,
+            &self.name,
+            &self.assignments,
+            &self.handling.variables,
+        );
         let (retry, catch, problems) = self.handling.finish(&self.name);
         self.state.retry = retry;
         self.state.catch = catch;
-        self.problems.extend(problems);
-        (
-            self.name,
-            State::Task(self.state),
-            self.result_schema,
-            self.problems,
-        )
+        write_assign(&mut self.state.assign, &self.assignments);
+        meta.problems.extend(self.problems);
+        meta.problems.extend(problems);
+        (self.name, State::Task(self.state), self.result_schema, meta)
     }
 }
 
@@ -342,6 +590,7 @@ impl Task {
 pub struct Pass {
     name: String,
     state: PassState,
+    assignments: Vec<Assignment>,
 }
 
 impl Pass {
@@ -350,6 +599,7 @@ impl Pass {
         Pass {
             name: name.to_owned(),
             state: PassState::default(),
+            assignments: Vec::new(),
         }
     }
     /// `Result`: a fixed value.
@@ -382,8 +632,30 @@ impl Pass {
         self.state.comment = Some(comment.into());
         self
     }
-    pub(super) fn into_state(self) -> (String, State) {
-        (self.name, State::Pass(self.state))
+    /// `Output` (JSONata states): the state's output, e.g.
+    /// `{"id": "{% $states.input.orderId %}", "total": "{% $total %}"}`. Without it the
+    /// output is the input.
+    pub fn output(mut self, output: impl Into<Value>) -> Self {
+        self.state.output = Some(output.into());
+        self
+    }
+    /// Assigns `value` (a literal, or a JSONata template over `$states.input`) to `var`.
+    /// Checked at emit against `T`.
+    pub fn assign<T: JsonSchema>(mut self, var: &Var<T>, value: impl Into<Value>) -> Self {
+        self.assignments
+            .push(Assignment::of(var, value.into(), false));
+        self
+    }
+    /// `QueryLanguage` of this state alone.
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.state.query_language = Some(language);
+        self
+    }
+    pub(super) fn into_state(mut self) -> (String, State, Meta) {
+        let mut meta = Meta::default();
+        declare(&mut meta, &self.name, &self.assignments, &[]);
+        write_assign(&mut self.state.assign, &self.assignments);
+        (self.name, State::Pass(self.state), meta)
     }
 }
 
@@ -392,6 +664,7 @@ impl Pass {
 pub struct Wait {
     name: String,
     state: WaitState,
+    assignments: Vec<Assignment>,
 }
 
 impl Wait {
@@ -401,6 +674,17 @@ impl Wait {
             name,
             WaitState {
                 seconds: Some(seconds.into()),
+                ..Default::default()
+            },
+        )
+    }
+    /// Waits the number of seconds a JSONata expression gives (JSONata states), e.g.
+    /// `"{% $states.input.delaySeconds %}"`.
+    pub fn seconds_expr(name: &str, expression: &str) -> Self {
+        Wait::with(
+            name,
+            WaitState {
+                seconds: Some(crate::model::NumberOrExpr::Expr(expression.to_owned())),
                 ..Default::default()
             },
         )
@@ -439,6 +723,7 @@ impl Wait {
         Wait {
             name: name.to_owned(),
             state,
+            assignments: Vec::new(),
         }
     }
     /// `Comment`.
@@ -446,8 +731,27 @@ impl Wait {
         self.state.comment = Some(comment.into());
         self
     }
-    pub(super) fn into_state(self) -> (String, State) {
-        (self.name, State::Wait(self.state))
+    /// `Output` (JSONata states).
+    pub fn output(mut self, output: impl Into<Value>) -> Self {
+        self.state.output = Some(output.into());
+        self
+    }
+    /// Assigns `value` to `var` (checked at emit against `T`).
+    pub fn assign<T: JsonSchema>(mut self, var: &Var<T>, value: impl Into<Value>) -> Self {
+        self.assignments
+            .push(Assignment::of(var, value.into(), false));
+        self
+    }
+    /// `QueryLanguage` of this state alone.
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.state.query_language = Some(language);
+        self
+    }
+    pub(super) fn into_state(mut self) -> (String, State, Meta) {
+        let mut meta = Meta::default();
+        declare(&mut meta, &self.name, &self.assignments, &[]);
+        write_assign(&mut self.state.assign, &self.assignments);
+        (self.name, State::Wait(self.state), meta)
     }
 }
 
@@ -479,7 +783,18 @@ impl Fail {
         self.state.error = Some(error.into_error_of().name().to_owned());
         self
     }
-    /// `Cause`.
+    /// `Error` as a JSONata expression (JSONata states), e.g.
+    /// `"{% $states.input.errorName %}"`.
+    pub fn error_expr(mut self, expression: &str) -> Self {
+        self.state.error = Some(expression.to_owned());
+        self
+    }
+    /// `QueryLanguage` of this state alone.
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.state.query_language = Some(language);
+        self
+    }
+    /// `Cause` (in a JSONata state it may be an expression `{% ... %}`).
     pub fn cause(mut self, cause: impl Into<String>) -> Self {
         self.state.cause = Some(cause.into());
         self
@@ -552,6 +867,32 @@ impl<T> Parallel<T> {
         self.state.output_path = Some(Some(path.to_owned()));
         self
     }
+    /// `Arguments` (JSONata states): the input of every branch.
+    pub fn arguments(mut self, arguments: Value) -> Self {
+        self.state.arguments = Some(arguments);
+        self
+    }
+    /// `Output` (JSONata states), over `$states.result` (the array of branch outputs).
+    pub fn output(mut self, output: impl Into<Value>) -> Self {
+        self.state.output = Some(output.into());
+        self
+    }
+    /// Assigns `value` to `var` when every branch succeeded (checked at emit against `V`).
+    pub fn assign<V: JsonSchema>(mut self, var: &Var<V>, value: impl Into<Value>) -> Self {
+        let assignment = Assignment::of(var, value.into(), false);
+        self.meta.declare_variable(
+            &self.name,
+            assignment.name.clone(),
+            assignment.declared.clone(),
+        );
+        write_assign(&mut self.state.assign, &[assignment]);
+        self
+    }
+    /// `QueryLanguage` of this state alone.
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.state.query_language = Some(language);
+        self
+    }
     /// `Comment`.
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.state.comment = Some(comment.into());
@@ -569,6 +910,8 @@ impl<T> Parallel<T> {
     }
 
     pub(super) fn into_state(mut self) -> (String, State, Meta) {
+        let catchers = std::mem::take(&mut self.handling.variables);
+        declare(&mut self.meta, &self.name, &[], &catchers);
         let (retry, catch, problems) = self.handling.finish(&self.name);
         self.meta.problems.extend(problems);
         if self.state.branches.is_empty() {
@@ -596,6 +939,7 @@ pub struct Map {
     name: String,
     state: MapState,
     handling: Handling,
+    assignments: Vec<Assignment>,
 }
 
 impl Map {
@@ -605,11 +949,33 @@ impl Map {
             name: name.to_owned(),
             state: MapState::default(),
             handling: Handling::default(),
+            assignments: Vec::new(),
         }
     }
     /// `ItemsPath`: the array to iterate over.
     pub fn items_path(mut self, path: &str) -> Self {
         self.state.items_path = Some(path.to_owned());
+        self
+    }
+    /// `Items` (JSONata states): the array to iterate over, e.g. `"{% $states.input.lines %}"`.
+    pub fn items(mut self, items: impl Into<Value>) -> Self {
+        self.state.items = Some(items.into());
+        self
+    }
+    /// `Output` (JSONata states), over `$states.result` (the array of iteration outputs).
+    pub fn output(mut self, output: impl Into<Value>) -> Self {
+        self.state.output = Some(output.into());
+        self
+    }
+    /// Assigns `value` to `var` when every iteration succeeded (checked at emit against `T`).
+    pub fn assign<T: JsonSchema>(mut self, var: &Var<T>, value: impl Into<Value>) -> Self {
+        self.assignments
+            .push(Assignment::of(var, value.into(), false));
+        self
+    }
+    /// `QueryLanguage` of this state alone.
+    pub fn query_language(mut self, language: QueryLanguage) -> Self {
+        self.state.query_language = Some(language);
         self
     }
     /// `ItemSelector`: the input of each iteration (`$$.Map.Item.Value` is the item).
@@ -654,8 +1020,15 @@ impl Map {
     }
 
     pub(super) fn into_state(mut self, mut processor: Graph) -> (String, State, Meta) {
-        let (retry, catch, problems) = self.handling.finish(&self.name);
         let mut meta = std::mem::take(&mut processor.meta);
+        declare(
+            &mut meta,
+            &self.name,
+            &self.assignments,
+            &self.handling.variables,
+        );
+        write_assign(&mut self.state.assign, &self.assignments);
+        let (retry, catch, problems) = self.handling.finish(&self.name);
         meta.problems.extend(problems);
         self.state.retry = retry;
         self.state.catch = catch;
