@@ -305,8 +305,10 @@ impl<S: TaskStep, In> TypedTask<S, In> {
             &mut state,
             self.query_language.unwrap_or(QueryLanguage::JSONPath),
         );
-        let mut meta = Meta::default();
-        meta.problems = problems;
+        let mut meta = Meta {
+            problems,
+            ..Default::default()
+        };
         for (variable, declared) in variables {
             meta.declare_variable(&self.name, variable, declared);
         }
