@@ -372,6 +372,32 @@ pub(crate) fn references(expression: &str) -> References {
     out
 }
 
+/// The reference `expression` consists of, if it is nothing but one (`$states.input.a.b`,
+/// `$order.total`): its value is then the referenced value, whose type the path checker knows.
+pub(crate) fn sole_reference(expression: &str) -> Option<Reference> {
+    let tokens = tokens(expression);
+    let (Token::Var(name), position) = tokens.first()? else {
+        return None;
+    };
+    if name.is_empty() || name == "$" {
+        return None;
+    }
+    let mut path = Vec::new();
+    let mut rest = &tokens[1..];
+    while let [(Token::Punct(dot), _), (Token::Name(field), _), tail @ ..] = rest {
+        if dot != "." {
+            return None;
+        }
+        path.push(field.clone());
+        rest = tail;
+    }
+    rest.is_empty().then(|| Reference {
+        name: name.clone(),
+        path,
+        position: *position,
+    })
+}
+
 /// The inner text of every `{% ... %}` string in `value` (a template or an expression), with
 /// the location suffix of the string (`.a.b[0]`; empty for `value` itself).
 pub(crate) fn expressions(value: &Value) -> Vec<(String, &str)> {
@@ -446,6 +472,16 @@ mod tests {
         let variables: Vec<String> = found.variables.iter().map(Reference::text).collect();
         assert_eq!(variables, ["$limit"]);
         assert!(found.unknown_functions.is_empty());
+    }
+
+    #[test]
+    fn sole_references_are_recognised() {
+        let found = sole_reference(" $states.input.order.`line items` ").unwrap();
+        assert_eq!(found.path, ["input", "order", "line items"]);
+        assert_eq!(sole_reference("$order").unwrap().name, "order");
+        assert_eq!(sole_reference("$order.total * 2"), None);
+        assert_eq!(sole_reference("$sum($order)"), None);
+        assert_eq!(sole_reference("$states.input[0]"), None);
     }
 
     #[test]

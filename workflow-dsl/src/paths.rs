@@ -216,6 +216,27 @@ fn error_schema() -> Value {
     })
 }
 
+/// What a JSONata field can read besides variables.
+struct Env {
+    input: Value,
+    /// `$states.result` (Output and Assign of Task, Map and Parallel states).
+    result: Option<Value>,
+    /// `$states.errorOutput` is available (a Catcher's Output and Assign).
+    error: bool,
+}
+
+/// Follows `fields` down `schema`, `None` when a field is not there.
+fn follow(schema: &Value, fields: &[String]) -> Option<Value> {
+    let mut current = schema.clone();
+    for field in fields {
+        match schema::child(&current, &Step::Field(field.clone())) {
+            Lookup::Found(next) => current = next,
+            _ => return None,
+        }
+    }
+    Some(current)
+}
+
 struct Checker<'a> {
     meta: &'a Meta,
     execution_input: Value,
@@ -298,7 +319,10 @@ impl<'a> Checker<'a> {
         let mut current = match &root {
             Root::Input => input.clone(),
             Root::Context => self.context_schema(),
-            Root::Variable(_) => return Value::Bool(true),
+            Root::Variable(name) => match self.meta.variables.get(name) {
+                Some(declared) => declared.schema.clone(),
+                None => return Value::Bool(true),
+            },
         };
         for (i, step) in steps.iter().enumerate() {
             let prefix = render(&root, &steps[..i]);
@@ -519,15 +543,7 @@ impl<'a> Checker<'a> {
     fn state(&mut self, name: &str, state: &State, input: &Value) -> Outcome {
         let language = state.query_language().or(self.default_language);
         if language == Some(QueryLanguage::JSONata) {
-            return Outcome {
-                output: Value::Bool(true),
-                edges: state
-                    .successors()
-                    .into_iter()
-                    .map(|s| (s.to_owned(), Value::Bool(true)))
-                    .collect(),
-                ends: true,
-            };
+            return self.jsonata_state(name, state, input);
         }
         let next = |output: &Value| match state.next_and_end() {
             (Some(next), _) => vec![(next.to_owned(), output.clone())],
@@ -554,7 +570,8 @@ impl<'a> Checker<'a> {
             State::Task(s) => {
                 let effective = self.input_path(name, &s.input_path, input);
                 if let Some(parameters) = &s.parameters {
-                    self.template(name, "Parameters", parameters, &effective);
+                    let built = self.template(name, "Parameters", parameters, &effective);
+                    self.check_arguments(name, &built);
                 }
                 for (location, path) in [
                     ("TimeoutSecondsPath", &s.timeout_seconds_path),
@@ -727,6 +744,410 @@ impl<'a> Checker<'a> {
                     ends: s.end == Some(true),
                 }
             }
+        }
+    }
+
+    /// Follows the data through a JSONata state: `$states.input`, `$states.result`,
+    /// `$states.errorOutput` and typed variables read by its expressions are resolved against
+    /// their schemas, and an `Output`/`Arguments` template gives the schema of what it builds
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>).
+    fn jsonata_state(&mut self, name: &str, state: &State, input: &Value) -> Outcome {
+        let plain = Env {
+            input: input.clone(),
+            result: None,
+            error: false,
+        };
+        let next = |output: &Value| match state.next_and_end() {
+            (Some(next), _) => vec![(next.to_owned(), output.clone())],
+            _ => Vec::new(),
+        };
+        match state {
+            State::Pass(s) => {
+                self.assign(name, "Assign", &s.assign, &plain);
+                let output = self.output(name, &s.output, &plain, input.clone());
+                Outcome {
+                    edges: next(&output),
+                    output,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Task(s) => {
+                if let Some(arguments) = &s.arguments {
+                    let built = self.jsonata_value(name, "Arguments", arguments, &plain);
+                    self.check_arguments(name, &built);
+                }
+                for (field, value) in [
+                    ("TimeoutSeconds", &s.timeout_seconds),
+                    ("HeartbeatSeconds", &s.heartbeat_seconds),
+                ] {
+                    if let Some(crate::model::NumberOrExpr::Expr(text)) = value {
+                        self.jsonata_value(name, field, &json!(text), &plain);
+                    }
+                }
+                let result = self
+                    .meta
+                    .result_schemas
+                    .get(name)
+                    .cloned()
+                    .unwrap_or(Value::Bool(true));
+                let after = Env {
+                    input: input.clone(),
+                    result: Some(result.clone()),
+                    error: false,
+                };
+                self.assign(name, "Assign", &s.assign, &after);
+                let output = self.output(name, &s.output, &after, result);
+                let mut edges = next(&output);
+                edges.extend(self.jsonata_catches(name, state, input));
+                Outcome {
+                    output,
+                    edges,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Choice(s) => {
+                let mut edges = Vec::new();
+                for (i, rule) in s.choices.iter().enumerate() {
+                    if let ChoiceCondition::Jsonata(condition) = &rule.condition {
+                        self.jsonata_value(
+                            name,
+                            &format!("Choices[{i}].Condition"),
+                            condition,
+                            &plain,
+                        );
+                    }
+                    self.assign(name, &format!("Choices[{i}].Assign"), &rule.assign, &plain);
+                    let output = match &rule.output {
+                        Some(_) => self.output(name, &rule.output, &plain, input.clone()),
+                        None => self.output(name, &s.output, &plain, input.clone()),
+                    };
+                    if let Some(target) = &rule.next {
+                        edges.push((target.clone(), output));
+                    }
+                }
+                self.assign(name, "Assign", &s.assign, &plain);
+                let output = self.output(name, &s.output, &plain, input.clone());
+                if let Some(default) = &s.default {
+                    edges.push((default.clone(), output.clone()));
+                }
+                Outcome {
+                    output,
+                    edges,
+                    ends: false,
+                }
+            }
+            State::Wait(s) => {
+                if let Some(crate::model::NumberOrExpr::Expr(text)) = &s.seconds {
+                    self.jsonata_value(name, "Seconds", &json!(text), &plain);
+                }
+                if let Some(timestamp) = &s.timestamp {
+                    self.jsonata_value(name, "Timestamp", &json!(timestamp), &plain);
+                }
+                self.assign(name, "Assign", &s.assign, &plain);
+                let output = self.output(name, &s.output, &plain, input.clone());
+                Outcome {
+                    edges: next(&output),
+                    output,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Succeed(s) => {
+                let output = self.output(name, &s.output, &plain, input.clone());
+                Outcome {
+                    output,
+                    edges: Vec::new(),
+                    ends: true,
+                }
+            }
+            State::Fail(s) => {
+                for (field, value) in [("Error", &s.error), ("Cause", &s.cause)] {
+                    if let Some(text) = value {
+                        self.jsonata_value(name, field, &json!(text), &plain);
+                    }
+                }
+                Outcome {
+                    output: Value::Bool(true),
+                    edges: Vec::new(),
+                    ends: false,
+                }
+            }
+            State::Parallel(s) => {
+                let branch_input = match &s.arguments {
+                    Some(arguments) => self.jsonata_value(name, "Arguments", arguments, &plain),
+                    None => input.clone(),
+                };
+                let outputs: Vec<Value> = s
+                    .branches
+                    .iter()
+                    .map(|b| self.graph(&b.start_at, &b.states, branch_input.clone()))
+                    .collect();
+                let result = json!({
+                    "type": "array",
+                    "prefixItems": outputs,
+                    "items": union_all(outputs.clone()),
+                });
+                let after = Env {
+                    input: input.clone(),
+                    result: Some(result.clone()),
+                    error: false,
+                };
+                self.assign(name, "Assign", &s.assign, &after);
+                let output = self.output(name, &s.output, &after, result);
+                let mut edges = next(&output);
+                edges.extend(self.jsonata_catches(name, state, input));
+                Outcome {
+                    output,
+                    edges,
+                    ends: s.end == Some(true),
+                }
+            }
+            State::Map(s) => {
+                let items = match &s.items {
+                    Some(items) => self.jsonata_value(name, "Items", items, &plain),
+                    None if s.item_reader.is_some() => Value::Bool(true),
+                    None => input.clone(),
+                };
+                let item = match schema::child(&items, &Step::Wildcard) {
+                    Lookup::Found(item) => item,
+                    Lookup::Unknown => Value::Bool(true),
+                    Lookup::Missing(_) => {
+                        self.error(
+                            name,
+                            "Items",
+                            "",
+                            format!(
+                                "Items must produce an array, but it is {}",
+                                a(&schema::types(&items))
+                            ),
+                        );
+                        Value::Bool(true)
+                    }
+                };
+                let item_input = match &s.item_selector {
+                    Some(selector) => {
+                        let saved = self.map_item.replace(item.clone());
+                        let schema = self.jsonata_value(name, "ItemSelector", selector, &plain);
+                        self.map_item = saved;
+                        schema
+                    }
+                    None => item,
+                };
+                let processor_output = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
+                    Some(p) => self.graph(&p.start_at, &p.states, item_input),
+                    None => Value::Bool(true),
+                };
+                let result = json!({ "type": "array", "items": processor_output });
+                let after = Env {
+                    input: input.clone(),
+                    result: Some(result.clone()),
+                    error: false,
+                };
+                self.assign(name, "Assign", &s.assign, &after);
+                let output = self.output(name, &s.output, &after, result);
+                let mut edges = next(&output);
+                edges.extend(self.jsonata_catches(name, state, input));
+                Outcome {
+                    output,
+                    edges,
+                    ends: s.end == Some(true),
+                }
+            }
+        }
+    }
+
+    fn jsonata_catches(
+        &mut self,
+        name: &str,
+        state: &State,
+        input: &Value,
+    ) -> Vec<(String, Value)> {
+        let env = Env {
+            input: input.clone(),
+            result: None,
+            error: true,
+        };
+        let mut edges = Vec::new();
+        for (i, catcher) in state.catchers().iter().enumerate() {
+            self.assign(name, &format!("Catch[{i}].Assign"), &catcher.assign, &env);
+            let output = match &catcher.output {
+                Some(output) => {
+                    self.jsonata_value(name, &format!("Catch[{i}].Output"), output, &env)
+                }
+                None => error_schema(),
+            };
+            edges.push((catcher.next.clone(), output));
+        }
+        edges
+    }
+
+    /// The schema of a state's output: its `Output` template, or `default`.
+    fn output(&mut self, name: &str, output: &Option<Value>, env: &Env, default: Value) -> Value {
+        match output {
+            Some(template) => self.jsonata_value(name, "Output", template, env),
+            None => default,
+        }
+    }
+
+    /// Checks an `Assign` object: every value's references, and its type against the
+    /// variable's declared type.
+    fn assign(&mut self, name: &str, location: &str, assign: &Option<Value>, env: &Env) {
+        let Some(Value::Object(map)) = assign else {
+            return;
+        };
+        for (variable, value) in map {
+            let here = format!("{location}.{variable}");
+            let computed = self.jsonata_value(name, &here, value, env);
+            if let Some(declared) = self.meta.variables.get(variable).cloned() {
+                self.conforms(
+                    name,
+                    &format!("the variable '{variable}'"),
+                    &declared,
+                    &computed,
+                );
+            }
+        }
+    }
+
+    /// A typed step's `arguments` template must build the step's input.
+    fn check_arguments(&mut self, name: &str, built: &Value) {
+        let Some(declared) = self.meta.declared_arguments.get(name).cloned() else {
+            return;
+        };
+        let payload = match self.meta.typed_plans.get(name) {
+            Some(plan) if plan.invokes_lambda() => {
+                match schema::child(built, &Step::Field("Payload".into())) {
+                    Lookup::Found(payload) => payload,
+                    _ => Value::Bool(true),
+                }
+            }
+            _ => built.clone(),
+        };
+        self.conforms(
+            name,
+            "the step's input (built by its arguments)",
+            &declared,
+            &payload,
+        );
+    }
+
+    /// The schema of a JSONata template (a literal, a `{% %}` string, or an object/array of
+    /// them), checking the references of every expression in it.
+    fn jsonata_value(&mut self, name: &str, location: &str, value: &Value, env: &Env) -> Value {
+        match value {
+            Value::String(text) if crate::jsonata::is_expression(text) => {
+                self.jsonata_expression(name, location, &text[2..text.len() - 2], env)
+            }
+            Value::Object(map) => {
+                let mut properties = serde_json::Map::new();
+                for (key, child) in map {
+                    let schema = self.jsonata_value(name, &format!("{location}.{key}"), child, env);
+                    properties.insert(key.clone(), schema);
+                }
+                let required: Vec<&String> = properties.keys().collect();
+                json!({ "type": "object", "properties": properties, "required": required })
+            }
+            Value::Array(items) => {
+                let schemas: Vec<Value> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        self.jsonata_value(name, &format!("{location}[{i}]"), item, env)
+                    })
+                    .collect();
+                json!({ "type": "array", "prefixItems": schemas, "items": union_all(schemas.clone()) })
+            }
+            literal => schema::of_value(literal),
+        }
+    }
+
+    fn jsonata_expression(&mut self, name: &str, location: &str, inner: &str, env: &Env) -> Value {
+        let found = crate::jsonata::references(inner);
+        let sole = crate::jsonata::sole_reference(inner);
+        let mut value = Value::Bool(true);
+        for reference in found.states.iter().chain(found.variables.iter()) {
+            let resolved = self.jsonata_reference(name, location, reference, env);
+            if sole.as_ref() == Some(reference) {
+                value = resolved;
+            }
+        }
+        value
+    }
+
+    /// Resolves `$states.<field>.a.b` or `$var.a.b` against what is known of it; reports a
+    /// field that does not exist. JSONata maps a field over an array, so `$x.items.price` is
+    /// the prices of the items.
+    fn jsonata_reference(
+        &mut self,
+        name: &str,
+        location: &str,
+        reference: &crate::jsonata::Reference,
+        env: &Env,
+    ) -> Value {
+        let (root, fields, label) = if reference.name == "states" {
+            let Some((first, rest)) = reference.path.split_first() else {
+                return Value::Bool(true);
+            };
+            let root = match first.as_str() {
+                "input" => env.input.clone(),
+                "result" => match &env.result {
+                    Some(result) => result.clone(),
+                    None => return Value::Bool(true),
+                },
+                "errorOutput" if env.error => error_schema(),
+                // The context object's own fields are linted; its values are known here.
+                "context" => {
+                    let context = self.context_schema();
+                    return follow(&context, rest).unwrap_or(Value::Bool(true));
+                }
+                _ => return Value::Bool(true),
+            };
+            (root, rest.to_vec(), format!("$states.{first}"))
+        } else {
+            match self.meta.variables.get(&reference.name) {
+                Some(declared) => (
+                    declared.schema.clone(),
+                    reference.path.clone(),
+                    format!("${}", reference.name),
+                ),
+                None => return Value::Bool(true),
+            }
+        };
+        let mut current = root;
+        let mut prefix = label;
+        let mut mapped = false;
+        for field in &fields {
+            if schema::types(&current) == ["array"] {
+                if let Lookup::Found(item) = schema::child(&current, &Step::Wildcard) {
+                    current = item;
+                    mapped = true;
+                }
+            }
+            match schema::child(&current, &Step::Field(field.clone())) {
+                Lookup::Found(next) => current = next,
+                Lookup::Unknown => return Value::Bool(true),
+                Lookup::Missing(missing) => {
+                    let text = reference.text();
+                    let message = match missing {
+                        Missing::NoField { available } => format!(
+                            "{location} reads {text}, which does not exist; fields at '{prefix}': {}",
+                            list(&available)
+                        ),
+                        Missing::NotObject { types } => format!(
+                            "{location} reads {text}, which does not exist: '{prefix}' is {}, not an object",
+                            a(&types)
+                        ),
+                        _ => format!("{location} reads {text}, which never has a value"),
+                    };
+                    self.error(name, location, &text, message);
+                    return Value::Bool(true);
+                }
+            }
+            prefix = format!("{prefix}.{field}");
+        }
+        if mapped {
+            Value::Bool(true)
+        } else {
+            current
         }
     }
 

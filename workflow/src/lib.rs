@@ -14,6 +14,7 @@
 pub struct ReadmeDoctests;
 
 pub mod cli;
+pub mod examples;
 pub mod local;
 pub mod workflows;
 
@@ -49,6 +50,16 @@ mod tests {
         for (name, machine) in project_workflows() {
             let problems = workflow_dsl::validate::validate(&machine);
             assert!(problems.is_empty(), "{name}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn every_example_workflow_is_valid_and_lint_free() {
+        for (name, machine) in examples::example_workflows() {
+            let problems = workflow_dsl::validate::validate(&machine);
+            assert!(problems.is_empty(), "{name}: {problems:?}");
+            let lint = workflow_dsl::validate::lint(&machine);
+            assert!(lint.is_empty(), "{name}: {lint:?}");
         }
     }
 

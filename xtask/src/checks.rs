@@ -388,7 +388,9 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
         ok,
     );
 
-    let asl_files = workspace::generated_asl_files(root)?;
+    let mut asl_files = workspace::generated_asl_files(root)?;
+    // The library's examples (generated/examples/) are checked like the project's workflows.
+    asl_files.extend(example_asl_files(root)?);
     if asl_files.is_empty() {
         report.skip("workflow check", "no generated/*.asl.json yet");
         report.skip("asl-validator", "no generated/*.asl.json yet");
@@ -397,6 +399,18 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
             cargo_command(root, &env).args(["run", "--quiet", "-p", "workflow", "--", "check"]),
         )?;
         report.record("generated/ up to date (cargo run -p workflow -- check)", ok);
+        let ok = process::run(
+            cargo_command(root, &env)
+                .args(["run", "--quiet", "-p", "workflow", "--", "validate"])
+                .args(&asl_files),
+        )?;
+        report.record(
+            format!(
+                "workflow validate ({} generated ASL files)",
+                asl_files.len()
+            ),
+            ok,
+        );
         let validator = tools::asl_validator_in(root);
         let mut all_ok = true;
         for file in &asl_files {
@@ -412,7 +426,10 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
             all_ok &= ok;
         }
         report.record(
-            format!("asl-validator ({} generated/*.asl.json)", asl_files.len()),
+            format!(
+                "asl-validator ({} generated ASL files, examples included)",
+                asl_files.len()
+            ),
             all_ok,
         );
     }
@@ -547,6 +564,20 @@ fn substitute_placeholders(file: &Path, out_dir: &Path) -> Result<PathBuf> {
     let out = out_dir.join(file.file_name().expect("a file name"));
     std::fs::write(&out, substituted)?;
     Ok(out)
+}
+
+/// The example workflows' ASL files (`generated/examples/*.asl.json`), sorted.
+fn example_asl_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join("generated/examples");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".asl.json"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -334,6 +334,11 @@ pub(crate) struct TypedPlan {
 }
 
 impl TypedPlan {
+    /// True when the step is a `lambda:invoke` (its input is the `Payload` argument).
+    pub(crate) fn invokes_lambda(&self) -> bool {
+        self.function.is_some()
+    }
+
     /// Writes the data-flow fields of `state` for `language`.
     pub(crate) fn apply(&self, state: &mut TaskState, language: QueryLanguage) {
         state.parameters = None;

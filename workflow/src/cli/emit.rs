@@ -19,7 +19,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = args.out.unwrap_or_else(default_out_dir);
     let mut invalid = false;
-    for (name, machine) in crate::project_workflows() {
+    let examples = crate::examples::example_workflows();
+    for (name, machine) in crate::project_workflows().into_iter().chain(examples) {
         for problem in workflow_dsl::validate::validate(&machine) {
             eprintln!("{}: {problem}", kebab_case(name));
             invalid = true;
@@ -33,6 +34,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = emitted_files();
     for (name, content) in &files {
         let path = out.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
         let unchanged = std::fs::read_to_string(&path).is_ok_and(|old| &old == content);
         if unchanged {
             println!("unchanged {}", path.display());

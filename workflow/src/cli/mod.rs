@@ -103,11 +103,20 @@ pub fn kebab_case(name: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
-/// The files `emit` writes for the project, as (file name, content), sorted by file name.
+/// The files `emit` writes for the project, as (file name, content), sorted by file name: the
+/// project's workflows, and the library's examples under `examples/`.
 pub fn emitted_files() -> Vec<(String, String)> {
     let mut files = Vec::new();
     for (name, machine) in crate::project_workflows() {
         let name = kebab_case(name);
+        files.push((format!("{name}.asl.json"), machine.to_pretty_json()));
+        files.push((
+            format!("{name}.mmd"),
+            workflow_dsl::mermaid::mermaid(&machine),
+        ));
+    }
+    for (name, machine) in crate::examples::example_workflows() {
+        let name = format!("examples/{}", kebab_case(name));
         files.push((format!("{name}.asl.json"), machine.to_pretty_json()));
         files.push((
             format!("{name}.mmd"),
@@ -161,7 +170,10 @@ mod tests {
     #[test]
     fn emitted_files_pair_asl_and_mermaid() {
         let files = emitted_files();
-        assert_eq!(files.len(), 2 * crate::project_workflows().len());
+        assert_eq!(
+            files.len(),
+            2 * (crate::project_workflows().len() + crate::examples::example_workflows().len())
+        );
         assert!(files.iter().all(|(name, _)| is_emitted_file_name(name)));
     }
 

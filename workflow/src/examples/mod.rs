@@ -1,0 +1,10 @@
+//! Example workflows of the library, emitted under `generated/examples/` and checked like the
+//! project's own (snapshot, `workflow check`, `workflow validate`, asl-validator), but not
+//! deployed: they show what the DSL writes, without escape hatches.
+
+pub mod refund;
+
+/// Every example workflow, with its name (written in kebab-case under `generated/examples/`).
+pub fn example_workflows() -> Vec<(&'static str, workflow_dsl::StateMachine)> {
+    vec![(refund::NAME, crate::emit_checked(refund::refund_workflow()))]
+}

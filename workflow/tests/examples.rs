@@ -1,0 +1,65 @@
+//! The library's example workflows: the emitted ASL is snapshot-tested, and the JSONata refund
+//! example runs in the local engine with stand-in Lambda functions, so what the builder writes
+//! is what Step Functions would execute.
+
+use asl_engine::testing::LocalRunner;
+use serde_json::{json, Value};
+use workflow::examples::refund::{self, RefundSummary};
+
+fn refund_runner(refunded_cents: i64) -> LocalRunner {
+    let mut runner = LocalRunner::new(refund::refund_workflow()).expect("the example emits");
+    runner
+        .registry_mut()
+        .register_lambda("look-up-order", move |payload: Value| async move {
+            Ok(json!({
+                "orderId": payload["orderId"],
+                "userSub": "user-1",
+                "totalCents": 5000,
+                "refundedCents": refunded_cents,
+            }))
+        })
+        .register_lambda("issue-refund", |payload: Value| async move {
+            Ok(
+                json!({ "refundId": format!("rf-{}", payload["orderId"].as_str().unwrap()),
+                       "amountCents": payload["amountCents"] }),
+            )
+        })
+        .register_lambda(
+            "notify-customer",
+            |payload: Value| async move { Ok(payload) },
+        );
+    runner
+}
+
+#[test]
+fn the_refund_example_emits_the_reviewed_asl() {
+    let emitted = workflow_dsl::emit::emit(refund::refund_workflow()).expect("emits");
+    insta::assert_snapshot!("refund_jsonata_asl", emitted.json);
+}
+
+#[tokio::test]
+async fn the_refund_example_runs_in_the_engine() {
+    let request = json!({ "orderId": "o-1", "amountCents": 1200, "reason": "damaged" });
+    let outcome = refund_runner(3000).run_json(request.clone()).await;
+    let summary: RefundSummary = outcome.output().expect("the refund succeeds");
+    assert_eq!(summary.order_id, "o-1");
+    assert_eq!(summary.refund_id, "rf-o-1");
+    assert_eq!(summary.amount_cents, 1200);
+    assert_eq!(
+        outcome.states(),
+        [
+            "Remember request",
+            "Look up order",
+            "Refundable?",
+            "Issue refund",
+            "Notify customer",
+            "Summary",
+            "Refunded"
+        ]
+    );
+
+    // 5000 - 4000 = 1000 left: 1200 is refused, with the cause computed in JSONata.
+    let outcome = refund_runner(4000).run_json(request).await;
+    assert_eq!(outcome.error(), Some("RefundExceedsOrder"));
+    assert_eq!(outcome.cause(), Some("asked 1200 of 1000 left"));
+}
