@@ -340,6 +340,31 @@ impl<T, U> Choice<T, U> {
         self
     }
 
+    /// Assigns `value` (a literal, or a JSONata template over `$states.input`) to `var` when the
+    /// Choice state is left (checked at emit against `V`).
+    pub fn assign<V: schemars::JsonSchema>(
+        mut self,
+        var: &crate::vars::Var<V>,
+        value: impl Into<Value>,
+    ) -> Self {
+        let assignment = crate::vars::Assignment::of(var, value.into(), false);
+        let name = self.name.clone();
+        self.graph.meta.declare_variable(
+            &name,
+            assignment.name.clone(),
+            assignment.declared.clone(),
+        );
+        crate::vars::write_assign(&mut self.state().assign, &[assignment]);
+        self
+    }
+
+    /// `Output` of the Choice state (JSONata states): what every branch receives. The branches'
+    /// data type `T` must then describe it (checked at emit).
+    pub fn output(mut self, output: impl Into<Value>) -> Self {
+        self.state().output = Some(output.into());
+        self
+    }
+
     pub(super) fn finish(mut self) -> (Graph, Vec<Hole>) {
         if self.rules == 0 {
             let name = self.name.clone();
