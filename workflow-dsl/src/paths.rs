@@ -225,6 +225,17 @@ struct Env {
     error: bool,
 }
 
+fn collect_languages(states: &States, out: &mut BTreeMap<String, QueryLanguage>) {
+    for (name, state) in states {
+        if let Some(language) = state.query_language() {
+            out.insert(name.clone(), language);
+        }
+        for sub in state.sub_workflows() {
+            collect_languages(&sub.states, out);
+        }
+    }
+}
+
 /// Follows `fields` down `schema`, `None` when a field is not there.
 fn follow(schema: &Value, fields: &[String]) -> Option<Value> {
     let mut current = schema.clone();
@@ -239,6 +250,8 @@ fn follow(schema: &Value, fields: &[String]) -> Option<Value> {
 
 struct Checker<'a> {
     meta: &'a Meta,
+    /// Each state's own QueryLanguage, where it sets one.
+    languages: BTreeMap<String, QueryLanguage>,
     execution_input: Value,
     default_language: Option<QueryLanguage>,
     map_item: Option<Value>,
@@ -256,6 +269,7 @@ impl<'a> Checker<'a> {
     fn new(meta: &'a Meta, execution_input: Value, language: Option<QueryLanguage>) -> Self {
         Checker {
             meta,
+            languages: BTreeMap::new(),
             execution_input,
             default_language: language,
             map_item: None,
@@ -264,6 +278,7 @@ impl<'a> Checker<'a> {
     }
 
     fn run(mut self, machine: &StateMachine) -> Vec<PathError> {
+        collect_languages(&machine.states, &mut self.languages);
         let input = self.execution_input.clone();
         self.graph(&machine.start_at, &machine.states, input);
         self.errors
@@ -483,23 +498,85 @@ impl<'a> Checker<'a> {
                 operator,
                 operand,
             } => {
-                let is_test = operator.is_type_test();
                 // IsPresent/IsNull test existence: a missing field is what they look for only
                 // if the schema says the field may be absent; still, a typo is a typo.
-                self.resolve(state, &format!("{location}.Variable"), variable, input);
-                let _ = is_test;
+                let field = self.resolve(state, &format!("{location}.Variable"), variable, input);
+                self.operand_type(
+                    state,
+                    &format!("{location}.Variable"),
+                    variable,
+                    &field,
+                    *operator,
+                );
                 if operator.is_path() {
                     if let Value::String(other) = operand {
-                        self.resolve(
-                            state,
-                            &format!("{location}.{}", operator.name()),
-                            other,
-                            input,
-                        );
+                        let at = format!("{location}.{}", operator.name());
+                        let other_schema = self.resolve(state, &at, other, input);
+                        self.operand_type(state, &at, other, &other_schema, *operator);
                     }
                 }
             }
             ChoiceCondition::Jsonata(_) | ChoiceCondition::Missing { .. } => {}
+        }
+    }
+
+    /// A comparison of a value whose schema says it is never of the type the operator compares
+    /// (`NumericEquals` on a string field) can never match: reported at emit
+    /// (<https://states-language.net/spec.html#choice-state>).
+    fn operand_type(
+        &mut self,
+        state: &str,
+        location: &str,
+        path: &str,
+        schema: &Value,
+        operator: crate::model::ComparisonOperator,
+    ) {
+        let Some(wanted) = operator.compared_type() else {
+            return;
+        };
+        let types = schema::types(schema);
+        if !wanted_type_fits(wanted, &types) {
+            self.error(
+                state,
+                location,
+                path,
+                format!(
+                    "{location} '{path}' is {}, but {} compares {}; the rule can never match \
+                     (compare with an operator of the field's type, or fix the path)",
+                    a(&types),
+                    operator.name(),
+                    match wanted {
+                        "timestamp" => "timestamps (strings)".to_owned(),
+                        other => format!("{other}s"),
+                    }
+                ),
+            );
+        }
+    }
+
+    /// `SecondsPath` must select an integer, `TimestampPath` a string.
+    fn duration_type(&mut self, state: &str, location: &str, path: &str, schema: &Value) {
+        let wanted = if location == "SecondsPath" {
+            "number"
+        } else {
+            "timestamp"
+        };
+        let types = schema::types(schema);
+        if !wanted_type_fits(wanted, &types) {
+            self.error(
+                state,
+                location,
+                path,
+                format!(
+                    "{location} '{path}' is {}, but it must select {}",
+                    a(&types),
+                    if wanted == "number" {
+                        "a number of seconds"
+                    } else {
+                        "an RFC 3339 timestamp string"
+                    }
+                ),
+            );
         }
     }
 
@@ -624,7 +701,8 @@ impl<'a> Checker<'a> {
                     ("TimestampPath", &s.timestamp_path),
                 ] {
                     if let Some(path) = path {
-                        self.resolve(name, location, path, &effective);
+                        let selected = self.resolve(name, location, path, &effective);
+                        self.duration_type(name, location, path, &selected);
                     }
                 }
                 let output = self.output_path(name, &s.output_path, &effective);
@@ -689,6 +767,21 @@ impl<'a> Checker<'a> {
             }
             State::Map(s) => {
                 let effective = self.input_path(name, &s.input_path, input);
+                // ItemReader, ResultWriter and BatchInput templates read the state input.
+                if let Some(parameters) = s.item_reader.as_ref().and_then(|r| r.parameters.as_ref())
+                {
+                    self.template(name, "ItemReader.Parameters", parameters, &effective);
+                }
+                if let Some(parameters) =
+                    s.result_writer.as_ref().and_then(|w| w.parameters.as_ref())
+                {
+                    self.template(name, "ResultWriter.Parameters", parameters, &effective);
+                }
+                if let Some(batch_input) =
+                    s.item_batcher.as_ref().and_then(|b| b.batch_input.as_ref())
+                {
+                    self.template(name, "ItemBatcher.BatchInput", batch_input, &effective);
+                }
                 let item = if s.item_reader.is_some() || s.items.is_some() {
                     Value::Bool(true)
                 } else {
@@ -1008,13 +1101,22 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The query language of the state called `name` (its own or the workflow's).
+    fn language_of(&self, name: &str) -> QueryLanguage {
+        self.languages
+            .get(name)
+            .copied()
+            .or(self.default_language)
+            .unwrap_or(QueryLanguage::JSONPath)
+    }
+
     /// A typed step's `arguments` template must build the step's input.
     fn check_arguments(&mut self, name: &str, built: &Value) {
         let Some(declared) = self.meta.declared_arguments.get(name).cloned() else {
             return;
         };
         let payload = match self.meta.typed_plans.get(name) {
-            Some(plan) if plan.invokes_lambda() => {
+            Some(plan) if plan.invokes_lambda(self.language_of(name)) => {
                 match schema::child(built, &Step::Field("Payload".into())) {
                     Lookup::Found(payload) => payload,
                     _ => Value::Bool(true),
@@ -1189,6 +1291,16 @@ impl<'a> Checker<'a> {
         }
         union_all(outputs)
     }
+}
+
+/// True when a value of one of `types` (empty: unknown) can be of the `wanted` kind.
+fn wanted_type_fits(wanted: &str, types: &[String]) -> bool {
+    types.is_empty()
+        || types.iter().any(|t| match wanted {
+            "number" => t == "number" || t == "integer",
+            "timestamp" => t == "string",
+            other => t == other,
+        })
 }
 
 fn compatible(declared: &[String], computed: &[String]) -> bool {

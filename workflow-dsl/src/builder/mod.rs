@@ -371,7 +371,32 @@ impl<T> Flow<T> {
         mut self,
         step: TypedTask<S, In>,
     ) -> Flow<S::Output> {
+        if step.has_result_path() {
+            self.graph.problem(format!(
+                "State '{}': a step with result_path merges its output into the data; append \
+                 it with `then_merged::<Merged>(...)`, naming the merged type",
+                step.name()
+            ));
+        }
         self.attach_typed(step, false);
+        self.retype()
+    }
+
+    /// Appends a typed step whose output is merged into the data at its
+    /// [`TypedTask::result_path`]; the next state receives `M`, checked at emit against the
+    /// merged data (every required field of `M` must be there, with its type).
+    pub fn then_merged<M: JsonSchema, S: TaskStep, In: StepInput<S, T>>(
+        mut self,
+        step: TypedTask<S, In>,
+    ) -> Flow<M> {
+        let name = step.name().to_owned();
+        if !step.has_result_path() {
+            self.graph.problem(format!(
+                "State '{name}': then_merged needs a step with result_path (where its output goes)"
+            ));
+        }
+        self.attach_typed(step, false);
+        self.declare_output(&name, Declared::of::<M>());
         self.retype()
     }
 
@@ -554,6 +579,15 @@ impl<T> Flow<T> {
         self.retype()
     }
 
+    /// A Parallel state whose output is declared to be `M` (checked at emit): the array of
+    /// the branches' outputs, or, with a `result_path`, the input with that array merged in.
+    pub fn parallel_as<M: JsonSchema>(self, parallel: Parallel<T>) -> Flow<M> {
+        let name = parallel.name().to_owned();
+        let mut flow = self.parallel(parallel).retype::<M>();
+        flow.declare_output(&name, Declared::of::<M>());
+        flow
+    }
+
     /// A Parallel state of two typed branches; the next state receives `(A, B)`.
     pub fn parallel2<A, B>(
         self,
@@ -567,7 +601,14 @@ impl<T> Flow<T> {
     {
         let parallel = parallel.branch(first).branch(second);
         let name = parallel.name().to_owned();
+        let merged = parallel.has_result_path();
         let mut flow = self.parallel(parallel).retype::<(A, B)>();
+        if merged {
+            flow.graph.problem(format!(
+                "Parallel '{name}': parallel2 hands the next state the branches' outputs (A, B); \
+                 with result_path the output is the merged input: use `parallel_as::<Merged>`"
+            ));
+        }
         flow.declare_output(&name, Declared::of::<(A, B)>());
         flow
     }
@@ -593,6 +634,19 @@ impl<T> Flow<T> {
         self.graph.meta.merge(meta);
         self.attach(&name, state);
         self.retype()
+    }
+
+    /// A Map state whose output is declared to be `M` (checked at emit): the array of the
+    /// processor's outputs, or, with a `result_path`, the input with that array merged in.
+    pub fn map_as<I: JsonSchema, R, M: JsonSchema>(
+        self,
+        map: Map,
+        processor: impl FnOnce(Flow<I>) -> Flow<R>,
+    ) -> Flow<M> {
+        let name = map.name().to_owned();
+        let mut flow = self.map::<I, R>(map, processor).retype::<M>();
+        flow.declare_output(&name, Declared::of::<M>());
+        flow
     }
 
     /// Inserts any ASL state (the escape hatch for what the builder does not model). Its
@@ -718,23 +772,25 @@ pub trait IntoWorkflow {
 }
 
 /// Writes every typed step in the query language it ends up in: its own, or the workflow's.
-fn apply_typed_plans(states: &mut States, top: QueryLanguage, plans: &BTreeMap<String, TypedPlan>) {
+fn apply_typed_plans(states: &mut States, top: QueryLanguage, meta: &mut Meta) {
     for (name, state) in states.iter_mut() {
         match state {
             State::Task(task) => {
-                if let Some(plan) = plans.get(name) {
+                if let Some(plan) = meta.typed_plans.get(name) {
                     let language = task.query_language.unwrap_or(top);
                     plan.apply(task, language);
+                    let schema = plan.result_schema(language);
+                    meta.result_schemas.insert(name.clone(), schema);
                 }
             }
             State::Parallel(parallel) => {
                 for branch in &mut parallel.branches {
-                    apply_typed_plans(&mut branch.states, top, plans);
+                    apply_typed_plans(&mut branch.states, top, meta);
                 }
             }
             State::Map(map) => {
                 for processor in map.item_processor.iter_mut().chain(map.iterator.iter_mut()) {
-                    apply_typed_plans(&mut processor.states, top, plans);
+                    apply_typed_plans(&mut processor.states, top, meta);
                 }
             }
             _ => {}
@@ -746,7 +802,7 @@ fn build_graph(mut graph: Graph, holes: Vec<Hole>) -> Built {
     graph.close(holes);
     let input_schema = graph.input_schema.take().unwrap_or(Value::Bool(true));
     let top = graph.query_language.unwrap_or(QueryLanguage::JSONPath);
-    apply_typed_plans(&mut graph.states, top, &graph.meta.typed_plans);
+    apply_typed_plans(&mut graph.states, top, &mut graph.meta);
     let machine = StateMachine {
         comment: graph.comment.take(),
         query_language: graph.query_language,

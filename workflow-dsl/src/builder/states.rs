@@ -90,6 +90,29 @@ impl Handling {
     }
 }
 
+/// The JSONata expression putting `value` at `path` (`$.a.b`) of the state input:
+/// `$merge([$states.input, {'a': $merge([$states.input.a, {'b': value}])}])`.
+fn merge_expression(path: &str, value: &str) -> String {
+    let fields: Vec<&str> = path
+        .trim_start_matches('$')
+        .split('.')
+        .filter(|f| !f.is_empty())
+        .collect();
+    fn build(base: &str, fields: &[&str], value: &str) -> String {
+        match fields.split_first() {
+            None => value.to_owned(),
+            Some((first, rest)) => {
+                let inner = build(&format!("{base}.`{first}`"), rest, value);
+                format!("$merge([{base}, {{'{first}': {inner}}}])")
+            }
+        }
+    }
+    if fields.is_empty() {
+        return value.to_owned();
+    }
+    build("$states.input", &fields, value)
+}
+
 /// Records the variables a state assigns (and its catchers) with their types.
 fn declare(
     meta: &mut Meta,
@@ -119,6 +142,7 @@ pub struct TypedTask<S: TaskStep, In = AsIs> {
     heartbeat_seconds: Option<u64>,
     query_language: Option<QueryLanguage>,
     arguments: Option<Value>,
+    result_path: Option<String>,
     assign_result: Vec<String>,
     assignments: Vec<Assignment>,
     variables: Vec<(String, Declared)>,
@@ -156,6 +180,7 @@ pub fn task<S: TaskStep>(name: &str) -> TypedTask<S> {
         heartbeat_seconds: None,
         query_language: None,
         arguments: None,
+        result_path: None,
         assign_result: Vec::new(),
         assignments: Vec::new(),
         variables: Vec::new(),
@@ -228,12 +253,26 @@ impl<S: TaskStep, In> TypedTask<S, In> {
             heartbeat_seconds: self.heartbeat_seconds,
             query_language: self.query_language,
             arguments: Some(template),
+            result_path: self.result_path,
             assign_result: self.assign_result,
             assignments: self.assignments,
             variables: self.variables,
             handling: self.handling,
             _step: PhantomData,
         }
+    }
+
+    /// Puts the step's output at `path` (`$.field` or `$.a.b`) of the state's input instead of
+    /// replacing it (a `ResultPath` merge). Append it with [`Flow::then_merged`], naming the
+    /// merged type, which is checked at emit. In JSONPath the function is invoked by its ARN
+    /// (its result is its output); in JSONata the merge is an `Output` expression.
+    pub fn result_path(mut self, path: &str) -> Self {
+        self.result_path = Some(path.to_owned());
+        self
+    }
+
+    pub(super) fn has_result_path(&self) -> bool {
+        self.result_path.is_some()
     }
 
     /// Assigns the step's output to `var` (`Assign`), checked by the compiler: the variable's
@@ -264,22 +303,11 @@ impl<S: TaskStep, In> TypedTask<S, In> {
     /// output is its input.
     pub(super) fn into_state(self, keep_input: bool) -> (String, State, Value, TypedPlan, Meta) {
         let output = schema::of::<S::Output>();
-        let (resource, function, result_schema) = match S::resource() {
-            StepResource::LambdaInvoke { function } => (
-                "arn:aws:states:::lambda:invoke".to_owned(),
-                Some(function),
-                json!({
-                    "type": "object",
-                    "properties": {
-                        "Payload": output,
-                        "StatusCode": { "type": "integer" },
-                        "ExecutedVersion": { "type": "string" },
-                        "SdkHttpMetadata": true,
-                        "SdkResponseMetadata": true,
-                    },
-                }),
-            ),
-            StepResource::Direct { arn } => (arn, None, output),
+        let (resource, function) = match S::resource() {
+            StepResource::LambdaInvoke { function } => {
+                ("arn:aws:states:::lambda:invoke".to_owned(), Some(function))
+            }
+            StepResource::Direct { arn } => (arn, None),
         };
         let mut variables = self.variables;
         variables.extend(self.handling.variables.clone());
@@ -287,6 +315,8 @@ impl<S: TaskStep, In> TypedTask<S, In> {
         let plan = TypedPlan {
             function,
             keep_input,
+            output,
+            result_path: self.result_path.clone(),
             arguments: self.arguments.clone(),
             assign_result: self.assign_result,
             assignments: self.assignments,
@@ -301,10 +331,9 @@ impl<S: TaskStep, In> TypedTask<S, In> {
             catch,
             ..Default::default()
         };
-        plan.apply(
-            &mut state,
-            self.query_language.unwrap_or(QueryLanguage::JSONPath),
-        );
+        let language = self.query_language.unwrap_or(QueryLanguage::JSONPath);
+        plan.apply(&mut state, language);
+        let result_schema = plan.result_schema(language);
         let mut meta = Meta {
             problems,
             ..Default::default()
@@ -328,6 +357,10 @@ pub(crate) struct TypedPlan {
     /// `FunctionName` of a `lambda:invoke` step; `None` for a direct resource.
     function: Option<String>,
     keep_input: bool,
+    /// Schema of the step's output.
+    output: Value,
+    /// Where a merge puts the output (`$.a.b`).
+    result_path: Option<String>,
     arguments: Option<Value>,
     assign_result: Vec<String>,
     assignments: Vec<Assignment>,
@@ -335,8 +368,31 @@ pub(crate) struct TypedPlan {
 
 impl TypedPlan {
     /// True when the step is a `lambda:invoke` (its input is the `Payload` argument).
-    pub(crate) fn invokes_lambda(&self) -> bool {
-        self.function.is_some()
+    pub(crate) fn invokes_lambda(&self, language: QueryLanguage) -> bool {
+        self.function.is_some() && !self.invokes_by_arn(language)
+    }
+
+    /// A JSONPath merge invokes the function by its ARN, whose result is the output itself.
+    fn invokes_by_arn(&self, language: QueryLanguage) -> bool {
+        language == QueryLanguage::JSONPath && self.result_path.is_some()
+    }
+
+    /// The schema of the Task's raw result in `language`.
+    pub(crate) fn result_schema(&self, language: QueryLanguage) -> Value {
+        if self.invokes_lambda(language) {
+            json!({
+                "type": "object",
+                "properties": {
+                    "Payload": self.output,
+                    "StatusCode": { "type": "integer" },
+                    "ExecutedVersion": { "type": "string" },
+                    "SdkHttpMetadata": true,
+                    "SdkResponseMetadata": true,
+                },
+            })
+        } else {
+            self.output.clone()
+        }
     }
 
     /// Writes the data-flow fields of `state` for `language`.
@@ -349,8 +405,23 @@ impl TypedPlan {
         state.assign = None;
         let mut assign = serde_json::Map::new();
         match language {
+            QueryLanguage::JSONPath if self.invokes_by_arn(language) => {
+                // The function's ARN as the resource: its result is its output, placed at
+                // the ResultPath (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html>).
+                if let Some(function) = &self.function {
+                    state.resource = function.clone();
+                }
+                state.parameters = self.arguments.clone();
+                state.result_path = Some(self.result_path.clone());
+                for name in &self.assign_result {
+                    assign.insert(format!("{name}.$"), json!("$"));
+                }
+            }
             QueryLanguage::JSONPath => {
                 let payload = self.arguments.clone();
+                if self.function.is_some() {
+                    state.resource = "arn:aws:states:::lambda:invoke".to_owned();
+                }
                 match &self.function {
                     Some(function) => {
                         state.parameters = Some(match payload {
@@ -394,6 +465,12 @@ impl TypedPlan {
                 };
                 if self.keep_input {
                     state.output = Some(json!("{% $states.input %}"));
+                } else if let Some(path) = &self.result_path {
+                    let inner = &result[2..result.len() - 2];
+                    state.output = Some(json!(format!(
+                        "{{% {} %}}",
+                        merge_expression(path, inner.trim())
+                    )));
                 } else if self.function.is_some() {
                     state.output = Some(json!(result));
                 }
@@ -852,6 +929,10 @@ impl<T> Parallel<T> {
         &self.name
     }
 
+    pub(super) fn has_result_path(&self) -> bool {
+        self.state.result_path.is_some()
+    }
+
     /// Adds a branch; it receives the state input (`T`).
     pub fn branch<U, B: Branch<U>>(mut self, build: impl FnOnce(Flow<T>) -> B) -> Self {
         let branch = sub_workflow::<T, U, B>(build, &mut self.meta);
@@ -958,6 +1039,9 @@ impl Map {
             handling: Handling::default(),
             assignments: Vec::new(),
         }
+    }
+    pub(super) fn name(&self) -> &str {
+        &self.name
     }
     /// `ItemsPath`: the array to iterate over.
     pub fn items_path(mut self, path: &str) -> Self {

@@ -148,6 +148,25 @@ impl ComparisonOperator {
     pub fn is_type_test(self) -> bool {
         self.name().starts_with("Is")
     }
+
+    /// The JSON type the operator compares (`"string"`, `"number"`, `"boolean"`, or
+    /// `"timestamp"`, a string holding an RFC 3339 timestamp); `None` for the type tests.
+    pub fn compared_type(self) -> Option<&'static str> {
+        let name = self.name();
+        if self.is_type_test() {
+            None
+        } else if name.starts_with("String") {
+            Some("string")
+        } else if name.starts_with("Numeric") {
+            Some("number")
+        } else if name.starts_with("Boolean") {
+            Some("boolean")
+        } else if name.starts_with("Timestamp") {
+            Some("timestamp")
+        } else {
+            None
+        }
+    }
 }
 
 /// One rule of a Choice state. Top-level rules have `Next`; rules nested in And/Or/Not do not.
