@@ -63,11 +63,11 @@
 //! # });
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use workflow_dsl::builder::IntoWorkflow;
 use workflow_dsl::emit::EmitError;
 use workflow_dsl::model::StateMachine;
@@ -243,4 +243,70 @@ pub enum OutcomeError {
     /// The output is not of the requested type.
     #[error("the output is not of the requested type: {0}")]
     OutputType(String),
+}
+
+/// What TestState (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html>)
+/// gives one run of the state under test, and what that run records for TestState's
+/// `inspectionData`: the variables and context object the state starts with, the Map settings of
+/// `stateConfiguration`, and the data-flow steps of the state's pipeline (`afterInputPath`,
+/// `afterParameters`, `result`, ...). Set it as [`crate::ExecOptions::probe`]; only the
+/// top-level state named [`StateProbe::state`] is probed.
+#[derive(Debug, Default)]
+pub struct StateProbe {
+    /// The name of the state under test.
+    pub state: String,
+    /// Workflow variables in scope when the state starts (TestState's `variables`).
+    pub variables: Vec<(String, Value)>,
+    /// A context object (`$$`, `$states.context`) to use instead of the engine's (TestState's
+    /// `context`).
+    pub context: Option<Value>,
+    /// Run a mocked Map or Parallel state without its iterations or branches: the mock's response
+    /// is the state's result (TestState with a `mock` on a Map or Parallel state).
+    pub mock_iterations: bool,
+    /// `stateConfiguration.mapIterationFailureCount`: how many iterations of the mocked Map failed.
+    pub map_iteration_failure_count: Option<u64>,
+    /// `stateConfiguration.mapItemReaderData`: the items an `ItemReader` would have read.
+    pub map_item_reader_data: Option<Vec<Value>>,
+    recorded: Mutex<Map<String, Value>>,
+    failure: Mutex<Option<crate::Failure>>,
+}
+
+impl StateProbe {
+    /// A probe of the state named `state`.
+    pub fn new(state: impl Into<String>) -> Self {
+        StateProbe {
+            state: state.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Records one inspection field; the first value recorded for a field is kept.
+    pub(crate) fn record(&self, field: &str, value: Value) {
+        let mut m = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(field.to_string()).or_insert(value);
+    }
+
+    /// Records the error the state raised before its catchers were looked at.
+    pub(crate) fn record_failure(&self, f: &crate::Failure) {
+        let mut slot = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(f.clone());
+        }
+    }
+
+    /// The inspection fields recorded so far (values as the pipeline computed them).
+    pub fn recorded(&self) -> Map<String, Value> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The error the state raised (and a catcher may have handled), if any.
+    pub fn failure(&self) -> Option<crate::Failure> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
