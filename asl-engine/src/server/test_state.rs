@@ -344,15 +344,12 @@ fn check_mock(mocked: &Mocked, mode: Mode, state: &State) -> Result<(), ApiError
         return Ok(());
     };
     match state {
-        State::Map(m) if m.result_writer.is_some() => {
-            if !result.is_object() {
-                return Err(ApiError::validation("Mocked result must be a JSON object."));
-            }
+        // With a ResultWriter the Map's result is the writer's summary object.
+        State::Map(m) if m.result_writer.is_some() && !result.is_object() => {
+            return Err(ApiError::validation("Mocked result must be a JSON object."));
         }
-        State::Map(_) => {
-            if !result.is_array() {
-                return Err(ApiError::validation("Mocked result must be an array."));
-            }
+        State::Map(m) if m.result_writer.is_none() && !result.is_array() => {
+            return Err(ApiError::validation("Mocked result must be an array."));
         }
         State::Parallel(p) => match result.as_array() {
             None => return Err(ApiError::validation("Mocked result must be an array.")),
