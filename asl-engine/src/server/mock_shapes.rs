@@ -8,7 +8,8 @@
 //! the integrations this engine runs (Lambda Invoke, DynamoDB item APIs, SNS Publish, SQS
 //! SendMessage, Step Functions StartExecution) and EventBridge PutEvents, written from each API
 //! reference (URL beside each). A resource with no shape here (a Lambda function ARN, whose result
-//! is the function's own payload; other `aws-sdk:*` APIs) is not checked, in any mode.
+//! is the function's own payload; `.sync` and `.waitForTaskToken` patterns, whose result is not
+//! the API's response; other `aws-sdk:*` APIs) is not checked, in any mode.
 
 use serde_json::Value;
 
@@ -174,8 +175,11 @@ static EVENTS_PUT_EVENTS: Shape = Shape::Struct(&[
 /// The response shape of the API a Task `resource` calls, if this module knows it.
 pub(super) fn shape_of(resource: &str) -> Option<&'static Shape> {
     let api = resource.strip_prefix("arn:aws:states:::")?;
-    // `.sync`, `.sync:2` and `.waitForTaskToken` call the same API.
-    let api = api.split('.').next().unwrap_or(api);
+    // A `.waitForTaskToken` task's result is what SendTaskSuccess sends, and a `.sync` task's is
+    // the finished job's description, not the called API's response: neither is checked.
+    if api.contains('.') {
+        return None;
+    }
     Some(match api {
         "lambda:invoke" => &LAMBDA_INVOKE,
         "dynamodb:getItem" | "aws-sdk:dynamodb:getItem" => &DYNAMODB_GET_ITEM,
@@ -317,7 +321,9 @@ mod tests {
         )
         .is_ok());
         let payload = json!({"StatusCode": 200, "Payload": {"any": ["thing"]}});
-        assert!(strict("arn:aws:states:::lambda:invoke.waitForTaskToken", payload).is_ok());
+        assert!(strict("arn:aws:states:::lambda:invoke", payload).is_ok());
+        assert!(shape_of("arn:aws:states:::lambda:invoke.waitForTaskToken").is_none());
+        assert!(shape_of("arn:aws:states:::states:startExecution.sync:2").is_none());
         assert!(shape_of("arn:aws:lambda:us-east-1:123456789012:function:f").is_none());
         assert!(shape_of("arn:aws:states:::aws-sdk:s3:getObject").is_none());
     }
