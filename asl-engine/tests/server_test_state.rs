@@ -230,7 +230,8 @@ async fn debug_inspection_data_shows_each_jsonpath_step() {
         .definition(def)
         .input(r#"{"order": {"id": "o-1"}, "other": true}"#)
         .inspection_level(InspectionLevel::Debug)
-        .mock(result(mocked))
+        // Lambda Invoke's model has Payload as a blob (text): a JSON payload passes only unchecked.
+        .mock(result_in(mocked, "NONE"))
         .send()
         .await
         .unwrap();
@@ -266,7 +267,7 @@ async fn debug_inspection_data_shows_each_jsonpath_step() {
         .test_state()
         .definition(def)
         .input(r#"{"order": {"id": "o-1"}}"#)
-        .mock(result(mocked))
+        .mock(result_in(mocked, "NONE"))
         .send()
         .await
         .unwrap();

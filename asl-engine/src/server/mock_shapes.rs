@@ -80,12 +80,14 @@ const fn req(name: &'static str, shape: &'static Shape) -> Member {
 const S: &Shape = &Shape::String;
 const N: &Shape = &Shape::Number;
 
-/// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_ResponseSyntax>
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_ResponseSyntax>:
+/// `Payload` is a blob in the API's model, so a mocked payload is text (the interpreter hands a
+/// real invocation's JSON payload on as JSON).
 static LAMBDA_INVOKE: Shape = Shape::Struct(&[
     opt("ExecutedVersion", S),
     opt("FunctionError", S),
     opt("LogResult", S),
-    opt("Payload", &Shape::Any),
+    opt("Payload", &Shape::Blob),
     opt("StatusCode", N),
 ]);
 
@@ -314,14 +316,16 @@ mod tests {
     }
 
     #[test]
-    fn unknown_members_and_payloads_are_not_checked() {
+    fn unknown_members_and_resources_are_not_checked() {
         assert!(strict(
             "arn:aws:states:::events:putEvents",
             json!({"random": "json"})
         )
         .is_ok());
-        let payload = json!({"StatusCode": 200, "Payload": {"any": ["thing"]}});
-        assert!(strict("arn:aws:states:::lambda:invoke", payload).is_ok());
+        let text = json!({"StatusCode": 200, "Payload": "function output", "SdkHttpMetadata": {}});
+        assert!(strict("arn:aws:states:::lambda:invoke", text).is_ok());
+        let object = json!({"Payload": {"any": ["thing"]}});
+        assert!(strict("arn:aws:states:::lambda:invoke", object).is_err());
         assert!(shape_of("arn:aws:states:::lambda:invoke.waitForTaskToken").is_none());
         assert!(shape_of("arn:aws:states:::states:startExecution.sync:2").is_none());
         assert!(shape_of("arn:aws:lambda:us-east-1:123456789012:function:f").is_none());
