@@ -544,6 +544,13 @@ impl<'a> Run<'a> {
         if let Some(r) = result {
             self.inspect(st, "result", || r.clone());
         }
+        // A Pass state has no Parameters or ResultSelector step of its own to show otherwise.
+        self.inspect(st, "afterParameters", || {
+            res.clone().unwrap_or_else(|| raw.clone())
+        });
+        self.inspect(st, "afterResultSelector", || {
+            res.clone().unwrap_or_else(|| raw.clone())
+        });
         self.assign(
             st,
             io.assign.as_ref(),

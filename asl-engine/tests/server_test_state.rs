@@ -764,3 +764,72 @@ async fn raw_json_requests_and_answers_have_aws_member_names_and_types() {
         );
     }
 }
+
+// API_TestState.html `stateName`: "If this field is specified, the definition must contain a
+// fully-formed state machine definition." The machine's QueryLanguage is the state's default.
+#[tokio::test]
+async fn state_name_of_a_whole_machine_keeps_its_query_language() {
+    let c = client(&start_server().await);
+    let machine = r#"{"QueryLanguage": "JSONata", "StartAt": "State0", "States": {
+        "State0": {"Type": "Pass", "Output": "{% $states.input.n + 1 %}", "Next": "State1"},
+        "State1": {"Type": "Fail", "Error": "SomeFailure", "Cause": "it fails"}}}"#;
+    let r = c
+        .test_state()
+        .definition(machine)
+        .state_name("State0")
+        .input(r#"{"n": 1}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, Some(TestExecutionStatus::Succeeded));
+    assert_eq!(r.next_state.as_deref(), Some("State1"));
+    assert_eq!(json_of(r.output.as_deref()), json!(2));
+    // JSONata states have no JSONPath steps to show.
+    let d = r.inspection_data.unwrap();
+    assert!(d.after_input_path.is_none() && d.after_parameters.is_none());
+
+    let failed = c
+        .test_state()
+        .definition(machine)
+        .state_name("State1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status, Some(TestExecutionStatus::Failed));
+    assert_eq!(failed.error.as_deref(), Some("SomeFailure"));
+
+    let (code, msg) = refusal(
+        c.test_state()
+            .definition(machine)
+            .state_name("Nope")
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        ("ValidationException", "State not found in definition")
+    );
+}
+
+// A JSONPath Pass state shows each step of its pipeline, with what it passed on unchanged.
+#[tokio::test]
+async fn pass_state_inspection_shows_every_jsonpath_step() {
+    let c = client(&start_server().await);
+    let r = c
+        .test_state()
+        .definition(r#"{"Type": "Pass", "InputPath": "$.a", "ResultPath": "$.b", "End": true}"#)
+        .input(r#"{"a": {"x": 1}}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .unwrap();
+    let d = r.inspection_data.unwrap();
+    assert_eq!(json_of(d.after_input_path.as_deref()), json!({"x": 1}));
+    assert_eq!(json_of(d.after_parameters.as_deref()), json!({"x": 1}));
+    assert_eq!(json_of(d.after_result_selector.as_deref()), json!({"x": 1}));
+    assert_eq!(
+        json_of(d.after_result_path.as_deref()),
+        json!({"a": {"x": 1}, "b": {"x": 1}})
+    );
+}

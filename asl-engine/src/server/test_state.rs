@@ -39,7 +39,7 @@ fn state_definition(
             .get(name)
             .cloned()
             .map(|s| (name.to_string(), s))
-            .ok_or_else(|| invalid(format!("the definition has no state '{name}'"))),
+            .ok_or_else(|| ApiError::validation("State not found in definition")),
         (Some(_), None) => Err(ApiError::validation(
             "stateName is required when the definition is a whole state machine",
         )),
@@ -514,7 +514,15 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
             states.insert(s.clone(), json!({"Type": "Succeed"}));
         }
     }
-    let machine = StateMachine::from_value(json!({"StartAt": name, "States": states}))
+    // A whole machine's QueryLanguage is its states' default.
+    let mut top = json!({"StartAt": name, "States": states});
+    if let Some(lang) = definition
+        .get("States")
+        .and(definition.get("QueryLanguage"))
+    {
+        top["QueryLanguage"] = lang.clone();
+    }
+    let machine = StateMachine::from_value(top)
         .map_err(|e| invalid(format!("SCHEMA_VALIDATION_FAILED: {e}")))?;
     let compiled = CompiledMachine::new(&machine)
         .map_err(|e| invalid(format!("SCHEMA_VALIDATION_FAILED: {e}")))?;
