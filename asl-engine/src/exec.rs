@@ -528,9 +528,12 @@ impl<'a> Run<'a> {
             return self.jsonata_finish(st, raw, None, scope);
         }
         let eff = self.input_path(st, &raw, scope)?;
-        self.inspect(st, "afterInputPath", || {
-            eff.clone().unwrap_or_else(|| raw.clone())
-        });
+        // With a Result, the input takes no part in the result: no input steps to show.
+        if result.is_none() {
+            self.inspect(st, "afterInputPath", || {
+                eff.clone().unwrap_or_else(|| raw.clone())
+            });
+        }
         let res: Option<Value> = if let Some(r) = result {
             Some(r.clone())
         } else if let Some(p) = &io.parameters {
@@ -545,9 +548,11 @@ impl<'a> Run<'a> {
             self.inspect(st, "result", || r.clone());
         }
         // A Pass state has no Parameters or ResultSelector step of its own to show otherwise.
-        self.inspect(st, "afterParameters", || {
-            res.clone().unwrap_or_else(|| raw.clone())
-        });
+        if result.is_none() {
+            self.inspect(st, "afterParameters", || {
+                res.clone().unwrap_or_else(|| raw.clone())
+            });
+        }
         self.inspect(st, "afterResultSelector", || {
             res.clone().unwrap_or_else(|| raw.clone())
         });
@@ -661,6 +666,7 @@ impl<'a> Run<'a> {
             return Ok((out, Some(next)));
         }
         let eff = self.input_path(st, &raw, scope)?.unwrap_or(raw);
+        self.inspect(st, "afterInputPath", || eff.clone());
         let mut chosen = None;
         {
             let env = self.penv(&eff, scope, st, None);
@@ -827,6 +833,9 @@ impl<'a> Run<'a> {
         cause: &StrSpec,
         scope: &Scope,
     ) -> Failure {
+        if !st.node.io.jsonata {
+            self.inspect(st, "afterInputPath", || raw.clone());
+        }
         let eval = |s: &StrSpec, field: &str| -> Result<Option<String>, Thrown> {
             Ok(match s {
                 StrSpec::None => None,

@@ -833,3 +833,49 @@ async fn pass_state_inspection_shows_every_jsonpath_step() {
         json!({"a": {"x": 1}, "b": {"x": 1}})
     );
 }
+
+// Which steps AWS shows for the other state types: a Pass with a Result shows the result and no
+// input steps; Choice, Succeed and Fail show the input after InputPath.
+#[tokio::test]
+async fn inspection_steps_of_result_pass_choice_succeed_and_fail() {
+    let c = client(&start_server().await);
+    let debug = |def: &'static str| {
+        c.test_state()
+            .definition(def)
+            .input(r#"{"value": 22}"#)
+            .inspection_level(InspectionLevel::Debug)
+            .send()
+    };
+    let pass = debug(r#"{"Type": "Pass", "Result": {"k": "v"}, "ResultPath": "$.r", "End": true}"#)
+        .await
+        .unwrap()
+        .inspection_data
+        .unwrap();
+    assert_eq!(json_of(pass.result.as_deref()), json!({"k": "v"}));
+    assert_eq!(
+        json_of(pass.after_result_selector.as_deref()),
+        json!({"k": "v"})
+    );
+    assert_eq!(
+        json_of(pass.after_result_path.as_deref()),
+        json!({"value": 22, "r": {"k": "v"}})
+    );
+    assert!(pass.after_input_path.is_none() && pass.after_parameters.is_none());
+
+    let choice = debug(r#"{"Type": "Choice", "Choices": [{"Variable": "$.value", "NumericGreaterThan": 20, "Next": "Big"}], "Default": "Small"}"#)
+        .await
+        .unwrap();
+    assert_eq!(choice.next_state.as_deref(), Some("Big"));
+    let d = choice.inspection_data.unwrap();
+    assert_eq!(json_of(d.after_input_path.as_deref()), json!({"value": 22}));
+    assert!(d.after_parameters.is_none() && d.after_result_path.is_none());
+
+    for def in [
+        r#"{"Type": "Succeed", "InputPath": "$.value"}"#,
+        r#"{"Type": "Fail", "Error": "E"}"#,
+    ] {
+        let d = debug(def).await.unwrap().inspection_data.unwrap();
+        assert!(d.after_input_path.is_some(), "{def}");
+        assert!(d.after_parameters.is_none() && d.result.is_none(), "{def}");
+    }
+}
