@@ -37,6 +37,8 @@ fn client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
+const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+
 fn result(r: &str) -> MockInput {
     MockInput::builder().result(r).build()
 }
@@ -392,7 +394,7 @@ async fn wait_for_task_token_runs_under_a_mock_with_the_context_token() {
     let params = json_of(r.inspection_data.unwrap().after_parameters.as_deref());
     assert_eq!(params["MessageBody"]["TaskToken"], json!("abcd123"));
 
-    let (code, _) = refusal(c.test_state().definition(def).send().await);
+    let (code, _) = refusal(c.test_state().definition(def).role_arn(ROLE).send().await);
     assert_eq!(code, "InvalidDefinition");
 
     // An activity task likewise: the mock answers for the worker.
@@ -406,8 +408,24 @@ async fn wait_for_task_token_runs_under_a_mock_with_the_context_token() {
         .unwrap();
     assert_eq!(r.status, Some(TestExecutionStatus::Succeeded));
     assert_eq!(json_of(r.output.as_deref()), json!({"done": true}));
-    let (code, _) = refusal(c.test_state().definition(activity).send().await);
+    let (code, _) = refusal(
+        c.test_state()
+            .definition(activity)
+            .role_arn(ROLE)
+            .send()
+            .await,
+    );
     assert_eq!(code, "InvalidDefinition");
+
+    // Without a mock, a Task needs the role it would run with; with one it does not.
+    let (code, msg) = refusal(c.test_state().definition(LAMBDA_INVOKE).send().await);
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        (
+            "ValidationException",
+            "RoleArn must be specified when testing a Task state"
+        )
+    );
 }
 
 const MAP: &str = r#"{"Type": "Map", "ItemsPath": "$.Values", "MaxConcurrency": 2,

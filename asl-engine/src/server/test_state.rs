@@ -43,7 +43,8 @@ fn state_definition(
         (Some(_), None) => Err(ApiError::validation(
             "stateName is required when the definition is a whole state machine",
         )),
-        (None, name) => Ok((name.unwrap_or("TestState").to_string(), definition.clone())),
+        // AWS names a lone state "StateName" (its context object's `State.Name`).
+        (None, name) => Ok((name.unwrap_or("StateName").to_string(), definition.clone())),
     }
 }
 
@@ -451,16 +452,22 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
                 "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
             ));
         }
+        // "This field may only be specified if a mock is specified in the same request."
+        if context.is_some() {
+            return Err(ApiError::validation(
+                "The context field may only be specified if a mock is specified in the same request.",
+            ));
+        }
         if is_activity(&state) || waits(&state) {
             return Err(ApiError::new(
                 "InvalidDefinition",
                 "TestState API does not support Activity tasks, .sync or .waitForTaskToken service integration patterns unless a mock is specified",
             ));
         }
-        // "This field may only be specified if a mock is specified in the same request."
-        if context.is_some() {
+        // The role is optional only when the Task's call is mocked.
+        if matches!(state, State::Task(_)) && req.opt_str("roleArn")?.is_none() {
             return Err(ApiError::validation(
-                "The context field may only be specified if a mock is specified in the same request.",
+                "RoleArn must be specified when testing a Task state",
             ));
         }
     }
