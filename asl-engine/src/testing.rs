@@ -310,3 +310,83 @@ impl StateProbe {
             .clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn machine(v: Value) -> StateMachine {
+        StateMachine::from_value(v).expect("a valid machine")
+    }
+
+    async fn probed(m: &StateMachine, input: Value, probe: StateProbe) -> Arc<StateProbe> {
+        let probe = Arc::new(probe);
+        let options = ExecOptions {
+            probe: Some(probe.clone()),
+            ..ExecOptions::virtual_time()
+        };
+        Engine::new(TaskRegistry::new())
+            .execute(m, input, options)
+            .await
+            .expect("the machine runs");
+        probe
+    }
+
+    // The data-flow steps of https://docs.aws.amazon.com/step-functions/latest/apireference/API_InspectionData.html,
+    // recorded for the probed state only.
+    #[tokio::test]
+    async fn the_probe_records_the_pipeline_of_its_state_only() {
+        let m = machine(json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "InputPath": "$.in", "Parameters": {"v.$": "$.x"}, "ResultPath": "$.out", "Next": "B"},
+            "B": {"Type": "Pass", "Result": 1, "End": true}}}));
+        let p = probed(&m, json!({"in": {"x": 5}}), StateProbe::new("A")).await;
+        let r = p.recorded();
+        assert_eq!(r["afterInputPath"], json!({"x": 5}));
+        assert_eq!(r["afterParameters"], json!({"v": 5}));
+        assert_eq!(r["afterResultSelector"], json!({"v": 5}));
+        assert_eq!(
+            r["afterResultPath"],
+            json!({"in": {"x": 5}, "out": {"v": 5}})
+        );
+        assert!(!r.contains_key("result"), "B's Result is not A's: {r:?}");
+        assert!(p.failure().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_probe_seeds_variables_and_the_context() {
+        let m = machine(
+            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Output": {"v": "{% $v %}", "name": "{% $states.context.Execution.Name %}"}, "End": true}}}),
+        );
+        let mut probe = StateProbe::new("A");
+        probe.variables = vec![("v".into(), json!([1, 2]))];
+        probe.context = Some(json!({"Execution": {"Name": "given"}}));
+        let probe = Arc::new(probe);
+        let options = ExecOptions {
+            probe: Some(probe.clone()),
+            ..ExecOptions::virtual_time()
+        };
+        let r = Engine::new(TaskRegistry::new())
+            .execute(&m, json!({}), options)
+            .await
+            .unwrap();
+        match r.status {
+            ExecutionStatus::Succeeded { output } => {
+                assert_eq!(output, json!({"v": [1, 2], "name": "given"}))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_probe_keeps_the_error_a_catcher_handled() {
+        let m = machine(json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:states:::nothing:here",
+                  "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "B"}], "End": true},
+            "B": {"Type": "Succeed"}}}));
+        let p = probed(&m, json!({}), StateProbe::new("A")).await;
+        let f = p.failure().expect("A failed before its catcher");
+        assert_eq!(f.error.as_deref(), Some("States.Runtime"));
+    }
+}

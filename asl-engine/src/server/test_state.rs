@@ -22,6 +22,9 @@ use super::store::Service;
 use crate::testing::StateProbe;
 use crate::{CompiledMachine, ExecOptions, ExecutionStatus, MockConfig};
 
+/// How long one TestState call may run (API_TestState.html: "up to five minutes").
+const TEST_STATE_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(
         "InvalidDefinition",
@@ -557,10 +560,22 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     if let Some((mocked, _)) = &mock {
         options.mock = Some(mock_case(&name, mocked)?);
     }
-    let result = service
+    // "The TestState API can run for up to five minutes. If the execution of a state exceeds this
+    // duration, it fails with the States.Timeout error." (API_TestState.html)
+    let run = service
         .engine
-        .execute_compiled(&compiled, input.clone(), options)
-        .await;
+        .execute_compiled(&compiled, input.clone(), options);
+    let result = match tokio::time::timeout(TEST_STATE_LIMIT, run).await {
+        Ok(r) => r,
+        Err(_) => crate::ExecutionResult {
+            execution_arn: String::new(),
+            status: ExecutionStatus::Failed {
+                error: Some(crate::error::names::TIMEOUT.into()),
+                cause: Some("TestState ran for longer than five minutes".into()),
+            },
+            history: Vec::new(),
+        },
+    };
 
     // The first state other than the tested one, and the variables the tested state assigned.
     let mut next_state = None;
