@@ -1,6 +1,7 @@
 //! A typed local test harness for workflows built with `workflow-dsl`: run the workflow
 //! in-process, with real step implementations or typed mocks of some steps, and assert the
-//! outcome (typed output or error name) and the states it went through.
+//! outcome (typed output or error name) and the states it went through. [`StateProbe`] is
+//! TestState's view into one state's run (its variables, context and data-flow steps).
 //!
 //! ```
 //! use std::sync::Arc;
