@@ -84,7 +84,8 @@ pub(super) fn retry_decision(
         if let Some(max) = r.max_delay_seconds.as_ref().and_then(|n| n.as_f64()) {
             delay = delay.min(max);
         }
-        delay.round() as i64
+        // The SDK models it as a 32-bit integer.
+        delay.round().min(i32::MAX as f64) as i64
     });
     Some(RetryDecision {
         index,
@@ -751,6 +752,14 @@ mod tests {
             })
         );
         assert_eq!(retry_decision(r, "Unrelated", 0), None);
+        let huge = state(json!({"Type": "Task", "Resource": "r", "End": true,
+            "Retry": [{"ErrorEquals": ["X"], "MaxAttempts": 99999999}]}));
+        assert_eq!(
+            retry_decision(huge.retriers(), "X", 5000)
+                .unwrap()
+                .backoff_seconds,
+            Some(i32::MAX as i64)
+        );
     }
 
     #[test]
