@@ -10,6 +10,11 @@
 //! still retry (after `stateConfiguration.retrierRetryCount` retries) gives status RETRIABLE and
 //! the retry's backoff. A [`StateProbe`] carries the variables, the context and the Map settings
 //! into the run, and brings back the pipeline's steps and the error the state raised.
+//!
+//! The API reference names the exceptions (ValidationException, InvalidDefinition, ...) but prints
+//! no messages: the messages here are AWS's as its answers were recorded in public test snapshots
+//! made against AWS, where one exists, and this engine's own where none does (each such place says
+//! so).
 
 use std::sync::Arc;
 
@@ -456,12 +461,14 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
                 "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
             ));
         }
-        // "This field may only be specified if a mock is specified in the same request."
+        // "This field may only be specified if a mock is specified in the same request." (the
+        // message is this engine's).
         if context.is_some() {
             return Err(ApiError::validation(
                 "The context field may only be specified if a mock is specified in the same request.",
             ));
         }
+        // This engine's message (none recorded from AWS).
         if is_activity(&state) || waits(&state) {
             return Err(ApiError::new(
                 "InvalidDefinition",
@@ -480,6 +487,7 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     }
     if let Some(s) = &config.error_caused_by_state {
         let mocks_error = matches!(mock, Some((Mocked::Error { .. }, _)));
+        // This engine's message (none recorded from AWS).
         if !is_map_or_parallel || !mocks_error {
             return Err(ApiError::validation(
                 "errorCausedByState can only be specified when an errorOutput is mocked for a Map or Parallel state.",
@@ -492,6 +500,7 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
             )));
         }
     }
+    // This engine's message (none recorded from AWS).
     if !is_map
         && (config.map_iteration_failure_count.is_some() || config.map_item_reader_data.is_some())
     {
