@@ -10,6 +10,10 @@
 //! reference (URL beside each). A resource with no shape here (a Lambda function ARN, whose result
 //! is the function's own payload; `.sync` and `.waitForTaskToken` patterns, whose result is not
 //! the API's response; other `aws-sdk:*` APIs) is not checked, in any mode.
+//!
+//! The messages ("Mock result schema validation error: Required field 'X' is missing", "Field 'X'
+//! must be a string|a number|an array") are AWS's as recorded in public test snapshots made against
+//! AWS; "must be an object" and "must be a boolean" follow their pattern (no recording seen).
 
 use serde_json::Value;
 
