@@ -772,6 +772,15 @@ async fn raw_json_requests_and_answers_have_aws_member_names_and_types() {
         json!({"definition": LAMBDA_INVOKE, "mock": {}}),
         json!({"definition": LAMBDA_INVOKE, "context": "{", "mock": {"result": "{}"}}),
         json!({"definition": MAP, "mock": {"result": "[]"}, "stateConfiguration": {"mapItemReaderData": "{"}}),
+        json!({"definition": "[]"}),
+        json!({"definition": "5", "mock": {"result": "{}"}}),
+        json!({"definition": LAMBDA_INVOKE, "context": "[]", "mock": {"result": "{}"}}),
+        json!({"definition": LAMBDA_INVOKE, "variables": "null", "mock": {"result": "{}"}}),
+        json!({"definition": LAMBDA_INVOKE, "mock": {"result": "{}"}, "stateConfiguration": {"retrierRetryCount": "3"}}),
+        json!({"definition": MAP, "mock": {"result": "[]"}, "stateConfiguration": {"mapIterationFailureCount": 1.5}}),
+        json!({"definition": MAP, "mock": {"errorOutput": {"error": "E"}}, "stateConfiguration": {"errorCausedByState": ""}}),
+        json!({"definition": LAMBDA_INVOKE, "inspectionLevel": "LOUD", "mock": {"result": "{}"}}),
+        json!({"definition": LAMBDA_INVOKE, "revealSecrets": "yes", "mock": {"result": "{}"}}),
     ] {
         let (status, out) =
             raw_post(&endpoint, "AWSStepFunctions.TestState", &bad.to_string()).await;
