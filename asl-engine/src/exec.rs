@@ -58,6 +58,8 @@ pub(crate) struct Run<'a> {
     pub aborted: AtomicBool,
     /// Resume at a top-level state (RedriveExecution) instead of StartAt.
     pub redrive: Option<crate::Redrive>,
+    /// TestState's probe of its state under test.
+    pub probe: Option<Arc<crate::testing::StateProbe>>,
 }
 
 /// One state being executed.
@@ -130,8 +132,39 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// TestState's probe, when `st` is its state under test (a top-level state, not one of the
+    /// same name inside a Map or Parallel state).
+    fn probe_of(&self, st: &St<'_>) -> Option<&crate::testing::StateProbe> {
+        let p = self.probe.as_deref()?;
+        let top = self
+            .machine
+            .graph
+            .nodes
+            .iter()
+            .any(|n| std::ptr::eq(n, st.node));
+        (top && *st.node.name == *p.state).then_some(p)
+    }
+
+    /// Records one TestState inspection field of the state under test.
+    fn inspect(&self, st: &St<'_>, field: &str, value: impl FnOnce() -> Value) {
+        if let Some(p) = self.probe_of(st) {
+            p.record(field, value());
+        }
+    }
+
     /// The context object (`$$`, `$states.context`).
     fn context_value(&self, st: &St<'_>, item: Option<(usize, &Value)>) -> Value {
+        // TestState's `context` replaces the execution's (Map and Task are still added).
+        if let Some(given) = self.probe.as_deref().and_then(|p| p.context.as_ref()) {
+            let mut c = given.clone();
+            if let (Some((i, v)), Some(o)) = (item, c.as_object_mut()) {
+                o.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
+            }
+            if let (Some(t), Some(o)) = (&st.task_token, c.as_object_mut()) {
+                o.entry("Task").or_insert_with(|| json!({"Token": t}));
+            }
+            return c;
+        }
         let mut c = json!({
             "Execution": {
                 "Id": self.info.arn,
@@ -210,6 +243,11 @@ impl<'a> Run<'a> {
                 (start, redrive.input.clone())
             }
         };
+        if let Some(p) = &self.probe {
+            for (name, value) in &p.variables {
+                scope.set(name.clone(), value.clone());
+            }
+        }
         let res = self
             .run_graph_from(graph, start, input, &mut scope, &mut prev)
             .await;
@@ -490,14 +528,34 @@ impl<'a> Run<'a> {
             return self.jsonata_finish(st, raw, None, scope);
         }
         let eff = self.input_path(st, &raw, scope)?;
+        // With a Result, the input takes no part in the result: no input steps to show.
+        if result.is_none() {
+            self.inspect(st, "afterInputPath", || {
+                eff.clone().unwrap_or_else(|| raw.clone())
+            });
+        }
         let res: Option<Value> = if let Some(r) = result {
             Some(r.clone())
         } else if let Some(p) = &io.parameters {
             let input = eff.as_ref().unwrap_or(&raw);
-            Some(p.eval(&self.penv(input, scope, st, None))?)
+            let v = p.eval(&self.penv(input, scope, st, None))?;
+            self.inspect(st, "afterParameters", || v.clone());
+            Some(v)
         } else {
             eff
         };
+        if let Some(r) = result {
+            self.inspect(st, "result", || r.clone());
+        }
+        // A Pass state has no Parameters or ResultSelector step of its own to show otherwise.
+        if result.is_none() {
+            self.inspect(st, "afterParameters", || {
+                res.clone().unwrap_or_else(|| raw.clone())
+            });
+        }
+        self.inspect(st, "afterResultSelector", || {
+            res.clone().unwrap_or_else(|| raw.clone())
+        });
         self.assign(
             st,
             io.assign.as_ref(),
@@ -514,6 +572,7 @@ impl<'a> Run<'a> {
                 Self::result_path(rp, raw, r)?
             }
         };
+        self.inspect(st, "afterResultPath", || out.clone());
         self.output_path(st, out, scope)
     }
 
@@ -524,6 +583,7 @@ impl<'a> Run<'a> {
         }
         let eff = self.input_path(st, &raw, scope)?;
         let eff = eff.unwrap_or(raw);
+        self.inspect(st, "afterInputPath", || eff.clone());
         self.assign(st, st.node.io.assign.as_ref(), &eff, None, scope)?;
         self.output_path(st, eff, scope)
     }
@@ -606,6 +666,7 @@ impl<'a> Run<'a> {
             return Ok((out, Some(next)));
         }
         let eff = self.input_path(st, &raw, scope)?.unwrap_or(raw);
+        self.inspect(st, "afterInputPath", || eff.clone());
         let mut chosen = None;
         {
             let env = self.penv(&eff, scope, st, None);
@@ -772,6 +833,9 @@ impl<'a> Run<'a> {
         cause: &StrSpec,
         scope: &Scope,
     ) -> Failure {
+        if !st.node.io.jsonata {
+            self.inspect(st, "afterInputPath", || raw.clone());
+        }
         let eval = |s: &StrSpec, field: &str| -> Result<Option<String>, Thrown> {
             Ok(match s {
                 StrSpec::None => None,
@@ -910,6 +974,9 @@ impl<'a> Run<'a> {
         scope: &mut Scope,
     ) -> StepResult {
         let node = st.node;
+        if let Some(p) = self.probe_of(st) {
+            p.record_failure(&f);
+        }
         let Some(c) = node
             .catch
             .iter()
@@ -962,6 +1029,9 @@ impl<'a> Run<'a> {
         scope: &mut Scope,
     ) -> Result<Value, Thrown> {
         let io = &st.node.io;
+        if !matches!(st.node.kind, Kind::Map(_)) {
+            self.inspect(st, "result", || result.clone());
+        }
         if io.jsonata {
             return self.jsonata_finish(st, raw, Some(result), scope);
         }
@@ -969,8 +1039,10 @@ impl<'a> Run<'a> {
             Some(t) => t.eval(&self.penv(&result, scope, st, None))?,
             None => result,
         };
+        self.inspect(st, "afterResultSelector", || selected.clone());
         self.assign(st, io.assign.as_ref(), &selected, None, scope)?;
         let out = Self::result_path(&io.result_path, raw, selected)?;
+        self.inspect(st, "afterResultPath", || out.clone());
         self.output_path(st, out, scope)
     }
 
@@ -1003,6 +1075,7 @@ impl<'a> Run<'a> {
         } else {
             let eff = self.input_path(st, raw, scope)?;
             let eff_ref = eff.as_ref().unwrap_or(raw);
+            self.inspect(st, "afterInputPath", || eff_ref.clone());
             match (&io.parameters, &node.kind) {
                 (Some(p), Kind::Task { .. } | Kind::Parallel { .. }) => {
                     p.eval(&self.penv(eff_ref, scope, st, None))?
@@ -1010,6 +1083,21 @@ impl<'a> Run<'a> {
                 _ => eff.unwrap_or_else(|| raw.clone()),
             }
         };
+        if !matches!(node.kind, Kind::Map(_)) {
+            let field = if io.jsonata {
+                "afterArguments"
+            } else {
+                "afterParameters"
+            };
+            self.inspect(st, field, || input.clone());
+        }
+        // TestState runs a mocked Map or Parallel state without its iterations or branches.
+        let mocked = self
+            .probe_of(st)
+            .filter(|p| p.mock_iterations)
+            .and(self.mock.as_ref())
+            .filter(|m| m.mocks(&node.name))
+            .map(|m| m.response(&node.name, 0).unwrap_or(Ok(Value::Null)));
         match &node.kind {
             Kind::Task {
                 resource,
@@ -1027,8 +1115,11 @@ impl<'a> Run<'a> {
                 self.task(st, resource, input, timeout, heartbeat, prev)
                     .await
             }
+            Kind::Parallel { .. } if mocked.is_some() => {
+                mocked.unwrap_or(Ok(Value::Null)).map_err(mocked_failure)
+            }
             Kind::Parallel { branches } => self.parallel(st, branches, input, scope, prev).await,
-            Kind::Map(spec) => self.map(st, spec, raw, input, scope, prev).await,
+            Kind::Map(spec) => self.map(st, spec, raw, input, scope, prev, mocked).await,
             _ => unreachable!("only Task, Map and Parallel states make attempts"),
         }
     }
@@ -1435,10 +1526,15 @@ impl<'a> Run<'a> {
         eff: Value,
         scope: &mut Scope,
         prev: &mut u64,
+        mocked: Option<Result<Value, TaskError>>,
     ) -> Result<Value, Thrown> {
         let jsonata = st.node.io.jsonata;
+        let probe = self.probe_of(st);
+        let reader_data = probe.and_then(|p| p.map_item_reader_data.clone());
         // The items and the per-item inputs.
-        let items: Vec<Value> = if jsonata {
+        let items: Vec<Value> = if let Some(data) = reader_data {
+            data
+        } else if jsonata {
             match &spec.items {
                 Some(items) => {
                     let states = self.states_value(raw, st, None, None, None);
@@ -1478,6 +1574,7 @@ impl<'a> Run<'a> {
                 }
                 None => eff.clone(),
             };
+            self.inspect(st, "afterItemsPath", || found.clone());
             match found {
                 Value::Array(a) => a,
                 other => {
@@ -1524,6 +1621,35 @@ impl<'a> Run<'a> {
         }
         drop(items);
         let n = inputs.len();
+        if probe.is_some() {
+            if spec.selector_path.is_some() || spec.selector_jsonata.is_some() {
+                self.inspect(st, "afterItemSelector", || Value::Array(inputs.clone()));
+            }
+            self.inspect(st, "maxConcurrency", || json!(max_conc));
+            if let Some(c) = tol_count {
+                self.inspect(st, "toleratedFailureCount", || json!(c as u64));
+            }
+            if let Some(p) = tol_pct {
+                self.inspect(st, "toleratedFailurePercentage", || json!(p));
+            }
+        }
+        if let Some(mocked) = mocked {
+            // TestState: the mock is the Map's result, and `mapIterationFailureCount` iterations
+            // failed (https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestStateConfiguration.html).
+            let result = mocked.map_err(mocked_failure)?;
+            let failures = probe
+                .and_then(|p| p.map_iteration_failure_count)
+                .unwrap_or(0) as f64;
+            let by_count = tol_count.is_some_and(|c| failures <= c);
+            let by_pct = tol_pct.is_some_and(|p| n > 0 && failures * 100.0 / n as f64 <= p);
+            if (tol_count.is_some() || tol_pct.is_some()) && !(by_count || by_pct) {
+                return Err(Thrown::plain(Failure::new(
+                    names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
+                )));
+            }
+            return Ok(result);
+        }
         let started = self.emit(prev, E::MapStateStarted, || {
             Some(("mapStateStartedEventDetails", json!({"length": n})))
         });
@@ -1626,6 +1752,14 @@ fn failure_details(f: &Failure) -> Value {
         m.insert("cause".into(), Value::String(c.clone()));
     }
     Value::Object(m)
+}
+
+/// A mocked Map or Parallel state's error (TestState's `mock.errorOutput`).
+fn mocked_failure(e: TaskError) -> Thrown {
+    Thrown::plain(Failure {
+        error: Some(e.error),
+        cause: (!e.cause.is_empty()).then_some(e.cause),
+    })
 }
 
 fn invalid_path(p: &Path) -> Thrown {

@@ -75,6 +75,9 @@ pub struct ExecOptions {
     pub start_time: Option<DateTime<Utc>>,
     /// Run a redrive (RedriveExecution): resume at a top-level state instead of StartAt.
     pub redrive: Option<Redrive>,
+    /// TestState's probe of one state: its starting variables and context, and what its
+    /// pipeline computed ([`testing::StateProbe`]).
+    pub probe: Option<Arc<testing::StateProbe>>,
 }
 
 /// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
@@ -127,6 +130,7 @@ impl Default for ExecOptions {
             cancel: None,
             start_time: None,
             redrive: None,
+            probe: None,
         }
     }
 }
@@ -287,6 +291,7 @@ impl Engine {
             timed_out: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
             redrive: options.redrive.clone(),
+            probe: options.probe.clone(),
         };
         let result = match (options.virtual_time, machine.timeout_seconds) {
             (false, Some(secs)) => {

@@ -1,6 +1,7 @@
 //! A typed local test harness for workflows built with `workflow-dsl`: run the workflow
 //! in-process, with real step implementations or typed mocks of some steps, and assert the
-//! outcome (typed output or error name) and the states it went through.
+//! outcome (typed output or error name) and the states it went through. [`StateProbe`] is
+//! TestState's view into one state's run (its variables, context and data-flow steps).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -63,11 +64,11 @@
 //! # });
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use workflow_dsl::builder::IntoWorkflow;
 use workflow_dsl::emit::EmitError;
 use workflow_dsl::model::StateMachine;
@@ -243,4 +244,150 @@ pub enum OutcomeError {
     /// The output is not of the requested type.
     #[error("the output is not of the requested type: {0}")]
     OutputType(String),
+}
+
+/// What TestState (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html>)
+/// gives one run of the state under test, and what that run records for TestState's
+/// `inspectionData`: the variables and context object the state starts with, the Map settings of
+/// `stateConfiguration`, and the data-flow steps of the state's pipeline (`afterInputPath`,
+/// `afterParameters`, `result`, ...). Set it as [`crate::ExecOptions::probe`]; only the
+/// top-level state named [`StateProbe::state`] is probed.
+#[derive(Debug, Default)]
+pub struct StateProbe {
+    /// The name of the state under test.
+    pub state: String,
+    /// Workflow variables in scope when the state starts (TestState's `variables`).
+    pub variables: Vec<(String, Value)>,
+    /// A context object (`$$`, `$states.context`) to use instead of the engine's (TestState's
+    /// `context`).
+    pub context: Option<Value>,
+    /// Run a mocked Map or Parallel state without its iterations or branches: the mock's response
+    /// is the state's result (TestState with a `mock` on a Map or Parallel state).
+    pub mock_iterations: bool,
+    /// `stateConfiguration.mapIterationFailureCount`: how many iterations of the mocked Map failed.
+    pub map_iteration_failure_count: Option<u64>,
+    /// `stateConfiguration.mapItemReaderData`: the items an `ItemReader` would have read.
+    pub map_item_reader_data: Option<Vec<Value>>,
+    recorded: Mutex<Map<String, Value>>,
+    failure: Mutex<Option<crate::Failure>>,
+}
+
+impl StateProbe {
+    /// A probe of the state named `state`.
+    pub fn new(state: impl Into<String>) -> Self {
+        StateProbe {
+            state: state.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Records one inspection field; the first value recorded for a field is kept.
+    pub(crate) fn record(&self, field: &str, value: Value) {
+        let mut m = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(field.to_string()).or_insert(value);
+    }
+
+    /// Records the error the state raised before its catchers were looked at.
+    pub(crate) fn record_failure(&self, f: &crate::Failure) {
+        let mut slot = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(f.clone());
+        }
+    }
+
+    /// The inspection fields recorded so far (values as the pipeline computed them).
+    pub fn recorded(&self) -> Map<String, Value> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The error the state raised (and a catcher may have handled), if any.
+    pub fn failure(&self) -> Option<crate::Failure> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn machine(v: Value) -> StateMachine {
+        StateMachine::from_value(v).expect("a valid machine")
+    }
+
+    async fn probed(m: &StateMachine, input: Value, probe: StateProbe) -> Arc<StateProbe> {
+        let probe = Arc::new(probe);
+        let options = ExecOptions {
+            probe: Some(probe.clone()),
+            ..ExecOptions::virtual_time()
+        };
+        Engine::new(TaskRegistry::new())
+            .execute(m, input, options)
+            .await
+            .expect("the machine runs");
+        probe
+    }
+
+    // The data-flow steps of https://docs.aws.amazon.com/step-functions/latest/apireference/API_InspectionData.html,
+    // recorded for the probed state only.
+    #[tokio::test]
+    async fn the_probe_records_the_pipeline_of_its_state_only() {
+        let m = machine(json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "InputPath": "$.in", "Parameters": {"v.$": "$.x"}, "ResultPath": "$.out", "Next": "B"},
+            "B": {"Type": "Pass", "Result": 1, "End": true}}}));
+        let p = probed(&m, json!({"in": {"x": 5}}), StateProbe::new("A")).await;
+        let r = p.recorded();
+        assert_eq!(r["afterInputPath"], json!({"x": 5}));
+        assert_eq!(r["afterParameters"], json!({"v": 5}));
+        assert_eq!(r["afterResultSelector"], json!({"v": 5}));
+        assert_eq!(
+            r["afterResultPath"],
+            json!({"in": {"x": 5}, "out": {"v": 5}})
+        );
+        assert!(!r.contains_key("result"), "B's Result is not A's: {r:?}");
+        assert!(p.failure().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_probe_seeds_variables_and_the_context() {
+        let m = machine(
+            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Output": {"v": "{% $v %}", "name": "{% $states.context.Execution.Name %}"}, "End": true}}}),
+        );
+        let mut probe = StateProbe::new("A");
+        probe.variables = vec![("v".into(), json!([1, 2]))];
+        probe.context = Some(json!({"Execution": {"Name": "given"}}));
+        let probe = Arc::new(probe);
+        let options = ExecOptions {
+            probe: Some(probe.clone()),
+            ..ExecOptions::virtual_time()
+        };
+        let r = Engine::new(TaskRegistry::new())
+            .execute(&m, json!({}), options)
+            .await
+            .unwrap();
+        match r.status {
+            ExecutionStatus::Succeeded { output } => {
+                assert_eq!(output, json!({"v": [1, 2], "name": "given"}))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_probe_keeps_the_error_a_catcher_handled() {
+        let m = machine(json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:states:::nothing:here",
+                  "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "B"}], "End": true},
+            "B": {"Type": "Succeed"}}}));
+        let p = probed(&m, json!({}), StateProbe::new("A")).await;
+        let f = p.failure().expect("A failed before its catcher");
+        assert_eq!(f.error.as_deref(), Some("States.Runtime"));
+    }
 }

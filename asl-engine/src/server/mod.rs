@@ -37,6 +37,7 @@ mod activities;
 mod client;
 pub mod faults;
 mod journal;
+mod mock_shapes;
 mod ops;
 mod protocol;
 mod store;

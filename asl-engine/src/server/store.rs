@@ -341,6 +341,7 @@ impl Service {
             cancel: None,
             start_time: Some(start),
             redrive: None,
+            probe: None,
         }
     }
 

@@ -1,19 +1,34 @@
-//! TestState: runs one state on an input and reports its output, next state and status
-//! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html>).
+//! TestState: runs one state on an input and reports its output, next state, status and (DEBUG,
+//! TRACE) its data flow, with the 2025 additions: mocks of Task, Map and Parallel states checked
+//! against the API's response shape, `context`, `variables` and `stateConfiguration`
+//! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html>,
+//! <https://docs.aws.amazon.com/step-functions/latest/dg/test-state-isolation.html>).
 //!
 //! The state runs inside a throwaway machine whose other states (its `Next`, Choice and Catch
 //! targets) are `Succeed` states, so the execution's output is the tested state's output and the
-//! first other state entered is the next state. As in AWS, retriers are not run: an error a
-//! retrier would retry gives status RETRIABLE.
+//! first other state entered is the next state. Retriers are not run: an error a retrier would
+//! still retry (after `stateConfiguration.retrierRetryCount` retries) gives status RETRIABLE and
+//! the retry's backoff. A [`StateProbe`] carries the variables, the context and the Map settings
+//! into the run, and brings back the pipeline's steps and the error the state raised.
+//!
+//! The API reference names the exceptions (ValidationException, InvalidDefinition, ...) but prints
+//! no messages: the messages here are AWS's as its answers were recorded in public test snapshots
+//! made against AWS, where one exists, and this engine's own where none does (each such place says
+//! so).
 
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
-use workflow_dsl::model::{State, StateMachine};
+use workflow_dsl::model::{Catcher, Retrier, State, StateMachine};
 
+use super::mock_shapes::{self, Mode};
 use super::protocol::{ApiError, Req};
 use super::store::Service;
+use crate::testing::StateProbe;
 use crate::{CompiledMachine, ExecOptions, ExecutionStatus, MockConfig};
+
+/// How long one TestState call may run (API_TestState.html: "up to five minutes").
+const TEST_STATE_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(
@@ -32,25 +47,368 @@ fn state_definition(
             .get(name)
             .cloned()
             .map(|s| (name.to_string(), s))
-            .ok_or_else(|| invalid(format!("the definition has no state '{name}'"))),
+            .ok_or_else(|| ApiError::validation("State not found in definition")),
         (Some(_), None) => Err(ApiError::validation(
             "stateName is required when the definition is a whole state machine",
         )),
-        (None, name) => Ok((name.unwrap_or("TestState").to_string(), definition.clone())),
+        // AWS names a lone state "StateName" (its context object's `State.Name`).
+        (None, name) => Ok((name.unwrap_or("StateName").to_string(), definition.clone())),
     }
 }
 
-/// True when a retrier of `state` would retry `error` (AWS's matching: the name, `States.ALL`
-/// except for States.Runtime, `States.TaskFailed` for task errors other than States.Timeout).
-fn retriable(state: &State, error: &str) -> bool {
-    state.retriers().iter().any(|r| {
-        let attempts = r
-            .max_attempts
-            .as_ref()
-            .and_then(|n| n.as_u64())
-            .unwrap_or(3);
-        attempts > 0 && crate::exec::error_matches(&r.error_equals, Some(error))
+/// What a retrier does with an error after `retried` earlier retries
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-retrying-after-an-error>).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RetryDecision {
+    /// The index of the first retrier whose `ErrorEquals` matches the error.
+    pub index: usize,
+    /// The wait before the next retry, when the retrier has attempts left:
+    /// `IntervalSeconds × BackoffRate^retried`, at most `MaxDelaySeconds` (whole seconds).
+    pub backoff_seconds: Option<i64>,
+}
+
+fn number(n: Option<&serde_json::Number>, default: f64) -> f64 {
+    n.and_then(|n| n.as_f64()).unwrap_or(default)
+}
+
+/// The retrier that matches `error` (AWS's matching, as the interpreter's) and whether it retries
+/// once more after `retried` retries (`stateConfiguration.retrierRetryCount`).
+pub(super) fn retry_decision(
+    retriers: &[Retrier],
+    error: &str,
+    retried: u64,
+) -> Option<RetryDecision> {
+    let index = retriers
+        .iter()
+        .position(|r| crate::exec::error_matches(&r.error_equals, Some(error)))?;
+    let r = &retriers[index];
+    let max_attempts = number(r.max_attempts.as_ref(), 3.0);
+    let backoff_seconds = ((retried as f64) < max_attempts).then(|| {
+        let mut delay = number(r.interval_seconds.as_ref(), 1.0)
+            * number(r.backoff_rate.as_ref(), 2.0).powi(retried.min(i32::MAX as u64) as i32);
+        if let Some(max) = r.max_delay_seconds.as_ref().and_then(|n| n.as_f64()) {
+            delay = delay.min(max);
+        }
+        // The SDK models it as a 32-bit integer.
+        delay.round().min(i32::MAX as f64) as i64
+    });
+    Some(RetryDecision {
+        index,
+        backoff_seconds,
     })
+}
+
+/// The index of the catcher that handles `error`.
+pub(super) fn catch_index(catchers: &[Catcher], error: &str) -> Option<usize> {
+    catchers
+        .iter()
+        .position(|c| crate::exec::error_matches(&c.error_equals, Some(error)))
+}
+
+/// True for a Task whose integration pattern is `.sync` or `.waitForTaskToken`.
+fn waits(state: &State) -> bool {
+    matches!(state, State::Task(t) if t.resource.contains(".sync") || t.resource.ends_with(".waitForTaskToken"))
+}
+
+/// True for an activity Task.
+fn is_activity(state: &State) -> bool {
+    matches!(state, State::Task(t) if t.resource.starts_with("arn:") && t.resource.contains(":activity:"))
+}
+
+/// Checks TestState's `context`: the members of the context object a mock may set, with their
+/// types (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html>);
+/// the messages are AWS's ("Invalid Context object provided: ...").
+pub(super) fn check_context(context: &Value, state: &State) -> Result<(), String> {
+    let fail = |m: String| Err(format!("Invalid Context object provided: {m}"));
+    let Some(top) = context.as_object() else {
+        return fail("the Context object must be a JSON object".into());
+    };
+    type Fields = &'static [(&'static str, Kind)];
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Str,
+        Int,
+        Any,
+    }
+    const EXECUTION: Fields = &[
+        ("Id", Kind::Str),
+        ("Input", Kind::Any),
+        ("Name", Kind::Str),
+        ("RoleArn", Kind::Str),
+        ("StartTime", Kind::Str),
+        ("RedriveCount", Kind::Int),
+        ("RedriveTime", Kind::Str),
+    ];
+    const STATE: Fields = &[
+        ("EnteredTime", Kind::Str),
+        ("Name", Kind::Str),
+        ("RetryCount", Kind::Int),
+    ];
+    const STATE_MACHINE: Fields = &[("Id", Kind::Str), ("Name", Kind::Str)];
+    const TASK: Fields = &[("Token", Kind::Str)];
+    for (key, value) in top {
+        let fields = match key.as_str() {
+            "Execution" => EXECUTION,
+            "State" => STATE,
+            "StateMachine" => STATE_MACHINE,
+            "Task" if waits(state) => TASK,
+            "Task" => return fail("Context object contains 'Task' when state is not a Task state with a '.sync' or '.waitForTaskToken' service integration pattern".into()),
+            "Map" => return fail("'Map' field is not supported when mocking a Context object".into()),
+            other => return fail(format!("Field '{other}' is not allowed")),
+        };
+        let Some(members) = value.as_object() else {
+            return fail(format!("{key} must be an object"));
+        };
+        for (name, v) in members {
+            let Some((_, kind)) = fields.iter().find(|(f, _)| f == name) else {
+                return fail(format!("Field '{name}' is not allowed"));
+            };
+            let ok = match kind {
+                Kind::Str => v.is_string(),
+                Kind::Int => v.as_u64().is_some(),
+                Kind::Any => true,
+            };
+            if !ok {
+                let what = if matches!(kind, Kind::Int) {
+                    "an integer"
+                } else {
+                    "a string"
+                };
+                return fail(format!("{key}.{name} must be {what}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True when a state of `name` is inside the Map's item processor or a Parallel branch.
+fn contains_state(state: &State, name: &str) -> bool {
+    let subs: Vec<&workflow_dsl::model::SubWorkflow> = match state {
+        State::Map(m) => m.item_processor.iter().chain(m.iterator.iter()).collect(),
+        State::Parallel(p) => p.branches.iter().collect(),
+        _ => Vec::new(),
+    };
+    subs.iter().any(|sub| {
+        sub.states
+            .iter()
+            .any(|(n, s)| n == name || contains_state(s, name))
+    })
+}
+
+/// A mocked result or error (TestState's `mock`).
+enum Mocked {
+    Result(Value),
+    Error { error: String, cause: String },
+}
+
+/// `stateConfiguration`
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestStateConfiguration.html>).
+#[derive(Default)]
+struct Configuration {
+    retrier_retry_count: Option<u64>,
+    error_caused_by_state: Option<String>,
+    map_iteration_failure_count: Option<u64>,
+    map_item_reader_data: Option<Vec<Value>>,
+}
+
+/// A non-negative integer member of `stateConfiguration`, with AWS's range message.
+fn count(cfg: &Value, field: &str) -> Result<Option<u64>, ApiError> {
+    match cfg.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match (v.as_u64(), v.as_i64()) {
+            (Some(n), _) => Ok(Some(n)),
+            (None, Some(n)) => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{n}' at 'stateConfiguration.{field}' failed to satisfy constraint: Member must have value greater than or equal to 0"
+            ))),
+            _ => Err(ApiError::new(
+                "SerializationException",
+                format!("'{field}' must be an integer"),
+            )),
+        },
+    }
+}
+
+fn configuration(req: &Req) -> Result<Configuration, ApiError> {
+    let Some(cfg) = req.get("stateConfiguration") else {
+        return Ok(Configuration::default());
+    };
+    if !cfg.is_object() {
+        return Err(ApiError::new(
+            "SerializationException",
+            "'stateConfiguration' must be an object",
+        ));
+    }
+    let text = |field: &str| -> Result<Option<String>, ApiError> {
+        match cfg.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::new(
+                "SerializationException",
+                format!("'{field}' must be a string"),
+            )),
+        }
+    };
+    let error_caused_by_state = text("errorCausedByState")?;
+    if let Some(s) = &error_caused_by_state {
+        if s.is_empty() || s.chars().count() > 80 {
+            return Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{s}' at 'stateConfiguration.errorCausedByState' failed to satisfy constraint: Member must have length between 1 and 80"
+            )));
+        }
+    }
+    let map_item_reader_data = match text("mapItemReaderData")? {
+        None => None,
+        Some(t) => match serde_json::from_str::<Value>(&t) {
+            Ok(Value::Array(items)) => Some(items),
+            Ok(_) => {
+                return Err(ApiError::validation(
+                    "mapItemReaderData must be a JSON array of the items the ItemReader reads",
+                ))
+            }
+            Err(e) => {
+                return Err(ApiError::validation(format!(
+                    "mapItemReaderData is not valid JSON: {e}"
+                )))
+            }
+        },
+    };
+    Ok(Configuration {
+        retrier_retry_count: count(cfg, "retrierRetryCount")?,
+        error_caused_by_state,
+        map_iteration_failure_count: count(cfg, "mapIterationFailureCount")?,
+        map_item_reader_data,
+    })
+}
+
+/// Reads and checks `mock` (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_MockInput.html>).
+fn mock_of(mock: &Value) -> Result<(Mocked, Mode), ApiError> {
+    let mode = match mock.get("fieldValidationMode") {
+        None | Some(Value::Null) => Mode::Strict,
+        Some(Value::String(s)) => Mode::parse(s).ok_or_else(|| {
+            ApiError::validation(format!(
+                "1 validation error detected: Value '{s}' at 'mock.fieldValidationMode' failed to satisfy constraint: Member must satisfy enum value set: [STRICT, PRESENT, NONE]"
+            ))
+        })?,
+        Some(_) => {
+            return Err(ApiError::new(
+                "SerializationException",
+                "'fieldValidationMode' must be a string",
+            ))
+        }
+    };
+    let result = mock.get("result").filter(|v| !v.is_null());
+    let error = mock.get("errorOutput").filter(|v| !v.is_null());
+    let mocked = match (result, error) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(
+                "A test mock should have only one of the following fields: [result, errorOutput].",
+            ))
+        }
+        (Some(Value::String(r)), None) => {
+            let v = serde_json::from_str(r)
+                .map_err(|e| ApiError::validation(format!("mock.result is not valid JSON: {e}")))?;
+            Mocked::Result(v)
+        }
+        (Some(_), None) => {
+            return Err(ApiError::new(
+                "SerializationException",
+                "'result' must be a string",
+            ))
+        }
+        (None, Some(e)) => {
+            let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            Mocked::Error {
+                error: text("error"),
+                cause: text("cause"),
+            }
+        }
+        (None, None) => {
+            return Err(ApiError::validation(
+                "A test mock should have one of the following fields: [result, errorOutput].",
+            ))
+        }
+    };
+    Ok((mocked, mode))
+}
+
+/// Checks the mock against the state it replaces: the state types a mock may stand in for, the
+/// shape of a Map's or Parallel's result, the integration's response shape.
+fn check_mock(mocked: &Mocked, mode: Mode, state: &State) -> Result<(), ApiError> {
+    let type_name = match state {
+        State::Task(_) => "Task",
+        State::Map(_) => "Map",
+        State::Parallel(_) => "Parallel",
+        State::Pass(_) => "Pass",
+        State::Choice(_) => "Choice",
+        State::Wait(_) => "Wait",
+        State::Succeed(_) => "Succeed",
+        State::Fail(_) => "Fail",
+    };
+    // "A mock can only be specified for Task, Map, or Parallel states" (API_TestState.html).
+    if !matches!(state, State::Task(_) | State::Map(_) | State::Parallel(_)) {
+        return Err(ApiError::validation(format!(
+            "State type '{type_name}' is not supported when a mock is specified"
+        )));
+    }
+    let Mocked::Result(result) = mocked else {
+        return Ok(());
+    };
+    match state {
+        // With a ResultWriter the Map's result is the writer's summary object.
+        State::Map(m) if m.result_writer.is_some() && !result.is_object() => {
+            return Err(ApiError::validation("Mocked result must be a JSON object."));
+        }
+        State::Map(m) if m.result_writer.is_none() && !result.is_array() => {
+            return Err(ApiError::validation("Mocked result must be an array."));
+        }
+        State::Parallel(p) => match result.as_array() {
+            None => return Err(ApiError::validation("Mocked result must be an array.")),
+            Some(a) if a.len() != p.branches.len() => {
+                return Err(ApiError::validation(
+                    "Mocked result must contain the same number of items as number of Parallel branches.",
+                ))
+            }
+            Some(_) => {}
+        },
+        State::Task(t) => {
+            if let Some(shape) = mock_shapes::shape_of(&t.resource) {
+                mock_shapes::check(result, shape, mode).map_err(ApiError::validation)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// TestState's `mock` as a mock case of the engine.
+fn mock_case(state: &str, mocked: &Mocked) -> Result<crate::MockCase, ApiError> {
+    let response = match mocked {
+        Mocked::Result(v) => json!({"Return": v}),
+        Mocked::Error { error, cause } => json!({"Throw": {"Error": error, "Cause": cause}}),
+    };
+    let cfg = json!({
+        "StateMachines": {"TestState": {"TestCases": {"mock": {state: "mocked"}}}},
+        "MockedResponses": {"mocked": {"0": response}},
+    });
+    MockConfig::from_json(&cfg.to_string())
+        .and_then(|c| c.test_case("TestState", "mock"))
+        .map_err(|e| ApiError::validation(e.to_string()))
+}
+
+/// `variables`: a JSON object of variable names and values.
+fn variables(req: &Req) -> Result<Vec<(String, Value)>, ApiError> {
+    let Some(text) = req.opt_str("variables")? else {
+        return Ok(Vec::new());
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m.into_iter().collect()),
+        Ok(_) => Err(ApiError::validation(
+            "variables must be a JSON object literal of variable names and values",
+        )),
+        Err(e) => Err(ApiError::validation(format!(
+            "variables is not valid JSON: {e}"
+        ))),
+    }
 }
 
 pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Value, ApiError> {
@@ -72,13 +430,103 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
             "1 validation error detected: Value '{level}' at 'inspectionLevel' failed to satisfy constraint: Member must satisfy enum value set: [INFO, DEBUG, TRACE]"
         )));
     }
+    let mock = req.get("mock").map(mock_of).transpose()?;
+    let reveal_secrets = req.opt_bool("revealSecrets")?.unwrap_or(false);
+    let config = configuration(req)?;
+    let variables = variables(req)?;
+    let context =
+        match req.opt_str("context")? {
+            None => None,
+            Some(t) => Some(serde_json::from_str::<Value>(t).map_err(|e| {
+                ApiError::validation(format!("Invalid Context object provided: {e}"))
+            })?),
+        };
 
-    // Retriers do not run in TestState.
+    // The combinations AWS refuses (API_TestState.html, API_TestStateConfiguration.html).
+    let is_map = matches!(state, State::Map(_));
+    let is_map_or_parallel = is_map || matches!(state, State::Parallel(_));
+    if let Some((mocked, mode)) = &mock {
+        if reveal_secrets {
+            return Err(ApiError::validation(
+                "TestState does not support RevealSecrets when a mock is specified.",
+            ));
+        }
+        check_mock(mocked, *mode, &state)?;
+    } else {
+        // "TestState only supports ... Activity tasks, .sync or .waitForTaskToken service
+        // integration patterns, Parallel, or Map states" when a mock is specified.
+        if is_map_or_parallel {
+            return Err(ApiError::new(
+                "InvalidDefinition",
+                "TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]",
+            ));
+        }
+        // "This field may only be specified if a mock is specified in the same request." (the
+        // message is this engine's).
+        if context.is_some() {
+            return Err(ApiError::validation(
+                "The context field may only be specified if a mock is specified in the same request.",
+            ));
+        }
+        // This engine's message (none recorded from AWS).
+        if is_activity(&state) || waits(&state) {
+            return Err(ApiError::new(
+                "InvalidDefinition",
+                "TestState API does not support Activity tasks, .sync or .waitForTaskToken service integration patterns unless a mock is specified",
+            ));
+        }
+        // The role is optional only when the Task's call is mocked.
+        if matches!(state, State::Task(_)) && req.opt_str("roleArn")?.is_none() {
+            return Err(ApiError::validation(
+                "RoleArn must be specified when testing a Task state",
+            ));
+        }
+    }
+    if let Some(c) = &context {
+        check_context(c, &state).map_err(ApiError::validation)?;
+    }
+    if let Some(s) = &config.error_caused_by_state {
+        let mocks_error = matches!(mock, Some((Mocked::Error { .. }, _)));
+        // This engine's message (none recorded from AWS).
+        if !is_map_or_parallel || !mocks_error {
+            return Err(ApiError::validation(
+                "errorCausedByState can only be specified when an errorOutput is mocked for a Map or Parallel state.",
+            ));
+        }
+        if !contains_state(&state, s) {
+            return Err(ApiError::validation(format!(
+                "errorCausedByState '{s}' is not a state of the tested {} state.",
+                if is_map { "Map" } else { "Parallel" }
+            )));
+        }
+    }
+    // This engine's message (none recorded from AWS).
+    if !is_map
+        && (config.map_iteration_failure_count.is_some() || config.map_item_reader_data.is_some())
+    {
+        return Err(ApiError::validation(
+            "mapIterationFailureCount and mapItemReaderData can only be specified for a Map state.",
+        ));
+    }
+    if let (Some(_), State::Map(m)) = (&config.map_item_reader_data, &state) {
+        if m.item_reader.is_none() {
+            return Err(ApiError::validation(
+                "mapItemReaderData can only be specified for a Map state with an ItemReader.",
+            ));
+        }
+    }
+
+    // Retriers do not run in TestState; a mocked Map runs none of its iterations, so its
+    // distributed-mode readers and writers are not needed either.
     if let Some(obj) = state_value.as_object_mut() {
         obj.remove("Retry");
+        if mock.is_some() && is_map {
+            obj.remove("ItemReader");
+            obj.remove("ItemBatcher");
+            obj.remove("ResultWriter");
+        }
     }
     let successors: Vec<String> = state.successors().iter().map(|s| s.to_string()).collect();
-    let catch_targets: Vec<&str> = state.catchers().iter().map(|c| c.next.as_str()).collect();
     let mut states = Map::new();
     states.insert(name.clone(), state_value);
     for s in &successors {
@@ -86,77 +534,129 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
             states.insert(s.clone(), json!({"Type": "Succeed"}));
         }
     }
-    let machine = StateMachine::from_value(json!({"StartAt": name, "States": states}))
+    // A whole machine's QueryLanguage is its states' default.
+    let mut top = json!({"StartAt": name, "States": states});
+    if let Some(lang) = definition
+        .get("States")
+        .and(definition.get("QueryLanguage"))
+    {
+        top["QueryLanguage"] = lang.clone();
+    }
+    let machine = StateMachine::from_value(top)
         .map_err(|e| invalid(format!("SCHEMA_VALIDATION_FAILED: {e}")))?;
     let compiled = CompiledMachine::new(&machine)
         .map_err(|e| invalid(format!("SCHEMA_VALIDATION_FAILED: {e}")))?;
 
+    let has_reader = matches!(&state, State::Map(m) if m.item_reader.is_some());
+    let mut probe = StateProbe::new(name.clone());
+    probe.variables = variables.clone();
+    probe.context = context;
+    probe.mock_iterations = mock.is_some();
+    probe.map_iteration_failure_count = config.map_iteration_failure_count;
+    probe.map_item_reader_data = config
+        .map_item_reader_data
+        .clone()
+        .or_else(|| has_reader.then(Vec::new));
+    let probe = Arc::new(probe);
     let mut options = ExecOptions {
         virtual_time: true,
         state_machine_name: Some("TestState".into()),
         region: req.region.clone(),
         account_id: service.config.account_id.clone(),
         role_arn: req.opt_str("roleArn")?.map(str::to_owned),
+        probe: Some(probe.clone()),
         ..Default::default()
     };
-    if let Some(mock) = req.get("mock") {
-        options.mock = Some(mock_case(&name, mock)?);
+    if let Some((mocked, _)) = &mock {
+        options.mock = Some(mock_case(&name, mocked)?);
     }
-    let result = service
+    // "The TestState API can run for up to five minutes. If the execution of a state exceeds this
+    // duration, it fails with the States.Timeout error." (API_TestState.html)
+    let run = service
         .engine
-        .execute_compiled(&compiled, input, options)
-        .await;
+        .execute_compiled(&compiled, input.clone(), options);
+    let result = match tokio::time::timeout(TEST_STATE_LIMIT, run).await {
+        Ok(r) => r,
+        Err(_) => crate::ExecutionResult {
+            execution_arn: String::new(),
+            status: ExecutionStatus::Failed {
+                error: Some(crate::error::names::TIMEOUT.into()),
+                cause: Some("TestState ran for longer than five minutes".into()),
+            },
+            history: Vec::new(),
+        },
+    };
 
-    // The first state other than the tested one, and the last error raised before it.
+    // The first state other than the tested one, and the variables the tested state assigned.
     let mut next_state = None;
-    let mut last_error: Option<(Option<String>, Option<String>)> = None;
-    let mut task_result = None;
+    let mut assigned = Map::new();
     for ev in &result.history {
         let Some(details) = ev.details() else {
             continue;
         };
-        if let Some(entered) = details.get("name").and_then(Value::as_str) {
+        let event_name = details.get("name").and_then(Value::as_str);
+        if event_name == Some(name.as_str()) {
+            if let Some(Value::Object(vars)) = details.get("assignedVariables") {
+                for (k, v) in vars {
+                    let v = v
+                        .as_str()
+                        .and_then(|t| serde_json::from_str(t).ok())
+                        .unwrap_or_else(|| v.clone());
+                    assigned.insert(k.clone(), v);
+                }
+            }
+        }
+        if let Some(entered) = event_name {
             if entered != name && ev.event_type.as_str().ends_with("StateEntered") {
                 next_state = Some(entered.to_string());
                 break;
             }
         }
-        if details.get("error").is_some() || details.get("cause").is_some() {
-            let text = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
-            last_error = Some((text("error"), text("cause")));
-        }
-        if ev.event_type.as_str().ends_with("Succeeded")
-            && !ev.event_type.as_str().starts_with("Execution")
-        {
-            task_result = details.get("output").cloned();
-        }
     }
 
-    let mut out = Map::new();
-    let (status, error, cause, output) = match result.status {
-        ExecutionStatus::Succeeded { output } => {
-            let caught = next_state
-                .as_deref()
-                .is_some_and(|n| catch_targets.contains(&n))
-                && last_error.is_some();
-            if caught {
-                let (e, c) = last_error.clone().unwrap_or_default();
-                ("CAUGHT_ERROR", e, c, Some(output))
-            } else {
-                ("SUCCEEDED", None, None, Some(output))
-            }
-        }
+    let raised = probe.failure();
+    let (mut status, error, cause, mut output) = match result.status {
+        ExecutionStatus::Succeeded { output } => match &raised {
+            Some(f) => (
+                "CAUGHT_ERROR",
+                f.error.clone(),
+                f.cause.clone(),
+                Some(output),
+            ),
+            None => ("SUCCEEDED", None, None, Some(output)),
+        },
         ExecutionStatus::Failed { error, cause } | ExecutionStatus::TimedOut { error, cause } => {
             next_state = None;
             ("FAILED", error, cause, None)
         }
         ExecutionStatus::Aborted => ("FAILED", Some("States.Aborted".into()), None, None),
     };
-    let retry = status != "SUCCEEDED" && error.as_deref().is_some_and(|e| retriable(&state, e));
-    let status = if retry { "RETRIABLE" } else { status };
-    if retry {
-        next_state = None;
+    let mut error_details = Map::new();
+    if status != "SUCCEEDED" {
+        let retried = config.retrier_retry_count.unwrap_or(0);
+        if let Some(d) = error
+            .as_deref()
+            .and_then(|e| retry_decision(state.retriers(), e, retried))
+        {
+            error_details.insert("retryIndex".into(), json!(d.index));
+            if let Some(b) = d.backoff_seconds {
+                error_details.insert("retryBackoffIntervalSeconds".into(), json!(b));
+                status = "RETRIABLE";
+                next_state = None;
+                output = None;
+            }
+        }
+        if status == "CAUGHT_ERROR" {
+            if let Some(i) = error
+                .as_deref()
+                .and_then(|e| catch_index(state.catchers(), e))
+            {
+                error_details.insert("catchIndex".into(), json!(i));
+            }
+        }
     }
+
+    let mut out = Map::new();
     out.insert("status".into(), json!(status));
     if let Some(e) = error {
         out.insert("error".into(), json!(e));
@@ -164,44 +664,223 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     if let Some(c) = cause {
         out.insert("cause".into(), json!(c));
     }
-    if let (Some(o), false) = (&output, retry) {
+    if let Some(o) = &output {
         out.insert("output".into(), json!(o.to_string()));
     }
     if let Some(n) = next_state {
         out.insert("nextState".into(), json!(n));
     }
     if level != "INFO" {
-        let mut data = Map::new();
-        data.insert("input".into(), json!(input_text));
-        if let Some(r) = task_result {
-            data.insert("result".into(), r);
-        }
-        if let (Some(o), false) = (&output, retry) {
-            data.insert("afterResultPath".into(), json!(o.to_string()));
-        }
-        out.insert("inspectionData".into(), Value::Object(data));
+        out.insert(
+            "inspectionData".into(),
+            Value::Object(inspection_data(
+                &input,
+                probe.recorded(),
+                &variables,
+                assigned,
+                error_details,
+                status == "RETRIABLE",
+            )),
+        );
     }
     Ok(Value::Object(out))
 }
 
-/// TestState's `mock` (`result` JSON text, or `errorOutput` {error, cause}) as a mock case.
-fn mock_case(state: &str, mock: &Value) -> Result<crate::MockCase, ApiError> {
-    let response = if let Some(r) = mock.get("result").and_then(Value::as_str) {
-        let v: Value = serde_json::from_str(r)
-            .map_err(|e| ApiError::validation(format!("mock.result is not valid JSON: {e}")))?;
-        json!({"Return": v})
-    } else if let Some(e) = mock.get("errorOutput") {
-        json!({"Throw": {"Error": e.get("error").cloned().unwrap_or(json!("")), "Cause": e.get("cause").cloned().unwrap_or(json!(""))}})
-    } else {
-        return Err(ApiError::validation(
-            "mock needs a result or an errorOutput",
-        ));
-    };
-    let cfg = json!({
-        "StateMachines": {"TestState": {"TestCases": {"mock": {state: "mocked"}}}},
-        "MockedResponses": {"mocked": {"0": response}},
-    });
-    MockConfig::from_json(&cfg.to_string())
-        .and_then(|c| c.test_case("TestState", "mock"))
-        .map_err(|e| ApiError::validation(e.to_string()))
+/// `inspectionData` (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_InspectionData.html>):
+/// the data-flow steps as JSON text, the Map's numbers as numbers, `variables` after the state
+/// (those given and those it assigned), `errorDetails`. HTTP `request`/`response` (TRACE) are
+/// absent: this engine runs no HTTP Task.
+fn inspection_data(
+    input: &Value,
+    recorded: Map<String, Value>,
+    given: &[(String, Value)],
+    assigned: Map<String, Value>,
+    error_details: Map<String, Value>,
+    retriable: bool,
+) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("input".into(), json!(input.to_string()));
+    for (k, v) in recorded {
+        // A retriable attempt has no result to carry forward.
+        if retriable && matches!(k.as_str(), "afterResultSelector" | "afterResultPath") {
+            continue;
+        }
+        let v = match k.as_str() {
+            "maxConcurrency" | "toleratedFailureCount" | "toleratedFailurePercentage" => v,
+            _ => json!(v.to_string()),
+        };
+        data.insert(k, v);
+    }
+    let mut vars: Map<String, Value> = given.iter().cloned().collect();
+    vars.extend(assigned);
+    if !vars.is_empty() {
+        data.insert("variables".into(), json!(Value::Object(vars).to_string()));
+    }
+    if !error_details.is_empty() {
+        data.insert("errorDetails".into(), Value::Object(error_details));
+    }
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(v: Value) -> State {
+        serde_json::from_value(v).unwrap()
+    }
+
+    // API_TestStateConfiguration.html: retrierRetryCount is "the number of retry attempts that
+    // have occurred for the state's Retry that applies to the mocked error".
+    #[test]
+    fn retrier_retry_count_decides_retriable_and_the_backoff() {
+        let s = state(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true,
+            "Retry": [
+                {"ErrorEquals": ["Other"]},
+                {"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}
+            ]}),
+        );
+        let r = s.retriers();
+        assert_eq!(
+            retry_decision(r, "Boom", 0),
+            Some(RetryDecision {
+                index: 1,
+                backoff_seconds: Some(1)
+            })
+        );
+        assert_eq!(
+            retry_decision(r, "Boom", 4).unwrap().backoff_seconds,
+            Some(16)
+        );
+        assert_eq!(
+            retry_decision(r, "Boom", 5),
+            Some(RetryDecision {
+                index: 1,
+                backoff_seconds: None
+            })
+        );
+        assert_eq!(retry_decision(r, "Unrelated", 0), None);
+        let huge = state(json!({"Type": "Task", "Resource": "r", "End": true,
+            "Retry": [{"ErrorEquals": ["X"], "MaxAttempts": 99999999}]}));
+        assert_eq!(
+            retry_decision(huge.retriers(), "X", 5000)
+                .unwrap()
+                .backoff_seconds,
+            Some(i32::MAX as i64)
+        );
+    }
+
+    #[test]
+    fn retry_defaults_and_max_delay() {
+        let s = state(json!({"Type": "Task", "Resource": "r", "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 3, "MaxDelaySeconds": 10}]}));
+        let r = s.retriers();
+        // MaxAttempts 3 and BackoffRate 2.0 by default.
+        assert_eq!(retry_decision(r, "X", 1).unwrap().backoff_seconds, Some(6));
+        assert_eq!(retry_decision(r, "X", 2).unwrap().backoff_seconds, Some(10));
+        assert_eq!(retry_decision(r, "X", 3).unwrap().backoff_seconds, None);
+        // States.ALL does not match States.Runtime.
+        assert_eq!(retry_decision(r, "States.Runtime", 0), None);
+        let never = state(json!({"Type": "Task", "Resource": "r", "End": true,
+            "Retry": [{"ErrorEquals": ["X"], "MaxAttempts": 0}]}));
+        assert_eq!(
+            retry_decision(never.retriers(), "X", 0)
+                .unwrap()
+                .backoff_seconds,
+            None
+        );
+    }
+
+    #[test]
+    fn catch_index_is_the_first_matching_catcher() {
+        let s = state(
+            json!({"Type": "Task", "Resource": "r", "End": true, "Catch": [
+            {"ErrorEquals": ["A"], "Next": "a"},
+            {"ErrorEquals": ["States.ALL"], "Next": "b"}]}),
+        );
+        assert_eq!(catch_index(s.catchers(), "A"), Some(0));
+        assert_eq!(catch_index(s.catchers(), "B"), Some(1));
+    }
+
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html: the
+    // members a context object has.
+    #[test]
+    fn context_members_are_checked() {
+        let task = state(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}),
+        );
+        let wait = state(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true}),
+        );
+        let full = json!({"Execution": {"Id": "arn", "Input": {"a": 1}, "Name": "n", "RoleArn": "r", "StartTime": "t"},
+            "State": {"EnteredTime": "t", "Name": "S", "RetryCount": 0}, "StateMachine": {"Id": "i", "Name": "m"}});
+        assert_eq!(check_context(&full, &task), Ok(()));
+        let msg = |c: Value, s: &State| check_context(&c, s).unwrap_err();
+        assert_eq!(
+            msg(json!({"Execution": {"Id": 1}}), &task),
+            "Invalid Context object provided: Execution.Id must be a string"
+        );
+        assert_eq!(
+            msg(json!({"Map": {}}), &task),
+            "Invalid Context object provided: 'Map' field is not supported when mocking a Context object"
+        );
+        assert_eq!(
+            msg(json!({"Execution": {"pokemon": "x"}}), &task),
+            "Invalid Context object provided: Field 'pokemon' is not allowed"
+        );
+        assert_eq!(
+            msg(json!({"Pokedex": {}}), &task),
+            "Invalid Context object provided: Field 'Pokedex' is not allowed"
+        );
+        assert!(msg(json!({"Task": {"Token": "t"}}), &task).contains("'Task'"));
+        assert_eq!(
+            check_context(&json!({"Task": {"Token": "t"}}), &wait),
+            Ok(())
+        );
+        assert_eq!(
+            check_context(
+                &json!({"Execution": {}, "State": {}, "StateMachine": {}}),
+                &task
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn error_caused_by_state_must_be_inside() {
+        let map = state(
+            json!({"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "A", "States": {
+            "A": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]}}}}),
+        );
+        assert!(contains_state(&map, "A"));
+        assert!(contains_state(&map, "B"));
+        assert!(!contains_state(&map, "C"));
+    }
+
+    #[test]
+    fn mock_shapes_of_map_and_parallel_results() {
+        let map = state(
+            json!({"Type": "Map", "End": true, "ItemProcessor": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}}),
+        );
+        let par = state(json!({"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]}));
+        let pass = state(json!({"Type": "Pass", "End": true}));
+        let err = |m: Value, s: &State| {
+            check_mock(&Mocked::Result(m), Mode::Strict, s)
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(err(json!({}), &map), "Mocked result must be an array.");
+        assert!(check_mock(&Mocked::Result(json!([1])), Mode::Strict, &map).is_ok());
+        assert_eq!(
+            err(json!([1]), &par),
+            "Mocked result must contain the same number of items as number of Parallel branches."
+        );
+        assert_eq!(
+            err(json!(1), &pass),
+            "State type 'Pass' is not supported when a mock is specified"
+        );
+    }
 }
