@@ -225,6 +225,67 @@ struct Env {
     error: bool,
 }
 
+/// The schema of one item a distributed Map's ItemReader produces
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html>): an
+/// object of the S3 listing, a CSV row (an object of strings), or anything for JSON files.
+fn reader_item(reader: &crate::model::ItemReader) -> Value {
+    let config = reader.reader_config.as_ref();
+    let input_type = config
+        .and_then(|c| c.get("InputType"))
+        .and_then(Value::as_str);
+    if reader.resource.ends_with(":s3:listObjectsV2") {
+        return schema::of::<crate::builder::distributed::S3ObjectItem>();
+    }
+    if input_type == Some("CSV") || input_type == Some("MANIFEST") {
+        let mut item = json!({ "type": "object", "additionalProperties": { "type": "string" } });
+        if let Some(Value::Array(headers)) = config.and_then(|c| c.get("CSVHeaders")) {
+            let properties: serde_json::Map<String, Value> = headers
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|h| (h.to_owned(), json!({ "type": "string" })))
+                .collect();
+            let required: Vec<&String> = properties.keys().collect();
+            item["required"] = json!(required);
+            item["properties"] = Value::Object(properties);
+        }
+        return item;
+    }
+    Value::Bool(true)
+}
+
+/// With an ItemBatcher, each iteration receives `{"Items": [...], "BatchInput": ...}`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html>).
+fn batched(map: &crate::model::MapState, item: Value) -> Value {
+    match &map.item_batcher {
+        None => item,
+        Some(batcher) => {
+            let batch_input = batcher
+                .batch_input
+                .as_ref()
+                .map(schema::of_value)
+                .unwrap_or(Value::Bool(true));
+            json!({
+                "type": "object",
+                "properties": {
+                    "Items": { "type": "array", "items": item },
+                    "BatchInput": batch_input,
+                },
+                "required": ["Items"],
+            })
+        }
+    }
+}
+
+/// A Map's result: the array of the iterations' outputs, or with a ResultWriter the Map Run
+/// and where its results are.
+fn map_result(map: &crate::model::MapState, processor_output: Value) -> Value {
+    if map.result_writer.is_some() {
+        schema::of::<crate::builder::distributed::MapRunResult>()
+    } else {
+        json!({ "type": "array", "items": processor_output })
+    }
+}
+
 fn collect_languages(states: &States, out: &mut BTreeMap<String, QueryLanguage>) {
     for (name, state) in states {
         if let Some(language) = state.query_language() {
@@ -782,7 +843,9 @@ impl<'a> Checker<'a> {
                 {
                     self.template(name, "ItemBatcher.BatchInput", batch_input, &effective);
                 }
-                let item = if s.item_reader.is_some() || s.items.is_some() {
+                let item = if let Some(reader) = &s.item_reader {
+                    reader_item(reader)
+                } else if s.items.is_some() {
                     Value::Bool(true)
                 } else {
                     let items_path = s.items_path.as_deref().unwrap_or("$");
@@ -819,11 +882,12 @@ impl<'a> Checker<'a> {
                     }
                     None => item,
                 };
+                let item_input = batched(s, item_input);
                 let processor_output = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
                     Some(p) => self.graph(&p.start_at, &p.states, item_input),
                     None => Value::Bool(true),
                 };
-                let mut result = json!({ "type": "array", "items": processor_output });
+                let mut result = map_result(s, processor_output);
                 if let Some(selector) = &s.result_selector {
                     result = self.template(name, "ResultSelector", selector, &result);
                 }
@@ -995,10 +1059,10 @@ impl<'a> Checker<'a> {
                 }
             }
             State::Map(s) => {
-                let items = match &s.items {
-                    Some(items) => self.jsonata_value(name, "Items", items, &plain),
-                    None if s.item_reader.is_some() => Value::Bool(true),
-                    None => input.clone(),
+                let items = match (&s.items, &s.item_reader) {
+                    (_, Some(reader)) => json!({ "type": "array", "items": reader_item(reader) }),
+                    (Some(items), None) => self.jsonata_value(name, "Items", items, &plain),
+                    (None, None) => input.clone(),
                 };
                 let item = match schema::child(&items, &Step::Wildcard) {
                     Lookup::Found(item) => item,
@@ -1025,11 +1089,12 @@ impl<'a> Checker<'a> {
                     }
                     None => item,
                 };
+                let item_input = batched(s, item_input);
                 let processor_output = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
                     Some(p) => self.graph(&p.start_at, &p.states, item_input),
                     None => Value::Bool(true),
                 };
-                let result = json!({ "type": "array", "items": processor_output });
+                let result = map_result(s, processor_output);
                 let after = Env {
                     input: input.clone(),
                     result: Some(result.clone()),

@@ -43,12 +43,15 @@
 //! ```
 
 mod choice;
+pub mod distributed;
 mod states;
 
 pub use choice::{Choice, Cond, NumericOperand};
 pub use states::{
     task, AsIs, Fail, FromArguments, Map, Parallel, Pass, StepInput, Task, TypedTask, Wait,
 };
+
+pub use distributed::{CsvHeaders, DistributedMap, ItemBatcher, ItemReader, ResultWriter};
 
 pub(crate) use states::TypedPlan;
 
@@ -649,6 +652,62 @@ impl<T> Flow<T> {
         flow
     }
 
+    /// A distributed Map (each item, or batch, a child workflow execution) whose processor
+    /// receives `I` (what the reader produces: checked at emit) and produces `R`; the next state
+    /// receives `Vec<R>`. With a [`ResultWriter`], use [`Flow::distributed_map_to_s3`].
+    pub fn distributed_map<I: JsonSchema, R>(
+        mut self,
+        map: DistributedMap,
+        processor: impl FnOnce(Flow<I>) -> Flow<R>,
+    ) -> Flow<Vec<R>> {
+        if map.has_result_writer() {
+            self.graph.problem(format!(
+                "Map '{}' writes its results to S3, so its output is the Map Run result, not the \
+                 array: use `distributed_map_to_s3`",
+                map.name()
+            ));
+        }
+        self.attach_distributed::<I, R>(map, processor);
+        self.retype()
+    }
+
+    /// A distributed Map with a [`ResultWriter`]: the results go to S3 and the next state
+    /// receives the [`distributed::MapRunResult`] (the Map Run's ARN and the manifest's key).
+    pub fn distributed_map_to_s3<I: JsonSchema, R>(
+        mut self,
+        map: DistributedMap,
+        processor: impl FnOnce(Flow<I>) -> Flow<R>,
+    ) -> Flow<distributed::MapRunResult> {
+        let name = map.name().to_owned();
+        if !map.has_result_writer() {
+            self.graph.problem(format!(
+                "Map '{name}': distributed_map_to_s3 needs a `result_writer`"
+            ));
+        }
+        self.attach_distributed::<I, R>(map, processor);
+        self.declare_output(&name, Declared::of::<distributed::MapRunResult>());
+        self.retype()
+    }
+
+    fn attach_distributed<I: JsonSchema, R>(
+        &mut self,
+        map: DistributedMap,
+        processor: impl FnOnce(Flow<I>) -> Flow<R>,
+    ) {
+        let sub = Flow::<I>::sub();
+        let (mut graph, holes) = processor(sub).into_parts().split();
+        graph.close(holes);
+        if let Some(start) = graph.start.clone() {
+            graph
+                .meta
+                .declared_inputs
+                .insert(start, Declared::of::<I>());
+        }
+        let (name, state, meta) = map.into_state(graph);
+        self.graph.meta.merge(meta);
+        self.attach(&name, state);
+    }
+
     /// Inserts any ASL state (the escape hatch for what the builder does not model). Its
     /// `Next`/`End` are set by the flow; its output is declared to be `U` (checked at emit).
     pub fn raw<U: JsonSchema>(mut self, name: &str, state: State) -> Flow<U> {
@@ -789,6 +848,20 @@ fn apply_typed_plans(states: &mut States, top: QueryLanguage, meta: &mut Meta) {
                 }
             }
             State::Map(map) => {
+                // A JSONata ItemReader/ResultWriter takes Arguments, not Parameters
+                // (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html>).
+                if map.query_language.unwrap_or(top) == QueryLanguage::JSONata {
+                    if let Some(reader) = &mut map.item_reader {
+                        if reader.arguments.is_none() {
+                            reader.arguments = reader.parameters.take();
+                        }
+                    }
+                    if let Some(writer) = &mut map.result_writer {
+                        if writer.arguments.is_none() {
+                            writer.arguments = writer.parameters.take();
+                        }
+                    }
+                }
                 for processor in map.item_processor.iter_mut().chain(map.iterator.iter_mut()) {
                     apply_typed_plans(&mut processor.states, top, meta);
                 }

@@ -17,18 +17,18 @@ use crate::vars::{write_assign, Assignment, Var};
 
 /// Retry and Catch entries of one state, with the catch-alls kept apart so they end up last.
 #[derive(Debug, Clone, Default)]
-struct Handling {
+pub(super) struct Handling {
     retry: Vec<Retrier>,
     retry_all: Vec<Retrier>,
     catch: Vec<Catcher>,
     catch_all: Vec<Catcher>,
     empty: usize,
     /// Variables the catchers assign, with their declared types.
-    variables: Vec<(String, Declared)>,
+    pub(super) variables: Vec<(String, Declared)>,
 }
 
 impl Handling {
-    fn retry<E>(&mut self, retry: Retry<E>) {
+    pub(super) fn retry<E>(&mut self, retry: Retry<E>) {
         if retry.is_catch_all() {
             self.retry_all.push(retry.to_retrier());
         } else {
@@ -39,7 +39,7 @@ impl Handling {
         }
     }
 
-    fn catch<E>(&mut self, catch: Catch<E>, next: &str) {
+    pub(super) fn catch<E>(&mut self, catch: Catch<E>, next: &str) {
         self.variables.extend(catch.declared_variables());
         if catch.is_catch_all() {
             self.catch_all.push(catch.to_catcher(next));
@@ -52,7 +52,7 @@ impl Handling {
     }
 
     /// Retriers and catchers in order (catch-alls last), and the problems found.
-    fn finish(self, state: &str) -> (Vec<Retrier>, Vec<Catcher>, Vec<String>) {
+    pub(super) fn finish(self, state: &str) -> (Vec<Retrier>, Vec<Catcher>, Vec<String>) {
         let mut problems = Vec::new();
         if self.empty > 0 {
             problems.push(format!(
@@ -114,7 +114,7 @@ fn merge_expression(path: &str, value: &str) -> String {
 }
 
 /// Records the variables a state assigns (and its catchers) with their types.
-fn declare(
+pub(super) fn declare(
     meta: &mut Meta,
     state: &str,
     assignments: &[Assignment],

@@ -109,6 +109,27 @@ impl<'m> Validator<'m> {
 
     fn task(&mut self, at: &At, s: &TaskState) {
         resource(self, at, "Resource", &s.resource);
+        if s.resource.ends_with(".waitForTaskToken") && !passes_task_token(s) {
+            let field = if at.jsonata() {
+                "Arguments"
+            } else {
+                "Parameters"
+            };
+            let how = if at.jsonata() {
+                "\"TaskToken\": \"{% $states.context.Task.Token %}\""
+            } else {
+                "\"TaskToken.$\": \"$$.Task.Token\""
+            };
+            self.report(
+                at,
+                field,
+                format!(
+                    "a .waitForTaskToken Task must pass the task token in its request ({field}: \
+                     {how}), or nothing can ever call SendTaskSuccess for it and the state waits \
+                     until it times out (https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html)"
+                ),
+            );
+        }
         if at.scope.express {
             let r = &s.resource;
             if r.contains(".sync") || r.ends_with(".waitForTaskToken") {
@@ -826,6 +847,46 @@ fn reference_path(v: &mut Validator, at: &At, field: &str, path: &str) {
             format!("{field} '{path}' is not a valid Reference Path: {e}"),
         );
     }
+}
+
+/// True when a Task's request reads the task token: `$$.Task.Token` (or `$$.Task`, `$$`) in a
+/// JSONPath `.$` value or intrinsic function, or `$states.context.Task.Token` (or
+/// `$states.context.Task`, `$states.context`) in a JSONata expression.
+pub(crate) fn passes_task_token(s: &TaskState) -> bool {
+    fn reads_token(value: &Value) -> bool {
+        match value {
+            Value::String(text) => {
+                if crate::jsonata::is_expression(text) {
+                    crate::jsonata::references(&text[2..text.len() - 2])
+                        .states
+                        .iter()
+                        .any(|r| {
+                            r.path.first().map(String::as_str) == Some("context")
+                                && r.path.get(1).is_none_or(|p| p == "Task")
+                                && r.path.get(2).is_none_or(|p| p == "Token")
+                        })
+                } else {
+                    false
+                }
+            }
+            Value::Object(map) => map.iter().any(|(key, child)| {
+                if key.ends_with(".$") {
+                    if let Value::String(path) = child {
+                        let token_path =
+                            |p: &str| p == "$$" || p == "$$.Task" || p == "$$.Task.Token";
+                        return token_path(path)
+                            || crate::intrinsics::referenced_paths(path)
+                                .iter()
+                                .any(|p| token_path(p));
+                    }
+                }
+                reads_token(child)
+            }),
+            Value::Array(items) => items.iter().any(reads_token),
+            _ => false,
+        }
+    }
+    s.parameters.as_ref().is_some_and(reads_token) || s.arguments.as_ref().is_some_and(reads_token)
 }
 
 /// A Task or ItemReader/ResultWriter `Resource`: a URI, normally an ARN, or a whole SAM/CDK

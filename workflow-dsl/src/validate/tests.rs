@@ -1061,7 +1061,8 @@ fn express_workflows_refuse_sync_and_callback_resources() {
         "arn:aws:states:::ecs:runTask.sync",
         "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
     ] {
-        let doc = one(task(json!({"Resource": resource})));
+        let doc = one(task(json!({"Resource": resource,
+            "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}}})));
         let found = problems_with(doc.clone(), express);
         assert!(
             found
@@ -1344,5 +1345,35 @@ fn distributed_map_children_read_no_outer_variable() {
     assert!(
         text.contains("a distributed Map's child workflow cannot read the variables"),
         "{text}"
+    );
+}
+
+#[test]
+fn callback_tasks_must_pass_the_task_token() {
+    // https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html: the token
+    // is read in the request ($$.Task.Token, $states.context.Task.Token); AWS CDK refuses a
+    // callback Task without it at synth.
+    let resource = "arn:aws:states:::sqs:sendMessage.waitForTaskToken";
+    assert_problem(
+        one(task(
+            json!({"Resource": resource, "Parameters": {"QueueUrl": "q", "MessageBody.$": "$"}}),
+        )),
+        &[
+            "a .waitForTaskToken Task must pass the task token",
+            "\"TaskToken.$\": \"$$.Task.Token\"",
+        ],
+    );
+    assert_problem(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": task(json!({"Resource": resource,
+            "Arguments": {"QueueUrl": "q", "MessageBody": "{% $states.input %}"}}))}}),
+        &["Arguments", "{% $states.context.Task.Token %}"],
+    );
+    assert_valid(one(task(
+        json!({"Resource": resource, "Parameters": {"QueueUrl": "q",
+        "MessageBody": {"token.$": "States.Format('{}', $$.Task.Token)"}}}),
+    )));
+    assert_valid(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": task(json!({"Resource": resource,
+        "Arguments": {"QueueUrl": "q", "MessageBody": {"t": "{% $states.context.Task.Token %}", "x": 1}}}))}}),
     );
 }
