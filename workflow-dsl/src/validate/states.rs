@@ -855,19 +855,15 @@ fn reference_path(v: &mut Validator, at: &At, field: &str, path: &str) {
 pub(crate) fn passes_task_token(s: &TaskState) -> bool {
     fn reads_token(value: &Value) -> bool {
         match value {
-            Value::String(text) => {
-                if crate::jsonata::is_expression(text) {
-                    crate::jsonata::references(&text[2..text.len() - 2])
-                        .states
-                        .iter()
-                        .any(|r| {
-                            r.path.first().map(String::as_str) == Some("context")
-                                && r.path.get(1).is_none_or(|p| p == "Task")
-                                && r.path.get(2).is_none_or(|p| p == "Token")
-                        })
-                } else {
-                    false
-                }
+            Value::String(text) if crate::jsonata::is_expression(text) => {
+                crate::jsonata::references(&text[2..text.len() - 2])
+                    .states
+                    .iter()
+                    .any(|r| {
+                        r.path.first().map(String::as_str) == Some("context")
+                            && r.path.get(1).is_none_or(|p| p == "Task")
+                            && r.path.get(2).is_none_or(|p| p == "Token")
+                    })
             }
             Value::Object(map) => map.iter().any(|(key, child)| {
                 if key.ends_with(".$") {
