@@ -131,6 +131,11 @@ impl Integration {
     }
 
     /// A message naming the supported patterns if the chosen one is not.
+    /// True when the service action supports `pattern`.
+    pub fn supports(&self, pattern: IntegrationPattern) -> bool {
+        self.supported.contains(&pattern)
+    }
+
     pub(crate) fn pattern_problem(&self) -> Option<String> {
         (!self.supported.contains(&self.pattern)).then(|| {
             format!(

@@ -755,6 +755,37 @@ pub trait TaskStep: 'static {
     }
 }
 
+/// A workflow of the project that other workflows start as a child execution
+/// (`states:startExecution.sync:2`): its name, the Rust types of its input and output, and the
+/// SAM placeholder of its ARN. A Task starting it ([`crate::builder::child`]) only follows a
+/// flow carrying its `Input`, and hands the next state its `Output`.
+///
+/// ```
+/// use workflow_dsl::typed::TypedWorkflow;
+///
+/// struct ResizeImages;
+/// impl TypedWorkflow for ResizeImages {
+///     const NAME: &'static str = "resize-images";
+///     type Input = Vec<String>;
+///     type Output = u32;
+/// }
+/// assert_eq!(ResizeImages::state_machine_arn(), "${ResizeImagesStateMachineArn}");
+/// ```
+pub trait TypedWorkflow: 'static {
+    /// Kebab-case name of the workflow, e.g. `resize-images`.
+    const NAME: &'static str;
+    /// What an execution of it receives.
+    type Input: JsonSchema;
+    /// What a successful execution of it returns.
+    type Output: JsonSchema;
+
+    /// The state machine's ARN as the parent's definition names it: the SAM
+    /// `DefinitionSubstitutions` placeholder `${<PascalName>StateMachineArn}`.
+    fn state_machine_arn() -> String {
+        integrations::placeholder(&format!("{}StateMachineArn", pascal_case(Self::NAME)))
+    }
+}
+
 /// How a [`TaskStep`] runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepResource {

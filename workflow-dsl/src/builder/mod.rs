@@ -42,6 +42,7 @@
 //! assert!(emitted.json.contains("${ValidateOrderFunctionArn}"));
 //! ```
 
+mod child;
 mod choice;
 pub mod distributed;
 mod states;
@@ -53,6 +54,9 @@ pub use states::{
 
 pub use distributed::{CsvHeaders, DistributedMap, ItemBatcher, ItemReader, ResultWriter};
 
+pub use child::{child, ChildTask};
+
+pub(crate) use child::ChildPlan;
 pub(crate) use states::TypedPlan;
 
 use std::collections::BTreeMap;
@@ -63,7 +67,7 @@ use serde_json::Value;
 
 use crate::model::{QueryLanguage, State, StateMachine, States, SubWorkflow};
 use crate::schema::{self, Declared};
-use crate::typed::TaskStep;
+use crate::typed::{TaskStep, TypedWorkflow};
 
 /// What the builder knows beyond the ASL: schemas of task results, declared types, problems.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,6 +86,8 @@ pub struct Meta {
     pub(crate) declared_arguments: BTreeMap<String, Declared>,
     /// How each typed step is written in either query language, by state name.
     pub(crate) typed_plans: BTreeMap<String, TypedPlan>,
+    /// How each child-workflow Task is written in either query language, by state name.
+    pub(crate) child_plans: BTreeMap<String, ChildPlan>,
 }
 
 impl Meta {
@@ -95,6 +101,7 @@ impl Meta {
         }
         self.declared_arguments.extend(other.declared_arguments);
         self.typed_plans.extend(other.typed_plans);
+        self.child_plans.extend(other.child_plans);
     }
 
     /// Records that `state` assigns `variable` as a `declared`; one variable has one type.
@@ -483,6 +490,42 @@ impl<T> Flow<T> {
         self.retype()
     }
 
+    /// Appends a Task starting the typed workflow `W` as a child execution and waiting for it
+    /// ([`child`]). Compiles only when the flow carries `W::Input`; the next state receives
+    /// `W::Output`.
+    pub fn then_child<W: TypedWorkflow<Input = T>>(
+        mut self,
+        task: ChildTask<W>,
+    ) -> Flow<W::Output> {
+        let (name, state, result_schema, plan, meta) = task.into_state();
+        self.graph.meta.merge(meta);
+        self.graph
+            .meta
+            .result_schemas
+            .insert(name.clone(), result_schema);
+        self.graph.meta.child_plans.insert(name.clone(), plan);
+        self.attach(&name, state);
+        self.declare_output(&name, child::declared_output::<W>());
+        self.retype()
+    }
+
+    /// Appends a callback Task (`.waitForTaskToken`: an integration such as
+    /// `sqs::send_message` or `lambda::invoke` whose request carries the task token) that waits
+    /// until `SendTaskSuccess` sends an `R`; the next state receives that `R` (not the
+    /// integration's own response). A request without the task token is refused at emit, as
+    /// nothing could answer it; set `heartbeat_seconds` to fail a callback nobody keeps alive.
+    pub fn then_callback<R: JsonSchema>(mut self, task: Task) -> Flow<R> {
+        let (name, state, result_schema, meta) = task.into_callback::<R>().into_state();
+        self.graph.meta.merge(meta);
+        self.graph
+            .meta
+            .result_schemas
+            .insert(name.clone(), result_schema);
+        self.attach(&name, state);
+        self.declare_output(&name, Declared::of::<R>());
+        self.retype()
+    }
+
     /// Appends a Pass state that keeps the data type (checked at emit).
     pub fn pass(self, pass: Pass) -> Flow<T>
     where
@@ -835,11 +878,17 @@ fn apply_typed_plans(states: &mut States, top: QueryLanguage, meta: &mut Meta) {
     for (name, state) in states.iter_mut() {
         match state {
             State::Task(task) => {
+                let language = task.query_language.unwrap_or(top);
                 if let Some(plan) = meta.typed_plans.get(name) {
-                    let language = task.query_language.unwrap_or(top);
                     plan.apply(task, language);
                     let schema = plan.result_schema(language);
                     meta.result_schemas.insert(name.clone(), schema);
+                }
+                if let Some(plan) = meta.child_plans.get(name) {
+                    plan.apply(task, language);
+                    if let Some(problem) = plan.problem(name, language) {
+                        meta.problems.push(problem);
+                    }
                 }
             }
             State::Parallel(parallel) => {

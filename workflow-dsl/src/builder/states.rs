@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde_json::{json, Value};
 
 use super::{sub_workflow, Branch, Flow, Graph, Meta};
-use crate::integrations::Integration;
+use crate::integrations::{Integration, IntegrationPattern};
 use crate::model::{
     Catcher, FailState, MapState, ParallelState, PassState, ProcessorConfig, QueryLanguage,
     Retrier, State, TaskState, WaitState,
@@ -498,6 +498,9 @@ pub struct Task {
     handling: Handling,
     problems: Vec<String>,
     assignments: Vec<Assignment>,
+    /// The integration's resource without the callback suffix, when it supports
+    /// `.waitForTaskToken`.
+    callback_resource: Option<String>,
 }
 
 impl Task {
@@ -518,6 +521,14 @@ impl Task {
             handling: Handling::default(),
             problems,
             assignments: Vec::new(),
+            callback_resource: integration
+                .supports(IntegrationPattern::WaitForTaskToken)
+                .then(|| {
+                    integration
+                        .clone()
+                        .pattern(IntegrationPattern::WaitForTaskToken)
+                        .resource()
+                }),
         }
     }
 
@@ -535,6 +546,7 @@ impl Task {
             handling: Handling::default(),
             problems: Vec::new(),
             assignments: Vec::new(),
+            callback_resource: None,
         }
     }
 
@@ -641,6 +653,24 @@ impl Task {
 
     pub(super) fn has_result_path(&self) -> bool {
         self.state.result_path.is_some()
+    }
+
+    /// Turns the Task into a callback (`.waitForTaskToken`) whose result is `R`, what
+    /// `SendTaskSuccess` sends (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html>).
+    pub(super) fn into_callback<R: JsonSchema>(mut self) -> Self {
+        if self.state.resource.ends_with(".waitForTaskToken") {
+            // Already a callback resource (an ARN given to `Task::resource`).
+        } else if let Some(resource) = self.callback_resource.take() {
+            self.state.resource = resource;
+        } else {
+            self.problems.push(format!(
+                "State '{}': {} does not support the .waitForTaskToken pattern, so it cannot \
+                 wait for a callback",
+                self.name, self.state.resource
+            ));
+        }
+        self.result_schema = schema::of::<R>();
+        self
     }
 
     pub(super) fn into_state(mut self) -> (String, State, Value, Meta) {
