@@ -255,15 +255,11 @@ fn reader_item(reader: &crate::model::ItemReader) -> Value {
 
 /// With an ItemBatcher, each iteration receives `{"Items": [...], "BatchInput": ...}`
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html>).
-fn batched(map: &crate::model::MapState, item: Value) -> Value {
+fn batched(map: &crate::model::MapState, item: Value, batch_input: Option<Value>) -> Value {
     match &map.item_batcher {
         None => item,
-        Some(batcher) => {
-            let batch_input = batcher
-                .batch_input
-                .as_ref()
-                .map(schema::of_value)
-                .unwrap_or(Value::Bool(true));
+        Some(_) => {
+            let batch_input = batch_input.unwrap_or(Value::Bool(true));
             json!({
                 "type": "object",
                 "properties": {
@@ -838,11 +834,11 @@ impl<'a> Checker<'a> {
                 {
                     self.template(name, "ResultWriter.Parameters", parameters, &effective);
                 }
-                if let Some(batch_input) =
-                    s.item_batcher.as_ref().and_then(|b| b.batch_input.as_ref())
-                {
-                    self.template(name, "ItemBatcher.BatchInput", batch_input, &effective);
-                }
+                let batch_input = s
+                    .item_batcher
+                    .as_ref()
+                    .and_then(|b| b.batch_input.as_ref())
+                    .map(|b| self.template(name, "ItemBatcher.BatchInput", b, &effective));
                 let item = if let Some(reader) = &s.item_reader {
                     reader_item(reader)
                 } else if s.items.is_some() {
@@ -882,7 +878,7 @@ impl<'a> Checker<'a> {
                     }
                     None => item,
                 };
-                let item_input = batched(s, item_input);
+                let item_input = batched(s, item_input, batch_input);
                 let processor_output = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
                     Some(p) => self.graph(&p.start_at, &p.states, item_input),
                     None => Value::Bool(true),
@@ -1089,7 +1085,15 @@ impl<'a> Checker<'a> {
                     }
                     None => item,
                 };
-                let item_input = batched(s, item_input);
+                let batch_input = s
+                    .item_batcher
+                    .as_ref()
+                    .and_then(|b| b.batch_input.as_ref())
+                    .map(|b| self.jsonata_value(name, "ItemBatcher.BatchInput", b, &plain));
+                if let Some(arguments) = s.item_reader.as_ref().and_then(|r| r.arguments.as_ref()) {
+                    self.jsonata_value(name, "ItemReader.Arguments", arguments, &plain);
+                }
+                let item_input = batched(s, item_input, batch_input);
                 let processor_output = match s.item_processor.as_ref().or(s.iterator.as_ref()) {
                     Some(p) => self.graph(&p.start_at, &p.states, item_input),
                     None => Value::Bool(true),

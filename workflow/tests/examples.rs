@@ -5,6 +5,7 @@
 use asl_engine::testing::LocalRunner;
 use serde_json::{json, Value};
 use workflow::examples::refund::{self, RefundSummary};
+use workflow::examples::{approval, image_batch};
 
 fn refund_runner(refunded_cents: i64) -> LocalRunner {
     let mut runner = LocalRunner::new(refund::refund_workflow()).expect("the example emits");
@@ -35,6 +36,30 @@ fn refund_runner(refunded_cents: i64) -> LocalRunner {
 fn the_refund_example_emits_the_reviewed_asl() {
     let emitted = workflow_dsl::emit::emit(refund::refund_workflow()).expect("emits");
     insta::assert_snapshot!("refund_jsonata_asl", emitted.json);
+}
+
+#[test]
+fn the_approval_example_emits_the_reviewed_asl() {
+    let emitted = workflow_dsl::emit::emit(approval::approval_workflow()).expect("emits");
+    insta::assert_snapshot!("purchase_approval_asl", emitted.json);
+}
+
+#[test]
+fn the_image_batch_examples_emit_the_reviewed_asl() {
+    let parent = workflow_dsl::emit::emit(image_batch::image_batch_workflow()).expect("emits");
+    insta::assert_snapshot!("image_batch_asl", parent.json);
+    let child = workflow_dsl::emit::emit(image_batch::resize_batch_workflow()).expect("emits");
+    insta::assert_snapshot!("resize_batch_asl", child.json);
+    // The parent starts the child by the placeholder its TypedWorkflow names.
+    assert_eq!(
+        parent.substitutions,
+        [
+            "BatchTopicArn",
+            "ImagesBucketName",
+            "ReportsBucketName",
+            "ResizeBatchStateMachineArn"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -64,7 +64,7 @@ pub struct Batch<I, B = Value> {
     #[serde(rename = "Items")]
     pub items: Vec<I>,
     /// The `ItemBatcher.BatchInput` value.
-    #[serde(rename = "BatchInput", default)]
+    #[serde(rename = "BatchInput")]
     pub batch_input: Option<B>,
 }
 
