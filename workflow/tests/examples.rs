@@ -88,3 +88,83 @@ async fn the_refund_example_runs_in_the_engine() {
     assert_eq!(outcome.error(), Some("RefundExceedsOrder"));
     assert_eq!(outcome.cause(), Some("asked 1200 of 1000 left"));
 }
+
+/// The SQS message of the approval request, captured instead of sent: the approver reads the
+/// task token from it.
+struct CapturedQueue(tokio::sync::mpsc::UnboundedSender<Value>);
+
+#[async_trait::async_trait]
+impl asl_engine::TaskHandler for CapturedQueue {
+    async fn invoke(
+        &self,
+        input: Value,
+        _ctx: &asl_engine::TaskContext,
+    ) -> Result<Value, asl_engine::TaskError> {
+        let _ = self.0.send(input);
+        Ok(json!({ "MessageId": "m-1" }))
+    }
+}
+
+#[tokio::test]
+async fn the_approval_example_waits_for_the_approvers_callback() {
+    use std::sync::Arc;
+
+    let machine = workflow_dsl::emit::emit(approval::approval_workflow())
+        .expect("emits")
+        .asl;
+    let (queue, mut messages) = tokio::sync::mpsc::unbounded_channel();
+    let mut registry = asl_engine::TaskRegistry::new();
+    registry
+        .register_lambda("check-budget", |_request: Value| async move {
+            Ok(json!({ "withinBudget": false, "remainingCents": 100 }))
+        })
+        .register_lambda("place-order", |request: Value| async move {
+            Ok(json!({ "orderId": "po-1", "requestId": request["requestId"] }))
+        })
+        .register_resource("arn:aws:states:::sqs:", Arc::new(CapturedQueue(queue)));
+    let engine = Arc::new(asl_engine::Engine::new(registry));
+    let request =
+        json!({ "requestId": "r-1", "requester": "ana", "item": "laptop", "amountCents": 250000 });
+    let running = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .execute(&machine, request, asl_engine::ExecOptions::default())
+                .await
+        })
+    };
+    // The approver receives the request and the token, and says yes.
+    let message = messages.recv().await.expect("the approval request is sent");
+    assert_eq!(message["MessageBody"]["request"]["item"], "laptop");
+    assert_eq!(message["MessageBody"]["remainingCents"], 100);
+    let token = message["MessageBody"]["taskToken"]
+        .as_str()
+        .expect("the token")
+        .to_owned();
+    let decision = json!({ "approved": true, "approver": "bo", "comment": "fine" });
+    // The task waits for its token once the message is sent: retry until it does.
+    let mut answered = false;
+    for _ in 0..200 {
+        if engine
+            .callbacks()
+            .answer(
+                &token,
+                asl_engine::callbacks::CallbackOutcome::Success(decision.clone()),
+            )
+            .is_ok()
+        {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(answered, "the callback task never waited for its token");
+    let result = running.await.unwrap().expect("runs");
+    match result.status {
+        asl_engine::ExecutionStatus::Succeeded { output } => {
+            assert_eq!(output["orderId"], "po-1");
+            assert_eq!(output["requestId"], "r-1");
+        }
+        other => panic!("expected success, got {other:?}"),
+    }
+}
