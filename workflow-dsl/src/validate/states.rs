@@ -402,6 +402,10 @@ impl<'m> Validator<'m> {
             ("ItemReader", s.item_reader.is_some()),
             ("ItemBatcher", s.item_batcher.is_some()),
             ("ResultWriter", s.result_writer.is_some()),
+            // ToleratedFailure* and Label are not refused: AWS accepts and runs an Inline Map
+            // with ToleratedFailureCount/Percentage (recorded in the corpus:
+            // evaluate_jsonata/base_evaluate_expressions__base_map_from_input__TOLERATED_*).
+            // The builder offers them on `DistributedMap` only.
         ] {
             if present && !distributed {
                 self.report(

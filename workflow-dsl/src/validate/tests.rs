@@ -1377,3 +1377,29 @@ fn callback_tasks_must_pass_the_task_token() {
         "Arguments": {"QueueUrl": "q", "MessageBody": {"t": "{% $states.context.Task.Token %}", "x": 1}}}))}}),
     );
 }
+
+#[test]
+fn reader_batcher_and_writer_are_refused_on_an_inline_map() {
+    // An Inline Map has none of them
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html). AWS does
+    // accept ToleratedFailure* on an Inline Map (recorded in the corpus), so they pass here.
+    for (field, value) in [
+        (
+            "ItemReader",
+            json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "b"}}),
+        ),
+        ("ItemBatcher", json!({"MaxItemsPerBatch": 2})),
+        (
+            "ResultWriter",
+            json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "p"}}),
+        ),
+    ] {
+        let mut map = json!({"Type": "Map", "End": true, "ItemProcessor": {
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}});
+        map[field] = value;
+        assert_problem(
+            one(map),
+            &[&format!("{field} is only allowed in a Distributed Map")],
+        );
+    }
+}
