@@ -334,6 +334,11 @@ impl DistributedMap {
         self.state.max_concurrency = Some(limit.into());
         self
     }
+    /// `MaxConcurrency` as a JSONata expression (JSONata states), e.g. `"{% $limit %}"`.
+    pub fn max_concurrency_expr(mut self, expression: &str) -> Self {
+        self.state.max_concurrency = Some(crate::model::NumberOrExpr::Expr(expression.to_owned()));
+        self
+    }
 
     /// `ToleratedFailureCount`: failed items the Map Run tolerates.
     pub fn tolerated_failure_count(mut self, count: u64) -> Self {

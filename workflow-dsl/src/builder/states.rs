@@ -1109,6 +1109,11 @@ impl Map {
         self.state.max_concurrency = Some(limit.into());
         self
     }
+    /// `MaxConcurrency` as a JSONata expression (JSONata states), e.g. `"{% $limit %}"`.
+    pub fn max_concurrency_expr(mut self, expression: &str) -> Self {
+        self.state.max_concurrency = Some(crate::model::NumberOrExpr::Expr(expression.to_owned()));
+        self
+    }
     /// `ResultSelector`.
     pub fn result_selector(mut self, selector: Value) -> Self {
         self.state.result_selector = Some(selector);
