@@ -212,21 +212,7 @@ fn lint_states(v: &mut Validator, prefix: &str, states: &States, top_ql: QueryLa
                 }
             }
         }
-        let subs: Vec<(String, &crate::model::SubWorkflow)> = match state {
-            State::Parallel(p) => p
-                .branches
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (format!("Branches[{i}]"), b))
-                .collect(),
-            State::Map(m) => m
-                .item_processor
-                .iter()
-                .map(|p| ("ItemProcessor".to_owned(), p))
-                .chain(m.iterator.iter().map(|p| ("Iterator".to_owned(), p)))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let subs = super::sub_workflow_locations(state);
         for (field, sub) in subs {
             lint_states(
                 v,

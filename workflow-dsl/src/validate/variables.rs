@@ -456,21 +456,7 @@ fn shadowing(
         }
         let mut inner_outer = outer.clone();
         inner_outer.extend(own.iter().cloned());
-        let subs: Vec<(String, &SubWorkflow)> = match state {
-            State::Parallel(p) => p
-                .branches
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (format!("Branches[{i}]"), b))
-                .collect(),
-            State::Map(m) => m
-                .item_processor
-                .iter()
-                .map(|p| ("ItemProcessor".to_owned(), p))
-                .chain(m.iterator.iter().map(|p| ("Iterator".to_owned(), p)))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let subs = super::sub_workflow_locations(state);
         for (field, sub) in subs {
             shadowing(
                 v,
