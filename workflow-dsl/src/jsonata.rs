@@ -339,6 +339,10 @@ pub(crate) fn references(expression: &str) -> References {
         if name.is_empty() || locals.contains(&name.as_str()) {
             continue;
         }
+        // A function passed as a value (`$map($items, $string)`) is not a variable.
+        if FUNCTIONS.contains(&name.as_str()) && !punct(tokens.get(i + 1), ".") {
+            continue;
+        }
         if punct(tokens.get(i + 1), "(") {
             if !FUNCTIONS.contains(&name.as_str()) {
                 out.unknown_functions.push(Reference {
@@ -471,6 +475,13 @@ mod tests {
         );
         let variables: Vec<String> = found.variables.iter().map(Reference::text).collect();
         assert_eq!(variables, ["$limit"]);
+        assert!(found.unknown_functions.is_empty());
+    }
+
+    #[test]
+    fn functions_passed_as_values_are_not_variables() {
+        let found = references("$map($states.input.ids, $string) ~> $join(',')");
+        assert!(found.variables.is_empty(), "{:?}", found.variables);
         assert!(found.unknown_functions.is_empty());
     }
 
