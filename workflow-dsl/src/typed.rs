@@ -734,6 +734,12 @@ impl<E> Catch<E> {
 ///
 /// assert_eq!(ValidateOrder::function_arn_placeholder(), "${ValidateOrderFunctionArn}");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a step",
+    label = "not a `TaskStep`",
+    note = "a step is a type implementing `workflow_dsl::step::Step` (contract and handler) or, for \
+            a contract alone, `workflow_dsl::typed::TaskStep` (NAME, Input, Output, Error)"
+)]
 pub trait TaskStep: 'static {
     /// Kebab-case name of the step, e.g. `validate-order`.
     const NAME: &'static str;
@@ -771,6 +777,12 @@ pub trait TaskStep: 'static {
 /// }
 /// assert_eq!(ResizeImages::state_machine_arn(), "${ResizeImagesStateMachineArn}");
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a typed workflow",
+    label = "not a `TypedWorkflow`",
+    note = "to start a workflow as a child, implement `workflow_dsl::typed::TypedWorkflow` for a \
+            type naming it: `const NAME`, `type Input` and `type Output`"
+)]
 pub trait TypedWorkflow: 'static {
     /// Kebab-case name of the workflow, e.g. `resize-images`.
     const NAME: &'static str;
