@@ -61,6 +61,23 @@ fn validate_accepts_a_valid_file() {
 }
 
 #[test]
+fn validate_warns_of_what_aws_accepts_but_runs_fail_on_and_exits_0() {
+    let dir = TempDir::new("lint");
+    let file = dir.file(
+        "lint.asl.json",
+        r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass",
+            "Output": {"x": "{% $ghost %}"}, "End": true}}}"#,
+    );
+    let output = workflow(&["validate", &file]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let expected = [
+        format!("{file}: valid, with 1 warning(s)"),
+        format!("{file}: warning: State 'A': Output.x reads $ghost, but no state assigns the variable 'ghost'; assign it with Assign in a state before 'A' (or fix the name) (AWS accepts this, but runs fail here)"),
+    ];
+    assert_eq!(stdout(&output).lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
 fn validate_reports_one_line_per_problem_and_exits_2() {
     let dir = TempDir::new("invalid");
     let file = dir.file(

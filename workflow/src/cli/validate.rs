@@ -37,15 +37,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok((_, machine)) => {
                 let found = validate_with(&machine, &options);
-                if found.is_empty() {
-                    println!("{shown}: valid");
-                } else {
-                    bad_files += 1;
+                let warnings = lint(&machine);
+                match (found.is_empty(), warnings.len()) {
+                    (true, 0) => println!("{shown}: valid"),
+                    (true, n) => println!("{shown}: valid, with {n} warning(s)"),
+                    (false, _) => bad_files += 1,
                 }
                 for problem in &found {
                     println!("{shown}: {problem}");
                 }
-                for warning in lint(&machine) {
+                for warning in &warnings {
                     println!("{shown}: warning: {warning} (AWS accepts this, but runs fail here)");
                 }
                 problems += found.len();
