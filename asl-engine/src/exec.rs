@@ -210,9 +210,25 @@ impl<'a> Run<'a> {
                 (start, redrive.input.clone())
             }
         };
-        let res = self
-            .run_graph_from(graph, start, input, &mut scope, &mut prev)
-            .await;
+        let res = if self.redrive.is_none() && payload_too_large(&input) {
+            // In-process only: the endpoint refuses such an input before starting an execution.
+            Err(Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                "The execution input has a size exceeding the maximum number of bytes service limit.",
+            ))
+        } else {
+            self.run_graph_from(graph, start, input, &mut scope, &mut prev)
+                .await
+        };
+        if self.rec.full() {
+            // Event 25,000 was not ExecutionSucceeded: the execution fails at the history limit,
+            // whatever its states were doing
+            // (<https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>).
+            let f = history_limit_failure();
+            self.rec
+                .emit_limit_failure(self.clock.as_ref(), failure_details(&f));
+            return Err(f);
+        }
         match &res {
             Ok(out) => {
                 self.emit(&mut prev, E::ExecutionSucceeded, || {
@@ -237,6 +253,9 @@ impl<'a> Run<'a> {
     }
 
     fn check_limits(&self) -> Result<(), Failure> {
+        if self.rec.full() {
+            return Err(history_limit_failure());
+        }
         if let Some(c) = &self.cancel {
             if c.load(Ordering::Relaxed) {
                 self.aborted.store(true, Ordering::Relaxed);
@@ -303,10 +322,27 @@ impl<'a> Run<'a> {
                     task_token: None,
                 };
                 let (out, next) = self.run_state(&mut st, input, scope, prev).await?;
+                // The state's output is within the payload quota (States.DataLimitExceeded, not
+                // matched by States.ALL): checked where a state can make its output larger than
+                // its input (a Choice, Wait or Succeed state only selects from its input).
+                let out_text = self.rec.enabled().then(|| to_json(&out));
+                let may_grow = node.io.jsonata
+                    || !matches!(
+                        node.kind,
+                        Kind::Choice { .. } | Kind::Wait(_) | Kind::Succeed
+                    );
+                let too_large = match &out_text {
+                    Some(t) => t.len() > MAX_PAYLOAD_BYTES,
+                    None => may_grow && payload_too_large(&out),
+                };
+                if too_large {
+                    return Err(data_limit_failure(&node.name));
+                }
                 if let Some(exited) = node.exited {
                     let assigned = std::mem::take(&mut st.assigned);
                     self.emit(prev, exited, || {
-                        let mut d = json!({"name": &*node.name, "output": to_json(&out), "outputDetails": not_truncated()});
+                        let output = out_text.unwrap_or_else(|| to_json(&out));
+                        let mut d = json!({"name": &*node.name, "output": output, "outputDetails": not_truncated()});
                         if !assigned.is_empty() {
                             let vars: Map<String, Value> = assigned
                                 .iter()
@@ -861,6 +897,7 @@ impl<'a> Run<'a> {
                 AttemptEnd::Failed(t) => {
                     if self.timed_out.load(Ordering::Relaxed)
                         || self.aborted.load(Ordering::Relaxed)
+                        || self.rec.full()
                     {
                         return Err(t.failure);
                     }
@@ -910,6 +947,9 @@ impl<'a> Run<'a> {
         scope: &mut Scope,
     ) -> StepResult {
         let node = st.node;
+        if self.rec.full() {
+            return Err(f);
+        }
         let Some(c) = node
             .catch
             .iter()
@@ -1010,6 +1050,12 @@ impl<'a> Run<'a> {
                 _ => eff.unwrap_or_else(|| raw.clone()),
             }
         };
+        if payload_too_large(&input) {
+            // "After Parameters processing, the input of a state is larger than the payload
+            // size quota" (States.DataLimitExceeded,
+            // <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
+            return Err(Thrown::plain(data_limit_failure(&node.name)));
+        }
         match &node.kind {
             Kind::Task {
                 resource,
@@ -1162,6 +1208,19 @@ impl<'a> Run<'a> {
                 None => fut.await,
             }
         };
+        // A task's result is within the payload quota: States.DataLimitExceeded otherwise
+        // (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>); the cause
+        // is the one AWS reports for a Lambda function's oversized result.
+        let result = result.and_then(|out| {
+            if payload_too_large(&out) {
+                Err(TaskError::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    format!("The state/task '{resource}' returned a result with a size exceeding the maximum number of bytes service limit."),
+                ))
+            } else {
+                Ok(out)
+            }
+        });
         // A callback's error and cause are the sender's, never wrapped as a Lambda error.
         let mut from_callback = false;
         let result = match (result, waiter) {
@@ -1626,6 +1685,30 @@ fn failure_details(f: &Failure) -> Value {
         m.insert("cause".into(), Value::String(c.clone()));
     }
     Value::Object(m)
+}
+
+/// AWS's payload quota: a state's or task's input, output or result, and an execution's input,
+/// at most 262,144 bytes of UTF-8 JSON text
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// Whether `v` as compact JSON text is over [`MAX_PAYLOAD_BYTES`] (counted, not built; it stops
+/// counting once over).
+pub(crate) fn payload_too_large(v: &Value) -> bool {
+    crate::value::json_len_exceeds(v, MAX_PAYLOAD_BYTES)
+}
+
+/// A state whose output is over the payload quota.
+fn data_limit_failure(state: &str) -> Failure {
+    Failure::new(
+        names::DATA_LIMIT_EXCEEDED,
+        format!("The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."),
+    )
+}
+
+/// The failure of an execution that reached the history limit.
+fn history_limit_failure() -> Failure {
+    Failure::new(names::RUNTIME, crate::history::HISTORY_LIMIT_CAUSE)
 }
 
 fn invalid_path(p: &Path) -> Thrown {

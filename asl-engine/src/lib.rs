@@ -45,7 +45,7 @@ pub use callbacks::{CallbackError, CallbackOutcome, Callbacks};
 pub use clock::{Clock, RealClock, VirtualClock};
 pub use compile::CompiledMachine;
 pub use error::{EngineError, Failure};
-pub use history::{EventType, HistoryEvent};
+pub use history::{EventType, HistoryEvent, LiveHistory};
 pub use mock::{MockCase, MockConfig};
 pub use tasks::{TaskContext, TaskError, TaskHandler, TaskRegistry};
 
@@ -75,6 +75,13 @@ pub struct ExecOptions {
     pub start_time: Option<DateTime<Utc>>,
     /// Run a redrive (RedriveExecution): resume at a top-level state instead of StartAt.
     pub redrive: Option<Redrive>,
+    /// The most events the execution may have (default [`history::HISTORY_LIMIT`], AWS's quota
+    /// for Standard workflows: reaching it fails the execution with `States.Runtime`, so a
+    /// runaway loop ends); `None` for no limit (Express workflows).
+    pub history_limit: Option<u64>,
+    /// Where the engine appends the history as it happens (with `history` on), for reading the
+    /// events of an execution still running.
+    pub live_history: Option<history::LiveHistory>,
 }
 
 /// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
@@ -127,6 +134,8 @@ impl Default for ExecOptions {
             cancel: None,
             start_time: None,
             redrive: None,
+            history_limit: Some(history::HISTORY_LIMIT),
+            live_history: None,
         }
     }
 }
@@ -279,7 +288,11 @@ impl Engine {
                 region: options.region.clone(),
             },
             clock,
-            rec: history::Recorder::new(options.history),
+            rec: history::Recorder::new(
+                options.history,
+                options.history_limit,
+                options.live_history.clone(),
+            ),
             mock: options.mock,
             mock_calls: Mutex::new(HashMap::new()),
             deadline,

@@ -55,3 +55,26 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
         Value::Object(_) => "object",
     }
 }
+
+/// Whether `v` serialized as compact JSON is longer than `limit` bytes. Counts without building the
+/// text and stops at the first byte past the limit.
+pub(crate) fn json_len_exceeds(v: &Value, limit: usize) -> bool {
+    struct Counter {
+        n: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.n += buf.len();
+            if self.n > self.limit {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Counter { n: 0, limit };
+    serde_json::to_writer(&mut c, v).is_err()
+}
