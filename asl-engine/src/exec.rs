@@ -468,16 +468,19 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Evaluates an Assign block (all values computed with the variables as they were), then assigns.
+    /// Evaluates an Assign block, every value with the variables as they were on entering the
+    /// state; [`Run::commit`] assigns them once the state's output is made (OutputPath and Output
+    /// also see the variables as they were)
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>).
     fn assign(
         &self,
-        st: &mut St<'_>,
+        st: &St<'_>,
         a: Option<&Assign>,
         dollar: &Value,
         jsonata_states: Option<&Value>,
-        scope: &mut Scope,
-    ) -> Result<(), Thrown> {
-        let Some(a) = a else { return Ok(()) };
+        scope: &Scope,
+    ) -> Result<Vec<(String, Value)>, Thrown> {
+        let Some(a) = a else { return Ok(Vec::new()) };
         let mut values = Vec::new();
         match a {
             Assign::Path(fields) => {
@@ -503,13 +506,17 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        Ok(values)
+    }
+
+    /// Assigns the values an Assign block evaluated to (the state's `assignedVariables`).
+    fn commit(&self, st: &mut St<'_>, values: Vec<(String, Value)>, scope: &mut Scope) {
         for (k, v) in values {
             if self.rec.enabled() {
                 st.assigned.push((k.clone(), v.clone()));
             }
             scope.set(k, v);
         }
-        Ok(())
     }
 
     // ---------- Pass, Succeed, Choice, Wait, Fail ----------
@@ -534,7 +541,7 @@ impl<'a> Run<'a> {
         } else {
             eff
         };
-        self.assign(
+        let assigned = self.assign(
             st,
             io.assign.as_ref(),
             res.as_ref().unwrap_or(&raw),
@@ -550,7 +557,9 @@ impl<'a> Run<'a> {
                 Self::result_path(rp, raw, r)?
             }
         };
-        self.output_path(st, out, scope)
+        let out = self.output_path(st, out, scope)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// States whose output is their effective input (Succeed, Wait): InputPath then OutputPath.
@@ -560,8 +569,10 @@ impl<'a> Run<'a> {
         }
         let eff = self.input_path(st, &raw, scope)?;
         let eff = eff.unwrap_or(raw);
-        self.assign(st, st.node.io.assign.as_ref(), &eff, None, scope)?;
-        self.output_path(st, eff, scope)
+        let assigned = self.assign(st, st.node.io.assign.as_ref(), &eff, None, scope)?;
+        let out = self.output_path(st, eff, scope)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// JSONata states: Assign and Output see `$states.input` and (for tasks) `$states.result`.
@@ -588,7 +599,8 @@ impl<'a> Run<'a> {
             )?,
             None => result.unwrap_or(raw),
         };
-        self.assign(st, io.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+        let assigned = self.assign(st, io.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+        self.commit(st, assigned, scope);
         Ok(out)
     }
 
@@ -638,7 +650,8 @@ impl<'a> Run<'a> {
                 )?,
                 None => raw,
             };
-            self.assign(st, assign, &Value::Null, Some(&states), scope)?;
+            let assigned = self.assign(st, assign, &Value::Null, Some(&states), scope)?;
+            self.commit(st, assigned, scope);
             return Ok((out, Some(next)));
         }
         let eff = self.input_path(st, &raw, scope)?.unwrap_or(raw);
@@ -659,8 +672,10 @@ impl<'a> Run<'a> {
                 None => return Err(no_choice()),
             },
         };
-        self.assign(st, assign, &eff, None, scope)?;
-        Ok((self.output_path(st, eff, scope)?, Some(next)))
+        let assigned = self.assign(st, assign, &eff, None, scope)?;
+        let out = self.output_path(st, eff, scope)?;
+        self.commit(st, assigned, scope);
+        Ok((out, Some(next)))
     }
 
     fn eval_cond_jsonata(&self, c: &Cond, env: &JEnv<'_>, i: usize) -> Result<bool, Thrown> {
@@ -773,6 +788,18 @@ impl<'a> Run<'a> {
                     Value::Number(num) if num.as_u64().is_some() => Ok(num.as_u64().unwrap_or(0) as f64),
                     Value::Number(num) if num.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0) => {
                         Ok(num.as_f64().unwrap_or(0.0))
+                    }
+                    // A Map state's MaxConcurrencyPath, ToleratedFailureCountPath and
+                    // ToleratedFailurePercentagePath take an integer written as a string too, as a
+                    // workflow variable assigned "1" (AWS-recorded; the Map state's fields:
+                    // <https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html>,
+                    // variables in them:
+                    // <https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>).
+                    Value::String(text)
+                        if MAP_NUMBER_FIELDS.contains(&field)
+                            && text.parse::<u64>().is_ok() =>
+                    {
+                        Ok(text.parse::<u64>().unwrap_or(0) as f64)
                     }
                     other => Err(Thrown::runtime(
                         names::RUNTIME,
@@ -985,11 +1012,15 @@ impl<'a> Run<'a> {
                 )?,
                 None => err_out.clone(),
             };
-            self.assign(st, c.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+            let assigned =
+                self.assign(st, c.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+            self.commit(st, assigned, scope);
             return Ok(out);
         }
-        self.assign(st, c.assign.as_ref(), &err_out, None, scope)?;
-        Self::result_path(&c.result_path, raw, err_out)
+        let assigned = self.assign(st, c.assign.as_ref(), &err_out, None, scope)?;
+        let out = Self::result_path(&c.result_path, raw, err_out)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// ResultSelector, Assign, ResultPath and OutputPath (or JSONata's Assign and Output) after a
@@ -1009,9 +1040,11 @@ impl<'a> Run<'a> {
             Some(t) => t.eval(&self.penv(&result, scope, st, None))?,
             None => result,
         };
-        self.assign(st, io.assign.as_ref(), &selected, None, scope)?;
+        let assigned = self.assign(st, io.assign.as_ref(), &selected, None, scope)?;
         let out = Self::result_path(&io.result_path, raw, selected)?;
-        self.output_path(st, out, scope)
+        let out = self.output_path(st, out, scope)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// One attempt of a Task, Map or Parallel state: its raw result.
@@ -1686,6 +1719,13 @@ fn failure_details(f: &Failure) -> Value {
     }
     Value::Object(m)
 }
+
+/// The Map state's number fields whose `*Path` may name an integer written as a string.
+const MAP_NUMBER_FIELDS: [&str; 3] = [
+    "MaxConcurrency",
+    "ToleratedFailureCount",
+    "ToleratedFailurePercentage",
+];
 
 /// AWS's payload quota: a state's or task's input, output or result, and an execution's input,
 /// at most 262,144 bytes of UTF-8 JSON text

@@ -16,9 +16,11 @@ use crate::value::{f64_value, type_name};
 
 /// The inner expression of a `{% ... %}` string, if it is one.
 pub(crate) fn expr_of(s: &str) -> Option<&str> {
-    let t = s.trim();
-    if t.len() >= 4 && t.starts_with("{%") && t.ends_with("%}") {
-        Some(t[2..t.len() - 2].trim())
+    // Exactly `{%` first and `%}` last: a string with anything around them (even spaces, as in
+    // `" {% $x %} "`) is a plain string that AWS keeps as it is
+    // (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>).
+    if s.len() >= 4 && s.starts_with("{%") && s.ends_with("%}") {
+        Some(s[2..s.len() - 2].trim())
     } else {
         None
     }
