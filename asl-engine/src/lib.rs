@@ -24,6 +24,7 @@ mod exec;
 pub mod history;
 mod intrinsics;
 mod jsonata;
+mod jsonata_fns;
 pub mod jsonpath;
 pub mod mock;
 mod scope;
