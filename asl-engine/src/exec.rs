@@ -324,16 +324,11 @@ impl<'a> Run<'a> {
                 let (out, next) = self.run_state(&mut st, input, scope, prev).await?;
                 // The state's output is within the payload quota (States.DataLimitExceeded, not
                 // matched by States.ALL): checked where a state can make its output larger than
-                // its input (a Choice, Wait or Succeed state only selects from its input).
+                // its input.
                 let out_text = self.rec.enabled().then(|| to_json(&out));
-                let may_grow = node.io.jsonata
-                    || !matches!(
-                        node.kind,
-                        Kind::Choice { .. } | Kind::Wait(_) | Kind::Succeed
-                    );
                 let too_large = match &out_text {
                     Some(t) => t.len() > MAX_PAYLOAD_BYTES,
-                    None => may_grow && payload_too_large(&out),
+                    None => may_grow(node) && payload_too_large(&out),
                 };
                 if too_large {
                     return Err(data_limit_failure(&node.name));
@@ -1736,6 +1731,25 @@ pub(crate) const MAX_PAYLOAD_BYTES: usize = 262_144;
 /// counting once over).
 pub(crate) fn payload_too_large(v: &Value) -> bool {
     crate::value::json_len_exceeds(v, MAX_PAYLOAD_BYTES)
+}
+
+/// Whether a state's output can be larger than its input: InputPath and OutputPath only select,
+/// so a JSONPath Choice, Wait or Succeed state and a Pass state without Result, Parameters or a
+/// ResultPath cannot make a payload grow (their output needs no size check).
+fn may_grow(node: &Node) -> bool {
+    let io = &node.io;
+    if io.jsonata {
+        return true;
+    }
+    match &node.kind {
+        Kind::Choice { .. } | Kind::Wait(_) | Kind::Succeed => false,
+        Kind::Pass { result } => {
+            result.is_some()
+                || io.parameters.is_some()
+                || matches!(io.result_path, OptPath::Path(_))
+        }
+        _ => true,
+    }
 }
 
 /// A state whose output is over the payload quota.

@@ -528,7 +528,8 @@ fn decimal_picture(primary: &str) -> Result<(usize, Vec<(usize, char)>), JError>
     }
     // A grouping separator stands between two digits.
     let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '#');
-    if !separators.is_empty() && !(ends(primary.chars().next()) && ends(primary.chars().last())) {
+    let between_digits = ends(primary.chars().next()) && ends(primary.chars().last());
+    if !separators.is_empty() && !between_digits {
         return Err(err(format!(
             "The picture '{primary}' has a grouping separator that is not between two digits"
         )));
