@@ -248,11 +248,17 @@ fn to_json_value<'a>(v: &'a JValue<'a>) -> Value {
         return Value::Array(items);
     }
     if v.is_object() {
+        // jsonata-rs objects keep no key order: with `preserve-order`, sort them so that an
+        // output is the same from run to run (without it, serde_json's map sorts them anyway).
+        #[allow(unused_mut)]
+        let mut entries: Vec<_> = v
+            .entries()
+            .filter(|(_, x)| !x.is_undefined() && !x.is_function())
+            .collect();
+        #[cfg(feature = "preserve-order")]
+        entries.sort_by(|a, b| a.0.cmp(b.0));
         let mut m = Map::new();
-        for (k, x) in v.entries() {
-            if x.is_undefined() || x.is_function() {
-                continue;
-            }
+        for (k, x) in entries {
             m.insert(k.to_string(), to_json_value(x));
         }
         return Value::Object(m);
