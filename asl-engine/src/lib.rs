@@ -83,6 +83,11 @@ pub struct ExecOptions {
     /// Where the engine appends the history as it happens (with `history` on), for reading the
     /// events of an execution still running.
     pub live_history: Option<history::LiveHistory>,
+    /// The longest the execution may run, in seconds, whatever the machine's `TimeoutSeconds`
+    /// (`None`: only that). An Express workflow runs at most 5 minutes (300) and then fails with
+    /// `States.Timeout`
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+    pub max_execution_seconds: Option<u64>,
 }
 
 /// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
@@ -137,6 +142,7 @@ impl Default for ExecOptions {
             redrive: None,
             history_limit: Some(history::HISTORY_LIMIT),
             live_history: None,
+            max_execution_seconds: None,
         }
     }
 }
@@ -266,9 +272,11 @@ impl Engine {
             options.account_id
         );
         let arn = format!("{prefix}:execution:{sm_name}:{exec_name}");
-        let deadline = machine
-            .timeout_seconds
-            .map(|s| start + chrono::Duration::seconds(s as i64));
+        let limit_seconds = match (machine.timeout_seconds, options.max_execution_seconds) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = limit_seconds.map(|s| start + chrono::Duration::seconds(s as i64));
         let run = exec::Run {
             registry: &self.registry,
             callbacks: &self.callbacks,
@@ -302,7 +310,7 @@ impl Engine {
             aborted: AtomicBool::new(false),
             redrive: options.redrive.clone(),
         };
-        let result = match (options.virtual_time, machine.timeout_seconds) {
+        let result = match (options.virtual_time, limit_seconds) {
             (false, Some(secs)) => {
                 match tokio::time::timeout(
                     std::time::Duration::from_secs(secs),

@@ -239,3 +239,39 @@ async fn an_execution_input_over_the_quota_fails_in_process() {
         .unwrap();
     assert_eq!(failure(&r.status).0, Some("States.DataLimitExceeded"));
 }
+
+/// `ExecOptions::max_execution_seconds` bounds an execution like a shorter `TimeoutSeconds` would
+/// (the endpoint sets 300 for Express workflows,
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+#[tokio::test]
+async fn max_execution_seconds_times_an_execution_out() {
+    let wait = |secs: u64| {
+        machine(
+            json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": secs, "End": true}}}),
+        )
+    };
+    let bounded = ExecOptions {
+        max_execution_seconds: Some(300),
+        ..ExecOptions::virtual_time()
+    };
+    let r = Engine::default()
+        .execute(&wait(301), json!({}), bounded.clone())
+        .await
+        .unwrap();
+    match &r.status {
+        ExecutionStatus::TimedOut { error, .. } => {
+            assert_eq!(error.as_deref(), Some("States.Timeout"))
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let r = Engine::default()
+        .execute(&wait(299), json!({}), bounded)
+        .await
+        .unwrap();
+    assert!(matches!(r.status, ExecutionStatus::Succeeded { .. }));
+    let r = Engine::default()
+        .execute(&wait(301), json!({}), ExecOptions::virtual_time())
+        .await
+        .unwrap();
+    assert!(matches!(r.status, ExecutionStatus::Succeeded { .. }));
+}

@@ -1903,3 +1903,54 @@ async fn start_execution_refuses_an_input_over_the_payload_quota() {
         Some("ValidationException")
     );
 }
+
+/// An Express workflow runs at most 5 minutes, then fails with States.Timeout; a Standard one with
+/// the same definition waits on (virtual time here, so no test waits)
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+#[tokio::test]
+async fn an_express_execution_times_out_after_five_minutes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(asl_engine::server::serve(
+        listener,
+        registry(),
+        ServerConfig {
+            virtual_time: true,
+            ..ServerConfig::default()
+        },
+    ));
+    let c = client(&format!("http://{addr}"));
+    let wait = |secs: u64| {
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": secs, "End": true}}})
+            .to_string()
+    };
+    let long = create(&c, &name("slow"), &wait(301), StateMachineType::Express).await;
+    let r = c
+        .start_sync_execution()
+        .state_machine_arn(&long)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, SyncExecutionStatus::TimedOut);
+    assert_eq!(r.error.as_deref(), Some("States.Timeout"));
+    let short = create(&c, &name("quick"), &wait(299), StateMachineType::Express).await;
+    let r = c
+        .start_sync_execution()
+        .state_machine_arn(&short)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, SyncExecutionStatus::Succeeded);
+    let standard = create(&c, &name("patient"), &wait(301), StateMachineType::Standard).await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&standard)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    assert_eq!(
+        wait_done(&c, &exec).await.status,
+        ExecutionStatus::Succeeded
+    );
+}

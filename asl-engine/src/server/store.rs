@@ -320,6 +320,7 @@ impl Service {
             // Express workflows have no history quota
             // (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
             options.history_limit = None;
+            options.max_execution_seconds = Some(EXPRESS_MAX_SECONDS);
         }
         options
     }
@@ -351,6 +352,7 @@ impl Service {
             redrive: None,
             history_limit: Some(HISTORY_LIMIT),
             live_history: None,
+            max_execution_seconds: None,
         }
     }
 
@@ -480,6 +482,7 @@ impl Service {
         }
         if exec.arn.split(':').nth(5) == Some("express") {
             options.history_limit = None;
+            options.max_execution_seconds = Some(EXPRESS_MAX_SECONDS);
         }
         let live = LiveHistory::new();
         options.live_history = Some(live.clone());
@@ -696,6 +699,10 @@ impl Service {
         Ok(now)
     }
 }
+
+/// An Express workflow's longest run: 5 minutes, then `States.Timeout`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+const EXPRESS_MAX_SECONDS: u64 = 300;
 
 /// The region field of an ARN (`arn:<partition>:<service>:<region>:...`).
 pub(crate) fn region_of_arn(arn: &str) -> Option<&str> {
