@@ -248,9 +248,25 @@ impl<'a> Run<'a> {
                 scope.set(name.clone(), value.clone());
             }
         }
-        let res = self
-            .run_graph_from(graph, start, input, &mut scope, &mut prev)
-            .await;
+        let res = if self.redrive.is_none() && payload_too_large(&input) {
+            // In-process only: the endpoint refuses such an input before starting an execution.
+            Err(Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                "The execution input has a size exceeding the maximum number of bytes service limit.",
+            ))
+        } else {
+            self.run_graph_from(graph, start, input, &mut scope, &mut prev)
+                .await
+        };
+        if self.rec.full() {
+            // Event 25,000 was not ExecutionSucceeded: the execution fails at the history limit,
+            // whatever its states were doing
+            // (<https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>).
+            let f = history_limit_failure();
+            self.rec
+                .emit_limit_failure(self.clock.as_ref(), failure_details(&f));
+            return Err(f);
+        }
         match &res {
             Ok(out) => {
                 self.emit(&mut prev, E::ExecutionSucceeded, || {
@@ -275,6 +291,9 @@ impl<'a> Run<'a> {
     }
 
     fn check_limits(&self) -> Result<(), Failure> {
+        if self.rec.full() {
+            return Err(history_limit_failure());
+        }
         if let Some(c) = &self.cancel {
             if c.load(Ordering::Relaxed) {
                 self.aborted.store(true, Ordering::Relaxed);
@@ -341,10 +360,22 @@ impl<'a> Run<'a> {
                     task_token: None,
                 };
                 let (out, next) = self.run_state(&mut st, input, scope, prev).await?;
+                // The state's output is within the payload quota (States.DataLimitExceeded, not
+                // matched by States.ALL): checked where a state can make its output larger than
+                // its input.
+                let out_text = self.rec.enabled().then(|| to_json(&out));
+                let too_large = match &out_text {
+                    Some(t) => t.len() > MAX_PAYLOAD_BYTES,
+                    None => may_grow(node) && payload_too_large(&out),
+                };
+                if too_large {
+                    return Err(data_limit_failure(&node.name));
+                }
                 if let Some(exited) = node.exited {
                     let assigned = std::mem::take(&mut st.assigned);
                     self.emit(prev, exited, || {
-                        let mut d = json!({"name": &*node.name, "output": to_json(&out), "outputDetails": not_truncated()});
+                        let output = out_text.unwrap_or_else(|| to_json(&out));
+                        let mut d = json!({"name": &*node.name, "output": output, "outputDetails": not_truncated()});
                         if !assigned.is_empty() {
                             let vars: Map<String, Value> = assigned
                                 .iter()
@@ -470,16 +501,19 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Evaluates an Assign block (all values computed with the variables as they were), then assigns.
+    /// Evaluates an Assign block, every value with the variables as they were on entering the
+    /// state; [`Run::commit`] assigns them once the state's output is made (OutputPath and Output
+    /// also see the variables as they were)
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>).
     fn assign(
         &self,
-        st: &mut St<'_>,
+        st: &St<'_>,
         a: Option<&Assign>,
         dollar: &Value,
         jsonata_states: Option<&Value>,
-        scope: &mut Scope,
-    ) -> Result<(), Thrown> {
-        let Some(a) = a else { return Ok(()) };
+        scope: &Scope,
+    ) -> Result<Vec<(String, Value)>, Thrown> {
+        let Some(a) = a else { return Ok(Vec::new()) };
         let mut values = Vec::new();
         match a {
             Assign::Path(fields) => {
@@ -505,13 +539,17 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        Ok(values)
+    }
+
+    /// Assigns the values an Assign block evaluated to (the state's `assignedVariables`).
+    fn commit(&self, st: &mut St<'_>, values: Vec<(String, Value)>, scope: &mut Scope) {
         for (k, v) in values {
             if self.rec.enabled() {
                 st.assigned.push((k.clone(), v.clone()));
             }
             scope.set(k, v);
         }
-        Ok(())
     }
 
     // ---------- Pass, Succeed, Choice, Wait, Fail ----------
@@ -556,7 +594,7 @@ impl<'a> Run<'a> {
         self.inspect(st, "afterResultSelector", || {
             res.clone().unwrap_or_else(|| raw.clone())
         });
-        self.assign(
+        let assigned = self.assign(
             st,
             io.assign.as_ref(),
             res.as_ref().unwrap_or(&raw),
@@ -573,7 +611,9 @@ impl<'a> Run<'a> {
             }
         };
         self.inspect(st, "afterResultPath", || out.clone());
-        self.output_path(st, out, scope)
+        let out = self.output_path(st, out, scope)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// States whose output is their effective input (Succeed, Wait): InputPath then OutputPath.
@@ -584,8 +624,10 @@ impl<'a> Run<'a> {
         let eff = self.input_path(st, &raw, scope)?;
         let eff = eff.unwrap_or(raw);
         self.inspect(st, "afterInputPath", || eff.clone());
-        self.assign(st, st.node.io.assign.as_ref(), &eff, None, scope)?;
-        self.output_path(st, eff, scope)
+        let assigned = self.assign(st, st.node.io.assign.as_ref(), &eff, None, scope)?;
+        let out = self.output_path(st, eff, scope)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// JSONata states: Assign and Output see `$states.input` and (for tasks) `$states.result`.
@@ -612,7 +654,8 @@ impl<'a> Run<'a> {
             )?,
             None => result.unwrap_or(raw),
         };
-        self.assign(st, io.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+        let assigned = self.assign(st, io.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+        self.commit(st, assigned, scope);
         Ok(out)
     }
 
@@ -662,7 +705,8 @@ impl<'a> Run<'a> {
                 )?,
                 None => raw,
             };
-            self.assign(st, assign, &Value::Null, Some(&states), scope)?;
+            let assigned = self.assign(st, assign, &Value::Null, Some(&states), scope)?;
+            self.commit(st, assigned, scope);
             return Ok((out, Some(next)));
         }
         let eff = self.input_path(st, &raw, scope)?.unwrap_or(raw);
@@ -684,8 +728,10 @@ impl<'a> Run<'a> {
                 None => return Err(no_choice()),
             },
         };
-        self.assign(st, assign, &eff, None, scope)?;
-        Ok((self.output_path(st, eff, scope)?, Some(next)))
+        let assigned = self.assign(st, assign, &eff, None, scope)?;
+        let out = self.output_path(st, eff, scope)?;
+        self.commit(st, assigned, scope);
+        Ok((out, Some(next)))
     }
 
     fn eval_cond_jsonata(&self, c: &Cond, env: &JEnv<'_>, i: usize) -> Result<bool, Thrown> {
@@ -798,6 +844,18 @@ impl<'a> Run<'a> {
                     Value::Number(num) if num.as_u64().is_some() => Ok(num.as_u64().unwrap_or(0) as f64),
                     Value::Number(num) if num.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0) => {
                         Ok(num.as_f64().unwrap_or(0.0))
+                    }
+                    // A Map state's MaxConcurrencyPath, ToleratedFailureCountPath and
+                    // ToleratedFailurePercentagePath take an integer written as a string too, as a
+                    // workflow variable assigned "1" (AWS-recorded; the Map state's fields:
+                    // <https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html>,
+                    // variables in them:
+                    // <https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html>).
+                    Value::String(text)
+                        if MAP_NUMBER_FIELDS.contains(&field)
+                            && text.parse::<u64>().is_ok() =>
+                    {
+                        Ok(text.parse::<u64>().unwrap_or(0) as f64)
                     }
                     other => Err(Thrown::runtime(
                         names::RUNTIME,
@@ -925,6 +983,7 @@ impl<'a> Run<'a> {
                 AttemptEnd::Failed(t) => {
                     if self.timed_out.load(Ordering::Relaxed)
                         || self.aborted.load(Ordering::Relaxed)
+                        || self.rec.full()
                     {
                         return Err(t.failure);
                     }
@@ -974,6 +1033,9 @@ impl<'a> Run<'a> {
         scope: &mut Scope,
     ) -> StepResult {
         let node = st.node;
+        if self.rec.full() {
+            return Err(f);
+        }
         if let Some(p) = self.probe_of(st) {
             p.record_failure(&f);
         }
@@ -1012,11 +1074,15 @@ impl<'a> Run<'a> {
                 )?,
                 None => err_out.clone(),
             };
-            self.assign(st, c.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+            let assigned =
+                self.assign(st, c.assign.as_ref(), &Value::Null, Some(&states), scope)?;
+            self.commit(st, assigned, scope);
             return Ok(out);
         }
-        self.assign(st, c.assign.as_ref(), &err_out, None, scope)?;
-        Self::result_path(&c.result_path, raw, err_out)
+        let assigned = self.assign(st, c.assign.as_ref(), &err_out, None, scope)?;
+        let out = Self::result_path(&c.result_path, raw, err_out)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// ResultSelector, Assign, ResultPath and OutputPath (or JSONata's Assign and Output) after a
@@ -1040,10 +1106,12 @@ impl<'a> Run<'a> {
             None => result,
         };
         self.inspect(st, "afterResultSelector", || selected.clone());
-        self.assign(st, io.assign.as_ref(), &selected, None, scope)?;
+        let assigned = self.assign(st, io.assign.as_ref(), &selected, None, scope)?;
         let out = Self::result_path(&io.result_path, raw, selected)?;
         self.inspect(st, "afterResultPath", || out.clone());
-        self.output_path(st, out, scope)
+        let out = self.output_path(st, out, scope)?;
+        self.commit(st, assigned, scope);
+        Ok(out)
     }
 
     /// One attempt of a Task, Map or Parallel state: its raw result.
@@ -1083,6 +1151,12 @@ impl<'a> Run<'a> {
                 _ => eff.unwrap_or_else(|| raw.clone()),
             }
         };
+        if payload_too_large(&input) {
+            // "After Parameters processing, the input of a state is larger than the payload
+            // size quota" (States.DataLimitExceeded,
+            // <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).
+            return Err(Thrown::plain(data_limit_failure(&node.name)));
+        }
         if !matches!(node.kind, Kind::Map(_)) {
             let field = if io.jsonata {
                 "afterArguments"
@@ -1253,6 +1327,19 @@ impl<'a> Run<'a> {
                 None => fut.await,
             }
         };
+        // A task's result is within the payload quota: States.DataLimitExceeded otherwise
+        // (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>); the cause
+        // is the one AWS reports for a Lambda function's oversized result.
+        let result = result.and_then(|out| {
+            if payload_too_large(&out) {
+                Err(TaskError::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    format!("The state/task '{resource}' returned a result with a size exceeding the maximum number of bytes service limit."),
+                ))
+            } else {
+                Ok(out)
+            }
+        });
         // A callback's error and cause are the sender's, never wrapped as a Lambda error.
         let mut from_callback = false;
         let result = match (result, waiter) {
@@ -1760,6 +1847,56 @@ fn mocked_failure(e: TaskError) -> Thrown {
         error: Some(e.error),
         cause: (!e.cause.is_empty()).then_some(e.cause),
     })
+}
+
+/// The Map state's number fields whose `*Path` may name an integer written as a string.
+const MAP_NUMBER_FIELDS: [&str; 3] = [
+    "MaxConcurrency",
+    "ToleratedFailureCount",
+    "ToleratedFailurePercentage",
+];
+
+/// AWS's payload quota: a state's or task's input, output or result, and an execution's input,
+/// at most 262,144 bytes of UTF-8 JSON text
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// Whether `v` as compact JSON text is over [`MAX_PAYLOAD_BYTES`] (counted, not built; it stops
+/// counting once over).
+pub(crate) fn payload_too_large(v: &Value) -> bool {
+    crate::value::json_len_exceeds(v, MAX_PAYLOAD_BYTES)
+}
+
+/// Whether a state's output can be larger than its input: InputPath and OutputPath only select,
+/// so a JSONPath Choice, Wait or Succeed state and a Pass state without Result, Parameters or a
+/// ResultPath cannot make a payload grow (their output needs no size check).
+fn may_grow(node: &Node) -> bool {
+    let io = &node.io;
+    if io.jsonata {
+        return true;
+    }
+    match &node.kind {
+        Kind::Choice { .. } | Kind::Wait(_) | Kind::Succeed => false,
+        Kind::Pass { result } => {
+            result.is_some()
+                || io.parameters.is_some()
+                || matches!(io.result_path, OptPath::Path(_))
+        }
+        _ => true,
+    }
+}
+
+/// A state whose output is over the payload quota.
+fn data_limit_failure(state: &str) -> Failure {
+    Failure::new(
+        names::DATA_LIMIT_EXCEEDED,
+        format!("The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."),
+    )
+}
+
+/// The failure of an execution that reached the history limit.
+fn history_limit_failure() -> Failure {
+    Failure::new(names::RUNTIME, crate::history::HISTORY_LIMIT_CAUSE)
 }
 
 fn invalid_path(p: &Path) -> Thrown {

@@ -1,8 +1,8 @@
 //! The execution history: events shaped like GetExecutionHistory's
 //! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html>).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -145,19 +145,76 @@ impl HistoryEvent {
     }
 }
 
-/// Numbers events (always: AWS error messages cite event ids) and keeps them when history is on.
+/// AWS's hard quota on a Standard execution's history: 25,000 events. When an execution reaches
+/// 24,999 events, event 25,000 is `ExecutionSucceeded` if the execution ends there, and otherwise
+/// `ExecutionFailed` with `States.Runtime` ([`HISTORY_LIMIT_CAUSE`]): the execution fails
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html>,
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>). Express workflows
+/// have no such limit.
+pub const HISTORY_LIMIT: u64 = 25_000;
+
+/// The cause AWS reports when an execution fails at the history limit (error `States.Runtime`).
+pub const HISTORY_LIMIT_CAUSE: &str =
+    "The execution reached the maximum number of history events (25000).";
+
+/// The events of an execution as they happen: a handle the engine appends to while the execution
+/// runs (`ExecOptions::live_history`), so that a caller (the endpoint's GetExecutionHistory) can
+/// read the events of a RUNNING execution. Events are kept in id order.
+#[derive(Debug, Clone, Default)]
+pub struct LiveHistory(Arc<Mutex<Vec<HistoryEvent>>>);
+
+impl LiveHistory {
+    /// An empty history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many events have been recorded so far.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no event has been recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Runs `f` on the events so far (in id order), under the history's lock.
+    pub fn with_events<R>(&self, f: impl FnOnce(&[HistoryEvent]) -> R) -> R {
+        f(&self.lock())
+    }
+
+    /// A copy of the events so far, in id order.
+    pub fn snapshot(&self) -> Vec<HistoryEvent> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<HistoryEvent>> {
+        // A panic while holding the lock cannot leave a half-pushed event: keep the events.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Numbers events (always: AWS error messages cite event ids), keeps them when history is on, and
+/// enforces the history limit.
 pub(crate) struct Recorder {
     enabled: bool,
     counter: AtomicU64,
-    events: Mutex<Vec<HistoryEvent>>,
+    events: LiveHistory,
+    /// The number of events the execution may have (`None`: unlimited, as for Express).
+    limit: Option<u64>,
+    /// Set when an event past the limit was refused: the execution must fail.
+    full: AtomicBool,
 }
 
 impl Recorder {
-    pub fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool, limit: Option<u64>, live: Option<LiveHistory>) -> Self {
         Recorder {
             enabled,
             counter: AtomicU64::new(0),
-            events: Mutex::new(Vec::new()),
+            events: live.unwrap_or_default(),
+            limit,
+            full: AtomicBool::new(false),
         }
     }
 
@@ -165,7 +222,13 @@ impl Recorder {
         self.enabled
     }
 
+    /// Whether the history limit was reached by an event other than `ExecutionSucceeded`.
+    pub fn full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
     /// Records an event after `prev` and returns its id; `details` runs only when history is kept.
+    /// Past the limit the event is refused (not numbered, not kept) and the recorder is `full`.
     pub fn emit(
         &self,
         clock: &dyn Clock,
@@ -173,29 +236,81 @@ impl Recorder {
         event_type: EventType,
         details: impl FnOnce() -> Option<(&'static str, Value)>,
     ) -> u64 {
-        let id = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.enabled {
-            let mut m = Map::new();
-            if let Some((k, v)) = details() {
-                m.insert(k.to_string(), v);
-            }
-            let ev = HistoryEvent {
-                id,
-                previous_event_id: *prev,
-                timestamp: format_time(&clock.now()),
-                event_type,
-                details: m,
-            };
-            self.events.lock().expect("history lock").push(ev);
+        if self.full() {
+            return *prev;
         }
+        if !self.enabled {
+            let id = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.refused(id, event_type) {
+                return *prev;
+            }
+            *prev = id;
+            return id;
+        }
+        let details = details();
+        let timestamp = format_time(&clock.now());
+        // Numbered under the lock, so the kept events are in id order even when Map iterations
+        // and Parallel branches record concurrently.
+        let mut events = self.events.lock();
+        let id = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.refused(id, event_type) {
+            return *prev;
+        }
+        let mut m = Map::new();
+        if let Some((k, v)) = details {
+            m.insert(k.to_string(), v);
+        }
+        events.push(HistoryEvent {
+            id,
+            previous_event_id: *prev,
+            timestamp,
+            event_type,
+            details: m,
+        });
         *prev = id;
         id
     }
 
+    /// Whether event `id` is past the limit: the last event allowed may only be
+    /// `ExecutionSucceeded`.
+    fn refused(&self, id: u64, event_type: EventType) -> bool {
+        let Some(limit) = self.limit else {
+            return false;
+        };
+        if id > limit || (id == limit && event_type != EventType::ExecutionSucceeded) {
+            self.full.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Records the `ExecutionFailed` event that ends an execution at the history limit: it takes
+    /// the limit's own id and follows the last event recorded.
+    pub fn emit_limit_failure(&self, clock: &dyn Clock, details: Value) {
+        let Some(limit) = self.limit else { return };
+        if !self.enabled {
+            return;
+        }
+        let mut events = self.events.lock();
+        let previous_event_id = events.last().map_or(0, |e| e.id);
+        let mut m = Map::new();
+        m.insert("executionFailedEventDetails".to_string(), details);
+        events.push(HistoryEvent {
+            id: limit,
+            previous_event_id,
+            timestamp: format_time(&clock.now()),
+            event_type: EventType::ExecutionFailed,
+            details: m,
+        });
+    }
+
+    /// The events kept (a copy when a live handle shares them, so that it keeps showing them).
     pub fn take(&self) -> Vec<HistoryEvent> {
-        let mut v = std::mem::take(&mut *self.events.lock().expect("history lock"));
-        v.sort_by_key(|e| e.id);
-        v
+        if Arc::strong_count(&self.events.0) > 1 {
+            self.events.snapshot()
+        } else {
+            std::mem::take(&mut *self.events.lock())
+        }
     }
 }
 

@@ -263,10 +263,7 @@ impl Call {
                                 ));
                             };
                             next += 1;
-                            match v.as_ref() {
-                                Value::String(s) => out.push_str(s),
-                                other => out.push_str(&to_json(other)),
-                            }
+                            format_arg(v.as_ref(), &mut out);
                         }
                         c => out.push(c),
                     }
@@ -605,6 +602,40 @@ impl P<'_> {
                 Ok(Arg::Literal { value, raw: None })
             }
         }
+    }
+}
+
+/// A States.Format argument as AWS renders it: a string as is, a number or boolean as its JSON
+/// text, `null`, and objects and arrays the way a Java map and list print, `{a=1, b=[x, y]}`
+/// (strings inside unquoted), not as JSON (AWS-recorded: `{"Arg1": 1, "Arg2": []}` formats as
+/// `{Arg1=1, Arg2=[]}`;
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html#asl-intrsc-func-generic>).
+fn format_arg(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                format_arg(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push('=');
+                format_arg(x, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&to_json(other)),
     }
 }
 

@@ -16,9 +16,11 @@ use crate::value::{f64_value, type_name};
 
 /// The inner expression of a `{% ... %}` string, if it is one.
 pub(crate) fn expr_of(s: &str) -> Option<&str> {
-    let t = s.trim();
-    if t.len() >= 4 && t.starts_with("{%") && t.ends_with("%}") {
-        Some(t[2..t.len() - 2].trim())
+    // Exactly `{%` first and `%}` last: a string with anything around them (even spaces, as in
+    // `" {% $x %} "`) is a plain string that AWS keeps as it is
+    // (<https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>).
+    if s.len() >= 4 && s.starts_with("{%") && s.ends_with("%}") {
+        Some(s[2..s.len() - 2].trim())
     } else {
         None
     }
@@ -60,6 +62,7 @@ pub(crate) fn eval_raw(expr: &str, env: &JEnv<'_>, field: &str) -> Result<JOut, 
     // Standard JSONata functions jsonata-rs does not provide.
     j.register_function("average", 1, fn_average);
     j.register_function("type", 1, fn_type);
+    crate::jsonata_fns::register(&j);
     let mut bindings: HashMap<&str, &Value> = HashMap::new();
     bindings.insert("states", env.states);
     for name in referenced_vars(expr) {
@@ -245,11 +248,17 @@ fn to_json_value<'a>(v: &'a JValue<'a>) -> Value {
         return Value::Array(items);
     }
     if v.is_object() {
+        // jsonata-rs objects keep no key order: with `preserve-order`, sort them so that an
+        // output is the same from run to run (without it, serde_json's map sorts them anyway).
+        #[allow(unused_mut)]
+        let mut entries: Vec<_> = v
+            .entries()
+            .filter(|(_, x)| !x.is_undefined() && !x.is_function())
+            .collect();
+        #[cfg(feature = "preserve-order")]
+        entries.sort_by(|a, b| a.0.cmp(b.0));
         let mut m = Map::new();
-        for (k, x) in v.entries() {
-            if x.is_undefined() || x.is_function() {
-                continue;
-            }
+        for (k, x) in entries {
             m.insert(k.to_string(), to_json_value(x));
         }
         return Value::Object(m);
@@ -475,5 +484,59 @@ mod tests {
             .cause
             .unwrap()
             .ends_with("T1006: Attempted to invoke a non-function"));
+    }
+
+    /// The JSONata 2.0 functions jsonata-rs lacks are callable in expressions; `$eval` is not,
+    /// as on AWS ("$eval is not available—use $parse instead",
+    /// <https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html>).
+    #[test]
+    fn jsonata_2_functions_missing_from_jsonata_rs_are_registered() {
+        let cases = [
+            ("$formatNumber(12345.6, '#,###.00')", json!("12,345.60")),
+            (
+                "$formatNumber(0.14, '###pm', {'per-mille': 'pm'})",
+                json!("140pm"),
+            ),
+            ("$formatNumber(1234.5678, '00.000e0')", json!("12.346e2")),
+            ("$formatBase(100, 2)", json!("1100100")),
+            ("$formatBase(2555, 16)", json!("9fb")),
+            (
+                "$formatInteger(2789, 'w')",
+                json!("two thousand, seven hundred and eighty-nine"),
+            ),
+            ("$formatInteger(1999, 'I')", json!("MCMXCIX")),
+            (
+                "$parseInteger('twelve thousand, four hundred and seventy-six', 'w')",
+                json!(12476),
+            ),
+            ("$parseInteger('12,345,678', '#,##0')", json!(12345678)),
+            ("$encodeUrlComponent('?x=test')", json!("%3Fx%3Dtest")),
+            (
+                "$encodeUrl('https://mozilla.org/?x=шеллы')",
+                json!("https://mozilla.org/?x=%D1%88%D0%B5%D0%BB%D0%BB%D1%8B"),
+            ),
+            ("$decodeUrlComponent('%3Fx%3Dtest')", json!("?x=test")),
+            (
+                "$decodeUrl('https://mozilla.org/?x=%D1%88%D0%B5%D0%BB%D0%BB%D1%8B')",
+                json!("https://mozilla.org/?x=шеллы"),
+            ),
+            ("$spread({'a': 1, 'b': 2})", json!([{"a": 1}, {"b": 2}])),
+            (
+                "$sift({'a': 1, 'b': 2, 'c': 3}, function($v) { $v > 1 })",
+                json!({"b": 2, "c": 3}),
+            ),
+            ("$sort($shuffle([3, 1, 2]))", json!([1, 2, 3])),
+            ("$count($shuffle([1, 2, 3, 4]))", json!(4)),
+        ];
+        for (expr, expected) in cases {
+            assert_eq!(ev(expr, json!({})).unwrap(), expected, "{expr}");
+        }
+        assert!(ev("$decodeUrl('%E0%A4%A')", json!({})).is_err());
+        assert!(ev("$formatBase(1, 40)", json!({})).is_err());
+        let err = ev("$eval('1 + 1')", json!({})).unwrap_err();
+        assert!(
+            err.failure.cause.unwrap().contains("T1006"),
+            "$eval is not available"
+        );
     }
 }

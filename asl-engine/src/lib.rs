@@ -24,6 +24,7 @@ mod exec;
 pub mod history;
 mod intrinsics;
 mod jsonata;
+mod jsonata_fns;
 pub mod jsonpath;
 pub mod mock;
 mod scope;
@@ -45,7 +46,7 @@ pub use callbacks::{CallbackError, CallbackOutcome, Callbacks};
 pub use clock::{Clock, RealClock, VirtualClock};
 pub use compile::CompiledMachine;
 pub use error::{EngineError, Failure};
-pub use history::{EventType, HistoryEvent};
+pub use history::{EventType, HistoryEvent, LiveHistory};
 pub use mock::{MockCase, MockConfig};
 pub use tasks::{TaskContext, TaskError, TaskHandler, TaskRegistry};
 
@@ -78,6 +79,18 @@ pub struct ExecOptions {
     /// TestState's probe of one state: its starting variables and context, and what its
     /// pipeline computed ([`testing::StateProbe`]).
     pub probe: Option<Arc<testing::StateProbe>>,
+    /// The most events the execution may have (default [`history::HISTORY_LIMIT`], AWS's quota
+    /// for Standard workflows: reaching it fails the execution with `States.Runtime`, so a
+    /// runaway loop ends); `None` for no limit (Express workflows).
+    pub history_limit: Option<u64>,
+    /// Where the engine appends the history as it happens (with `history` on), for reading the
+    /// events of an execution still running.
+    pub live_history: Option<history::LiveHistory>,
+    /// The longest the execution may run, in seconds, whatever the machine's `TimeoutSeconds`
+    /// (`None`: only that). An Express workflow runs at most 5 minutes (300) and then fails with
+    /// `States.Timeout`
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+    pub max_execution_seconds: Option<u64>,
 }
 
 /// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
@@ -131,6 +144,9 @@ impl Default for ExecOptions {
             start_time: None,
             redrive: None,
             probe: None,
+            history_limit: Some(history::HISTORY_LIMIT),
+            live_history: None,
+            max_execution_seconds: None,
         }
     }
 }
@@ -260,9 +276,11 @@ impl Engine {
             options.account_id
         );
         let arn = format!("{prefix}:execution:{sm_name}:{exec_name}");
-        let deadline = machine
-            .timeout_seconds
-            .map(|s| start + chrono::Duration::seconds(s as i64));
+        let limit_seconds = match (machine.timeout_seconds, options.max_execution_seconds) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = limit_seconds.map(|s| start + chrono::Duration::seconds(s as i64));
         let run = exec::Run {
             registry: &self.registry,
             callbacks: &self.callbacks,
@@ -283,7 +301,11 @@ impl Engine {
                 region: options.region.clone(),
             },
             clock,
-            rec: history::Recorder::new(options.history),
+            rec: history::Recorder::new(
+                options.history,
+                options.history_limit,
+                options.live_history.clone(),
+            ),
             mock: options.mock,
             mock_calls: Mutex::new(HashMap::new()),
             deadline,
@@ -293,7 +315,7 @@ impl Engine {
             redrive: options.redrive.clone(),
             probe: options.probe.clone(),
         };
-        let result = match (options.virtual_time, machine.timeout_seconds) {
+        let result = match (options.virtual_time, limit_seconds) {
             (false, Some(secs)) => {
                 match tokio::time::timeout(
                     std::time::Duration::from_secs(secs),

@@ -727,8 +727,19 @@ pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
     Ok(json!({}))
 }
 
+/// StartExecution's and StartSyncExecution's `input`: at most 262,144 bytes of UTF-8 (the API
+/// refuses a longer one with a ValidationException, as for any member over its length
+/// constraint; the value is sensitive, so not echoed)
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>),
+/// and valid JSON (InvalidExecutionInput).
 fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
     let text = text.unwrap_or("{}");
+    if text.len() > crate::exec::MAX_PAYLOAD_BYTES {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {}",
+            crate::exec::MAX_PAYLOAD_BYTES
+        )));
+    }
     let value = serde_json::from_str(text).map_err(|e| {
         ApiError::new(
             "InvalidExecutionInput",
@@ -1105,11 +1116,10 @@ fn not_redrivable(e: &super::store::Execution) -> Option<String> {
         return Some("Execution is EXPRESS and cannot be redriven".into());
     }
     if e.status == "ABORTED" {
-        // AWS redrives an aborted execution from the state it was stopped in; this engine does
-        // not keep the events of a stopped run, so it cannot tell which state that was.
+        // AWS redrives an aborted execution from the state it was stopped in; this engine keeps
+        // the stopped run's events but does not redrive it (a known gap).
         return Some(
-            "Execution is ABORTED: this local engine keeps no events of a stopped run to redrive it from"
-                .into(),
+            "Execution is ABORTED: this local engine does not redrive stopped executions".into(),
         );
     }
     if !matches!(e.status, "FAILED" | "TIMED_OUT") {

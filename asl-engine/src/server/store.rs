@@ -13,7 +13,7 @@ use super::faults::Faults;
 use super::journal::{self, ExecRecord, Journal, MachineRecord};
 use super::protocol::ApiError;
 use super::{MachineType, ServerConfig};
-use crate::history::{EventType, HistoryEvent};
+use crate::history::{EventType, HistoryEvent, LiveHistory, HISTORY_LIMIT};
 use crate::{CompiledMachine, Engine, ExecOptions, ExecutionResult, ExecutionStatus, TaskRegistry};
 
 pub(crate) struct Service {
@@ -145,6 +145,8 @@ pub(crate) struct Execution {
     resumed: u32,
     cancel: Arc<AtomicBool>,
     task: Option<tokio::task::AbortHandle>,
+    /// The events of the run under way, as they happen (GetExecutionHistory while RUNNING).
+    live: Option<LiveHistory>,
 }
 
 /// A RUNNING execution read from the journal, to be resumed.
@@ -306,14 +308,21 @@ impl Service {
         start: DateTime<Utc>,
         history: bool,
     ) -> ExecOptions {
-        self.options_for(
+        let mut options = self.options_for(
             &machine.arn,
             &machine.name,
             &machine.role_arn,
             name,
             start,
             history,
-        )
+        );
+        if machine.machine_type == MachineType::Express {
+            // Express workflows have no history quota
+            // (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+            options.history_limit = None;
+            options.max_execution_seconds = Some(EXPRESS_MAX_SECONDS);
+        }
+        options
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -342,6 +351,9 @@ impl Service {
             start_time: Some(start),
             redrive: None,
             probe: None,
+            history_limit: Some(HISTORY_LIMIT),
+            live_history: None,
+            max_execution_seconds: None,
         }
     }
 
@@ -421,6 +433,7 @@ impl Service {
             resumed: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             task: None,
+            live: None,
         };
         self.try_journal_execution(&exec).map_err(|e| ApiError {
             code: "InternalFailure",
@@ -464,7 +477,17 @@ impl Service {
         if redrive.is_some() {
             // The redriven run's own TimeoutSeconds starts now.
             options.start_time = Some(Utc::now());
+            // The limit counts the whole history, the earlier runs' events included.
+            let base = exec.loaded_history.len() as u64;
+            options.history_limit = Some(HISTORY_LIMIT.saturating_sub(base).max(1));
         }
+        if exec.arn.split(':').nth(5) == Some("express") {
+            options.history_limit = None;
+            options.max_execution_seconds = Some(EXPRESS_MAX_SECONDS);
+        }
+        let live = LiveHistory::new();
+        options.live_history = Some(live.clone());
+        exec.live = Some(live);
         options.redrive = redrive;
         let service = self.clone();
         let exec_arn = exec.arn.clone();
@@ -508,20 +531,14 @@ impl Service {
             // A redrive continues the history: its events follow the earlier ones.
             let base = exec.loaded_history.len() as u64;
             for event in result.history {
-                let mut event = event;
-                event.id += base;
-                event.previous_event_id = if event.previous_event_id == 0 {
-                    base
-                } else {
-                    event.previous_event_id + base
-                };
-                if let Ok(value) = serde_json::to_value(&event) {
+                if let Ok(value) = serde_json::to_value(shifted(event, base)) {
                     exec.loaded_history.push(value);
                 }
             }
         } else {
             exec.history = result.history;
         }
+        exec.live = None;
         exec.task = None;
         exec.definition = None;
         let exec = &state.executions[arn];
@@ -684,6 +701,10 @@ impl Service {
     }
 }
 
+/// An Express workflow's longest run: 5 minutes, then `States.Timeout`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
+const EXPRESS_MAX_SECONDS: u64 = 300;
+
 /// The region field of an ARN (`arn:<partition>:<service>:<region>:...`).
 pub(crate) fn region_of_arn(arn: &str) -> Option<&str> {
     arn.split(':').nth(3).filter(|r| !r.is_empty())
@@ -782,6 +803,7 @@ impl Execution {
             resumed: r.resumed,
             cancel: Arc::new(AtomicBool::new(false)),
             task: None,
+            live: None,
         };
         Ok((exec, resume))
     }
@@ -827,8 +849,16 @@ impl Execution {
             "executionAbortedEventDetails".into(),
             Value::Object(details),
         );
+        // The events the run recorded before it was stopped are kept, the abort after them.
+        let ran = self.live.take().map(|l| l.snapshot()).unwrap_or_default();
         if self.redrive_count > 0 && !self.loaded_history.is_empty() {
-            // A redriven run keeps the events before it: the abort follows them.
+            // A redriven run keeps the events before it: its own and the abort follow them.
+            let base = self.loaded_history.len() as u64;
+            for event in ran {
+                if let Ok(value) = serde_json::to_value(shifted(event, base)) {
+                    self.loaded_history.push(value);
+                }
+            }
             let last = self.loaded_history.len() as u64;
             let aborted = HistoryEvent {
                 id: last + 1,
@@ -842,18 +872,20 @@ impl Execution {
             }
             self.history.clear();
         } else {
-            // The running task's events are dropped with it: the history is its start and the
-            // abort.
-            self.history = vec![
-                self.started_event(),
-                HistoryEvent {
-                    id: 2,
-                    previous_event_id: 1,
-                    timestamp: crate::clock::format_time(&now),
-                    event_type: EventType::ExecutionAborted,
-                    details: m,
-                },
-            ];
+            let mut events = if ran.is_empty() {
+                vec![self.started_event()]
+            } else {
+                ran
+            };
+            let last = events.last().map_or(0, |e| e.id);
+            events.push(HistoryEvent {
+                id: last + 1,
+                previous_event_id: last,
+                timestamp: crate::clock::format_time(&now),
+                event_type: EventType::ExecutionAborted,
+                details: m,
+            });
+            self.history = events;
             self.loaded_history.clear();
         }
         self.definition = None;
@@ -881,33 +913,72 @@ impl Execution {
     }
 
     /// A page of the events so far as GetExecutionHistory's members (timestamps as text): the
-    /// full history once closed, the start event while running. Returns (total, page).
+    /// full history once closed; while RUNNING, the events recorded so far (after the earlier
+    /// runs' events for a redrive), or the start event before the run recorded any. Returns
+    /// (total, page).
     pub fn events_page(&self, reverse: bool, offset: usize, max: usize) -> (usize, Vec<Value>) {
-        fn page<T>(
-            items: &[T],
-            reverse: bool,
-            offset: usize,
-            max: usize,
-            f: impl Fn(&T) -> Value,
-        ) -> Vec<Value> {
-            if reverse {
-                items.iter().rev().skip(offset).take(max).map(f).collect()
-            } else {
-                items.iter().skip(offset).take(max).map(f).collect()
-            }
-        }
         let to_json = |e: &HistoryEvent| serde_json::to_value(e).unwrap_or_default();
         if !self.history.is_empty() {
-            let events = page(&self.history, reverse, offset, max, to_json);
-            (self.history.len(), events)
-        } else if !self.loaded_history.is_empty() {
-            let events = page(&self.loaded_history, reverse, offset, max, Value::clone);
-            (self.loaded_history.len(), events)
-        } else {
-            let started = [self.started_event()];
-            (1, page(&started, reverse, offset, max, to_json))
+            return page(self.history.len(), reverse, offset, max, |i| {
+                to_json(&self.history[i])
+            });
+        }
+        let live = self.live.as_ref().filter(|l| !l.is_empty());
+        match live {
+            Some(live) if self.status == "RUNNING" => live.with_events(|events| {
+                // A redriven run's events follow the earlier ones (`loaded_history`).
+                let (base, earlier) = if self.redrive_count > 0 {
+                    (self.loaded_history.len(), &self.loaded_history[..])
+                } else {
+                    (0, &[][..])
+                };
+                page(base + events.len(), reverse, offset, max, |i| {
+                    if i < base {
+                        earlier[i].clone()
+                    } else {
+                        to_json(&shifted(events[i - base].clone(), base as u64))
+                    }
+                })
+            }),
+            _ if !self.loaded_history.is_empty() => {
+                page(self.loaded_history.len(), reverse, offset, max, |i| {
+                    self.loaded_history[i].clone()
+                })
+            }
+            _ => {
+                let started = self.started_event();
+                page(1, reverse, offset, max, |_| to_json(&started))
+            }
         }
     }
+}
+
+/// Items `offset..offset + max` of `total` (counted from the end when `reverse`), each made by
+/// `item(index)`. Returns (total, page).
+fn page(
+    total: usize,
+    reverse: bool,
+    offset: usize,
+    max: usize,
+    item: impl Fn(usize) -> Value,
+) -> (usize, Vec<Value>) {
+    let end = offset.saturating_add(max).min(total);
+    let items = (offset.min(end)..end)
+        .map(|k| if reverse { total - 1 - k } else { k })
+        .map(item)
+        .collect();
+    (total, items)
+}
+
+/// An event of a redriven run renumbered after the `base` events of the earlier runs.
+fn shifted(mut event: HistoryEvent, base: u64) -> HistoryEvent {
+    event.id += base;
+    event.previous_event_id = if event.previous_event_id == 0 {
+        base
+    } else {
+        event.previous_event_id + base
+    };
+    event
 }
 
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
