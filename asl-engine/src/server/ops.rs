@@ -18,7 +18,7 @@ pub(super) type OpResult = Result<Value, ApiError>;
 
 /// A name of a state machine or execution: 1-80 characters, none of AWS's forbidden ones
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html#StepFunctions-CreateStateMachine-request-name>).
-pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
     let bad = |c: char| {
         c.is_whitespace()
             || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
@@ -727,8 +727,15 @@ pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
     Ok(json!({}))
 }
 
-fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
+/// StartExecution's `input`: at most 256 KiB (the API's length constraint) of JSON.
+pub(crate) fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
     let text = text.unwrap_or("{}");
+    if text.len() > crate::children::MAX_INPUT_BYTES {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {}",
+            crate::children::MAX_INPUT_BYTES
+        )));
+    }
     let value = serde_json::from_str(text).map_err(|e| {
         ApiError::new(
             "InvalidExecutionInput",
@@ -1026,6 +1033,8 @@ pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {
         }
         (_, Some(s)) => s,
     };
+    drop(state);
+    service.notify_closed();
     Ok(json!({"stopDate": epoch(&stop)}))
 }
 
