@@ -261,3 +261,48 @@ async fn local_runner_runs_child_machines() {
     assert_eq!(out["Output"], json!({"y": 2}));
     assert_eq!(runner.child_executions().len(), 1);
 }
+
+#[tokio::test]
+async fn stopping_a_parent_stops_its_sync_child_at_the_child_next_transition() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // The child's first Task holds until the test has asked the parent to stop.
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let mut registry = TaskRegistry::new();
+    let (e, r) = (entered.clone(), release.clone());
+    registry.register_lambda("hold", move |input: Value| {
+        let (e, r) = (e.clone(), r.clone());
+        async move {
+            e.notify_one();
+            r.notified().await;
+            Ok(input)
+        }
+    });
+    let child = machine(json!({"StartAt": "Hold", "States": {
+        "Hold": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hold", "Next": "After"},
+        "After": {"Type": "Pass", "End": true}}}));
+    let machines = StateMachines::new();
+    machines.add("child", &child).unwrap();
+    let engine = Engine::with_machines(registry, machines.clone());
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = ExecOptions {
+        cancel: Some(cancel.clone()),
+        ..ExecOptions::virtual_time()
+    };
+    let parent = parent(
+        "arn:aws:states:::states:startExecution.sync",
+        json!({"StateMachineArn": CHILD_ARN, "Name": "held"}),
+    );
+    let run = tokio::spawn(async move { engine.execute(&parent, json!({}), options).await });
+    entered.notified().await;
+    cancel.store(true, Ordering::Relaxed);
+    release.notify_one();
+    let result = run.await.unwrap().unwrap();
+    assert_eq!(result.status, ExecutionStatus::Aborted);
+    let d = closed(
+        &machines,
+        "arn:aws:states:us-east-1:123456789012:execution:child:held",
+    )
+    .await;
+    assert_eq!(d["status"], json!("ABORTED"));
+}
