@@ -345,3 +345,22 @@ async fn a_child_runs_on_a_version_by_its_arn() {
     assert_eq!(out["Output"], json!({"y": 2}));
     assert_eq!(out["StateMachineVersionArn"], json!(version));
 }
+
+#[tokio::test]
+async fn a_sync_task_that_times_out_stops_its_child() {
+    let c = start_server().await;
+    let waiting =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}});
+    let child = create(&c, &name("child"), &waiting).await;
+    let def = json!({"StartAt": "Start", "States": {"Start": {"Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync",
+        "Parameters": {"StateMachineArn": child}, "TimeoutSeconds": 1, "End": true}}});
+    let (_, d) = run_parent(&c, def).await;
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some("States.Timeout"));
+    let child_exec = first_execution(&c, &child).await;
+    assert_eq!(
+        wait_done(&c, &child_exec).await.status,
+        ExecutionStatus::Aborted
+    );
+}
