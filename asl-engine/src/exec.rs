@@ -981,6 +981,15 @@ impl<'a> Run<'a> {
             match end {
                 AttemptEnd::Done(out) => return Ok((out, node.next)),
                 AttemptEnd::Failed(t) => {
+                    // A stop requested while the task ran (a `.sync` child stopped with its
+                    // parent) ends the execution here, not in a retrier or catcher.
+                    if self
+                        .cancel
+                        .as_ref()
+                        .is_some_and(|c| c.load(Ordering::Relaxed))
+                    {
+                        self.aborted.store(true, Ordering::Relaxed);
+                    }
                     if self.timed_out.load(Ordering::Relaxed)
                         || self.aborted.load(Ordering::Relaxed)
                         || self.rec.full()
@@ -1276,6 +1285,8 @@ impl<'a> Run<'a> {
                 state_name: name.to_string(),
                 execution_arn: self.info.arn.clone(),
                 task_token: st.task_token.clone(),
+                virtual_time: self.clock.is_virtual(),
+                cancel: self.cancel.clone(),
             };
             let fut: BoxFuture<'_, Result<Value, TaskError>> = match target {
                 Target::LambdaDirect(f) => f(input),
@@ -1962,6 +1973,7 @@ fn resource_parts(resource: &str) -> (String, String) {
     if let Some(rest) = resource.strip_prefix("arn:aws:states:::") {
         let rest = rest
             .strip_suffix(".waitForTaskToken")
+            .or_else(|| rest.strip_suffix(".sync:2"))
             .or_else(|| rest.strip_suffix(".sync"))
             .unwrap_or(rest);
         if let Some((t, r)) = rest.rsplit_once(':') {

@@ -17,6 +17,7 @@
 
 pub mod aws;
 pub mod callbacks;
+pub mod children;
 pub mod clock;
 mod compile;
 pub mod error;
@@ -223,6 +224,22 @@ impl Engine {
         Engine {
             registry: Arc::new(registry),
             callbacks: Arc::new(Callbacks::default()),
+        }
+    }
+
+    /// An engine whose `arn:aws:states:::states:startExecution` Tasks (request-response, `.sync`,
+    /// `.sync:2`, `.waitForTaskToken`) start executions of `machines` on this same engine
+    /// ([`children`]), in place of any handler `registry` has for that resource.
+    pub fn with_machines(mut registry: TaskRegistry, machines: children::StateMachines) -> Self {
+        children::StartExecutionTask::new(Arc::new(machines.clone())).register(&mut registry);
+        let callbacks = Arc::new(Callbacks::default());
+        let registry = Arc::new_cyclic(|weak| {
+            machines.link(weak.clone(), callbacks.clone());
+            registry
+        });
+        Engine {
+            registry,
+            callbacks,
         }
     }
 

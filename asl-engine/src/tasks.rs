@@ -42,6 +42,11 @@ pub struct TaskContext {
     pub execution_arn: String,
     /// `$$.Task.Token` for `.waitForTaskToken` resources.
     pub task_token: Option<String>,
+    /// The execution runs on a virtual clock (a child execution it starts does too).
+    pub virtual_time: bool,
+    /// The execution's stop flag ([`crate::ExecOptions::cancel`]), which a `.sync` child
+    /// execution shares.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A handler for a task resource (the full `Resource` string is in the context).

@@ -82,6 +82,7 @@ use crate::{Engine, ExecOptions, ExecutionResult, ExecutionStatus, HistoryEvent,
 pub struct LocalRunner {
     machine: StateMachine,
     registry: TaskRegistry,
+    children: crate::children::StateMachines,
 }
 
 impl LocalRunner {
@@ -96,6 +97,7 @@ impl LocalRunner {
         LocalRunner {
             machine,
             registry: TaskRegistry::new(),
+            children: crate::children::StateMachines::new(),
         }
     }
 
@@ -126,6 +128,24 @@ impl LocalRunner {
         self
     }
 
+    /// Adds the state machine `name`, which `arn:aws:states:::states:startExecution` Tasks
+    /// (request-response, `.sync`, `.sync:2`, `.waitForTaskToken`) start as a child execution on
+    /// the same engine when they name it by ARN
+    /// (`arn:aws:states:<region>:<account>:stateMachine:<name>`); see [`crate::children`].
+    pub fn child_machine(
+        self,
+        name: &str,
+        machine: &StateMachine,
+    ) -> Result<Self, crate::EngineError> {
+        self.children.add(name, machine)?;
+        Ok(self)
+    }
+
+    /// The child executions started so far ([`crate::children::StateMachines::executions`]).
+    pub fn child_executions(&self) -> Vec<Value> {
+        self.children.executions()
+    }
+
     /// The task registry, for anything else a Task may call (a service integration handler).
     pub fn registry_mut(&mut self) -> &mut TaskRegistry {
         &mut self.registry
@@ -141,7 +161,11 @@ impl LocalRunner {
 
     /// Runs one execution with a JSON input.
     pub async fn run_json(&self, input: Value) -> Outcome {
-        let engine = Engine::new(self.registry.clone());
+        let engine = if self.children.is_empty() {
+            Engine::new(self.registry.clone())
+        } else {
+            Engine::with_machines(self.registry.clone(), self.children.clone())
+        };
         match engine
             .execute(&self.machine, input, ExecOptions::virtual_time())
             .await

@@ -34,11 +34,12 @@
 //! endpoint `http://localhost:8083`).
 
 mod activities;
+mod child;
 mod client;
 pub mod faults;
 mod journal;
 mod mock_shapes;
-mod ops;
+pub(crate) mod ops;
 mod protocol;
 mod store;
 mod test_state;
@@ -128,7 +129,7 @@ impl StepFunctions {
     /// [`StepFunctions::open`] for that).
     pub fn new(registry: TaskRegistry, config: ServerConfig) -> Self {
         StepFunctions {
-            inner: Arc::new(store::Service::new(registry, config)),
+            inner: store::Service::new(registry, config),
         }
     }
 
@@ -139,8 +140,7 @@ impl StepFunctions {
     /// in background tasks). Also returns how many executions were resumed. Fails when the
     /// directory cannot be created or read; unreadable or torn files in it are skipped.
     pub fn open(registry: TaskRegistry, config: ServerConfig) -> std::io::Result<(Self, usize)> {
-        let (service, resumes) = store::Service::open(registry, config)?;
-        let inner = Arc::new(service);
+        let (inner, resumes) = store::Service::open(registry, config)?;
         let resumed = inner.resume(resumes);
         Ok((StepFunctions { inner }, resumed))
     }

@@ -18,7 +18,7 @@ pub(super) type OpResult = Result<Value, ApiError>;
 
 /// A name of a state machine or execution: 1-80 characters, none of AWS's forbidden ones
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html#StepFunctions-CreateStateMachine-request-name>).
-pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
     let bad = |c: char| {
         c.is_whitespace()
             || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
@@ -732,7 +732,7 @@ pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
 /// constraint; the value is sensitive, so not echoed)
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>),
 /// and valid JSON (InvalidExecutionInput).
-fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
+pub(crate) fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
     let text = text.unwrap_or("{}");
     if text.len() > crate::exec::MAX_PAYLOAD_BYTES {
         return Err(ApiError::validation(format!(
@@ -1037,6 +1037,8 @@ pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {
         }
         (_, Some(s)) => s,
     };
+    drop(state);
+    service.notify_closed();
     Ok(json!({"stopDate": epoch(&stop)}))
 }
 

@@ -24,6 +24,8 @@ pub(crate) struct Service {
     journal: Option<Journal>,
     /// Set with `ServerConfig::fault_injection`.
     pub faults: Option<Faults>,
+    /// Bumped whenever an execution closes (a `.sync` parent waits on it for its child).
+    pub closed: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -158,19 +160,41 @@ pub(crate) struct Resume {
 
 impl Service {
     /// A service without journal (state in memory only).
-    pub fn new(mut registry: TaskRegistry, config: ServerConfig) -> Self {
+    pub fn new(registry: TaskRegistry, config: ServerConfig) -> Arc<Self> {
+        Self::build(registry, config, None)
+    }
+
+    /// The service; its `states:startExecution` Tasks start executions on itself
+    /// ([`super::child`]).
+    fn build(
+        mut registry: TaskRegistry,
+        config: ServerConfig,
+        journal: Option<Journal>,
+    ) -> Arc<Self> {
         let faults = config.fault_injection.then(|| {
             let faults = Faults::default();
             faults.wrap(&mut registry);
             faults
         });
-        Service {
-            engine: Engine::new(registry),
-            config,
-            state: Mutex::new(State::default()),
-            journal: None,
-            faults,
-        }
+        Arc::new_cyclic(|me| {
+            let children = super::child::ServerChildren {
+                service: me.clone(),
+            };
+            crate::children::StartExecutionTask::new(Arc::new(children)).register(&mut registry);
+            Service {
+                engine: Engine::new(registry),
+                config,
+                state: Mutex::new(State::default()),
+                journal,
+                faults,
+                closed: tokio::sync::watch::channel(0).0,
+            }
+        })
+    }
+
+    /// Tells the `.sync` parents waiting on executions that one closed.
+    pub fn notify_closed(&self) {
+        self.closed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A service on the journal in `config.state_dir` (when set): the journaled machines and
@@ -178,14 +202,13 @@ impl Service {
     pub fn open(
         registry: TaskRegistry,
         config: ServerConfig,
-    ) -> std::io::Result<(Self, Vec<Resume>)> {
-        let mut service = Service::new(registry, config);
-        let Some(dir) = service.config.state_dir.clone() else {
-            return Ok((service, Vec::new()));
+    ) -> std::io::Result<(Arc<Self>, Vec<Resume>)> {
+        let Some(dir) = config.state_dir.clone() else {
+            return Ok((Service::new(registry, config), Vec::new()));
         };
         let journal = Journal::open(&dir)?;
         let loaded = journal.load()?;
-        service.journal = Some(journal);
+        let service = Service::build(registry, config, Some(journal));
         let mut resumes = Vec::new();
         {
             let mut state = service.state();
@@ -543,6 +566,8 @@ impl Service {
         exec.definition = None;
         let exec = &state.executions[arn];
         self.journal_execution(exec);
+        drop(state);
+        self.notify_closed();
     }
 }
 
