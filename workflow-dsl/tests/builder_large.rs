@@ -312,6 +312,10 @@ fn a_merge_names_its_type_and_is_checked() {
         asl["States"]["Score"]["Output"],
         "{% $merge([$states.input, {'score': $states.result.Payload}]) %}"
     );
+    assert_eq!(
+        asl["States"]["Score"]["Resource"],
+        "arn:aws:states:::lambda:invoke"
+    );
 
     // A merged type that does not fit the merged data.
     let text = problems(

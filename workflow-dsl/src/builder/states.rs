@@ -450,6 +450,9 @@ impl TypedPlan {
                 }
             }
             QueryLanguage::JSONata => {
+                if self.function.is_some() {
+                    state.resource = "arn:aws:states:::lambda:invoke".to_owned();
+                }
                 let payload = self
                     .arguments
                     .clone()
