@@ -1,0 +1,245 @@
+//! Map states: items, ItemSelector, concurrency, tolerated failures and the iteration history.
+
+use super::*;
+
+impl Run<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn map(
+        &self,
+        st: &St<'_>,
+        spec: &MapSpec,
+        raw: &Value,
+        eff: Value,
+        scope: &mut Scope,
+        prev: &mut u64,
+        mocked: Option<Result<Value, TaskError>>,
+    ) -> Result<Value, Thrown> {
+        let jsonata = st.node.io.jsonata;
+        let probe = self.probe_of(st);
+        let reader_data = probe.and_then(|p| p.map_item_reader_data.clone());
+        // The items and the per-item inputs.
+        let items: Vec<Value> = if let Some(data) = reader_data {
+            data
+        } else if jsonata {
+            match &spec.items {
+                Some(items) => {
+                    let states = self.states_value(raw, st, None, None, None);
+                    match jsonata::eval_typed(
+                        items,
+                        &JEnv {
+                            states: &states,
+                            scope,
+                        },
+                        "Items",
+                        "array",
+                    )? {
+                        Value::Array(a) => a,
+                        _ => unreachable!("eval_typed checked the type"),
+                    }
+                }
+                None => match raw {
+                    Value::Array(a) => a.clone(),
+                    other => {
+                        return Err(Thrown::runtime(
+                            names::QUERY_EVALUATION_ERROR,
+                            format!(
+                                "Map state input must be an array but was: {}",
+                                to_json(other)
+                            ),
+                        ))
+                    }
+                },
+            }
+        } else {
+            let found = match &spec.items_path {
+                Some(p) => {
+                    let env = self.penv(&eff, scope, st, None);
+                    env.resolve(p)?
+                        .map(Cow::into_owned)
+                        .ok_or_else(|| invalid_path(p))?
+                }
+                None => eff.clone(),
+            };
+            self.inspect(st, "afterItemsPath", || found.clone());
+            match found {
+                Value::Array(a) => a,
+                other => {
+                    return Err(Thrown::runtime(
+                        names::RUNTIME,
+                        format!(
+                            "Map state input must be an array but was: {}",
+                            to_json(&other)
+                        ),
+                    ))
+                }
+            }
+        };
+        let max_conc = match &spec.max_concurrency {
+            Some(n) => self.num_spec(st, &eff, n, scope, "MaxConcurrency")? as usize,
+            None => 0,
+        };
+        let tol_count = match &spec.tolerated_count {
+            Some(n) => Some(self.num_spec(st, &eff, n, scope, "ToleratedFailureCount")?),
+            None => None,
+        };
+        let tol_pct = match &spec.tolerated_percentage {
+            Some(n) => Some(self.num_spec(st, &eff, n, scope, "ToleratedFailurePercentage")?),
+            None => None,
+        };
+        let mut inputs = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            inputs.push(if let Some(t) = &spec.selector_path {
+                let env = self.penv(&eff, scope, st, Some((i, item)));
+                t.eval(&env)?
+            } else if let Some(t) = &spec.selector_jsonata {
+                let states = self.states_value(raw, st, Some((i, item)), None, None);
+                jsonata::eval_template(
+                    t,
+                    &JEnv {
+                        states: &states,
+                        scope,
+                    },
+                    "ItemSelector",
+                )?
+            } else {
+                item.clone()
+            });
+        }
+        drop(items);
+        let n = inputs.len();
+        if probe.is_some() {
+            if spec.selector_path.is_some() || spec.selector_jsonata.is_some() {
+                self.inspect(st, "afterItemSelector", || Value::Array(inputs.clone()));
+            }
+            self.inspect(st, "maxConcurrency", || json!(max_conc));
+            if let Some(c) = tol_count {
+                self.inspect(st, "toleratedFailureCount", || json!(c as u64));
+            }
+            if let Some(p) = tol_pct {
+                self.inspect(st, "toleratedFailurePercentage", || json!(p));
+            }
+        }
+        if let Some(mocked) = mocked {
+            // TestState: the mock is the Map's result, and `mapIterationFailureCount` iterations
+            // failed (https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestStateConfiguration.html).
+            let result = mocked.map_err(mocked_failure)?;
+            let failures = probe
+                .and_then(|p| p.map_iteration_failure_count)
+                .unwrap_or(0) as f64;
+            let by_count = tol_count.is_some_and(|c| failures <= c);
+            let by_pct = tol_pct.is_some_and(|p| n > 0 && failures * 100.0 / n as f64 <= p);
+            if (tol_count.is_some() || tol_pct.is_some()) && !(by_count || by_pct) {
+                return Err(Thrown::plain(Failure::new(
+                    names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
+                )));
+            }
+            return Ok(result);
+        }
+        let started = self.emit(prev, E::MapStateStarted, || {
+            Some(("mapStateStartedEventDetails", json!({"length": n})))
+        });
+        let parent = Arc::new(std::mem::take(scope));
+        let name = &*st.node.name;
+        let limit = if max_conc == 0 { n.max(1) } else { max_conc };
+        let result = {
+            let mut queue = inputs.into_iter().enumerate();
+            let mut running = FuturesUnordered::new();
+            let mut outs: Vec<Value> = vec![Value::Null; n];
+            let mut failures = 0usize;
+            let mut first_failure: Option<Failure> = None;
+            let mut last = started;
+            let spawn = |i: usize, input: Value, parent: Arc<Scope>| async move {
+                let mut p = started;
+                self.emit(&mut p, E::MapIterationStarted, || {
+                    Some((
+                        "mapIterationStartedEventDetails",
+                        json!({"name": name, "index": i}),
+                    ))
+                });
+                let mut scope = Scope::child(parent);
+                let r = self
+                    .run_graph(&spec.processor, input, &mut scope, &mut p)
+                    .await;
+                let (t, key) = if r.is_ok() {
+                    (
+                        E::MapIterationSucceeded,
+                        "mapIterationSucceededEventDetails",
+                    )
+                } else {
+                    (E::MapIterationFailed, "mapIterationFailedEventDetails")
+                };
+                self.emit(&mut p, t, || Some((key, json!({"name": name, "index": i}))));
+                (i, r, p)
+            };
+            for _ in 0..limit {
+                if let Some((i, input)) = queue.next() {
+                    running.push(spawn(i, input, parent.clone()));
+                }
+            }
+            let tolerated = |failures: usize| -> bool {
+                let by_count = tol_count.is_some_and(|c| failures as f64 <= c);
+                let by_pct =
+                    tol_pct.is_some_and(|p| n > 0 && (failures as f64 * 100.0 / n as f64) <= p);
+                by_count || by_pct
+            };
+            let mut outcome: Result<(), Failure> = Ok(());
+            while let Some((i, r, p)) = running.next().await {
+                last = last.max(p);
+                match r {
+                    Ok(v) => outs[i] = v,
+                    Err(f) => {
+                        failures += 1;
+                        outs[i] = f.to_error_output();
+                        if first_failure.is_none() {
+                            first_failure = Some(f.clone());
+                        }
+                        if !tolerated(failures) {
+                            outcome = Err(if tol_count.is_some() || tol_pct.is_some() {
+                                Failure::new(
+                                    names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                    "The specified tolerated failure threshold was exceeded",
+                                )
+                            } else {
+                                f
+                            });
+                            break;
+                        }
+                    }
+                }
+                if let Some((i, input)) = queue.next() {
+                    running.push(spawn(i, input, parent.clone()));
+                }
+            }
+            drop(running);
+            *prev = last;
+            outcome.map(|_| Value::Array(outs))
+        };
+        *scope = Arc::try_unwrap(parent).unwrap_or_default();
+        match result {
+            Ok(v) => {
+                self.emit(prev, E::MapStateSucceeded, || None);
+                Ok(v)
+            }
+            Err(f) => {
+                self.emit(prev, E::MapStateFailed, || None);
+                Err(Thrown::plain(f))
+            }
+        }
+    }
+}
+
+/// A mocked Map or Parallel state's error (TestState's `mock.errorOutput`).
+pub(super) fn mocked_failure(e: TaskError) -> Thrown {
+    Thrown::plain(Failure {
+        error: Some(e.error),
+        cause: (!e.cause.is_empty()).then_some(e.cause),
+    })
+}
+
+/// The Map state's number fields whose `*Path` may name an integer written as a string.
+pub(super) const MAP_NUMBER_FIELDS: [&str; 3] = [
+    "MaxConcurrency",
+    "ToleratedFailureCount",
+    "ToleratedFailurePercentage",
+];
