@@ -300,16 +300,16 @@ pub(crate) fn check_start(
     name: Option<&str>,
     input: Option<&str>,
 ) -> Result<(String, String, Value), StartRefused> {
-    use crate::server::ops;
-    let refused = |e: crate::server::ApiError| StartRefused::new(e.code, e.message);
+    use crate::requests;
+    let refused = |e: requests::Refusal| StartRefused::new(e.code, e.message);
     let name = match name {
         Some(n) => {
-            ops::check_name(n).map_err(refused)?;
+            requests::check_name(n).map_err(refused)?;
             n.to_string()
         }
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let (text, value) = ops::parse_input(input).map_err(refused)?;
+    let (text, value) = requests::parse_input(input).map_err(refused)?;
     Ok((name, text, value))
 }
 

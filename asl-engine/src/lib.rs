@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod callbacks;
 pub mod children;
@@ -28,7 +29,9 @@ mod jsonata;
 mod jsonata_fns;
 pub mod jsonpath;
 pub mod mock;
+mod requests;
 mod scope;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod tasks;
 mod template;

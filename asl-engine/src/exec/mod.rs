@@ -3,7 +3,7 @@
 //! Arguments/Output/Assign), Retry/Catch, concurrent Map and Parallel, Wait, and the history.
 
 mod choice;
-mod errors;
+pub(crate) mod errors;
 mod io;
 mod map;
 mod parallel;
@@ -39,7 +39,6 @@ use crate::tasks::{Target, TaskContext, TaskError, TaskRegistry};
 use crate::template::Resolver;
 use crate::value::json_eq;
 
-pub(crate) use errors::error_matches;
 use map::{mocked_failure, MAP_NUMBER_FIELDS};
 
 /// Facts about the execution, for the context object and the history.

@@ -8,9 +8,8 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::ops::{
-    check_arn, check_name, check_tag_count, encryption_configuration, tag_list, OpResult,
-};
+use super::checks::{check_arn, check_name, OpResult};
+use super::ops::{check_tag_count, encryption_configuration, tag_list};
 use super::protocol::{epoch, page_of, parse_page_token, ApiError, Req};
 use super::store::{Activity, Service};
 

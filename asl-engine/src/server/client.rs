@@ -1,5 +1,6 @@
-//! Client-side help for `aws-sdk-sfn` against a local endpoint: an interceptor that undoes the
-//! `sync-` host prefix the SDK adds to `StartSyncExecution`.
+//! Client-side help for `aws-sdk-sfn` against a local endpoint: [`local_client`], and the
+//! interceptor it registers, which undoes the `sync-` host prefix the SDK adds to
+//! `StartSyncExecution`.
 //!
 //! The Step Functions model gives `StartSyncExecution` the endpoint host prefix `sync-` (AWS serves
 //! it on `sync-states.<region>.amazonaws.com`). The Rust SDK applies the prefix to a custom
@@ -7,8 +8,36 @@
 //! it off, so `http://127.0.0.1:8083` becomes `http://sync-127.0.0.1:8083`, which does not resolve.
 
 use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sfn::error::BoxError;
+
+/// An `aws-sdk-sfn` configuration for an endpoint on this machine: the latest behavior version,
+/// `region` and test credentials (the engine checks no signature). Add an HTTP client
+/// (`.http_client(..)`) when the SDK is built without its default one, then pass it to
+/// [`local_client`].
+pub fn local_config(region: &str) -> aws_sdk_sfn::config::Builder {
+    aws_sdk_sfn::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("test", "test", None, None, "local"))
+}
+
+/// A Step Functions client of the engine's endpoint at `endpoint_url` (e.g.
+/// `http://127.0.0.1:8083`): `config` (from [`local_config`], or
+/// `aws_sdk_sfn::config::Builder::from(&sdk_config)` to share a loaded configuration) with the
+/// endpoint and [`NoHostPrefix`]. The one way this workspace builds such a client.
+pub fn local_client(
+    config: aws_sdk_sfn::config::Builder,
+    endpoint_url: &str,
+) -> aws_sdk_sfn::Client {
+    aws_sdk_sfn::Client::from_conf(
+        config
+            .endpoint_url(endpoint_url)
+            .interceptor(NoHostPrefix)
+            .build(),
+    )
+}
 
 /// Strips the `sync-` host prefix before the request is signed and sent. Register it on clients
 /// pointed at a local endpoint: `aws_sdk_sfn::config::Builder::interceptor(NoHostPrefix)`.

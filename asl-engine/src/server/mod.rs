@@ -29,18 +29,21 @@
 //! `StartSyncExecution` is served on AWS's `sync-states` host: the SDKs prepend `sync-` to the
 //! endpoint's host even for a custom endpoint URL, so `http://127.0.0.1:8083` becomes the
 //! unresolvable `sync-127.0.0.1`. This server answers on any host name; clients must stop the
-//! prefix: `aws-sdk-sfn` with the [`NoHostPrefix`] interceptor, boto3 with
+//! prefix: `aws-sdk-sfn` with the [`NoHostPrefix`] interceptor ([`local_client`] registers it), boto3 with
 //! `Config(inject_host_prefix=False)`, the AWS CLI with a hosts entry (`127.0.0.1 sync-localhost`,
 //! endpoint `http://localhost:8083`).
 
 mod activities;
+mod checks;
 mod child;
 mod client;
+mod definition;
 pub mod faults;
 mod journal;
 mod mock_shapes;
 pub(crate) mod ops;
 mod protocol;
+mod router;
 mod store;
 mod test_state;
 mod versions;
@@ -51,7 +54,7 @@ use std::sync::Arc;
 
 use crate::TaskRegistry;
 
-pub use client::NoHostPrefix;
+pub use client::{local_client, local_config, NoHostPrefix};
 pub use protocol::ApiError;
 
 /// Settings of the endpoint.
@@ -186,7 +189,7 @@ impl StepFunctions {
 
     /// The axum router serving the protocol on `POST /` (any host, so `sync-` hosts work too).
     pub fn router(&self) -> axum::Router {
-        protocol::router(self.inner.clone())
+        router::router(self.inner.clone())
     }
 }
 

@@ -4,152 +4,18 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use serde_json::{json, Map, Value};
-use workflow_dsl::model::StateMachine;
-use workflow_dsl::validate::{validate_with, Options};
+use serde_json::{json, Value};
 
+use super::checks::OpResult;
+use super::checks::{
+    check_arn, check_name, execution_not_found, machine_not_found, resource_not_found,
+};
+use super::definition::{analyse, invalid_definition, Diagnostic};
 use super::protocol::{epoch, page_of, page_token, parse_page_token, ApiError, Req};
 use super::store::{parse_time, Machine, NewExecution, Service};
 use super::versions::{self, split_qualified, unqualified, Target};
 use super::MachineType;
-use crate::{CompiledMachine, ExecutionStatus};
-
-pub(super) type OpResult = Result<Value, ApiError>;
-
-/// A name of a state machine or execution: 1-80 characters, none of AWS's forbidden ones
-/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html#StepFunctions-CreateStateMachine-request-name>).
-pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
-    let bad = |c: char| {
-        c.is_whitespace()
-            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
-            || (c as u32) <= 0x1f
-            || (0x7f..=0x9f).contains(&(c as u32))
-    };
-    // A name over 80 characters fails the API model's length constraint first.
-    if name.chars().count() > 80 {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80"
-        )));
-    }
-    if name.is_empty() || name.chars().any(bad) {
-        return Err(ApiError::new(
-            "InvalidName",
-            format!("Invalid Name: '{name}'"),
-        ));
-    }
-    Ok(())
-}
-
-/// One diagnostic of ValidateStateMachineDefinition.
-pub(super) struct Diagnostic {
-    pub code: &'static str,
-    pub message: String,
-    pub location: Option<String>,
-}
-
-impl Diagnostic {
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("severity".into(), json!("ERROR"));
-        m.insert("code".into(), json!(self.code));
-        m.insert("message".into(), json!(self.message));
-        if let Some(l) = &self.location {
-            m.insert("location".into(), json!(l));
-        }
-        Value::Object(m)
-    }
-}
-
-/// `States.A.Retry[0]` -> `/States/A/Retry/0` (AWS reports locations as JSON pointers).
-fn pointer(location: &str, state: Option<&str>) -> String {
-    let (head, rest) = match state {
-        Some(s) => match location
-            .strip_prefix("States.")
-            .and_then(|r| r.strip_prefix(s))
-        {
-            Some(rest) => (format!("/States/{s}"), rest.to_string()),
-            None => (String::new(), location.to_string()),
-        },
-        None => (String::new(), location.to_string()),
-    };
-    let mut out = head;
-    for part in rest.split('.').filter(|p| !p.is_empty()) {
-        let mut p = part;
-        while let Some(open) = p.find('[') {
-            out.push('/');
-            out.push_str(&p[..open]);
-            let close = p[open..].find(']').map(|c| open + c).unwrap_or(p.len() - 1);
-            out.push('/');
-            out.push_str(&p[open + 1..close]);
-            p = &p[(close + 1).min(p.len())..];
-        }
-        if !p.is_empty() {
-            out.push('/');
-            out.push_str(p);
-        }
-    }
-    out.replace("//", "/")
-}
-
-/// Parses, validates and compiles a definition; the diagnostics when it is not valid.
-pub(super) fn analyse(
-    definition: &str,
-    express: bool,
-) -> Result<Arc<CompiledMachine>, Vec<Diagnostic>> {
-    if definition.trim().is_empty() {
-        return Err(vec![Diagnostic {
-            code: "MISSING_DESCRIPTION",
-            message: "The definition is empty".into(),
-            location: None,
-        }]);
-    }
-    let value: Value = serde_json::from_str(definition).map_err(|e| {
-        vec![Diagnostic {
-            code: "INVALID_JSON_DESCRIPTION",
-            message: format!("Invalid JSON: {e}"),
-            location: None,
-        }]
-    })?;
-    let machine = StateMachine::from_value(value).map_err(|e| {
-        vec![Diagnostic {
-            code: "SCHEMA_VALIDATION_FAILED",
-            message: e.to_string(),
-            location: None,
-        }]
-    })?;
-    let problems = validate_with(&machine, &Options { express });
-    if !problems.is_empty() {
-        return Err(problems
-            .iter()
-            .map(|p| Diagnostic {
-                code: "SCHEMA_VALIDATION_FAILED",
-                message: p.message.clone(),
-                location: Some(pointer(&p.location, p.state.as_deref())),
-            })
-            .collect());
-    }
-    CompiledMachine::new(&machine).map(Arc::new).map_err(|e| {
-        vec![Diagnostic {
-            code: "SCHEMA_VALIDATION_FAILED",
-            message: e.to_string(),
-            location: None,
-        }]
-    })
-}
-
-fn invalid_definition(diags: &[Diagnostic]) -> ApiError {
-    let parts: Vec<String> = diags
-        .iter()
-        .map(|d| match &d.location {
-            Some(l) => format!("{}: {} at {l}", d.code, d.message),
-            None => format!("{}: {}", d.code, d.message),
-        })
-        .collect();
-    ApiError::new(
-        "InvalidDefinition",
-        format!("Invalid State Machine Definition: '{}'", parts.join(", ")),
-    )
-}
+use crate::ExecutionStatus;
 
 fn machine_type(req: &Req) -> Result<MachineType, ApiError> {
     match req.opt_str("type")? {
@@ -182,45 +48,9 @@ fn check_role(role: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Checks that `arn` is a Step Functions ARN of resource type `kind` (`stateMachine`,
-/// `execution`/`express`) and returns it; otherwise InvalidArn as AWS answers.
-pub(super) fn check_arn<'a>(arn: &'a str, kinds: &[&str]) -> Result<&'a str, ApiError> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
-        return Err(ApiError::new(
-            "InvalidArn",
-            format!("Invalid Arn: 'Invalid ARN prefix: {arn}'"),
-        ));
-    }
-    if !kinds.contains(&parts[5]) {
-        return Err(ApiError::new(
-            "InvalidArn",
-            format!(
-                "Invalid Arn: 'Resource type not valid in this context: {}'",
-                parts[5]
-            ),
-        ));
-    }
-    Ok(arn)
-}
-
 /// `arn:<partition>:states:<region>:<account>` of a Step Functions ARN.
 fn arn_prefix_of(arn: &str) -> String {
     arn.splitn(6, ':').take(5).collect::<Vec<_>>().join(":")
-}
-
-pub(super) fn machine_not_found(arn: &str) -> ApiError {
-    ApiError::new(
-        "StateMachineDoesNotExist",
-        format!("State Machine Does Not Exist: '{arn}'"),
-    )
-}
-
-fn execution_not_found(arn: &str) -> ApiError {
-    ApiError::new(
-        "ExecutionDoesNotExist",
-        format!("Execution Does Not Exist: '{arn}'"),
-    )
 }
 
 /// CreateStateMachine's core; idempotent as AWS's: the same name, definition and role return the
@@ -442,10 +272,6 @@ pub(super) fn check_tag_count(
         ));
     }
     Ok(())
-}
-
-pub(super) fn resource_not_found(arn: &str) -> ApiError {
-    ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
 }
 
 /// The tags of the machine or activity `arn`.
@@ -733,20 +559,7 @@ pub(super) fn delete_state_machine(service: &Service, req: &Req) -> OpResult {
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>),
 /// and valid JSON (InvalidExecutionInput).
 pub(crate) fn parse_input(text: Option<&str>) -> Result<(String, Value), ApiError> {
-    let text = text.unwrap_or("{}");
-    if text.len() > crate::exec::MAX_PAYLOAD_BYTES {
-        return Err(ApiError::validation(format!(
-            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {}",
-            crate::exec::MAX_PAYLOAD_BYTES
-        )));
-    }
-    let value = serde_json::from_str(text).map_err(|e| {
-        ApiError::new(
-            "InvalidExecutionInput",
-            format!("Invalid State Machine Execution Input: '{e}'"),
-        )
-    })?;
-    Ok((text.to_string(), value))
+    crate::requests::parse_input(text).map_err(ApiError::from)
 }
 
 /// StartExecution. Idempotent for STANDARD machines as AWS documents: the same name and input as a
@@ -1339,13 +1152,6 @@ pub(super) fn send_task_heartbeat(service: &Service, req: &Req) -> OpResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locations_become_json_pointers() {
-        assert_eq!(pointer("States.A.Retry[0]", Some("A")), "/States/A/Retry/0");
-        assert_eq!(pointer("StartAt", None), "/StartAt");
-        assert_eq!(pointer("States.a.b.Next", Some("a.b")), "/States/a.b/Next");
-    }
 
     #[test]
     fn names_follow_aws_rules() {

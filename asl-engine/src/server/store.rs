@@ -674,7 +674,7 @@ impl Machine {
 }
 
 fn compile(definition: &str, express: bool) -> Result<Arc<CompiledMachine>, String> {
-    super::ops::analyse(definition, express).map_err(|diags| {
+    super::definition::analyse(definition, express).map_err(|diags| {
         diags
             .iter()
             .map(|d| d.message.clone())

@@ -80,7 +80,7 @@ pub(super) fn retry_decision(
 ) -> Option<RetryDecision> {
     let index = retriers
         .iter()
-        .position(|r| crate::exec::error_matches(&r.error_equals, Some(error)))?;
+        .position(|r| crate::exec::errors::error_matches(&r.error_equals, Some(error)))?;
     let r = &retriers[index];
     let max_attempts = number(r.max_attempts.as_ref(), 3.0);
     let backoff_seconds = ((retried as f64) < max_attempts).then(|| {
@@ -102,7 +102,7 @@ pub(super) fn retry_decision(
 pub(super) fn catch_index(catchers: &[Catcher], error: &str) -> Option<usize> {
     catchers
         .iter()
-        .position(|c| crate::exec::error_matches(&c.error_equals, Some(error)))
+        .position(|c| crate::exec::errors::error_matches(&c.error_equals, Some(error)))
 }
 
 /// True for a Task whose integration pattern is `.sync` or `.waitForTaskToken`.

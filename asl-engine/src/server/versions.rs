@@ -6,7 +6,7 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::ops::{check_arn, machine_not_found, resource_not_found, OpResult};
+use super::checks::{check_arn, machine_not_found, resource_not_found, OpResult};
 use super::protocol::{epoch, page_of, parse_page_token, ApiError, Req};
 use super::store::{Alias, Machine, Service, State, Version};
 
@@ -214,7 +214,7 @@ pub(super) fn delete_state_machine_version(service: &Service, req: &Req) -> OpRe
 /// An alias name: 1 to 80 characters of a state machine name, not only digits (that would be a
 /// version number).
 fn check_alias_name(name: &str) -> Result<(), ApiError> {
-    super::ops::check_name(name)?;
+    super::checks::check_name(name)?;
     if name.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::new(
             "InvalidName",
