@@ -369,6 +369,21 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
         "warnings",
     ]))?;
     report.record("cargo clippy --workspace --all-targets -- -D warnings", ok);
+    // The engine's interpreter core stands alone: no AWS SDK, no HTTP server (ARCHITECTURE.md).
+    let ok = process::run(cargo_command(root, &env).args([
+        "clippy",
+        "-p",
+        "asl-engine",
+        "--no-default-features",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    report.record(
+        "cargo clippy -p asl-engine --no-default-features (the core without SDK nor server)",
+        ok,
+    );
     let ok = process::run(
         cargo_command(root, &env)
             .env("RUSTDOCFLAGS", "-D warnings")
