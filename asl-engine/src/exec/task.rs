@@ -378,16 +378,23 @@ pub(super) fn is_activity(resource: &str) -> bool {
 }
 
 /// `arn:aws:states:::lambda:invoke` → ("lambda", "invoke"); `...:::aws-sdk:dynamodb:getItem` →
-/// ("aws-sdk:dynamodb", "getItem"), as TaskScheduled reports them.
+/// ("aws-sdk:dynamodb", "getItem"); the integration pattern stays on the name:
+/// `...:::states:startExecution.sync:2` → ("states", "startExecution.sync:2"),
+/// `...:::lambda:invoke.waitForTaskToken` → ("lambda", "invoke.waitForTaskToken"), as
+/// TaskScheduled and the other task events report them
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TaskScheduledEventDetails.html>).
 pub(super) fn resource_parts(resource: &str) -> (String, String) {
-    if let Some(rest) = resource.strip_prefix("arn:aws:states:::") {
-        let rest = rest
-            .strip_suffix(".waitForTaskToken")
-            .or_else(|| rest.strip_suffix(".sync:2"))
-            .or_else(|| rest.strip_suffix(".sync"))
-            .unwrap_or(rest);
-        if let Some((t, r)) = rest.rsplit_once(':') {
-            return (t.to_string(), r.to_string());
+    let service = resource
+        .strip_prefix("arn:")
+        .and_then(|r| r.split_once(':'))
+        .and_then(|(_partition, r)| r.strip_prefix("states:::"));
+    if let Some(rest) = service {
+        let (base, pattern) = [".waitForTaskToken", ".sync:2", ".sync"]
+            .iter()
+            .find_map(|p| rest.strip_suffix(p).map(|b| (b, *p)))
+            .unwrap_or((rest, ""));
+        if let Some((t, r)) = base.rsplit_once(':') {
+            return (t.to_string(), format!("{r}{pattern}"));
         }
     }
     if resource.starts_with("arn:aws:lambda:") {
@@ -413,4 +420,38 @@ pub(super) fn lambda_invoke_response(payload: Value) -> Value {
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": 200,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resource_parts;
+
+    #[test]
+    fn task_events_keep_the_integration_pattern() {
+        let parts = |r: &str| {
+            let (t, n) = resource_parts(r);
+            format!("{t} {n}")
+        };
+        assert_eq!(parts("arn:aws:states:::lambda:invoke"), "lambda invoke");
+        assert_eq!(
+            parts("arn:aws:states:::states:startExecution.sync:2"),
+            "states startExecution.sync:2"
+        );
+        assert_eq!(
+            parts("arn:aws:states:::states:startExecution.sync"),
+            "states startExecution.sync"
+        );
+        assert_eq!(
+            parts("arn:aws:states:::lambda:invoke.waitForTaskToken"),
+            "lambda invoke.waitForTaskToken"
+        );
+        assert_eq!(
+            parts("arn:aws:states:::aws-sdk:dynamodb:getItem"),
+            "aws-sdk:dynamodb getItem"
+        );
+        assert_eq!(
+            parts("arn:aws-cn:states:::sqs:sendMessage.waitForTaskToken"),
+            "sqs sendMessage.waitForTaskToken"
+        );
+    }
 }
