@@ -19,6 +19,8 @@
 pub mod aws;
 pub mod callbacks;
 pub mod children;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod clock;
 mod compile;
 pub mod error;

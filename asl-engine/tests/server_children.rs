@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use asl_engine::server::{NoHostPrefix, ServerConfig};
+use asl_engine::server::{local_client, local_config, ServerConfig};
 use asl_engine::TaskRegistry;
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use aws_sdk_sfn::Client;
@@ -24,15 +23,10 @@ async fn start_server() -> Client {
         TaskRegistry::new(),
         ServerConfig::default(),
     ));
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(format!("http://{addr}"))
-        .interceptor(NoHostPrefix)
-        .http_client(shop_model::aws::https_client())
-        .build();
-    Client::from_conf(config)
+    local_client(
+        local_config("us-east-1").http_client(shop_model::aws::https_client()),
+        &format!("http://{addr}"),
+    )
 }
 
 fn name(prefix: &str) -> String {

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use asl_engine::server::{MachineType, NoHostPrefix, ServerConfig, StepFunctions};
+use asl_engine::server::{local_client, MachineType, ServerConfig, StepFunctions};
 use asl_engine::{TaskError, TaskRegistry};
 use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
@@ -61,7 +61,7 @@ async fn start(dir: &Path) -> (Client, usize, StepFunctions) {
 }
 
 /// An `aws-sdk-sfn` client on the endpoint (HTTP client from `shop_model::aws`, the workspace's
-/// one; `NoHostPrefix` for StartSyncExecution).
+/// one), built by `local_client`.
 async fn client(endpoint: &str) -> Client {
     let sdk = shop_model::aws::config_loader()
         .region(Region::new("us-east-1"))
@@ -69,10 +69,7 @@ async fn client(endpoint: &str) -> Client {
         .endpoint_url(endpoint)
         .load()
         .await;
-    let config = aws_sdk_sfn::config::Builder::from(&sdk)
-        .interceptor(NoHostPrefix)
-        .build();
-    Client::from_conf(config)
+    local_client(aws_sdk_sfn::config::Builder::from(&sdk), endpoint)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use asl_engine::server::{NoHostPrefix, ServerConfig};
+use asl_engine::server::{local_client, local_config, ServerConfig};
 use asl_engine::{TaskError, TaskRegistry};
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::{
     ExecutionStatus, InspectionLevel, StateMachineType, SyncExecutionStatus, TestExecutionStatus,
     ValidateStateMachineDefinitionResultCode,
@@ -42,15 +41,10 @@ fn client(endpoint: &str) -> Client {
 
 /// A client signing for `region`.
 fn client_in(endpoint: &str, region: &'static str) -> Client {
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(endpoint)
-        .interceptor(NoHostPrefix)
-        .http_client(shop_model::aws::https_client())
-        .build();
-    Client::from_conf(config)
+    local_client(
+        local_config(region).http_client(shop_model::aws::https_client()),
+        endpoint,
+    )
 }
 
 fn name(prefix: &str) -> String {

@@ -3,9 +3,8 @@
 //! endpoint, with the unchanged `aws-sdk-sfn` client and with raw JSON 1.0 requests
 //! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html>).
 
-use asl_engine::server::{NoHostPrefix, ServerConfig};
+use asl_engine::server::{local_client, local_config, ServerConfig};
 use asl_engine::TaskRegistry;
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::operation::test_state::{TestStateError, TestStateOutput};
 use aws_sdk_sfn::types::{
     InspectionLevel, MockErrorOutput, MockInput, MockResponseValidationMode, TestExecutionStatus,
@@ -26,15 +25,10 @@ async fn start_server() -> String {
 }
 
 fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(endpoint)
-        .interceptor(NoHostPrefix)
-        .http_client(shop_model::aws::https_client())
-        .build();
-    Client::from_conf(config)
+    local_client(
+        local_config("us-east-1").http_client(shop_model::aws::https_client()),
+        endpoint,
+    )
 }
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";

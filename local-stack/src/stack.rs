@@ -593,10 +593,9 @@ async fn start_stack(
         progress.start("starting the SQS starter (order queue -> StartExecution)");
         let starter_env = function_env(&stack, &[STARTER_FUNCTION])?;
         let state_machine_arn = var(&starter_env, env::STATE_MACHINE_ARN)?.to_string();
-        let sfn = aws_sdk_sfn::Client::from_conf(
-            aws_sdk_sfn::config::Builder::from(&clients.config)
-                .endpoint_url(&sfn_endpoint)
-                .build(),
+        let sfn = asl_engine::client::local_client(
+            aws_sdk_sfn::config::Builder::from(&clients.config),
+            &sfn_endpoint,
         );
         let starter = poller::StartExecutions(steps::aws::SfnStarter::new(sfn, state_machine_arn));
         let (config, queue_id) = poller_config(&stack, STARTER_FUNCTION)?;

@@ -360,10 +360,9 @@ async fn scenario(stack: &mut LocalStack, plan: &Plan, run: &str) -> Result<bool
     let dlq_url = stack.output("OrderDlqUrl").to_string();
     let sfn_endpoint = stack.output("StepFunctionsEndpoint").to_string();
     let machine_arn = stack.output("StateMachineArn").to_string();
-    let sfn = aws_sdk_sfn::Client::from_conf(
-        aws_sdk_sfn::config::Builder::from(&direct.config)
-            .endpoint_url(&sfn_endpoint)
-            .build(),
+    let sfn = asl_engine::client::local_client(
+        aws_sdk_sfn::config::Builder::from(&direct.config),
+        &sfn_endpoint,
     );
 
     // SQS moves a message to the DLQ on its receive after `maxReceiveCount` (5) failed ones;

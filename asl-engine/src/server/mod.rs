@@ -36,7 +36,6 @@
 mod activities;
 mod checks;
 mod child;
-mod client;
 mod definition;
 pub mod faults;
 mod journal;
@@ -54,7 +53,7 @@ use std::sync::Arc;
 
 use crate::TaskRegistry;
 
-pub use client::{local_client, local_config, NoHostPrefix};
+pub use crate::client::{local_client, local_config, NoHostPrefix};
 pub use protocol::ApiError;
 
 /// Settings of the endpoint.

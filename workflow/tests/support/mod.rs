@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use asl_engine::server::NoHostPrefix;
+use asl_engine::client::local_client;
 use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
@@ -54,7 +54,7 @@ impl Serve {
     }
 
     /// An `aws-sdk-sfn` client on the endpoint (HTTP client from `shop_model::aws`, the
-    /// workspace's one; `NoHostPrefix` for StartSyncExecution).
+    /// workspace's one), built by `local_client`.
     pub async fn client(&self) -> Client {
         let sdk = shop_model::aws::config_loader()
             .region(Region::new("us-east-1"))
@@ -62,10 +62,7 @@ impl Serve {
             .endpoint_url(&self.endpoint)
             .load()
             .await;
-        let config = aws_sdk_sfn::config::Builder::from(&sdk)
-            .interceptor(NoHostPrefix)
-            .build();
-        Client::from_conf(config)
+        local_client(aws_sdk_sfn::config::Builder::from(&sdk), &self.endpoint)
     }
 
     /// SIGKILL (`Child::kill` on Unix), and reaps the process.
