@@ -25,9 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use asl_engine::server::{NoHostPrefix, ServerConfig};
+use asl_engine::server::{local_client, local_config, ServerConfig};
 use asl_engine::TaskRegistry;
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,6 +34,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const TARGET_SIMPLE_TPS: f64 = 500_000.0;
 const TARGET_ENDPOINT_EPS: f64 = 5_000.0;
 const TARGET_MOTO_RATIO: f64 = 100.0;
+/// The endpoint's server-recorded time per state may be at most this multiple of the
+/// interpreter's (history off, virtual time), the same 2,000-state chain on the same binary.
+const TARGET_ENDPOINT_PER_STATE_RATIO: f64 = 2.0;
+/// States of the per-state comparison's Pass chain.
+const PER_STATE_CHAIN: usize = 2_000;
 
 struct Args {
     quick: bool,
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
     };
     let mut rows = Vec::new();
     let mut checks: Vec<(String, bool)> = Vec::new();
+    let mut interpreter_us_per_state = None;
 
     // 1. In-process, one core.
     let rt = workloads::runtime();
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
             "simple_chain_100" => 100_000,
             "chain_100" => 10_000,
             "map_1000" => 600,
+            "pass_chain_2000" => 500,
             _ => 40_000,
         } / scale;
         let start = Instant::now();
@@ -128,6 +134,9 @@ fn main() -> ExitCode {
             row.workload,
             row.tps()
         );
+        if w.name == "pass_chain_2000" {
+            interpreter_us_per_state = Some(1e6 / row.tps());
+        }
         if w.name == "simple_chain_100" {
             checks.push((
                 format!(
@@ -146,8 +155,9 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let mut per_state_rows = None;
     let result = rt.block_on(async {
-        let endpoint = start_endpoint().await?;
+        let endpoint = start_endpoint(true).await?;
         let client = sfn_client(&endpoint);
         let row = endpoint_sync(&client, args.clients, args.quick).await?;
         checks.push((
@@ -158,6 +168,24 @@ fn main() -> ExitCode {
             row.eps() >= TARGET_ENDPOINT_EPS,
         ));
         rows.push(row);
+        let per_state = per_state(args.quick).await?;
+        if let Some(interpreter) = interpreter_us_per_state {
+            let ratio = per_state.endpoint_us / interpreter;
+            eprintln!(
+                "per state, {PER_STATE_CHAIN}-state Pass chain: interpreter {interpreter:.2} us, \
+                 interpreter with history and the real clock {:.2} us, endpoint (server-recorded) \
+                 {:.2} us ({ratio:.2}x the interpreter)",
+                per_state.history_us, per_state.endpoint_us
+            );
+            per_state_rows = Some((interpreter, per_state));
+            checks.push((
+                format!(
+                    "endpoint per state: {ratio:.2}x the interpreter's <= \
+                     {TARGET_ENDPOINT_PER_STATE_RATIO:.0}x"
+                ),
+                ratio <= TARGET_ENDPOINT_PER_STATE_RATIO,
+            ));
+        }
         if let Some(moto) = &args.moto {
             compare_with_moto(moto, &client, args.quick, &mut rows, &mut checks).await?;
         }
@@ -169,6 +197,26 @@ fn main() -> ExitCode {
     }
 
     print_table(&rows, &args);
+    if let Some((interpreter, p)) = &per_state_rows {
+        println!();
+        println!(
+            "Per state, {PER_STATE_CHAIN}-state chain of Pass states with Parameters and \
+             States.MathAdd (median of {} executions through the endpoint):",
+            p.executions
+        );
+        println!();
+        println!("| Where | Microseconds per state |");
+        println!("|---|---:|");
+        println!("| interpreter (history off, virtual time, 1 core) | {interpreter:.2} |");
+        println!(
+            "| interpreter with history and the real clock | {:.2} |",
+            p.history_us
+        );
+        println!(
+            "| endpoint, server-recorded (stopDate - startDate) | {:.2} |",
+            p.endpoint_us
+        );
+    }
     println!();
     let mut all = true;
     for (text, ok) in &checks {
@@ -232,14 +280,15 @@ fn thousands(x: f64) -> String {
     out
 }
 
-/// Starts this engine's endpoint on a free loopback port; returns its URL.
-async fn start_endpoint() -> Result<String, String> {
+/// Starts this engine's endpoint on a free loopback port (with a virtual clock or the real one);
+/// returns its URL.
+async fn start_endpoint(virtual_time: bool) -> Result<String, String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("binding a loopback port: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let config = ServerConfig {
-        virtual_time: true,
+        virtual_time,
         ..ServerConfig::default()
     };
     tokio::spawn(asl_engine::server::serve(
@@ -251,15 +300,77 @@ async fn start_endpoint() -> Result<String, String> {
 }
 
 fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(endpoint)
-        .interceptor(NoHostPrefix)
-        .http_client(shop_model::aws::https_client())
-        .build();
-    aws_sdk_sfn::Client::from_conf(config)
+    local_client(
+        local_config("us-east-1").http_client(shop_model::aws::https_client()),
+        endpoint,
+    )
+}
+
+/// The per-state figures of the Pass chain: server-recorded time through the endpoint, and
+/// in-process with history and the real clock (what the endpoint's executions pay).
+struct PerState {
+    executions: usize,
+    endpoint_us: f64,
+    history_us: f64,
+}
+
+/// Runs the [`PER_STATE_CHAIN`]-state Pass chain through an endpoint on the real clock
+/// (StartExecution, DescribeExecution polled until it ends) and takes the median of the
+/// server-recorded durations (stopDate - startDate, which AWS reports in milliseconds); then the
+/// same chain in-process with history on and the real clock.
+async fn per_state(quick: bool) -> Result<PerState, String> {
+    let endpoint = start_endpoint(false).await?;
+    let client = sfn_client(&endpoint);
+    let definition = workloads::pass_chain_definition(PER_STATE_CHAIN);
+    let arn = create_machine(&client, "bench-per-state", &definition, false).await?;
+    let input = workloads::pass_chain_input().to_string();
+    let executions = if quick { 5 } else { 25 };
+    // One warm-up execution, then the measured ones.
+    start_and_poll(&client, &arn, &input, 1).await?;
+    let mut durations = Vec::with_capacity(executions);
+    for _ in 0..executions {
+        let (_, output, recorded) = start_and_poll(&client, &arn, &input, 1).await?;
+        if output["count"] != serde_json::json!(PER_STATE_CHAIN) {
+            return Err(format!("the Pass chain ended with {output}"));
+        }
+        durations.push(recorded);
+    }
+    durations.sort_by(f64::total_cmp);
+    let endpoint_us = durations[durations.len() / 2] * 1e6 / PER_STATE_CHAIN as f64;
+
+    let history_us = tokio::task::block_in_place(|| {
+        let rt = workloads::runtime();
+        let w = workloads::Workload::new(
+            "pass_chain_history",
+            &definition,
+            TaskRegistry::new(),
+            workloads::pass_chain_input(),
+            &rt,
+        );
+        let options = || asl_engine::ExecOptions {
+            history: true,
+            virtual_time: false,
+            execution_name: Some("bench".into()),
+            ..Default::default()
+        };
+        let runs = if quick { 20 } else { 200 };
+        let start = Instant::now();
+        rt.block_on(async {
+            for _ in 0..runs {
+                let r = w
+                    .engine
+                    .execute_compiled(&w.compiled, w.input.clone(), options())
+                    .await;
+                assert_eq!(r.status.name(), "SUCCEEDED");
+            }
+        });
+        start.elapsed().as_secs_f64() * 1e6 / (runs * PER_STATE_CHAIN) as f64
+    });
+    Ok(PerState {
+        executions,
+        endpoint_us,
+        history_us,
+    })
 }
 
 async fn create_machine(
@@ -353,14 +464,16 @@ async fn sync_once(client: &aws_sdk_sfn::Client, arn: &str, input: &str) -> Resu
 
 /// Runs `runs` executions one after another: StartExecution, then DescribeExecution polled with
 /// a backoff (immediately, then 1, 2, 4, ... up to 20 ms) until the execution ends. Returns the
-/// seconds taken and the last output.
+/// seconds taken, the last output, and the seconds the server recorded for the last execution
+/// (stopDate - startDate).
 async fn start_and_poll(
     client: &aws_sdk_sfn::Client,
     arn: &str,
     input: &str,
     runs: u64,
-) -> Result<(f64, Value), String> {
+) -> Result<(f64, Value, f64), String> {
     let mut output = Value::Null;
+    let mut recorded = 0.0;
     let start = Instant::now();
     for _ in 0..runs {
         let exec = client
@@ -387,6 +500,9 @@ async fn start_and_poll(
             match d.status {
                 ExecutionStatus::Running => {}
                 ExecutionStatus::Succeeded => {
+                    if let Some(stop) = d.stop_date {
+                        recorded = stop.as_secs_f64() - d.start_date.as_secs_f64();
+                    }
                     output = serde_json::from_str(d.output.as_deref().unwrap_or("null"))
                         .map_err(|e| format!("execution output is not JSON: {e}"))?;
                     break;
@@ -406,7 +522,7 @@ async fn start_and_poll(
                 .min(Duration::from_millis(20));
         }
     }
-    Ok((start.elapsed().as_secs_f64(), output))
+    Ok((start.elapsed().as_secs_f64(), output, recorded))
 }
 
 /// The side-by-side comparison with moto's interpreter.
@@ -448,11 +564,11 @@ async fn compare_with_moto(
         let text = input.to_string();
 
         let moto_arn = create_machine(&moto_client, name, &definition, false).await?;
-        let (moto_secs, moto_out) = start_and_poll(&moto_client, &moto_arn, &text, runs).await?;
+        let (moto_secs, moto_out, _) = start_and_poll(&moto_client, &moto_arn, &text, runs).await?;
         let ours_arn = create_machine(engine_client, name, &definition, false).await?;
         // The engine is much faster: run more executions so the timing is not all noise.
         let ours_runs = runs * 20;
-        let (ours_secs, ours_out) =
+        let (ours_secs, ours_out, _) =
             start_and_poll(engine_client, &ours_arn, &text, ours_runs).await?;
         if moto_out != ours_out {
             return Err(format!(

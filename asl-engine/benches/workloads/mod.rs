@@ -66,6 +66,40 @@ pub fn chain_definition(n: usize) -> Value {
     })
 }
 
+/// A chain of `n` Pass states, each with `Parameters` that call `States.MathAdd`: the per-state
+/// comparison of the interpreter and the endpoint (`cargo xtask bench`, "per state" rows). Input
+/// [`pass_chain_input`]; the output's `count` is `n`.
+pub fn pass_chain_definition(n: usize) -> Value {
+    assert!(n >= 1);
+    let name = |i: usize| format!("P{i:04}");
+    let mut states = Map::new();
+    for i in 0..n {
+        let mut s = json!({
+            "Type": "Pass",
+            "Parameters": {
+                "count.$": "States.MathAdd($.count, 1)",
+                "label.$": "$.label"
+            }
+        });
+        if i == n - 1 {
+            s["End"] = json!(true);
+        } else {
+            s["Next"] = json!(name(i + 1));
+        }
+        states.insert(name(i), s);
+    }
+    json!({
+        "Comment": format!("{n} Pass states with Parameters and States.MathAdd"),
+        "StartAt": name(0),
+        "States": states
+    })
+}
+
+/// Input of [`pass_chain_definition`].
+pub fn pass_chain_input() -> Value {
+    json!({"count": 0, "label": "bench"})
+}
+
 /// Input of [`chain_definition`].
 pub fn chain_input() -> Value {
     json!({
@@ -410,6 +444,13 @@ pub fn workloads(rt: &tokio::runtime::Runtime) -> Vec<Workload> {
             &chain_definition(100),
             TaskRegistry::new(),
             chain_input(),
+            rt,
+        ),
+        Workload::new(
+            "pass_chain_2000",
+            &pass_chain_definition(2000),
+            TaskRegistry::new(),
+            pass_chain_input(),
             rt,
         ),
         Workload::new(
