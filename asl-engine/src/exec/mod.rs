@@ -352,13 +352,17 @@ impl<'a> Run<'a> {
         Box::pin(async move {
             let mut idx = start;
             let mut input = input;
+            // The previous state's output as JSON text, when its exit event serialized it: the
+            // next state's entered event shows the same text (serialized once, not twice).
+            let mut input_text: Option<String> = None;
             loop {
                 self.check_limits()?;
                 let node = &graph.nodes[idx];
                 let entered_id = self.emit(prev, node.entered, || {
+                    let text = input_text.take().unwrap_or_else(|| to_json(&input));
                     Some((
                         "stateEnteredEventDetails",
-                        json!({"name": &*node.name, "input": to_json(&input), "inputDetails": not_truncated()}),
+                        json!({"name": &*node.name, "input": text, "inputDetails": not_truncated()}),
                     ))
                 });
                 let mut st = St {
@@ -385,6 +389,7 @@ impl<'a> Run<'a> {
                     let assigned = std::mem::take(&mut st.assigned);
                     self.emit(prev, exited, || {
                         let output = out_text.unwrap_or_else(|| to_json(&out));
+                        input_text = Some(output.clone());
                         let mut d = json!({"name": &*node.name, "output": output, "outputDetails": not_truncated()});
                         if !assigned.is_empty() {
                             let vars: Map<String, Value> = assigned
