@@ -157,16 +157,53 @@ pub const HISTORY_LIMIT: u64 = 25_000;
 pub const HISTORY_LIMIT_CAUSE: &str =
     "The execution reached the maximum number of history events (25000).";
 
+/// Where the events of an execution go as they are recorded, besides the live history: e.g. the
+/// endpoint's journal appends each one to a file, so that a restarted endpoint resumes the
+/// execution where it was ([`crate::resume`]).
+pub trait EventSink: Send + Sync {
+    /// Called once per event, in id order, right after the event is recorded (under the history's
+    /// lock: keep it short, and do not read the live history from here).
+    fn record(&self, event: &HistoryEvent);
+}
+
 /// The events of an execution as they happen: a handle the engine appends to while the execution
 /// runs (`ExecOptions::live_history`), so that a caller (the endpoint's GetExecutionHistory) can
 /// read the events of a RUNNING execution. Events are kept in id order.
-#[derive(Debug, Clone, Default)]
-pub struct LiveHistory(Arc<Mutex<Vec<HistoryEvent>>>);
+#[derive(Clone, Default)]
+pub struct LiveHistory {
+    events: Arc<Mutex<Vec<HistoryEvent>>>,
+    sink: Option<Arc<dyn EventSink>>,
+}
+
+impl std::fmt::Debug for LiveHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveHistory")
+            .field("events", &self.len())
+            .field("sink", &self.sink.is_some())
+            .finish()
+    }
+}
 
 impl LiveHistory {
     /// An empty history.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty history that also hands every event to `sink` as it is recorded.
+    pub fn with_sink(sink: Arc<dyn EventSink>) -> Self {
+        LiveHistory {
+            events: Arc::default(),
+            sink: Some(sink),
+        }
+    }
+
+    /// Appends `event` (and hands it to the sink) under the lock `events` was taken with.
+    fn push(&self, events: &mut Vec<HistoryEvent>, event: HistoryEvent) {
+        if let Some(sink) = &self.sink {
+            sink.record(&event);
+        }
+        events.push(event);
     }
 
     /// How many events have been recorded so far.
@@ -191,7 +228,7 @@ impl LiveHistory {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<HistoryEvent>> {
         // A panic while holding the lock cannot leave a half-pushed event: keep the events.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -208,10 +245,17 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(enabled: bool, limit: Option<u64>, live: Option<LiveHistory>) -> Self {
+    /// A recorder whose first event is `events_before + 1` (0 for a new execution; the number of
+    /// events already in the history for a redriven or resumed one).
+    pub fn new(
+        enabled: bool,
+        limit: Option<u64>,
+        live: Option<LiveHistory>,
+        events_before: u64,
+    ) -> Self {
         Recorder {
             enabled,
-            counter: AtomicU64::new(0),
+            counter: AtomicU64::new(events_before),
             events: live.unwrap_or_default(),
             limit,
             full: AtomicBool::new(false),
@@ -220,6 +264,11 @@ impl Recorder {
 
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// The id of the last event numbered so far (`events_before` before the first).
+    pub fn last_id(&self) -> u64 {
+        self.counter.load(Ordering::Relaxed)
     }
 
     /// Whether the history limit was reached by an event other than `ExecutionSucceeded`.
@@ -260,13 +309,14 @@ impl Recorder {
         if let Some((k, v)) = details {
             m.insert(k.to_string(), v);
         }
-        events.push(HistoryEvent {
+        let event = HistoryEvent {
             id,
             previous_event_id: *prev,
             timestamp,
             event_type,
             details: m,
-        });
+        };
+        self.events.push(&mut events, event);
         *prev = id;
         id
     }
@@ -295,18 +345,19 @@ impl Recorder {
         let previous_event_id = events.last().map_or(0, |e| e.id);
         let mut m = Map::new();
         m.insert("executionFailedEventDetails".to_string(), details);
-        events.push(HistoryEvent {
+        let event = HistoryEvent {
             id: limit,
             previous_event_id,
             timestamp: format_time(&clock.now()),
             event_type: EventType::ExecutionFailed,
             details: m,
-        });
+        };
+        self.events.push(&mut events, event);
     }
 
     /// The events kept (a copy when a live handle shares them, so that it keeps showing them).
     pub fn take(&self) -> Vec<HistoryEvent> {
-        if Arc::strong_count(&self.events.0) > 1 {
+        if Arc::strong_count(&self.events.events) > 1 {
             self.events.snapshot()
         } else {
             std::mem::take(&mut *self.events.lock())

@@ -32,6 +32,7 @@ mod jsonata_fns;
 pub mod jsonpath;
 pub mod mock;
 mod requests;
+pub mod resume;
 mod scope;
 #[cfg(feature = "server")]
 pub mod server;
@@ -97,6 +98,13 @@ pub struct ExecOptions {
     /// `States.Timeout`
     /// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
     pub max_execution_seconds: Option<u64>,
+    /// The number of events the execution's history already has (a redrive's or a resumed run's
+    /// earlier events): this run's events are numbered after them (default 0).
+    pub events_before: u64,
+    /// Resume an interrupted run where its history says it was ([`resume::progress`]) instead of
+    /// starting it: no `ExecutionStarted`, the variables restored, the start date kept
+    /// (`start_time`: `TimeoutSeconds` counts from the execution's start, as on AWS).
+    pub resume: Option<resume::Resume>,
 }
 
 /// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
@@ -153,6 +161,8 @@ impl Default for ExecOptions {
             history_limit: Some(history::HISTORY_LIMIT),
             live_history: None,
             max_execution_seconds: None,
+            events_before: 0,
+            resume: None,
         }
     }
 }
@@ -327,6 +337,7 @@ impl Engine {
                 options.history,
                 options.history_limit,
                 options.live_history.clone(),
+                options.events_before,
             ),
             mock: options.mock,
             mock_calls: Mutex::new(HashMap::new()),
@@ -335,18 +346,17 @@ impl Engine {
             timed_out: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
             redrive: options.redrive.clone(),
+            resume: options.resume.clone(),
             probe: options.probe.clone(),
         };
-        let result = match (options.virtual_time, limit_seconds) {
-            (false, Some(secs)) => {
-                match tokio::time::timeout(
-                    std::time::Duration::from_secs(secs),
-                    run.run_machine(input),
-                )
-                .await
-                {
+        let result = match (options.virtual_time, deadline) {
+            (false, Some(deadline)) => {
+                // What is left of TimeoutSeconds since the start (all of it for a new run; less
+                // for a resumed one, whose start date is the original one).
+                let left = (deadline - Utc::now()).to_std().unwrap_or_default();
+                match tokio::time::timeout(left, run.run_machine(input)).await {
                     Ok(r) => r,
-                    Err(_) => Err(run.timeout_failure()),
+                    Err(_) => Err(run.timed_out_now()),
                 }
             }
             _ => run.run_machine(input).await,

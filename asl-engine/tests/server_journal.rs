@@ -3,8 +3,10 @@
 //! as before, resumes the RUNNING ones under their ARN and keeps StartExecution's name rules.
 //!
 //! A kill is simulated by copying the directory while an execution is RUNNING (the files are
-//! written with a temp file and a rename, so a copy is what a SIGKILL at that moment leaves); the
-//! real `kill -9` of `workflow serve` is tested in `workflow/tests/serve_restart.rs`.
+//! written with a temp file and a rename, so a copy is what a SIGKILL at that moment leaves); a
+//! restart on the same directory is a start on a copy too, since the directory stays locked while
+//! the first endpoint of the test process is alive. Resuming at the interrupted state is tested in
+//! `server_resume.rs`; the real `kill -9` of `workflow serve` in `workflow/tests/serve_restart.rs`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -260,8 +262,11 @@ async fn a_restart_answers_for_closed_executions_and_resumes_running_ones() {
     assert_eq!(finished.output.as_deref(), Some(r#"{"n":10}"#));
     assert_eq!(finished.start_date.to_millis().unwrap(), running_start);
 
-    // A third start on that directory finds it SUCCEEDED and resumes nothing.
-    let (c, resumed, _service_c) = start(&killed).await;
+    // A third start on that directory (a copy: `b` holds its lock) finds it SUCCEEDED and
+    // resumes nothing.
+    let third = temp_dir("journal-a-third");
+    copy_dir(&killed, &third);
+    let (c, resumed, _service_c) = start(&third).await;
     assert_eq!(resumed, 0);
     let d = c
         .describe_execution()
@@ -287,6 +292,7 @@ async fn a_restart_answers_for_closed_executions_and_resumes_running_ones() {
     );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&killed);
+    let _ = std::fs::remove_dir_all(&third);
 }
 
 #[tokio::test]
@@ -300,6 +306,11 @@ async fn torn_and_foreign_files_are_ignored_and_put_replaces_a_definition() {
         let (e, _) = start_exec(&a, &arn, "e", r#"{"n": 2}"#).await;
         assert_eq!(wait_done(&a, &e).await.status, ExecutionStatus::Succeeded);
     }
+    // The restart: on a copy (the first endpoint still holds the directory's lock).
+    let first = dir;
+    let dir = temp_dir("journal-b-restart");
+    copy_dir(&first, &dir);
+    let _ = std::fs::remove_dir_all(&first);
     let execs = dir.join("executions");
     std::fs::write(
         execs.join("exec-000000000099.json.tmp"),
@@ -414,6 +425,10 @@ async fn tags_versions_and_aliases_survive_a_restart() {
             .state_machine_alias_arn;
         (arn, v1, alias)
     };
+    let restarted = temp_dir("versions-restart");
+    copy_dir(&dir, &restarted);
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = restarted;
     let (c, _, _) = start(&dir).await;
     let tags = c
         .list_tags_for_resource()

@@ -68,6 +68,8 @@ pub(crate) struct Run<'a> {
     pub aborted: AtomicBool,
     /// Resume at a top-level state (RedriveExecution) instead of StartAt.
     pub redrive: Option<crate::Redrive>,
+    /// Resume an interrupted run where its history says it was.
+    pub resume: Option<crate::resume::Resume>,
     /// TestState's probe of its state under test.
     pub probe: Option<Arc<crate::testing::StateProbe>>,
 }
@@ -222,20 +224,44 @@ impl<'a> Run<'a> {
 
     /// Runs the execution to its end and returns its output or failure.
     pub async fn run_machine(&self, input: Value) -> Result<Value, Failure> {
-        let mut prev = 0;
+        let mut prev = self.rec.last_id();
         let mut scope = Scope::default();
         let graph = &self.machine.graph;
-        let (start, input) = match &self.redrive {
-            None => {
+        let state_index = |name: &str| {
+            graph
+                .nodes
+                .iter()
+                .position(|n| *n.name == *name)
+                .unwrap_or(graph.start)
+        };
+        // Where the run starts, with what, and the id of the first state's Entered event when a
+        // resumed run finds it entered already; `Err(output)`: a resumed run that had ended.
+        let (start, input, entered) = match (&self.redrive, &self.resume) {
+            (_, Some(resume)) => {
+                for (name, value) in &resume.variables {
+                    scope.set(name.clone(), value.clone());
+                }
+                match &resume.from {
+                    crate::resume::ResumeFrom::State {
+                        state,
+                        input,
+                        entered_event_id,
+                    } => (Ok(state_index(state)), input.clone(), *entered_event_id),
+                    crate::resume::ResumeFrom::End { output } => {
+                        (Err(output.clone()), Value::Null, None)
+                    }
+                }
+            }
+            (None, None) => {
                 self.emit(&mut prev, E::ExecutionStarted, || {
                     Some((
                         "executionStartedEventDetails",
                         json!({"input": to_json(&self.info.input), "inputDetails": not_truncated(), "roleArn": self.info.role_arn}),
                     ))
                 });
-                (graph.start, input)
+                (Ok(graph.start), input, None)
             }
-            Some(redrive) => {
+            (Some(redrive), None) => {
                 self.emit(&mut prev, E::ExecutionRedriven, || {
                     Some((
                         "executionRedrivenEventDetails",
@@ -245,12 +271,7 @@ impl<'a> Run<'a> {
                 for (name, value) in &redrive.variables {
                     scope.set(name.clone(), value.clone());
                 }
-                let start = graph
-                    .nodes
-                    .iter()
-                    .position(|n| *n.name == *redrive.state)
-                    .unwrap_or(graph.start);
-                (start, redrive.input.clone())
+                (Ok(state_index(&redrive.state)), redrive.input.clone(), None)
             }
         };
         if let Some(p) = &self.probe {
@@ -258,15 +279,20 @@ impl<'a> Run<'a> {
                 scope.set(name.clone(), value.clone());
             }
         }
-        let res = if self.redrive.is_none() && payload_too_large(&input) {
-            // In-process only: the endpoint refuses such an input before starting an execution.
-            Err(Failure::new(
-                names::DATA_LIMIT_EXCEEDED,
-                "The execution input has a size exceeding the maximum number of bytes service limit.",
-            ))
-        } else {
-            self.run_graph_from(graph, start, input, &mut scope, &mut prev)
-                .await
+        let fresh = self.redrive.is_none() && self.resume.is_none();
+        let res = match start {
+            Err(output) => Ok(output),
+            Ok(_) if fresh && payload_too_large(&input) => {
+                // In-process only: the endpoint refuses such an input before starting an execution.
+                Err(Failure::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    "The execution input has a size exceeding the maximum number of bytes service limit.",
+                ))
+            }
+            Ok(start) => {
+                self.run_graph_from(graph, start, entered, input, &mut scope, &mut prev)
+                    .await
+            }
         };
         if self.rec.full() {
             // Event 25,000 was not ExecutionSucceeded: the execution fails at the history limit,
@@ -321,6 +347,17 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// The execution's `TimeoutSeconds` elapsed while a state was running (the run was dropped):
+    /// records `ExecutionTimedOut` after the last event and returns the failure.
+    pub(crate) fn timed_out_now(&self) -> Failure {
+        let f = self.timeout_failure();
+        let mut prev = self.rec.last_id();
+        self.emit(&mut prev, E::ExecutionTimedOut, || {
+            Some(("executionTimedOutEventDetails", failure_details(&f)))
+        });
+        f
+    }
+
     pub(crate) fn timeout_failure(&self) -> Failure {
         self.timed_out.store(true, Ordering::Relaxed);
         Failure {
@@ -337,14 +374,16 @@ impl<'a> Run<'a> {
         scope: &'g mut Scope,
         prev: &'g mut u64,
     ) -> BoxFuture<'g, Result<Value, Failure>> {
-        self.run_graph_from(graph, graph.start, input, scope, prev)
+        self.run_graph_from(graph, graph.start, None, input, scope, prev)
     }
 
-    /// Runs one workflow level from the state at index `start`.
+    /// Runs one workflow level from the state at index `start`; with `entered`, that state's
+    /// Entered event was recorded before (a resumed run) and has that id.
     fn run_graph_from<'g>(
         &'g self,
         graph: &'g Graph,
         start: usize,
+        entered: Option<u64>,
         input: Value,
         scope: &'g mut Scope,
         prev: &'g mut u64,
@@ -352,19 +391,23 @@ impl<'a> Run<'a> {
         Box::pin(async move {
             let mut idx = start;
             let mut input = input;
+            let mut entered = entered;
             // The previous state's output as JSON text, when its exit event serialized it: the
             // next state's entered event shows the same text (serialized once, not twice).
             let mut input_text: Option<String> = None;
             loop {
                 self.check_limits()?;
                 let node = &graph.nodes[idx];
-                let entered_id = self.emit(prev, node.entered, || {
-                    let text = input_text.take().unwrap_or_else(|| to_json(&input));
-                    Some((
-                        "stateEnteredEventDetails",
-                        json!({"name": &*node.name, "input": text, "inputDetails": not_truncated()}),
-                    ))
-                });
+                let entered_id = match entered.take() {
+                    Some(id) => id,
+                    None => self.emit(prev, node.entered, || {
+                        let text = input_text.take().unwrap_or_else(|| to_json(&input));
+                        Some((
+                            "stateEnteredEventDetails",
+                            json!({"name": &*node.name, "input": text, "inputDetails": not_truncated()}),
+                        ))
+                    }),
+                };
                 let mut st = St {
                     node,
                     entered_id,

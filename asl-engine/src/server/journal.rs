@@ -5,22 +5,36 @@
 //! - `machines.json`: every state machine (`{"machines": [...]}`), rewritten on each change;
 //! - `executions/exec-<seq>.json`: one file per execution (`seq` = start order), written when it
 //!   starts (with its definition, input and start date) and rewritten when it closes (with its
-//!   status, output or error, and history).
+//!   status, output or error, and history);
+//! - `executions/exec-<seq>.events.jsonl`: while an execution runs, its history events, one JSON
+//!   object a line, appended as they are recorded ([`EventLog`]); a restarted endpoint reads them
+//!   to resume the execution where it was ([`crate::resume`]), and removes the file once the
+//!   execution is closed;
+//! - `.lock`: held with an exclusive `flock(2)` for as long as the endpoint runs ([`Journal::open`]),
+//!   so that a second endpoint on the same directory is refused; the OS releases it when the
+//!   process ends, however it ends (`kill -9` included).
 //!
-//! Every write goes to `<file>.tmp` and is renamed over the file, so a reader sees the old or the
-//! new content, never a torn file; a `.tmp` left by a killed process is ignored and removed on load.
-//! Writes are not fsynced: the journal survives the process being killed (SIGKILL), not a power
-//! loss. Files that do not parse are skipped with a warning.
+//! Every write of a whole file goes to `<file>.tmp` and is renamed over the file, so a reader sees
+//! the old or the new content, never a torn file; a `.tmp` left by a killed process is ignored and
+//! removed on load. An event log is appended to with one `write` per line (a `*StateExited` line
+//! is written together with the line after it, so that the state the transition went to is on
+//! disk with it); a torn last line is ignored on load. Writes are not fsynced: the journal
+//! survives the process being killed (SIGKILL), not a power loss. Files that do not parse are
+//! skipped with a warning.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::history::{EventSink, HistoryEvent};
+
 const MACHINES: &str = "machines.json";
 const EXECUTIONS: &str = "executions";
+const LOCK: &str = ".lock";
 
 /// A state machine as journaled.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,6 +153,9 @@ pub(crate) struct ExecRecord {
     pub redrive_count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redrive_date: Option<String>,
+    /// A RUNNING execution's events as its event log has them (not in the record's file).
+    #[serde(skip)]
+    pub events: Vec<Value>,
 }
 
 /// Everything a journal directory holds.
@@ -150,10 +167,12 @@ pub(crate) struct Loaded {
     pub executions: Vec<ExecRecord>,
 }
 
-/// The journal directory.
+/// The journal directory, locked for this process.
 #[derive(Debug)]
 pub(crate) struct Journal {
     dir: PathBuf,
+    /// `.lock`, held (flock) while this is alive.
+    _lock: std::fs::File,
 }
 
 pub(crate) fn format_time(t: &DateTime<Utc>) -> String {
@@ -161,12 +180,94 @@ pub(crate) fn format_time(t: &DateTime<Utc>) -> String {
 }
 
 impl Journal {
-    /// Opens (creating it if needed) the journal in `dir`.
+    /// Opens (creating it if needed) the journal in `dir` and locks it: fails with
+    /// [`io::ErrorKind::WouldBlock`] when another process holds the lock.
     pub fn open(dir: &Path) -> io::Result<Self> {
         std::fs::create_dir_all(dir.join(EXECUTIONS))?;
+        let lock = lock(&dir.join(LOCK)).map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "the state directory {} is in use by another endpoint (lock file {} held)",
+                    dir.display(),
+                    dir.join(LOCK).display()
+                ),
+            ),
+            _ => e,
+        })?;
         Ok(Journal {
             dir: dir.to_path_buf(),
+            _lock: lock,
         })
+    }
+
+    fn events_path(&self, seq: u64) -> PathBuf {
+        self.dir
+            .join(EXECUTIONS)
+            .join(format!("exec-{seq:012}.events.jsonl"))
+    }
+
+    /// Starts the event log of execution `seq` with the events of its history so far (`before`:
+    /// none for a new execution; the earlier runs' for a redrive; what the log had for a resumed
+    /// one, rewritten without a torn last line) and returns it, open for appending.
+    pub fn start_events(&self, seq: u64, before: &[Value]) -> io::Result<EventLog> {
+        let path = self.events_path(seq);
+        let mut text = Vec::new();
+        for event in before {
+            serde_json::to_writer(&mut text, event)?;
+            text.push(b'\n');
+        }
+        write_atomic(&path, &text)?;
+        let file = std::fs::OpenOptions::new().append(true).open(&path)?;
+        Ok(EventLog {
+            path,
+            inner: Mutex::new(LogFile {
+                file,
+                pending: Vec::new(),
+                failed: false,
+            }),
+        })
+    }
+
+    /// Removes the event log of execution `seq` (closed: its record has the history).
+    pub fn remove_events(&self, seq: u64) {
+        match std::fs::remove_file(self.events_path(seq)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("cannot remove the event log of execution {seq}: {e}"),
+        }
+    }
+
+    /// The events in the log of execution `seq` (none without one). A line that does not parse
+    /// ends the log: a torn last line (the process was killed while writing it) is dropped.
+    fn read_events(&self, seq: u64) -> io::Result<Vec<Value>> {
+        let path = self.events_path(seq);
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut events = Vec::new();
+        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Value>(line) {
+                Ok(event) => events.push(event),
+                Err(e) => {
+                    if i + 1 < lines.len() && lines[i + 1..].iter().any(|l| !l.is_empty()) {
+                        tracing::warn!(
+                            "{}: line {} does not parse ({e}); the events from there are ignored",
+                            path.display(),
+                            i + 1
+                        );
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(events)
     }
 
     /// Reads every machine and execution; torn temp files are removed, unreadable files skipped.
@@ -195,7 +296,12 @@ impl Journal {
                 continue;
             }
             match read_json::<ExecRecord>(&path) {
-                Ok(r) => loaded.executions.push(r),
+                Ok(mut r) => {
+                    if r.status == "RUNNING" {
+                        r.events = self.read_events(r.seq)?;
+                    }
+                    loaded.executions.push(r)
+                }
                 Err(e) => tracing::warn!("ignoring {}: {e}", path.display()),
             }
         }
@@ -224,6 +330,75 @@ impl Journal {
             .join(format!("exec-{:012}.json", record.seq));
         write_atomic(&path, &serde_json::to_vec(record)?)
     }
+}
+
+/// An execution's event log, open for appending: the endpoint's [`EventSink`] for it.
+#[derive(Debug)]
+pub(crate) struct EventLog {
+    path: PathBuf,
+    inner: Mutex<LogFile>,
+}
+
+#[derive(Debug)]
+struct LogFile {
+    file: std::fs::File,
+    /// A `*StateExited` line waiting for the line after it.
+    pending: Vec<u8>,
+    /// A write failed (reported once; the log is incomplete from there).
+    failed: bool,
+}
+
+impl EventSink for EventLog {
+    fn record(&self, event: &HistoryEvent) {
+        let mut log = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if log.failed {
+            return;
+        }
+        let at = log.pending.len();
+        if serde_json::to_writer(&mut log.pending, event).is_err() {
+            log.pending.truncate(at);
+            return;
+        }
+        log.pending.push(b'\n');
+        // An exit and the event after it (the next state entered, or the execution's end) go in
+        // one write: the transition is never on disk without its target.
+        if event.event_type.as_str().ends_with("StateExited") {
+            return;
+        }
+        let LogFile { file, pending, .. } = &mut *log;
+        let written = file.write_all(pending);
+        pending.clear();
+        if let Err(e) = written {
+            log.failed = true;
+            tracing::error!(
+                "cannot append to {}: {e}; a restart resumes this execution from an earlier state",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// Opens (creating it) `path` and takes an exclusive `flock` on it without waiting.
+#[cfg(unix)]
+fn lock(path: &Path) -> io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(io::Error::from)?;
+    Ok(file)
+}
+
+/// Elsewhere than on Unix the directory is not locked.
+#[cfg(not(unix))]
+fn lock(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<T> {
@@ -277,6 +452,7 @@ mod tests {
             alias_arn: None,
             redrive_count: 0,
             redrive_date: None,
+            events: Vec::new(),
         }
     }
 

@@ -17,11 +17,14 @@
 //! With [`ServerConfig::state_dir`] the machines and executions are journaled in a directory
 //! ([`StepFunctions::open`]): after a restart (even after `kill -9`) on the same directory,
 //! closed executions answer DescribeExecution, ListExecutions and GetExecutionHistory as before,
-//! and executions that were RUNNING are resumed under the same ARN, name, input and start date.
-//! Resuming re-runs the execution from the machine's StartAt with its original input: the engine
-//! keeps no checkpoint inside a running execution, so every state entered before the kill runs
-//! again (at-least-once for the interrupted state and the ones before it; the project's steps are
-//! idempotent).
+//! and executions that were RUNNING are resumed under the same ARN, name, input and start date,
+//! at the state each was in: every history event is appended to the execution's event log as it
+//! is recorded, and a restart reads it back ([`crate::resume`]). The states an execution had left
+//! do not run again; the state it was in runs again from its start with the input it had received
+//! (at-least-once for that state: a Task in flight is called again, a Map or Parallel state runs
+//! again as a whole, a `.waitForTaskToken` task gets a new token). Its history continues (one
+//! `ExecutionStarted`, ids increasing), and `TimeoutSeconds` still counts from its start. The
+//! directory is locked (`flock`) while the endpoint runs: a second one on it is refused.
 //!
 //! With [`ServerConfig::fault_injection`], `POST|GET|DELETE /_local/faults` on the same listener
 //! make Lambda invocations fail on purpose (see the `faults` module's documentation).
@@ -137,10 +140,13 @@ impl StepFunctions {
 
     /// The service on the journal in `config.state_dir` (the same as [`StepFunctions::new`] when
     /// it is `None`): journaled machines and executions are loaded, and the executions that were
-    /// RUNNING are started again from the beginning with their original input, ARN, name and
-    /// start date (at-least-once). Must be called inside a tokio runtime (resumed executions run
-    /// in background tasks). Also returns how many executions were resumed. Fails when the
-    /// directory cannot be created or read; unreadable or torn files in it are skipped.
+    /// RUNNING run on from the state each was in (the module's documentation says what runs
+    /// again), under their ARN, name and start date. Must be called inside a tokio runtime
+    /// (resumed executions run in background tasks). Also returns how many executions were
+    /// resumed. Fails when the directory cannot be created or read, and with
+    /// [`std::io::ErrorKind::WouldBlock`] when another endpoint holds its lock (`DIR/.lock`, held
+    /// while the returned service or any of its executions is alive, released by the OS when the
+    /// process ends); unreadable or torn files in it are skipped.
     pub fn open(registry: TaskRegistry, config: ServerConfig) -> std::io::Result<(Self, usize)> {
         let (inner, resumes) = store::Service::open(registry, config)?;
         let resumed = inner.resume(resumes);

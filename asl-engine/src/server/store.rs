@@ -1,6 +1,7 @@
 //! In-memory state of the endpoint: state machines, executions, and the background tasks that run
 //! executions on the engine; with a state directory, every change is also journaled
-//! ([`super::journal`]) and a restarted endpoint reloads and resumes from it.
+//! ([`super::journal`], each running execution's events as they happen) and a restarted endpoint
+//! reloads it and resumes each interrupted execution at the state it was in ([`crate::resume`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicBool;
@@ -145,6 +146,9 @@ pub(crate) struct Execution {
     /// The definition it runs, kept while RUNNING when journaling (to resume on it).
     definition: Option<String>,
     resumed: u32,
+    /// How many events of `loaded_history` the run under way continues (a redrive's or a resumed
+    /// run's earlier events; 0 for a first run): its own events are numbered after them.
+    base: usize,
     cancel: Arc<AtomicBool>,
     task: Option<tokio::task::AbortHandle>,
     /// The events of the run under way, as they happen (GetExecutionHistory while RUNNING).
@@ -156,6 +160,16 @@ pub(crate) struct Resume {
     arn: String,
     compiled: Arc<CompiledMachine>,
     input: Value,
+}
+
+/// How a run starts.
+enum Launch {
+    /// From StartAt (StartExecution).
+    Start,
+    /// From the state that failed (RedriveExecution).
+    Redrive(crate::Redrive),
+    /// Where an interrupted run was (a restart).
+    Resume(crate::resume::Resume),
 }
 
 impl Service {
@@ -252,9 +266,13 @@ impl Service {
         Ok((service, resumes))
     }
 
-    /// Runs the executions [`Service::open`] found RUNNING again, from the start of the machine
-    /// with their original input (same ARN, name and start date). Needs a tokio runtime.
+    /// Runs on the executions [`Service::open`] found RUNNING, each from where its event log says
+    /// it was ([`crate::resume::progress`]): the state it was in runs again with the input it had
+    /// received, the states it had left do not, its history continues under the same ARN, name and
+    /// start date. One whose log shows it ended is closed as it ended. Needs a tokio runtime.
+    /// Returns how many run on.
     pub fn resume(self: &Arc<Self>, resumes: Vec<Resume>) -> usize {
+        use crate::resume::Progress;
         let mut state = self.state();
         let mut n = 0;
         for Resume {
@@ -266,11 +284,34 @@ impl Service {
             let Some(exec) = state.executions.get_mut(&arn) else {
                 continue;
             };
-            exec.resumed += 1;
-            self.journal_execution(exec);
-            self.launch(exec, compiled, input);
-            n += 1;
-            tracing::info!(execution = %arn, "resumed a RUNNING execution from its start");
+            match crate::resume::progress(&compiled, &exec.loaded_history) {
+                Progress::NotStarted => {
+                    exec.loaded_history.clear();
+                    exec.base = 0;
+                    exec.resumed += 1;
+                    self.launch(exec, compiled, input);
+                    self.journal_execution(exec);
+                    n += 1;
+                    tracing::info!(execution = %arn, "resumed a RUNNING execution from its start");
+                }
+                Progress::Ended(end) => {
+                    exec.close_from(&end);
+                    self.journal_execution(exec);
+                    tracing::info!(execution = %arn, status = exec.status, "closed an execution whose log shows its end");
+                }
+                Progress::Interrupted(resume) => {
+                    exec.base = exec.loaded_history.len();
+                    exec.resumed += 1;
+                    let at = match &resume.from {
+                        crate::resume::ResumeFrom::State { state, .. } => state.clone(),
+                        crate::resume::ResumeFrom::End { .. } => "(its end)".to_string(),
+                    };
+                    self.launch_with(exec, compiled, input, Launch::Resume(resume));
+                    self.journal_execution(exec);
+                    n += 1;
+                    tracing::info!(execution = %arn, state = %at, events = exec.base, "resumed a RUNNING execution where it was");
+                }
+            }
         }
         n
     }
@@ -304,10 +345,15 @@ impl Service {
     }
 
     fn try_journal_execution(&self, exec: &Execution) -> std::io::Result<()> {
-        match &self.journal {
-            Some(j) => j.write_execution(&exec.record()),
-            None => Ok(()),
+        let Some(j) = &self.journal else {
+            return Ok(());
+        };
+        j.write_execution(&exec.record())?;
+        if exec.status != "RUNNING" {
+            // Closed: the record has the history now.
+            j.remove_events(exec.seq);
         }
+        Ok(())
     }
 
     pub fn state(&self) -> MutexGuard<'_, State> {
@@ -377,6 +423,8 @@ impl Service {
             history_limit: Some(HISTORY_LIMIT),
             live_history: None,
             max_execution_seconds: None,
+            events_before: 0,
+            resume: None,
         }
     }
 
@@ -454,6 +502,7 @@ impl Service {
             seq: state.next_seq,
             definition: self.journal.as_ref().map(|_| definition.clone()),
             resumed: 0,
+            base: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             task: None,
             live: None,
@@ -477,7 +526,7 @@ impl Service {
         compiled: Arc<CompiledMachine>,
         input: Value,
     ) {
-        self.launch_with(exec, compiled, input, None)
+        self.launch_with(exec, compiled, input, Launch::Start)
     }
 
     fn launch_with(
@@ -485,7 +534,7 @@ impl Service {
         exec: &mut Execution,
         compiled: Arc<CompiledMachine>,
         input: Value,
-        redrive: Option<crate::Redrive>,
+        how: Launch,
     ) {
         exec.cancel = Arc::new(AtomicBool::new(false));
         let mut options = self.options_for(
@@ -497,21 +546,39 @@ impl Service {
             true,
         );
         options.cancel = Some(exec.cancel.clone());
-        if redrive.is_some() {
-            // The redriven run's own TimeoutSeconds starts now.
-            options.start_time = Some(Utc::now());
-            // The limit counts the whole history, the earlier runs' events included.
-            let base = exec.loaded_history.len() as u64;
-            options.history_limit = Some(HISTORY_LIMIT.saturating_sub(base).max(1));
+        // The run's events are numbered after the earlier ones it continues (the history limit
+        // counts them all).
+        options.events_before = exec.base as u64;
+        match how {
+            Launch::Start => {}
+            Launch::Redrive(redrive) => {
+                // The redriven run's own TimeoutSeconds starts now.
+                options.start_time = Some(Utc::now());
+                options.redrive = Some(redrive);
+            }
+            // The start date stays the execution's: TimeoutSeconds counts from it.
+            Launch::Resume(resume) => options.resume = Some(resume),
         }
         if exec.arn.split(':').nth(5) == Some("express") {
             options.history_limit = None;
             options.max_execution_seconds = Some(EXPRESS_MAX_SECONDS);
         }
-        let live = LiveHistory::new();
+        let log = self.journal.as_ref().and_then(|j| {
+            j.start_events(exec.seq, &exec.loaded_history[..exec.base])
+                .map_err(|e| {
+                    tracing::error!(
+                        "cannot start the event log of {}: {e}; a restart runs it from its start",
+                        exec.arn
+                    )
+                })
+                .ok()
+        });
+        let live = match log {
+            Some(log) => LiveHistory::with_sink(Arc::new(log)),
+            None => LiveHistory::new(),
+        };
         options.live_history = Some(live.clone());
         exec.live = Some(live);
-        options.redrive = redrive;
         let service = self.clone();
         let exec_arn = exec.arn.clone();
         let handle = tokio::spawn(async move {
@@ -550,14 +617,15 @@ impl Service {
                 .and_then(|e| parse_time(&e.timestamp))
                 .unwrap_or_else(Utc::now),
         );
-        if exec.redrive_count > 0 {
-            // A redrive continues the history: its events follow the earlier ones.
-            let base = exec.loaded_history.len() as u64;
+        if exec.base > 0 {
+            // A redriven or resumed run continues the history: its events follow the earlier ones.
+            exec.loaded_history.truncate(exec.base);
             for event in result.history {
-                if let Ok(value) = serde_json::to_value(shifted(event, base)) {
+                if let Ok(value) = serde_json::to_value(event) {
                     exec.loaded_history.push(value);
                 }
             }
+            exec.base = 0;
         } else {
             exec.history = result.history;
         }
@@ -708,6 +776,7 @@ impl Service {
                 .collect();
         }
         exec.history.clear();
+        exec.base = exec.loaded_history.len();
         let now = Utc::now();
         exec.redrive_count += 1;
         exec.redrive_date = Some(now);
@@ -720,7 +789,7 @@ impl Service {
         exec.definition = self.journal.as_ref().map(|_| definition.to_string());
         redrive.redrive_count = exec.redrive_count;
         let input = redrive.input.clone();
-        self.launch_with(exec, compiled, input, Some(redrive));
+        self.launch_with(exec, compiled, input, Launch::Redrive(redrive));
         self.journal_execution(exec);
         Ok(now)
     }
@@ -774,6 +843,7 @@ impl Execution {
             alias_arn: self.alias_arn.clone(),
             redrive_count: self.redrive_count,
             redrive_date: self.redrive_date.as_ref().map(journal::format_time),
+            events: Vec::new(),
         }
     }
 
@@ -814,7 +884,12 @@ impl Execution {
             error: r.error,
             cause: r.cause,
             history: Vec::new(),
-            loaded_history: r.history,
+            // A RUNNING execution's history is in its event log (the earlier runs' included).
+            loaded_history: if status == "RUNNING" && !r.events.is_empty() {
+                r.events
+            } else {
+                r.history
+            },
             role_arn: r.role_arn,
             trace_header: r.trace_header,
             ran: None,
@@ -826,6 +901,7 @@ impl Execution {
             seq: r.seq,
             definition: r.definition,
             resumed: r.resumed,
+            base: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             task: None,
             live: None,
@@ -846,6 +922,35 @@ impl Execution {
             compiled: compile(definition, express)?,
             input,
         })
+    }
+
+    /// Closes a RUNNING execution as its last event `end` says it ended (a restart found the end
+    /// in its event log, its record not yet rewritten).
+    fn close_from(&mut self, end: &Value) {
+        let kind = end["type"].as_str().unwrap_or_default();
+        self.status = match kind {
+            "ExecutionSucceeded" => "SUCCEEDED",
+            "ExecutionTimedOut" => "TIMED_OUT",
+            "ExecutionAborted" => "ABORTED",
+            _ => "FAILED",
+        };
+        let details = end
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.ends_with("EventDetails")))
+            .map(|(_, d)| d.clone())
+            .unwrap_or(Value::Null);
+        let text = |k: &str| details[k].as_str().map(str::to_string);
+        self.output = text("output");
+        self.error = text("error");
+        self.cause = text("cause");
+        self.stop = Some(
+            end["timestamp"]
+                .as_str()
+                .and_then(parse_time)
+                .unwrap_or_else(Utc::now),
+        );
+        self.definition = None;
+        self.base = 0;
     }
 
     /// StopExecution: the execution ends ABORTED now. The background task is cancelled, so the
@@ -876,11 +981,12 @@ impl Execution {
         );
         // The events the run recorded before it was stopped are kept, the abort after them.
         let ran = self.live.take().map(|l| l.snapshot()).unwrap_or_default();
-        if self.redrive_count > 0 && !self.loaded_history.is_empty() {
-            // A redriven run keeps the events before it: its own and the abort follow them.
-            let base = self.loaded_history.len() as u64;
+        if self.base > 0 {
+            // A redriven or resumed run keeps the events before it: its own and the abort follow.
+            self.loaded_history.truncate(self.base);
+            self.base = 0;
             for event in ran {
-                if let Ok(value) = serde_json::to_value(shifted(event, base)) {
+                if let Ok(value) = serde_json::to_value(event) {
                     self.loaded_history.push(value);
                 }
             }
@@ -951,17 +1057,14 @@ impl Execution {
         let live = self.live.as_ref().filter(|l| !l.is_empty());
         match live {
             Some(live) if self.status == "RUNNING" => live.with_events(|events| {
-                // A redriven run's events follow the earlier ones (`loaded_history`).
-                let (base, earlier) = if self.redrive_count > 0 {
-                    (self.loaded_history.len(), &self.loaded_history[..])
-                } else {
-                    (0, &[][..])
-                };
+                // A redriven or resumed run's events follow the earlier ones (`loaded_history`).
+                let base = self.base.min(self.loaded_history.len());
+                let earlier = &self.loaded_history[..base];
                 page(base + events.len(), reverse, offset, max, |i| {
                     if i < base {
                         earlier[i].clone()
                     } else {
-                        to_json(&shifted(events[i - base].clone(), base as u64))
+                        to_json(&events[i - base])
                     }
                 })
             }),
@@ -993,17 +1096,6 @@ fn page(
         .map(item)
         .collect();
     (total, items)
-}
-
-/// An event of a redriven run renumbered after the `base` events of the earlier runs.
-fn shifted(mut event: HistoryEvent, base: u64) -> HistoryEvent {
-    event.id += base;
-    event.previous_event_id = if event.previous_event_id == 0 {
-        base
-    } else {
-        event.previous_event_id + base
-    };
-    event
 }
 
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {

@@ -30,11 +30,17 @@ The first line on stdout is JSON: {\"endpoint\":\"http://127.0.0.1:8083\",\"stat
 (with --state-dir also \"resumed\": the number of RUNNING executions restarted). Stops on Ctrl-C or SIGTERM.
 
 --state-dir DIR: machines and executions are journaled in DIR (one file per execution, written
-through a temp file and a rename; a torn temp file is ignored). Started again on the same DIR (even
-after kill -9), the endpoint answers DescribeExecution, ListExecutions and GetExecutionHistory for
-the executions it had, and the executions that were RUNNING run again under the same ARN, name,
-input and start date, from the machine's StartAt with their original input (at-least-once: the
-states entered before the kill run again). StartExecution keeps AWS's name rules across restarts.
+through a temp file and a rename, and while it runs its history events appended to
+executions/exec-N.events.jsonl as they happen; torn files and a torn last line are ignored).
+Started again on the same DIR (even after kill -9), the endpoint answers DescribeExecution,
+ListExecutions and GetExecutionHistory for the executions it had, and each execution that was
+RUNNING resumes at the state it was in, with the input that state had received and its variables,
+under the same ARN, name and start date, its history continued (TimeoutSeconds counts from the
+original start). The states it had left do not run again; the state it was in runs again from its
+start (at-least-once: a Task in flight is called again, a Map or Parallel state runs again whole,
+a .waitForTaskToken task gets a new token). StartExecution keeps AWS's name rules across restarts.
+One endpoint per DIR: DIR/.lock is held (flock) while it runs, and a second `workflow serve` on
+the same DIR exits with status 1 and says so (the lock goes with the process, kill -9 included).
 State machine ARNs depend only on the region, the account and NAME; --definition/--express replace
 the definition of a machine of the same NAME found in DIR.
 
@@ -72,7 +78,8 @@ pub struct Args {
     /// Run Wait states, retry delays and timeouts on a virtual clock (instantly)
     #[arg(long)]
     pub virtual_time: bool,
-    /// Journal machines and executions in DIR; on start, reload them and resume RUNNING executions
+    /// Journal machines and executions in DIR (locked); on start, reload them and resume each
+    /// RUNNING execution at the state it was in
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Serve POST/GET/DELETE /_local/faults to inject Lambda failures (see below)
@@ -125,6 +132,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(opened) => opened,
             Err(e) => {
                 let dir = args.state_dir.as_deref().unwrap_or(Path::new("."));
+                if e.kind() == std::io::ErrorKind::WouldBlock {
+                    anyhow::bail!(
+                        "state directory {} is in use by another `workflow serve` (lock file {} \
+                         held); stop it or choose another --state-dir",
+                        dir.display(),
+                        dir.join(".lock").display()
+                    );
+                }
                 anyhow::bail!("cannot use the state directory {}: {e}", dir.display());
             }
         };
