@@ -21,6 +21,7 @@ pub mod callbacks;
 pub mod children;
 pub mod clock;
 mod compile;
+pub mod dmap;
 pub mod error;
 mod exec;
 pub mod history;
@@ -30,6 +31,8 @@ mod jsonata_fns;
 pub mod jsonpath;
 pub mod mock;
 mod requests;
+#[cfg(feature = "aws")]
+mod s3_items;
 mod scope;
 #[cfg(feature = "server")]
 pub mod server;

@@ -40,6 +40,7 @@ mod client;
 mod definition;
 pub mod faults;
 mod journal;
+mod map_runs;
 mod mock_shapes;
 pub(crate) mod ops;
 mod protocol;
