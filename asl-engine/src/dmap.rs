@@ -411,9 +411,11 @@ pub fn parse_csv(body: &[u8], config: &Value) -> Result<Vec<Value>, Failure> {
         Some("SEMICOLON") => ';',
         Some("SPACE") => ' ',
         Some("TAB") => '\t',
-        Some(other) => return Err(reader_failed(format!(
+        Some(other) => {
+            return Err(reader_failed(format!(
             "ReaderConfig.CSVDelimiter '{other}' is not one of COMMA, PIPE, SEMICOLON, SPACE, TAB"
-        ))),
+        )))
+        }
     };
     let mut rows = csv_records(utf8(body)?, delimiter)?.into_iter();
     let header: Vec<String> = match config.get("CSVHeaderLocation").and_then(Value::as_str) {

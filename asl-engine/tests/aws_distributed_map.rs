@@ -8,12 +8,17 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use asl_engine::aws::AwsIntegrations;
-use asl_engine::server::{local_client, local_config, ServerConfig};
+use asl_engine::server::{local_client, ServerConfig};
 use asl_engine::TaskRegistry;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, MapRunStatus};
 use serde_json::{json, Value};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
+
+/// The endpoint's client: the loaded configuration (its HTTP client) in us-east-1.
+fn sfn_config(conf: &aws_config::SdkConfig) -> aws_sdk_sfn::config::Builder {
+    aws_sdk_sfn::config::Builder::from(conf).region(aws_sdk_sfn::config::Region::new("us-east-1"))
+}
 
 async fn setup() -> (aws_sdk_s3::Client, aws_sdk_sfn::Client, String) {
     assert!(
@@ -35,7 +40,7 @@ async fn setup() -> (aws_sdk_s3::Client, aws_sdk_sfn::Client, String) {
         registry,
         ServerConfig::default(),
     ));
-    let sfn = local_client(local_config("us-east-1"), &endpoint);
+    let sfn = local_client(sfn_config(&conf), &endpoint);
     let bucket = format!("dmap-{}", uuid::Uuid::new_v4().simple());
     s3.create_bucket()
         .bucket(&bucket)
@@ -454,7 +459,7 @@ async fn the_image_batch_example_runs_end_to_end() {
         registry,
         ServerConfig::default(),
     ));
-    let sfn = local_client(local_config("us-east-1"), &endpoint);
+    let sfn = local_client(sfn_config(&conf), &endpoint);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/examples");
     let resize = std::fs::read_to_string(root.join("resize-batch.asl.json")).unwrap();
     let child = sfn
