@@ -90,11 +90,14 @@ pub trait ItemStore: Send + Sync {
     async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), StoreError>;
 }
 
+/// Buckets by name, each its objects by key: the body and its last modification (epoch seconds).
+type Buckets = BTreeMap<String, BTreeMap<String, (Vec<u8>, i64)>>;
+
 /// An [`ItemStore`] in memory: buckets are created by [`MemoryStore::create_bucket`]; pages hold
 /// at most `page_size` objects (1000 as S3's default).
 #[derive(Debug)]
 pub struct MemoryStore {
-    buckets: Mutex<BTreeMap<String, BTreeMap<String, (Vec<u8>, i64)>>>,
+    buckets: Mutex<Buckets>,
     page_size: usize,
 }
 
@@ -147,9 +150,7 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeMap<String, (Vec<u8>, i64)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buckets> {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
