@@ -23,8 +23,9 @@ use crate::error::Failure;
 pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 /// `States.ResultWriterFailed`: the ResultWriter could not export the results.
 pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";
-/// `States.ItemBatcherFailed` (AWS's name for a batch that cannot be built, e.g. one item larger
-/// than `MaxInputBytesPerBatch`).
+/// `States.ItemBatcherFailed`: a batch cannot be built, as when one item alone is larger than
+/// `MaxInputBytesPerBatch` (AWS's ItemBatcher page documents no error for that case; this name
+/// follows its `States.ItemReaderFailed`/`States.ResultWriterFailed`).
 pub const ITEM_BATCHER_FAILED: &str = "States.ItemBatcherFailed";
 /// The largest `MaxInputBytesPerBatch` AWS accepts (256 KiB).
 pub const MAX_BATCH_BYTES: u64 = 256 * 1024;

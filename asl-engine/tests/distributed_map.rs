@@ -316,3 +316,70 @@ fn item_reader_without_distributed_mode_is_refused() {
         .expect_err("refused");
     assert!(e.to_string().contains("DISTRIBUTED"), "{e}");
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html:
+// MaxConcurrency bounds the running children, and a change to the running Map Run's
+// maxConcurrency applies to the children started after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_bounds_the_children_and_an_update_applies_while_running() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let store = Arc::new(MemoryStore::new());
+    store.put(
+        "data",
+        "items.json",
+        Value::Array((0..12).map(|n| json!({"n": n})).collect()).to_string(),
+    );
+    let mut registry = TaskRegistry::new();
+    registry.set_item_store(store.clone());
+    let runs = registry.map_runs().clone();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let peaks: Arc<std::sync::Mutex<Vec<usize>>> = Arc::default();
+    {
+        let (running, peak, peaks) = (running.clone(), peak.clone(), peaks.clone());
+        registry.register_lambda("work", move |input: Value| {
+            let (running, peak, peaks, runs) =
+                (running.clone(), peak.clone(), peaks.clone(), runs.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                peaks.lock().unwrap().push(now);
+                tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+                if input["n"] == 2 {
+                    // UpdateMapRun's change, as the endpoint makes it.
+                    for r in runs.all() {
+                        runs.update(&r.map_run_arn, |r| r.max_concurrency = 3);
+                    }
+                }
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(input)
+            }
+        });
+    }
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "data", "Key": "items.json"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                "StartAt": "Work", "States": {"Work": {"Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:work", "End": true}}},
+            "MaxConcurrency": 1,
+            "End": true
+        }}
+    }));
+    let r = Engine::new(registry)
+        .execute(&m, json!({}), ExecOptions::default())
+        .await
+        .unwrap();
+    let ExecutionStatus::Succeeded { output } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(output.as_array().unwrap().len(), 12);
+    assert_eq!(output[11], json!({"n": 11}));
+    let seen = peaks.lock().unwrap().clone();
+    // The first three children ran one at a time; after the update, up to three at once.
+    assert_eq!(&seen[..3], &[1, 1, 1], "{seen:?}");
+    assert_eq!(peak.load(Ordering::SeqCst), 3, "{seen:?}");
+}
