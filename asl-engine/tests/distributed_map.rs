@@ -383,3 +383,39 @@ async fn max_concurrency_bounds_the_children_and_an_update_applies_while_running
     assert_eq!(&seen[..3], &[1, 1, 1], "{seen:?}");
     assert_eq!(peak.load(Ordering::SeqCst), 3, "{seen:?}");
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html:
+// an export that cannot be written fails the execution with States.ResultWriterFailed.
+#[tokio::test]
+async fn an_export_to_a_missing_bucket_fails_the_map_run() {
+    let store = Arc::new(MemoryStore::new());
+    store.put("data", "items.json", "[1, 2]");
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "data", "Key": "items.json"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "no-such-bucket", "Prefix": "x"}},
+            "End": true
+        }}
+    }));
+    let eng = engine(&store);
+    let r = eng.execute(&m, json!({}), options()).await.unwrap();
+    let ExecutionStatus::Failed { error, cause } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(error.as_deref(), Some("States.ResultWriterFailed"));
+    assert!(cause.unwrap_or_default().contains("NoSuchBucket"));
+    let run = &eng.registry().map_runs().all()[0];
+    assert_eq!(run.status, "FAILED");
+    let (items, _) = run.counts();
+    assert_eq!(items["succeeded"], 2);
+    assert!(r
+        .history
+        .iter()
+        .any(|e| e.event_type == EventType::MapRunFailed));
+}

@@ -7,6 +7,30 @@ use super::*;
 use crate::compile::{DistSpec, Request};
 use crate::dmap::{self, ChildRecord, MapRunRecord};
 
+/// Marks a Map Run ABORTED (and its running children) when its state stops waiting for it before
+/// it ended: the execution was stopped, timed out, or its future dropped.
+struct AbortOnDrop {
+    runs: Arc<dmap::MapRuns>,
+    arn: String,
+    clock: Arc<dyn crate::clock::Clock>,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let now = self.clock.now();
+        self.runs.update(&self.arn, |r| {
+            if r.status == "RUNNING" {
+                r.status = "ABORTED".into();
+                r.stop = Some(now);
+                for c in r.children.iter_mut().filter(|c| c.status == "RUNNING") {
+                    c.status = "ABORTED".into();
+                    c.stop = Some(now);
+                }
+            }
+        });
+    }
+}
+
 /// What a Map Run's children did: the results by child, the record, the pending inputs.
 struct Outcome {
     outputs: Vec<Result<Value, Failure>>,
@@ -163,6 +187,11 @@ impl Run<'_> {
             children: Vec::new(),
             total_executions: children_inputs.len() as u64,
         });
+        let _abort = AbortOnDrop {
+            runs: runs.clone(),
+            arn: map_run_arn.clone(),
+            clock: self.clock.clone(),
+        };
         self.emit(prev, E::MapRunStarted, || {
             Some((
                 "mapRunStartedEventDetails",
@@ -184,41 +213,32 @@ impl Run<'_> {
             .await;
         let record = runs.get(&map_run_arn);
         // ResultWriter (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html).
+        let mut failure = outcome.failure;
         let mut written = None;
         if let (Some(w), Some(record)) = (&d.writer, &record) {
             if !matches!(w.request, Request::None) {
-                let request = self.dist_request(st, &w.request, raw, eff, scope, "ResultWriter")?;
-                let bucket = request
-                    .get("Bucket")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        Thrown::plain(Failure::new(
-                            dmap::RESULT_WRITER_FAILED,
-                            "The ResultWriter's parameters must include the string field 'Bucket'",
-                        ))
-                    })?;
-                let prefix = request.get("Prefix").and_then(Value::as_str).unwrap_or("");
-                let store = self.registry.item_store().ok_or_else(|| {
-                    Thrown::plain(Failure::new(
-                        dmap::RESULT_WRITER_FAILED,
-                        "No item store is configured for distributed Map states (TaskRegistry::set_item_store)",
-                    ))
-                })?;
-                let summary =
-                    dmap::write_results(store.as_ref(), record, bucket, prefix, &outcome.pending)
-                        .await
-                        .map_err(Thrown::plain)?;
-                let done = record
-                    .children
-                    .iter()
-                    .filter(|c| c.status != "RUNNING")
-                    .count() as u64;
-                runs.update(&map_run_arn, |r| r.results_written = done);
-                written = Some(summary);
+                // A failed export fails the Map Run (States.ResultWriterFailed).
+                match self
+                    .write_map_run(st, &w.request, record, raw, eff, scope, &outcome.pending)
+                    .await
+                {
+                    Ok(summary) => {
+                        let done = record
+                            .children
+                            .iter()
+                            .filter(|c| c.status != "RUNNING")
+                            .count() as u64;
+                        runs.update(&map_run_arn, |r| r.results_written = done);
+                        written = Some(summary);
+                    }
+                    Err(t) => {
+                        failure.get_or_insert(t.failure);
+                    }
+                }
             }
         }
         let stop = self.clock.now();
-        match outcome.failure {
+        match failure {
             Some(f) => {
                 runs.update(&map_run_arn, |r| {
                     r.status = "FAILED".into();
@@ -271,6 +291,40 @@ impl Run<'_> {
                 Ok(Value::Array(out))
             }
         }
+    }
+
+    /// Exports a Map Run's results with the ResultWriter's request (`Bucket`, `Prefix`).
+    #[allow(clippy::too_many_arguments)]
+    async fn write_map_run(
+        &self,
+        st: &St<'_>,
+        req: &Request,
+        record: &MapRunRecord,
+        raw: &Value,
+        eff: &Value,
+        scope: &Scope,
+        pending: &[Value],
+    ) -> Result<Value, Thrown> {
+        let request = self.dist_request(st, req, raw, eff, scope, "ResultWriter")?;
+        let bucket = request
+            .get("Bucket")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                Thrown::plain(Failure::new(
+                    dmap::RESULT_WRITER_FAILED,
+                    "The ResultWriter's parameters must include the string field 'Bucket'",
+                ))
+            })?;
+        let prefix = request.get("Prefix").and_then(Value::as_str).unwrap_or("");
+        let store = self.registry.item_store().ok_or_else(|| {
+            Thrown::plain(Failure::new(
+                dmap::RESULT_WRITER_FAILED,
+                "No item store is configured for distributed Map states (TaskRegistry::set_item_store)",
+            ))
+        })?;
+        dmap::write_results(store.as_ref(), record, bucket, prefix, pending)
+            .await
+            .map_err(Thrown::plain)
     }
 
     /// Runs the children, at most MaxConcurrency at once (read again as each child ends, so
