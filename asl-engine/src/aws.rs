@@ -16,6 +16,8 @@ use serde_json::{json, Map, Value};
 
 use crate::tasks::{TaskContext, TaskError, TaskHandler, TaskRegistry};
 
+pub use crate::s3_items::S3ItemStore;
+
 /// SDK clients for the optimized integrations.
 #[derive(Clone, Debug)]
 pub struct AwsIntegrations {
@@ -23,6 +25,7 @@ pub struct AwsIntegrations {
     sns: aws_sdk_sns::Client,
     sqs: aws_sdk_sqs::Client,
     sfn: aws_sdk_sfn::Client,
+    s3: S3ItemStore,
 }
 
 impl AwsIntegrations {
@@ -33,11 +36,14 @@ impl AwsIntegrations {
             sns: aws_sdk_sns::Client::new(conf),
             sqs: aws_sdk_sqs::Client::new(conf),
             sfn: aws_sdk_sfn::Client::new(conf),
+            s3: S3ItemStore::from_conf(conf),
         }
     }
 
-    /// Serves `arn:aws:states:::dynamodb:*`, `sns:*`, `sqs:*` and `states:startExecution` from `registry`.
+    /// Serves `arn:aws:states:::dynamodb:*`, `sns:*`, `sqs:*` and `states:startExecution` from
+    /// `registry`, and gives its distributed Map states Amazon S3 as their item store.
     pub fn register(self, registry: &mut TaskRegistry) {
+        registry.set_item_store(Arc::new(self.s3.clone()));
         let me: Arc<dyn TaskHandler> = Arc::new(self);
         for prefix in [
             "arn:aws:states:::dynamodb:",

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use serde_json::Value;
+use serde_json::{json, Value};
 use workflow_dsl::model::{
     Catcher, ChoiceCondition, ChoiceRule, ComparisonOperator, JitterStrategy, NumberOrExpr,
     QueryLanguage, Retrier, State, StateMachine, States,
@@ -165,6 +165,52 @@ pub(crate) struct MapSpec {
     pub max_concurrency: Option<NumSpec>,
     pub tolerated_count: Option<NumSpec>,
     pub tolerated_percentage: Option<NumSpec>,
+    /// `ProcessorConfig.Mode: DISTRIBUTED`: the items run as child executions of a Map Run.
+    pub distributed: Option<DistSpec>,
+}
+
+/// A distributed Map's Map Run settings, ItemReader, ItemBatcher and ResultWriter.
+#[derive(Debug)]
+pub(crate) struct DistSpec {
+    /// `Label`, or the state's name: the Map Run ARN's `<machine>/<label>` part.
+    pub label: String,
+    /// `ProcessorConfig.ExecutionType` (`STANDARD` by default).
+    pub execution_type: String,
+    pub reader: Option<ReaderSpec>,
+    pub batcher: Option<BatcherSpec>,
+    pub writer: Option<WriterSpec>,
+}
+
+/// An S3 request of ItemReader or ResultWriter: a JSONPath `Parameters` template or JSONata
+/// `Arguments`.
+#[derive(Debug)]
+pub(crate) enum Request {
+    None,
+    Path(Template),
+    Jsonata(Value),
+}
+
+#[derive(Debug)]
+pub(crate) struct ReaderSpec {
+    pub resource: String,
+    pub request: Request,
+    /// `ReaderConfig` without `MaxItems`/`MaxItemsPath`.
+    pub config: Value,
+    pub max_items: Option<NumSpec>,
+}
+
+#[derive(Debug)]
+pub(crate) struct BatcherSpec {
+    pub max_items: Option<NumSpec>,
+    pub max_bytes: Option<NumSpec>,
+    pub batch_input: Request,
+}
+
+#[derive(Debug)]
+pub(crate) struct WriterSpec {
+    pub request: Request,
+    /// `WriterConfig` (`OutputType`, `Transformation`), as given.
+    pub config: Option<Value>,
 }
 
 #[derive(Debug)]
@@ -437,13 +483,6 @@ fn compile_state(
         }
         _ => return Err(format!("state '{name}' has neither 'Next' nor 'End: true'")),
     };
-    if let State::Map(m) = state {
-        if m.item_reader.is_some() || m.item_batcher.is_some() || m.result_writer.is_some() {
-            return Err(format!(
-                "state '{name}': ItemReader, ItemBatcher and ResultWriter (distributed Map) are not supported by this engine"
-            ));
-        }
-    }
     let mut io = Io {
         jsonata,
         input_path: OptPath::Default,
@@ -654,6 +693,7 @@ fn compile_state(
                     "ToleratedFailurePercentage",
                     name,
                 )?,
+                distributed: distributed_spec(s, proc, jsonata, name)?,
             };
             (
                 Kind::Map(Box::new(spec)),
@@ -674,4 +714,169 @@ fn compile_state(
         entered,
         exited,
     })
+}
+
+/// A request object of ItemReader/ResultWriter: `Parameters` (JSONPath) or `Arguments` (JSONata).
+fn request(
+    params: &Option<Value>,
+    args: &Option<Value>,
+    jsonata: bool,
+    field: &str,
+    state: &str,
+) -> CResult<Request> {
+    Ok(match (jsonata, params, args) {
+        (true, _, Some(a)) => Request::Jsonata(a.clone()),
+        (false, Some(p), _) => Request::Path(
+            Template::compile(p).map_err(|e| format!("state '{state}', {field}.Parameters: {e}"))?,
+        ),
+        (true, Some(_), None) => {
+            return Err(format!(
+                "state '{state}', {field}: a JSONata state gives its request as Arguments, not Parameters"
+            ))
+        }
+        (false, None, Some(_)) => {
+            return Err(format!(
+                "state '{state}', {field}: a JSONPath state gives its request as Parameters, not Arguments"
+            ))
+        }
+        _ => Request::None,
+    })
+}
+
+/// The distributed Map parts of a Map state
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>):
+/// ItemReader, ItemBatcher and ResultWriter need `ProcessorConfig.Mode: DISTRIBUTED`.
+fn distributed_spec(
+    s: &workflow_dsl::model::MapState,
+    proc: &workflow_dsl::model::SubWorkflow,
+    jsonata: bool,
+    name: &str,
+) -> CResult<Option<DistSpec>> {
+    let config = proc.processor_config.as_ref();
+    let distributed = config.and_then(|c| c.mode.as_deref()) == Some("DISTRIBUTED");
+    if !distributed {
+        if s.item_reader.is_some() || s.item_batcher.is_some() || s.result_writer.is_some() {
+            return Err(format!(
+                "state '{name}': ItemReader, ItemBatcher and ResultWriter need ItemProcessor.ProcessorConfig.Mode DISTRIBUTED"
+            ));
+        }
+        return Ok(None);
+    }
+    let execution_type = config
+        .and_then(|c| c.execution_type.clone())
+        .unwrap_or_else(|| "STANDARD".into());
+    if execution_type != "STANDARD" && execution_type != "EXPRESS" {
+        return Err(format!(
+            "state '{name}': ProcessorConfig.ExecutionType must be STANDARD or EXPRESS, not '{execution_type}'"
+        ));
+    }
+    let reader = match &s.item_reader {
+        None => None,
+        Some(r) => {
+            if r.resource != crate::dmap::GET_OBJECT && r.resource != crate::dmap::LIST_OBJECTS_V2 {
+                return Err(format!(
+                    "state '{name}': ItemReader.Resource '{}' is not supported (s3:getObject, s3:listObjectsV2)",
+                    r.resource
+                ));
+            }
+            let mut config = r.reader_config.clone().unwrap_or_else(|| json!({}));
+            let mut max_items = None;
+            if let Some(c) = config.as_object_mut() {
+                if let Some(p) = c.remove("MaxItemsPath") {
+                    let p = p.as_str().ok_or_else(|| {
+                        format!("state '{name}', ReaderConfig.MaxItemsPath must be a string")
+                    })?;
+                    max_items = Some(NumSpec::Path(Path::parse(p).map_err(|e| {
+                        format!("state '{name}', ReaderConfig.MaxItemsPath: {e}")
+                    })?));
+                }
+                match c.remove("MaxItems") {
+                    None => {}
+                    Some(Value::Number(n)) => {
+                        max_items = Some(NumSpec::Lit(n.as_f64().unwrap_or(0.0)))
+                    }
+                    Some(Value::String(e)) if expr_of(&e).is_some() => {
+                        max_items = Some(NumSpec::Expr(Value::String(e)))
+                    }
+                    Some(other) => {
+                        return Err(format!(
+                            "state '{name}', ReaderConfig.MaxItems must be a number, not {other}"
+                        ))
+                    }
+                }
+            }
+            Some(ReaderSpec {
+                resource: r.resource.clone(),
+                request: request(&r.parameters, &r.arguments, jsonata, "ItemReader", name)?,
+                config,
+                max_items,
+            })
+        }
+    };
+    let batcher = match &s.item_batcher {
+        None => None,
+        Some(b) => {
+            let max_items = num_spec(
+                &b.max_items_per_batch,
+                &b.max_items_per_batch_path,
+                "MaxItemsPerBatch",
+                name,
+            )?;
+            let max_bytes = num_spec(
+                &b.max_input_bytes_per_batch,
+                &b.max_input_bytes_per_batch_path,
+                "MaxInputBytesPerBatch",
+                name,
+            )?;
+            if max_items.is_none() && max_bytes.is_none() {
+                return Err(format!(
+                    "state '{name}': ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch"
+                ));
+            }
+            Some(BatcherSpec {
+                max_items,
+                max_bytes,
+                batch_input: match &b.batch_input {
+                    None => Request::None,
+                    Some(v) if jsonata => Request::Jsonata(v.clone()),
+                    Some(v) => Request::Path(
+                        Template::compile(v)
+                            .map_err(|e| format!("state '{name}', ItemBatcher.BatchInput: {e}"))?,
+                    ),
+                },
+            })
+        }
+    };
+    let writer = match &s.result_writer {
+        None => None,
+        Some(w) => {
+            if let Some(r) = &w.resource {
+                if r != crate::dmap::PUT_OBJECT {
+                    return Err(format!(
+                        "state '{name}': ResultWriter.Resource '{r}' is not supported (arn:aws:states:::s3:putObject)"
+                    ));
+                }
+            }
+            let req = request(&w.parameters, &w.arguments, jsonata, "ResultWriter", name)?;
+            if w.resource.is_some() == matches!(req, Request::None) {
+                return Err(format!(
+                    "state '{name}': ResultWriter needs Resource and its Parameters/Arguments together"
+                ));
+            }
+            if w.resource.is_none() && w.writer_config.is_none() {
+                return Err(format!("state '{name}': ResultWriter cannot be empty"));
+            }
+            Some(WriterSpec {
+                request: req,
+                config: w.writer_config.clone(),
+            })
+        }
+    };
+    Ok(Some(DistSpec {
+        label: s.label.clone().unwrap_or_else(|| name.to_string()),
+        execution_type,
+        reader,
+        batcher,
+        writer,
+    }))
 }

@@ -118,6 +118,12 @@ event_types!(
     MapIterationFailed,
     /// An iteration of a Map state was aborted.
     MapIterationAborted,
+    /// A distributed Map state started its Map Run (`mapRunStartedEventDetails.mapRunArn`).
+    MapRunStarted,
+    /// A Map Run succeeded.
+    MapRunSucceeded,
+    /// A Map Run failed (`mapRunFailedEventDetails`: `error`, `cause`).
+    MapRunFailed,
 );
 
 /// One history event. `details` holds the single `<type>EventDetails` member, if any.

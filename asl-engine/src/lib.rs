@@ -23,6 +23,7 @@ pub mod children;
 pub mod client;
 pub mod clock;
 mod compile;
+pub mod dmap;
 pub mod error;
 mod exec;
 pub mod history;
@@ -33,6 +34,8 @@ pub mod jsonpath;
 pub mod mock;
 mod requests;
 pub mod resume;
+#[cfg(feature = "aws")]
+mod s3_items;
 mod scope;
 #[cfg(feature = "server")]
 pub mod server;

@@ -65,6 +65,8 @@ pub type LambdaFn = dyn Fn(Value) -> BoxFuture<'static, Result<Value, TaskError>
 pub struct TaskRegistry {
     lambdas: HashMap<String, Arc<LambdaFn>>,
     resources: Vec<(String, Arc<dyn TaskHandler>)>,
+    /// The object store and Map Run records of distributed Map states.
+    distributed: crate::dmap::Distributed,
 }
 
 impl std::fmt::Debug for TaskRegistry {
@@ -94,6 +96,24 @@ impl TaskRegistry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets where distributed Map states read items (`ItemReader`) and write results
+    /// (`ResultWriter`): Amazon S3 through `crate::aws::S3ItemStore`, or a
+    /// [`crate::dmap::MemoryStore`].
+    pub fn set_item_store(&mut self, store: Arc<dyn crate::dmap::ItemStore>) -> &mut Self {
+        self.distributed.store = Some(store);
+        self
+    }
+
+    /// The store of distributed Map states, if one is set.
+    pub fn item_store(&self) -> Option<&Arc<dyn crate::dmap::ItemStore>> {
+        self.distributed.store.as_ref()
+    }
+
+    /// The Map Runs the distributed Map states of this registry's executions started.
+    pub fn map_runs(&self) -> &Arc<crate::dmap::MapRuns> {
+        &self.distributed.runs
     }
 
     /// Registers an async Rust function as the Lambda function `name`. A Task matches it by function

@@ -18,7 +18,11 @@ impl Run<'_> {
         let probe = self.probe_of(st);
         let reader_data = probe.and_then(|p| p.map_item_reader_data.clone());
         // The items and the per-item inputs.
-        let items: Vec<Value> = if let Some(data) = reader_data {
+        let read = match (&reader_data, &spec.distributed) {
+            (None, Some(d)) => self.read_items(st, d, raw, &eff, scope).await?,
+            _ => None,
+        };
+        let items: Vec<Value> = if let Some(data) = reader_data.or(read) {
             data
         } else if jsonata {
             match &spec.items {
@@ -139,6 +143,20 @@ impl Run<'_> {
         let started = self.emit(prev, E::MapStateStarted, || {
             Some(("mapStateStartedEventDetails", json!({"length": n})))
         });
+        if let Some(d) = &spec.distributed {
+            let r = self
+                .map_run(
+                    st, spec, d, inputs, raw, &eff, scope, prev, max_conc, tol_count, tol_pct,
+                )
+                .await;
+            let t = if r.is_ok() {
+                E::MapStateSucceeded
+            } else {
+                E::MapStateFailed
+            };
+            self.emit(prev, t, || None);
+            return r;
+        }
         let parent = Arc::new(std::mem::take(scope));
         let name = &*st.node.name;
         let limit = if max_conc == 0 { n.max(1) } else { max_conc };

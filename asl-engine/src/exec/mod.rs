@@ -6,6 +6,7 @@ mod choice;
 pub(crate) mod errors;
 mod io;
 mod map;
+mod map_run;
 mod parallel;
 mod task;
 mod wait;

@@ -42,6 +42,7 @@ mod child;
 mod definition;
 pub mod faults;
 mod journal;
+mod map_runs;
 mod mock_shapes;
 pub(crate) mod ops;
 mod protocol;

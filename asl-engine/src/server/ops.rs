@@ -711,6 +711,9 @@ pub(super) async fn start_sync_execution(service: &Arc<Service>, req: &Req) -> O
 
 pub(super) fn describe_execution(service: &Service, req: &Req) -> OpResult {
     let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    if let Some(child) = super::map_runs::describe_child(service, arn) {
+        return Ok(child);
+    }
     let state = service.state();
     let e = state
         .executions
@@ -772,6 +775,9 @@ const STATUSES: [&str; 6] = [
 
 /// ListExecutions: newest first, optionally filtered by status.
 pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
+    if req.get("mapRunArn").is_some() {
+        return super::map_runs::list_map_run_executions(service, req);
+    }
     let sm_arn = check_arn(req.str("stateMachineArn")?, &["stateMachine"])?;
     let filter = req.opt_str("statusFilter")?;
     if let Some(f) = filter {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::protocol::{json_response, signing_region, ApiError, Req};
 use super::store::Service;
-use super::{activities, ops, versions};
+use super::{activities, map_runs, ops, versions};
 
 const TARGET_PREFIX: &str = "AWSStepFunctions.";
 
@@ -154,6 +154,9 @@ async fn handle(
             ops::describe_state_machine_for_execution(&service, &req)
         }
         "TestState" => super::test_state::test_state(&service, &req).await,
+        "DescribeMapRun" => map_runs::describe_map_run(&service, &req),
+        "ListMapRuns" => map_runs::list_map_runs(&service, &req),
+        "UpdateMapRun" => map_runs::update_map_run(&service, &req),
         other => Err(ApiError::new(
             "UnknownOperationException",
             format!("The operation '{other}' is not supported by this local endpoint"),

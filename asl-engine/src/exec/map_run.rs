@@ -1,0 +1,479 @@
+//! Distributed Map states: the ItemReader's items, ItemBatcher's batches, one child execution per
+//! item or batch in a Map Run (recorded in the registry's [`crate::dmap::MapRuns`]), tolerated
+//! failures, and the ResultWriter's export
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>).
+
+use super::*;
+use crate::compile::{DistSpec, Request};
+use crate::dmap::{self, ChildRecord, MapRunRecord};
+
+/// Marks a Map Run ABORTED (and its running children) when its state stops waiting for it before
+/// it ended: the execution was stopped, timed out, or its future dropped.
+struct AbortOnDrop {
+    runs: Arc<dmap::MapRuns>,
+    arn: String,
+    clock: Arc<dyn crate::clock::Clock>,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let now = self.clock.now();
+        self.runs.update(&self.arn, |r| {
+            if r.status == "RUNNING" {
+                r.status = "ABORTED".into();
+                r.stop = Some(now);
+                for c in r.children.iter_mut().filter(|c| c.status == "RUNNING") {
+                    c.status = "ABORTED".into();
+                    c.stop = Some(now);
+                }
+            }
+        });
+    }
+}
+
+/// What a Map Run's children did: the results by child, the record, the pending inputs.
+struct Outcome {
+    outputs: Vec<Result<Value, Failure>>,
+    pending: Vec<Value>,
+    failure: Option<Failure>,
+}
+
+impl Run<'_> {
+    /// Evaluates an ItemReader/ResultWriter/BatchInput request on the effective input.
+    fn dist_request(
+        &self,
+        st: &St<'_>,
+        req: &Request,
+        raw: &Value,
+        eff: &Value,
+        scope: &Scope,
+        field: &str,
+    ) -> Result<Value, Thrown> {
+        match req {
+            Request::None => Ok(json!({})),
+            Request::Path(t) => t.eval(&self.penv(eff, scope, st, None)),
+            Request::Jsonata(v) => {
+                let states = self.states_value(raw, st, None, None, None);
+                jsonata::eval_template(
+                    v,
+                    &JEnv {
+                        states: &states,
+                        scope,
+                    },
+                    field,
+                )
+            }
+        }
+    }
+
+    /// The ItemReader's items, from the registry's item store.
+    pub(super) async fn read_items(
+        &self,
+        st: &St<'_>,
+        d: &DistSpec,
+        raw: &Value,
+        eff: &Value,
+        scope: &Scope,
+    ) -> Result<Option<Vec<Value>>, Thrown> {
+        let Some(reader) = &d.reader else {
+            return Ok(None);
+        };
+        let request = self.dist_request(st, &reader.request, raw, eff, scope, "ItemReader")?;
+        let max_items = match &reader.max_items {
+            Some(n) => Some(self.num_spec(st, eff, n, scope, "MaxItems")? as u64),
+            None => None,
+        };
+        let store = self.registry.item_store().ok_or_else(|| {
+            Thrown::plain(Failure::new(
+                dmap::ITEM_READER_FAILED,
+                "No item store is configured for distributed Map states (TaskRegistry::set_item_store)",
+            ))
+        })?;
+        dmap::read_items(
+            store.as_ref(),
+            &reader.resource,
+            &request,
+            &reader.config,
+            max_items,
+        )
+        .await
+        .map(Some)
+        .map_err(Thrown::plain)
+    }
+
+    /// Runs the Map Run of a distributed Map state on its item inputs (after ItemSelector) and
+    /// answers the state's result.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn map_run(
+        &self,
+        st: &St<'_>,
+        spec: &MapSpec,
+        d: &DistSpec,
+        inputs: Vec<Value>,
+        raw: &Value,
+        eff: &Value,
+        scope: &Scope,
+        prev: &mut u64,
+        max_conc: usize,
+        tol_count: Option<f64>,
+        tol_pct: Option<f64>,
+    ) -> Result<Value, Thrown> {
+        let total_items = inputs.len() as u64;
+        // ItemBatcher (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html).
+        let (children_inputs, item_counts): (Vec<Value>, Vec<u64>) = match &d.batcher {
+            None => {
+                let n = inputs.len();
+                (inputs, vec![1; n])
+            }
+            Some(b) => {
+                let max_items = match &b.max_items {
+                    Some(n) => Some(self.num_spec(st, eff, n, scope, "MaxItemsPerBatch")? as u64),
+                    None => None,
+                };
+                let max_bytes = match &b.max_bytes {
+                    Some(n) => {
+                        let v = self.num_spec(st, eff, n, scope, "MaxInputBytesPerBatch")? as u64;
+                        if v > dmap::MAX_BATCH_BYTES {
+                            return Err(Thrown::runtime(
+                                names::RUNTIME,
+                                format!(
+                                    "MaxInputBytesPerBatch must be at most {} bytes (256 KiB), but was {v}",
+                                    dmap::MAX_BATCH_BYTES
+                                ),
+                            ));
+                        }
+                        Some(v)
+                    }
+                    None => None,
+                };
+                let batch_input = match &b.batch_input {
+                    Request::None => None,
+                    r => Some(self.dist_request(st, r, raw, eff, scope, "BatchInput")?),
+                };
+                let batches = dmap::batch(inputs, max_items, max_bytes, batch_input.as_ref())
+                    .map_err(Thrown::plain)?;
+                let counts = batches
+                    .iter()
+                    .map(|b| b["Items"].as_array().map_or(0, |a| a.len() as u64))
+                    .collect();
+                (batches, counts)
+            }
+        };
+        let prefix = self
+            .info
+            .arn
+            .split(":execution:")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let path = format!("{}/{}", self.info.sm_name, d.label);
+        let id = uuid::Uuid::new_v4().to_string();
+        let map_run_arn = format!("{prefix}:mapRun:{path}:{id}");
+        let child_sm_arn = format!("{prefix}:stateMachine:{path}");
+        let runs = self.registry.map_runs().clone();
+        runs.insert(MapRunRecord {
+            map_run_arn: map_run_arn.clone(),
+            execution_arn: self.info.arn.clone(),
+            state_machine_arn: child_sm_arn.clone(),
+            execution_type: d.execution_type.clone(),
+            status: "RUNNING".into(),
+            start: self.clock.now(),
+            stop: None,
+            max_concurrency: max_conc as u64,
+            tolerated_failure_percentage: tol_pct.unwrap_or(0.0),
+            tolerated_failure_count: tol_count.unwrap_or(0.0) as u64,
+            total_items,
+            results_written: 0,
+            children: Vec::new(),
+            total_executions: children_inputs.len() as u64,
+        });
+        let _abort = AbortOnDrop {
+            runs: runs.clone(),
+            arn: map_run_arn.clone(),
+            clock: self.clock.clone(),
+        };
+        self.emit(prev, E::MapRunStarted, || {
+            Some((
+                "mapRunStartedEventDetails",
+                json!({"mapRunArn": map_run_arn}),
+            ))
+        });
+        let outcome = self
+            .run_children(
+                spec,
+                &runs,
+                &map_run_arn,
+                &prefix,
+                &path,
+                &child_sm_arn,
+                children_inputs,
+                &item_counts,
+                total_items,
+            )
+            .await;
+        let record = runs.get(&map_run_arn);
+        // ResultWriter (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html).
+        let mut failure = outcome.failure;
+        let mut written = None;
+        if let (Some(w), Some(record)) = (&d.writer, &record) {
+            if !matches!(w.request, Request::None) {
+                // A failed export fails the Map Run (States.ResultWriterFailed).
+                match self
+                    .write_map_run(st, &w.request, record, raw, eff, scope, &outcome.pending)
+                    .await
+                {
+                    Ok(summary) => {
+                        let done = record
+                            .children
+                            .iter()
+                            .filter(|c| c.status != "RUNNING")
+                            .count() as u64;
+                        runs.update(&map_run_arn, |r| r.results_written = done);
+                        written = Some(summary);
+                    }
+                    Err(t) => {
+                        failure.get_or_insert(t.failure);
+                    }
+                }
+            }
+        }
+        let stop = self.clock.now();
+        match failure {
+            Some(f) => {
+                runs.update(&map_run_arn, |r| {
+                    r.status = "FAILED".into();
+                    r.stop = Some(stop);
+                });
+                self.emit(prev, E::MapRunFailed, || {
+                    let mut d = Map::new();
+                    if let Some(e) = &f.error {
+                        d.insert("error".into(), json!(e));
+                    }
+                    if let Some(c) = &f.cause {
+                        d.insert("cause".into(), json!(c));
+                    }
+                    Some(("mapRunFailedEventDetails", Value::Object(d)))
+                });
+                Err(Thrown::plain(f))
+            }
+            None => {
+                runs.update(&map_run_arn, |r| {
+                    r.status = "SUCCEEDED".into();
+                    r.stop = Some(stop);
+                });
+                self.emit(prev, E::MapRunSucceeded, || None);
+                if let Some(summary) = written {
+                    return Ok(summary);
+                }
+                let transformation = d
+                    .writer
+                    .as_ref()
+                    .and_then(|w| w.config.as_ref())
+                    .and_then(|c| c.get("Transformation"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("COMPACT");
+                let record = runs.get(&map_run_arn);
+                let mut out = Vec::new();
+                for (i, r) in outcome.outputs.into_iter().enumerate() {
+                    match (transformation, r) {
+                        ("NONE", _) => {
+                            if let Some(rec) = &record {
+                                if let Some(c) = rec.children.get(i) {
+                                    out.push(dmap::result_entry(rec, c));
+                                }
+                            }
+                        }
+                        ("FLATTEN", Ok(Value::Array(a))) => out.extend(a),
+                        (_, Ok(v)) => out.push(v),
+                        (_, Err(f)) => out.push(f.to_error_output()),
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+        }
+    }
+
+    /// Exports a Map Run's results with the ResultWriter's request (`Bucket`, `Prefix`).
+    #[allow(clippy::too_many_arguments)]
+    async fn write_map_run(
+        &self,
+        st: &St<'_>,
+        req: &Request,
+        record: &MapRunRecord,
+        raw: &Value,
+        eff: &Value,
+        scope: &Scope,
+        pending: &[Value],
+    ) -> Result<Value, Thrown> {
+        let request = self.dist_request(st, req, raw, eff, scope, "ResultWriter")?;
+        let bucket = request
+            .get("Bucket")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                Thrown::plain(Failure::new(
+                    dmap::RESULT_WRITER_FAILED,
+                    "The ResultWriter's parameters must include the string field 'Bucket'",
+                ))
+            })?;
+        let prefix = request.get("Prefix").and_then(Value::as_str).unwrap_or("");
+        let store = self.registry.item_store().ok_or_else(|| {
+            Thrown::plain(Failure::new(
+                dmap::RESULT_WRITER_FAILED,
+                "No item store is configured for distributed Map states (TaskRegistry::set_item_store)",
+            ))
+        })?;
+        dmap::write_results(store.as_ref(), record, bucket, prefix, pending)
+            .await
+            .map_err(Thrown::plain)
+    }
+
+    /// Runs the children, at most MaxConcurrency at once (read again as each child ends, so
+    /// UpdateMapRun applies), until they all ended or the tolerated failures are exceeded.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_children(
+        &self,
+        spec: &MapSpec,
+        runs: &Arc<dmap::MapRuns>,
+        map_run_arn: &str,
+        prefix: &str,
+        path: &str,
+        child_sm_arn: &str,
+        inputs: Vec<Value>,
+        item_counts: &[u64],
+        total_items: u64,
+    ) -> Outcome {
+        let n = inputs.len();
+        let mut outputs: Vec<Result<Value, Failure>> = (0..n).map(|_| Ok(Value::Null)).collect();
+        let mut queue = inputs.into_iter().enumerate();
+        let mut running = FuturesUnordered::new();
+        let mut failed_items = 0u64;
+        let mut failure = None;
+        let spawn = |i: usize, input: Value| {
+            let name = uuid::Uuid::new_v4().to_string();
+            let arn = format!("{prefix}:execution:{path}:{name}");
+            let start = self.clock.now();
+            runs.update(map_run_arn, |r| {
+                r.children.push(ChildRecord {
+                    arn: arn.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                    status: "RUNNING".into(),
+                    output: None,
+                    error: None,
+                    cause: None,
+                    start,
+                    stop: None,
+                    item_count: item_counts.get(i).copied().unwrap_or(1),
+                })
+            });
+            let child = Run {
+                registry: self.registry,
+                callbacks: self.callbacks,
+                machine: self.machine,
+                info: ExecInfo {
+                    arn: arn.clone(),
+                    name,
+                    input: input.clone(),
+                    start: crate::clock::format_time(&start),
+                    role_arn: self.info.role_arn.clone(),
+                    sm_arn: child_sm_arn.to_string(),
+                    sm_name: path.to_string(),
+                    region: self.info.region.clone(),
+                },
+                clock: self.clock.clone(),
+                rec: Recorder::new(false, None, None),
+                mock: self.mock.clone(),
+                mock_calls: Mutex::new(HashMap::new()),
+                deadline: self.deadline,
+                cancel: self.cancel.clone(),
+                timed_out: AtomicBool::new(false),
+                aborted: AtomicBool::new(false),
+                redrive: None,
+                probe: None,
+            };
+            async move {
+                let mut scope = Scope::default();
+                let mut p = 0;
+                let r = child
+                    .run_graph(&spec.processor, input, &mut scope, &mut p)
+                    .await;
+                (i, arn, r)
+            }
+        };
+        let limit = |runs: &dmap::MapRuns| -> usize {
+            match runs.get(map_run_arn).map(|r| r.max_concurrency) {
+                Some(0) | None => usize::MAX,
+                Some(m) => m as usize,
+            }
+        };
+        let mut next = queue.next();
+        loop {
+            while running.len() < limit(runs) {
+                match next.take() {
+                    Some((i, input)) => {
+                        running.push(spawn(i, input));
+                        next = queue.next();
+                    }
+                    None => break,
+                }
+            }
+            let Some((i, arn, r)) = running.next().await else {
+                break;
+            };
+            let stop = self.clock.now();
+            runs.update(map_run_arn, |rec| {
+                if let Some(c) = rec.children.iter_mut().find(|c| c.arn == arn) {
+                    c.stop = Some(stop);
+                    match &r {
+                        Ok(v) => {
+                            c.status = "SUCCEEDED".into();
+                            c.output = Some(v.clone());
+                        }
+                        Err(f) => {
+                            c.status = "FAILED".into();
+                            c.error = f.error.clone();
+                            c.cause = f.cause.clone();
+                        }
+                    }
+                }
+            });
+            if r.is_err() {
+                failed_items += item_counts.get(i).copied().unwrap_or(1);
+                // The threshold as it is now (UpdateMapRun may have changed it): the Map Run
+                // fails when more items failed than ToleratedFailureCount or a larger share than
+                // ToleratedFailurePercentage allows
+                // (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#maprun-fail-threshold).
+                let (count, pct) = runs
+                    .get(map_run_arn)
+                    .map(|r| (r.tolerated_failure_count, r.tolerated_failure_percentage))
+                    .unwrap_or((0, 0.0));
+                let pct_failed = failed_items as f64 * 100.0 / total_items.max(1) as f64;
+                if failed_items > count && pct_failed > pct {
+                    failure = Some(Failure::new(
+                        names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                        "The specified tolerated failure threshold was exceeded",
+                    ));
+                }
+            }
+            outputs[i] = r;
+            if failure.is_some() {
+                break;
+            }
+        }
+        // Children still running when the Map Run failed are aborted.
+        drop(running);
+        let stop = self.clock.now();
+        runs.update(map_run_arn, |rec| {
+            for c in rec.children.iter_mut().filter(|c| c.status == "RUNNING") {
+                c.status = "ABORTED".into();
+                c.stop = Some(stop);
+            }
+        });
+        let pending = next.into_iter().chain(queue).map(|(_, v)| v).collect();
+        Outcome {
+            outputs,
+            pending,
+            failure,
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The Map Run API of the endpoint: DescribeMapRun, ListMapRuns, UpdateMapRun, ListExecutions
+//! with `mapRunArn`, and DescribeExecution of a Map Run's child executions, answered from the
+//! engine's [`crate::dmap::MapRuns`] (which distributed Map states record as they run)
+//! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html>,
+//! <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListMapRuns.html>,
+//! <https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html>,
+//! <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html>).
+
+use serde_json::{json, Value};
+
+use super::checks::{check_arn, execution_not_found, resource_not_found};
+use super::protocol::{epoch, page_of, parse_page_token, ApiError, Req};
+use super::store::Service;
+use crate::dmap::{ChildRecord, MapRunRecord};
+
+type OpResult = Result<Value, ApiError>;
+
+fn map_run_arn(req: &Req) -> Result<&str, ApiError> {
+    check_arn(req.str("mapRunArn")?, &["mapRun"])
+}
+
+fn find(service: &Service, arn: &str) -> Result<MapRunRecord, ApiError> {
+    service
+        .engine
+        .registry()
+        .map_runs()
+        .get(arn)
+        .ok_or_else(|| resource_not_found(arn))
+}
+
+/// DescribeMapRun.
+pub(super) fn describe_map_run(service: &Service, req: &Req) -> OpResult {
+    let arn = map_run_arn(req)?;
+    let r = find(service, arn)?;
+    let (items, executions) = r.counts();
+    let mut out = json!({
+        "mapRunArn": r.map_run_arn,
+        "executionArn": r.execution_arn,
+        "status": r.status,
+        "startDate": epoch(&r.start),
+        "maxConcurrency": r.max_concurrency,
+        "toleratedFailurePercentage": r.tolerated_failure_percentage,
+        "toleratedFailureCount": r.tolerated_failure_count,
+        "itemCounts": items,
+        "executionCounts": executions,
+        "redriveCount": 0,
+    });
+    if let Some(s) = &r.stop {
+        out["stopDate"] = epoch(s);
+    }
+    Ok(out)
+}
+
+/// ListMapRuns: the Map Runs of an execution, in start order.
+pub(super) fn list_map_runs(service: &Service, req: &Req) -> OpResult {
+    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let known = service.state().executions.contains_key(arn)
+        || service.engine.registry().map_runs().child(arn).is_some();
+    if !known {
+        return Err(execution_not_found(arn));
+    }
+    let max = req.max_results(100)?;
+    let binding = format!("ListMapRuns|{arn}");
+    let offset = parse_page_token(req.opt_str("nextToken")?, &binding)?;
+    let all = service
+        .engine
+        .registry()
+        .map_runs()
+        .of_execution(arn)
+        .into_iter()
+        .map(|r| {
+            let mut v = json!({
+                "executionArn": r.execution_arn,
+                "mapRunArn": r.map_run_arn,
+                "stateMachineArn": r.state_machine_arn,
+                "startDate": epoch(&r.start),
+            });
+            if let Some(s) = &r.stop {
+                v["stopDate"] = epoch(s);
+            }
+            v
+        })
+        .collect();
+    Ok(page_of(all, "mapRuns", offset, max, &binding))
+}
+
+fn non_negative(req: &Req, field: &str, max: Option<f64>) -> Result<Option<f64>, ApiError> {
+    match req.get(field) {
+        None => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(n) if n >= 0.0 && max.is_none_or(|m| n <= m) => Ok(Some(n)),
+            _ => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{v}' at '{field}' failed to satisfy constraint: Member must have value {}",
+                match max {
+                    Some(m) => format!("between 0 and {m}"),
+                    None => "greater than or equal to 0".into(),
+                }
+            ))),
+        },
+    }
+}
+
+/// UpdateMapRun: a running Map Run's maxConcurrency and tolerated failures, which it applies as
+/// its next children start and fail.
+pub(super) fn update_map_run(service: &Service, req: &Req) -> OpResult {
+    let arn = map_run_arn(req)?;
+    let concurrency = non_negative(req, "maxConcurrency", None)?;
+    let count = non_negative(req, "toleratedFailureCount", None)?;
+    let pct = non_negative(req, "toleratedFailurePercentage", Some(100.0))?;
+    if concurrency.is_none() && count.is_none() && pct.is_none() {
+        return Err(ApiError::validation(
+            "At least one of the parameters maxConcurrency, toleratedFailurePercentage or toleratedFailureCount must be specified",
+        ));
+    }
+    let updated = service.engine.registry().map_runs().update(arn, |r| {
+        if let Some(c) = concurrency {
+            r.max_concurrency = c as u64;
+        }
+        if let Some(c) = count {
+            r.tolerated_failure_count = c as u64;
+        }
+        if let Some(p) = pct {
+            r.tolerated_failure_percentage = p;
+        }
+    });
+    if !updated {
+        return Err(resource_not_found(arn));
+    }
+    Ok(json!({}))
+}
+
+/// ListExecutions with `mapRunArn`: the Map Run's child executions, newest first.
+pub(super) fn list_map_run_executions(service: &Service, req: &Req) -> OpResult {
+    if req.get("stateMachineArn").is_some() {
+        return Err(ApiError::validation(
+            "You can specify either a mapRunArn or a stateMachineArn, but not both",
+        ));
+    }
+    let arn = map_run_arn(req)?;
+    let r = find(service, arn)?;
+    let filter = req.opt_str("statusFilter")?;
+    let max = req.max_results(100)?;
+    let binding = format!("ListExecutions|{arn}|{}", filter.unwrap_or(""));
+    let offset = parse_page_token(req.opt_str("nextToken")?, &binding)?;
+    let all = r
+        .children
+        .iter()
+        .rev()
+        .filter(|c| filter.is_none_or(|f| f == c.status))
+        .map(|c| {
+            let mut v = json!({
+                "executionArn": c.arn,
+                "stateMachineArn": r.state_machine_arn,
+                "name": c.name,
+                "status": c.status,
+                "startDate": epoch(&c.start),
+                "mapRunArn": r.map_run_arn,
+                "itemCount": c.item_count,
+            });
+            if let Some(s) = &c.stop {
+                v["stopDate"] = epoch(s);
+            }
+            v
+        })
+        .collect();
+    Ok(page_of(all, "executions", offset, max, &binding))
+}
+
+/// DescribeExecution of a Map Run's child, when `arn` is one.
+pub(super) fn describe_child(service: &Service, arn: &str) -> Option<Value> {
+    let (c, r) = service.engine.registry().map_runs().child(arn)?;
+    Some(child_description(&c, &r))
+}
+
+fn child_description(c: &ChildRecord, r: &MapRunRecord) -> Value {
+    let mut out = json!({
+        "executionArn": c.arn,
+        "stateMachineArn": r.state_machine_arn,
+        "name": c.name,
+        "status": c.status,
+        "startDate": epoch(&c.start),
+        "input": c.input.to_string(),
+        "inputDetails": {"included": true},
+        "mapRunArn": r.map_run_arn,
+        "redriveCount": 0,
+    });
+    if let Some(s) = &c.stop {
+        out["stopDate"] = epoch(s);
+    }
+    if let Some(o) = &c.output {
+        out["output"] = json!(o.to_string());
+        out["outputDetails"] = json!({"included": true});
+    }
+    if let Some(e) = &c.error {
+        out["error"] = json!(e);
+    }
+    if let Some(e) = &c.cause {
+        out["cause"] = json!(e);
+    }
+    out
+}

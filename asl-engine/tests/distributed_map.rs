@@ -1,0 +1,421 @@
+//! Distributed Map states in process, on the in-memory item store: ItemReader (CSV, JSON,
+//! listObjectsV2, JSONata Arguments), ItemSelector, ItemBatcher, the Map Run's children and
+//! tolerated failures, ResultWriter's files, and the history's Map Run events
+//! (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>).
+
+use std::sync::Arc;
+
+use asl_engine::dmap::MemoryStore;
+use asl_engine::{Engine, EventType, ExecOptions, ExecutionStatus, TaskRegistry};
+use serde_json::{json, Value};
+use workflow_dsl::model::StateMachine;
+
+fn engine(store: &Arc<MemoryStore>) -> Engine {
+    let mut registry = TaskRegistry::new();
+    registry.set_item_store(store.clone());
+    Engine::new(registry)
+}
+
+fn machine(v: Value) -> StateMachine {
+    serde_json::from_value(v).expect("definition")
+}
+
+fn options() -> ExecOptions {
+    ExecOptions {
+        history: true,
+        state_machine_name: Some("Batch".into()),
+        ..ExecOptions::virtual_time()
+    }
+}
+
+fn read_json(store: &MemoryStore, bucket: &str, key: &str) -> Value {
+    serde_json::from_slice(&store.get(bucket, key).unwrap_or_else(|| panic!("no {key}")))
+        .expect("JSON object")
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html (CSV),
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html,
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
+#[tokio::test]
+async fn csv_items_are_selected_batched_and_written_to_the_store() {
+    let store = Arc::new(MemoryStore::new());
+    let rows: String = (1..=5).map(|i| format!("{i},item-{i}\n")).collect();
+    store.put("data", "in/rows.csv", format!("id,label\n{rows}"));
+    store.create_bucket("out");
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                "Parameters": {"Bucket": "data", "Key.$": "$.key"}
+            },
+            "ItemSelector": {"id.$": "$$.Map.Item.Value.id", "index.$": "$$.Map.Item.Index"},
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"run.$": "$.run"}},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "Count",
+                "States": {"Count": {"Type": "Pass", "Parameters": {
+                    "n.$": "States.ArrayLength($.Items)",
+                    "run.$": "$.BatchInput.run",
+                    "ids.$": "$.Items[*].id",
+                    "child.$": "$$.Execution.Id"
+                }, "End": true}}
+            },
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "out", "Prefix": "reports"}},
+            "Label": "rows",
+            "End": true
+        }}
+    }));
+    let r = engine(&store)
+        .execute(&m, json!({"key": "in/rows.csv", "run": "r1"}), options())
+        .await
+        .expect("compiles");
+    let ExecutionStatus::Succeeded { output } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    let map_run = output["MapRunArn"].as_str().expect("MapRunArn");
+    assert!(
+        map_run.starts_with("arn:aws:states:us-east-1:123456789012:mapRun:Batch/rows:"),
+        "{map_run}"
+    );
+    let id = map_run.rsplit(':').next().unwrap();
+    let manifest_key = format!("reports/{id}/manifest.json");
+    assert_eq!(
+        output["ResultWriterDetails"],
+        json!({"Bucket": "out", "Key": manifest_key})
+    );
+    let manifest = read_json(&store, "out", &manifest_key);
+    assert_eq!(manifest["MapRunArn"], map_run);
+    assert_eq!(manifest["ResultFiles"]["FAILED"], json!([]));
+    let file = &manifest["ResultFiles"]["SUCCEEDED"][0];
+    let key = file["Key"].as_str().unwrap();
+    assert_eq!(key, format!("reports/{id}/SUCCEEDED_0.json"));
+    let bytes = store.get("out", key).unwrap();
+    assert_eq!(file["Size"], bytes.len());
+    let entries: Vec<Value> = serde_json::from_slice(&bytes).unwrap();
+    // 5 items in batches of 2: 3 children.
+    assert_eq!(entries.len(), 3);
+    let mut ids: Vec<String> = Vec::new();
+    for e in &entries {
+        assert_eq!(e["Status"], "SUCCEEDED");
+        let out: Value = serde_json::from_str(e["Output"].as_str().unwrap()).unwrap();
+        assert_eq!(out["run"], "r1");
+        assert_eq!(out["child"], e["ExecutionArn"]);
+        let input: Value = serde_json::from_str(e["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(input["BatchInput"], json!({"run": "r1"}));
+        assert_eq!(out["n"], input["Items"].as_array().unwrap().len());
+        ids.extend(
+            out["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string()),
+        );
+        assert!(e["ExecutionArn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:states:us-east-1:123456789012:execution:Batch/rows:"));
+    }
+    ids.sort();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    let types: Vec<EventType> = r.history.iter().map(|e| e.event_type).collect();
+    let started = types.iter().position(|t| *t == EventType::MapRunStarted);
+    let succeeded = types.iter().position(|t| *t == EventType::MapRunSucceeded);
+    assert!(started.is_some() && started < succeeded, "{types:?}");
+    let ev = &r.history[started.unwrap()];
+    assert_eq!(
+        ev.details["mapRunStartedEventDetails"]["mapRunArn"],
+        map_run
+    );
+    // The children's own states are not in the parent's history.
+    assert!(!r
+        .history
+        .iter()
+        .any(|e| e.event_type == EventType::PassStateEntered));
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html (failure threshold)
+#[tokio::test]
+async fn failures_past_the_tolerated_threshold_fail_the_map_run() {
+    let store = Arc::new(MemoryStore::new());
+    store.put(
+        "data",
+        "items.json",
+        json!([{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}, {"n": 6}]).to_string(),
+    );
+    let def = |tolerance: Value| {
+        let mut map = json!({
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON"},
+                "Parameters": {"Bucket": "data", "Key": "items.json"}},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Check",
+                "States": {
+                    "Check": {"Type": "Choice", "Choices": [
+                        {"Variable": "$.n", "NumericGreaterThan": 4, "Next": "Boom"}],
+                        "Default": "Ok"},
+                    "Boom": {"Type": "Fail", "Error": "TooBig", "Cause": "n > 4"},
+                    "Ok": {"Type": "Pass", "End": true}
+                }
+            },
+            "End": true
+        });
+        for (k, v) in tolerance.as_object().unwrap() {
+            map[k] = v.clone();
+        }
+        machine(json!({"StartAt": "Each", "States": {"Each": map}}))
+    };
+    let eng = engine(&store);
+    // Two of six items fail: 33%.
+    for (tolerance, ok) in [
+        (json!({}), false),
+        (json!({"ToleratedFailureCount": 1}), false),
+        (json!({"ToleratedFailureCount": 2}), true),
+        (json!({"ToleratedFailurePercentage": 30}), false),
+        (json!({"ToleratedFailurePercentage": 50}), true),
+    ] {
+        let r = eng
+            .execute(&def(tolerance.clone()), json!({}), options())
+            .await
+            .unwrap();
+        match (&r.status, ok) {
+            (ExecutionStatus::Succeeded { output }, true) => {
+                let arr = output.as_array().expect("array");
+                assert_eq!(arr.len(), 6);
+                assert_eq!(arr[0], json!({"n": 1}));
+                assert_eq!(arr[5]["Error"], "TooBig", "{tolerance}");
+            }
+            (ExecutionStatus::Failed { error, .. }, false) => {
+                assert_eq!(
+                    error.as_deref(),
+                    Some("States.ExceedToleratedFailureThreshold"),
+                    "{tolerance}"
+                );
+                let failed = r
+                    .history
+                    .iter()
+                    .find(|e| e.event_type == EventType::MapRunFailed)
+                    .expect("MapRunFailed");
+                assert_eq!(
+                    failed.details["mapRunFailedEventDetails"]["error"],
+                    "States.ExceedToleratedFailureThreshold"
+                );
+            }
+            (status, _) => panic!("{tolerance}: {status:?}"),
+        }
+    }
+    // The last Map Run (50% tolerated) succeeded with two failed items of six.
+    let all = eng.registry().map_runs().all();
+    assert_eq!(all.len(), 5);
+    let last = all.last().unwrap();
+    assert_eq!(last.status, "SUCCEEDED");
+    let (items, executions) = last.counts();
+    assert_eq!(items["failed"], 2);
+    assert_eq!(items["succeeded"], 4);
+    assert_eq!(executions["total"], 6);
+    assert_eq!(
+        eng.registry()
+            .map_runs()
+            .of_execution(&last.execution_arn)
+            .len(),
+        1
+    );
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html (listObjectsV2, MaxItems)
+#[tokio::test]
+async fn jsonata_arguments_list_objects_with_max_items() {
+    let store = Arc::new(MemoryStore::new());
+    for k in ["a", "b", "c", "d"] {
+        store.put("pics", &format!("up/{k}.jpg"), k.repeat(3));
+    }
+    store.put("pics", "other/x.jpg", "x");
+    let m = machine(json!({
+        "QueryLanguage": "JSONata",
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:listObjectsV2",
+                "ReaderConfig": {"MaxItems": 3},
+                "Arguments": {"Bucket": "{% $states.input.bucket %}", "Prefix": "up/"}
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                "StartAt": "Key",
+                "States": {"Key": {"Type": "Pass", "Output": "{% $states.input.Key & ':' & $string($states.input.Size) %}", "End": true}}
+            },
+            "End": true
+        }}
+    }));
+    let r = engine(&store)
+        .execute(&m, json!({"bucket": "pics"}), options())
+        .await
+        .unwrap();
+    let ExecutionStatus::Succeeded { output } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(output, json!(["up/a.jpg:3", "up/b.jpg:3", "up/c.jpg:3"]));
+}
+
+#[tokio::test]
+async fn a_missing_object_fails_with_item_reader_failed() {
+    let store = Arc::new(MemoryStore::new());
+    store.create_bucket("data");
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "data", "Key": "missing.json"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true
+        }}
+    }));
+    let r = engine(&store)
+        .execute(&m, json!({}), options())
+        .await
+        .unwrap();
+    let ExecutionStatus::Failed { error, cause } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(error.as_deref(), Some("States.ItemReaderFailed"));
+    assert!(cause.unwrap_or_default().contains("NoSuchKey"));
+    // Without a store configured, the same state fails with a cause that says so.
+    let r = Engine::new(TaskRegistry::new())
+        .execute(&m, json!({}), options())
+        .await
+        .unwrap();
+    let ExecutionStatus::Failed { error, cause } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(error.as_deref(), Some("States.ItemReaderFailed"));
+    assert!(cause.unwrap_or_default().contains("set_item_store"));
+}
+
+#[test]
+fn item_reader_without_distributed_mode_is_refused() {
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "data", "Key": "k"}},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true
+        }}
+    }));
+    let e = Engine::new(TaskRegistry::new())
+        .compile(&m)
+        .expect_err("refused");
+    assert!(e.to_string().contains("DISTRIBUTED"), "{e}");
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html:
+// MaxConcurrency bounds the running children, and a change to the running Map Run's
+// maxConcurrency applies to the children started after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrency_bounds_the_children_and_an_update_applies_while_running() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let store = Arc::new(MemoryStore::new());
+    store.put(
+        "data",
+        "items.json",
+        Value::Array((0..12).map(|n| json!({"n": n})).collect()).to_string(),
+    );
+    let mut registry = TaskRegistry::new();
+    registry.set_item_store(store.clone());
+    let runs = registry.map_runs().clone();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let peaks: Arc<std::sync::Mutex<Vec<usize>>> = Arc::default();
+    {
+        let (running, peak, peaks) = (running.clone(), peak.clone(), peaks.clone());
+        registry.register_lambda("work", move |input: Value| {
+            let (running, peak, peaks, runs) =
+                (running.clone(), peak.clone(), peaks.clone(), runs.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                peaks.lock().unwrap().push(now);
+                tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+                if input["n"] == 2 {
+                    // UpdateMapRun's change, as the endpoint makes it.
+                    for r in runs.all() {
+                        runs.update(&r.map_run_arn, |r| r.max_concurrency = 3);
+                    }
+                }
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(input)
+            }
+        });
+    }
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "data", "Key": "items.json"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                "StartAt": "Work", "States": {"Work": {"Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:work", "End": true}}},
+            "MaxConcurrency": 1,
+            "End": true
+        }}
+    }));
+    let r = Engine::new(registry)
+        .execute(&m, json!({}), ExecOptions::default())
+        .await
+        .unwrap();
+    let ExecutionStatus::Succeeded { output } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(output.as_array().unwrap().len(), 12);
+    assert_eq!(output[11], json!({"n": 11}));
+    let seen = peaks.lock().unwrap().clone();
+    // The first three children ran one at a time; after the update, up to three at once.
+    assert_eq!(&seen[..3], &[1, 1, 1], "{seen:?}");
+    assert_eq!(peak.load(Ordering::SeqCst), 3, "{seen:?}");
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html:
+// an export that cannot be written fails the execution with States.ResultWriterFailed.
+#[tokio::test]
+async fn an_export_to_a_missing_bucket_fails_the_map_run() {
+    let store = Arc::new(MemoryStore::new());
+    store.put("data", "items.json", "[1, 2]");
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "data", "Key": "items.json"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "no-such-bucket", "Prefix": "x"}},
+            "End": true
+        }}
+    }));
+    let eng = engine(&store);
+    let r = eng.execute(&m, json!({}), options()).await.unwrap();
+    let ExecutionStatus::Failed { error, cause } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(error.as_deref(), Some("States.ResultWriterFailed"));
+    assert!(cause.unwrap_or_default().contains("NoSuchBucket"));
+    let run = &eng.registry().map_runs().all()[0];
+    assert_eq!(run.status, "FAILED");
+    let (items, _) = run.counts();
+    assert_eq!(items["succeeded"], 2);
+    assert!(r
+        .history
+        .iter()
+        .any(|e| e.event_type == EventType::MapRunFailed));
+}
