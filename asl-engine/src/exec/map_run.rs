@@ -381,7 +381,7 @@ impl Run<'_> {
                     region: self.info.region.clone(),
                 },
                 clock: self.clock.clone(),
-                rec: Recorder::new(false, None, None),
+                rec: Recorder::new(false, None, None, 0),
                 mock: self.mock.clone(),
                 mock_calls: Mutex::new(HashMap::new()),
                 deadline: self.deadline,
@@ -389,6 +389,7 @@ impl Run<'_> {
                 timed_out: AtomicBool::new(false),
                 aborted: AtomicBool::new(false),
                 redrive: None,
+                resume: None,
                 probe: None,
             };
             async move {
