@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -97,57 +98,92 @@ enum Outcome {
     Skipped(String),
 }
 
-/// The outcome of every step, printed at the end.
-#[derive(Default)]
+/// The outcome of every step and the wall time since the step before it (its build included),
+/// printed at the end: the CI has a time limit, and this says where the time goes.
 struct Report {
-    steps: Vec<(String, Outcome)>,
+    steps: Vec<(String, Outcome, Duration)>,
+    started: Instant,
+    last: Instant,
 }
 
 impl Report {
+    fn new() -> Self {
+        let now = Instant::now();
+        Report {
+            steps: Vec::new(),
+            started: now,
+            last: now,
+        }
+    }
+
+    fn push(&mut self, name: String, outcome: Outcome) {
+        let now = Instant::now();
+        let took = now - self.last;
+        self.last = now;
+        eprintln!("xtask: {name}: {} ({})", outcome.word(), minutes(took));
+        self.steps.push((name, outcome, took));
+    }
+
     fn record(&mut self, name: impl Into<String>, ok: bool) {
         let name = name.into();
         if !ok {
             eprintln!("xtask: FAILED: {name}");
         }
-        self.steps
-            .push((name, if ok { Outcome::Passed } else { Outcome::Failed }));
+        self.push(name, if ok { Outcome::Passed } else { Outcome::Failed });
     }
 
     fn skip(&mut self, name: impl Into<String>, why: impl Into<String>) {
         let (name, why) = (name.into(), why.into());
         eprintln!("xtask: skipped {name}: {why}");
-        self.steps.push((name, Outcome::Skipped(why)));
+        self.push(name, Outcome::Skipped(why));
     }
 
     fn failed(&self) -> Vec<&str> {
         self.steps
             .iter()
-            .filter(|(_, o)| matches!(o, Outcome::Failed))
-            .map(|(n, _)| n.as_str())
+            .filter(|(_, o, _)| matches!(o, Outcome::Failed))
+            .map(|(n, _, _)| n.as_str())
             .collect()
     }
 
     fn print(&self, counts: &Counts) {
         println!();
         println!("xtask test summary:");
-        for (name, outcome) in &self.steps {
+        for (name, outcome, took) in &self.steps {
+            let took = minutes(*took);
             match outcome {
-                Outcome::Passed => println!("  ok       {name}"),
-                Outcome::Failed => println!("  FAILED   {name}"),
-                Outcome::Skipped(why) => println!("  skipped  {name} ({why})"),
+                Outcome::Skipped(why) => println!("  skipped  {took:>8}  {name} ({why})"),
+                _ => println!("  {:<7}  {took:>8}  {name}", outcome.word()),
             }
         }
         let failed = self.failed();
+        let total = minutes(self.started.elapsed());
         if failed.is_empty() {
-            println!("xtask test: PASSED ({} steps)", self.steps.len());
+            println!("xtask test: PASSED ({} steps, {total})", self.steps.len());
         } else {
-            println!("xtask test: FAILED ({})", failed.join(", "));
+            println!("xtask test: FAILED ({}; {total})", failed.join(", "));
         }
         println!(
             "tests: {} passed, {} failed, {} skipped",
             counts.passed, counts.failed, counts.skipped
         );
     }
+}
+
+impl Outcome {
+    fn word(&self) -> &'static str {
+        match self {
+            Outcome::Passed => "ok",
+            Outcome::Failed => "FAILED",
+            Outcome::Skipped(_) => "skipped",
+        }
+    }
+}
+
+/// A duration as `12m05s`.
+fn minutes(took: Duration) -> String {
+    let secs = took.as_secs();
+    format!("{}m{:02}s", secs / 60, secs % 60)
 }
 
 /// Environment every test gets: the emulator endpoint, dummy credentials, and the tool paths.
@@ -213,6 +249,7 @@ fn cargo_command(root: &Path, env: &[(String, String)]) -> Command {
 /// Runs `cargo xtask test`; `Ok(true)` if every step passed.
 pub fn test(root: &Path, options: &Options) -> Result<bool> {
     process::install_signal_handlers();
+    let mut report = Report::new();
     tools::ensure_nextest(root)?;
     let moto_server = tools::ensure_moto(root)?;
     local_stack::tools::ensure_aws_cli(root)?;
@@ -221,10 +258,10 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
         tools::ensure_scanners(root)?;
         tools::ensure_asl_validator(root)?;
     }
+    report.record("tools under .tools/ (installed on first use)", true);
     let work_dir = root.join("target/xtask");
     std::fs::create_dir_all(&work_dir)?;
 
-    let mut report = Report::default();
     let mut counts = Counts::default();
     let color = if std::io::stderr().is_terminal() {
         "always"
