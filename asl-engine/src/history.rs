@@ -1,11 +1,13 @@
 //! The execution history: events shaped like GetExecutionHistory's
 //! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html>).
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use crate::clock::{format_time, Clock};
 
@@ -126,9 +128,13 @@ event_types!(
     MapRunFailed,
 );
 
-/// One history event. `details` holds the single `<type>EventDetails` member, if any.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One history event, serialized as GetExecutionHistory's member: `id`, `previousEventId`,
+/// `timestamp`, `type` and the single `<type>EventDetails` member, if any.
+///
+/// The details are kept as the JSON text of their object, written once when the event is
+/// recorded (a state's two events are on the hot path of every execution that keeps its
+/// history); [`HistoryEvent::details`] parses them on first use.
+#[derive(Debug, Clone)]
 pub struct HistoryEvent {
     /// `id`: the event's number in the execution, counting from 1.
     pub id: u64,
@@ -137,18 +143,155 @@ pub struct HistoryEvent {
     /// `timestamp`: when the event happened (ISO 8601, in milliseconds, UTC).
     pub timestamp: String,
     /// `type`: what happened.
-    #[serde(rename = "type")]
     pub event_type: EventType,
-    /// The `<type>EventDetails` member, if the event has one (flattened into the event object).
-    #[serde(flatten)]
-    pub details: Map<String, Value>,
+    details: Option<EventDetails>,
+}
+
+/// An event's `<type>EventDetails` member: its name and its object as JSON text.
+#[derive(Debug, Clone)]
+struct EventDetails {
+    key: Cow<'static, str>,
+    json: Box<str>,
+    parsed: OnceLock<Value>,
 }
 
 impl HistoryEvent {
+    /// An event with `details`, the `<type>EventDetails` member's name and value, if any.
+    pub fn new(
+        id: u64,
+        previous_event_id: u64,
+        timestamp: String,
+        event_type: EventType,
+        details: Option<(impl Into<Cow<'static, str>>, Value)>,
+    ) -> Self {
+        HistoryEvent {
+            id,
+            previous_event_id,
+            timestamp,
+            event_type,
+            details: details.map(|(key, value)| EventDetails {
+                key: key.into(),
+                json: value.to_string().into_boxed_str(),
+                parsed: OnceLock::from(value),
+            }),
+        }
+    }
+
+    /// An event whose details object is already JSON text (`json` must be a JSON object).
+    fn with_json(
+        id: u64,
+        previous_event_id: u64,
+        timestamp: String,
+        event_type: EventType,
+        key: &'static str,
+        json: String,
+    ) -> Self {
+        HistoryEvent {
+            id,
+            previous_event_id,
+            timestamp,
+            event_type,
+            details: Some(EventDetails {
+                key: Cow::Borrowed(key),
+                json: json.into_boxed_str(),
+                parsed: OnceLock::new(),
+            }),
+        }
+    }
+
     /// The `*EventDetails` object, if the event has one.
     pub fn details(&self) -> Option<&Value> {
-        self.details.values().next()
+        let d = self.details.as_ref()?;
+        Some(d.parsed.get_or_init(|| {
+            serde_json::from_str(&d.json).unwrap_or_else(|_| Value::String(d.json.to_string()))
+        }))
     }
+
+    /// The name of the `*EventDetails` member (e.g. `stateEnteredEventDetails`), if any.
+    pub fn details_key(&self) -> Option<&str> {
+        self.details.as_ref().map(|d| &*d.key)
+    }
+
+    /// The `*EventDetails` object as JSON text, if the event has one.
+    pub fn details_json(&self) -> Option<&str> {
+        self.details.as_ref().map(|d| &*d.json)
+    }
+}
+
+impl PartialEq for HistoryEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.previous_event_id == other.previous_event_id
+            && self.timestamp == other.timestamp
+            && self.event_type == other.event_type
+            && self.details_key() == other.details_key()
+            && self.details() == other.details()
+    }
+}
+
+impl Serialize for HistoryEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let mut map = serializer.serialize_map(Some(4 + usize::from(self.details.is_some())))?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("previousEventId", &self.previous_event_id)?;
+        map.serialize_entry("timestamp", &self.timestamp)?;
+        map.serialize_entry("type", &self.event_type)?;
+        if let Some(d) = &self.details {
+            let raw: &RawValue = serde_json::from_str(&d.json).map_err(S::Error::custom)?;
+            map.serialize_entry(&*d.key, raw)?;
+        }
+        map.end()
+    }
+}
+
+/// Writes `{"name":<name>,"<member>":<text>,"<member>Details":{"truncated":false}}` (plus
+/// `assignedVariables` when a state assigned some): a state's entered or exited details. `text`
+/// is the state's input or output already written as a JSON string literal ([`json_string`]): a
+/// state's output is escaped once for its exited event and the next state's entered event.
+pub(crate) fn state_details_json(
+    name: &str,
+    member: &str,
+    text: &str,
+    assigned: &[(String, Value)],
+) -> String {
+    let mut out = Vec::with_capacity(text.len() + name.len() + 80);
+    out.extend_from_slice(b"{\"name\":");
+    write_json_string(&mut out, name);
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(member.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(member.as_bytes());
+    out.extend_from_slice(b"Details\":{\"truncated\":false}");
+    if !assigned.is_empty() {
+        out.extend_from_slice(b",\"assignedVariables\":{");
+        for (i, (k, v)) in assigned.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json_string(&mut out, k);
+            out.push(b':');
+            write_json_string(&mut out, &crate::error::to_json(v));
+        }
+        out.extend_from_slice(b"},\"assignedVariablesDetails\":{\"truncated\":false}");
+    }
+    out.push(b'}');
+    // serde_json writes valid UTF-8, `text` is a str, and the rest is ASCII.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `text` as a JSON string literal (quoted and escaped).
+pub(crate) fn json_string(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8 + 2);
+    write_json_string(&mut out, text);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// AWS's hard quota on a Standard execution's history: 25,000 events. When an execution reaches
@@ -291,6 +434,29 @@ impl Recorder {
         event_type: EventType,
         details: impl FnOnce() -> Option<(&'static str, Value)>,
     ) -> u64 {
+        self.record(clock, prev, event_type, || {
+            details().map(|(key, value)| (key, value.to_string()))
+        })
+    }
+
+    /// [`Recorder::emit`] with the details object already written as JSON text.
+    pub fn emit_json(
+        &self,
+        clock: &dyn Clock,
+        prev: &mut u64,
+        event_type: EventType,
+        details: impl FnOnce() -> (&'static str, String),
+    ) -> u64 {
+        self.record(clock, prev, event_type, || Some(details()))
+    }
+
+    fn record(
+        &self,
+        clock: &dyn Clock,
+        prev: &mut u64,
+        event_type: EventType,
+        details: impl FnOnce() -> Option<(&'static str, String)>,
+    ) -> u64 {
         if self.full() {
             return *prev;
         }
@@ -311,16 +477,11 @@ impl Recorder {
         if self.refused(id, event_type) {
             return *prev;
         }
-        let mut m = Map::new();
-        if let Some((k, v)) = details {
-            m.insert(k.to_string(), v);
-        }
-        let event = HistoryEvent {
-            id,
-            previous_event_id: *prev,
-            timestamp,
-            event_type,
-            details: m,
+        let event = match details {
+            Some((key, json)) => {
+                HistoryEvent::with_json(id, *prev, timestamp, event_type, key, json)
+            }
+            None => HistoryEvent::new(id, *prev, timestamp, event_type, None::<(&str, Value)>),
         };
         self.events.push(&mut events, event);
         *prev = id;
@@ -349,15 +510,13 @@ impl Recorder {
         }
         let mut events = self.events.lock();
         let previous_event_id = events.last().map_or(0, |e| e.id);
-        let mut m = Map::new();
-        m.insert("executionFailedEventDetails".to_string(), details);
-        let event = HistoryEvent {
-            id: limit,
+        let event = HistoryEvent::new(
+            limit,
             previous_event_id,
-            timestamp: format_time(&clock.now()),
-            event_type: EventType::ExecutionFailed,
-            details: m,
-        };
+            format_time(&clock.now()),
+            EventType::ExecutionFailed,
+            Some(("executionFailedEventDetails", details)),
+        );
         self.events.push(&mut events, event);
     }
 
@@ -374,4 +533,91 @@ impl Recorder {
 /// `{"truncated": false}` as AWS attaches to payloads.
 pub(crate) fn not_truncated() -> Value {
     serde_json::json!({"truncated": false})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A state's details written as text read back as the object AWS shows
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateEnteredEventDetails.html>,
+    /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateExitedEventDetails.html>),
+    /// with names and payloads that need escaping.
+    #[test]
+    fn state_details_text_reads_back_as_the_details_object() {
+        let name = "Quote \" back\\slash\n tab\t \u{1F600} ü";
+        let output = r#"{"a":"line\nbreak \"q\"","b":[1,2.5,null]}"#;
+        let assigned = vec![
+            ("total".to_string(), json!(3)),
+            ("who".to_string(), json!({"n": "é\""})),
+        ];
+        let text = state_details_json(name, "output", &json_string(output), &assigned);
+        let event = HistoryEvent::with_json(
+            7,
+            6,
+            "2026-12-04T00:00:00.000Z".into(),
+            EventType::PassStateExited,
+            "stateExitedEventDetails",
+            text,
+        );
+        assert_eq!(
+            event.details().unwrap(),
+            &json!({
+                "name": name,
+                "output": output,
+                "outputDetails": {"truncated": false},
+                "assignedVariables": {"total": "3", "who": "{\"n\":\"é\\\"\"}"},
+                "assignedVariablesDetails": {"truncated": false},
+            })
+        );
+        let wire = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            wire,
+            json!({
+                "id": 7,
+                "previousEventId": 6,
+                "timestamp": "2026-12-04T00:00:00.000Z",
+                "type": "PassStateExited",
+                "stateExitedEventDetails": event.details().unwrap(),
+            })
+        );
+    }
+
+    #[test]
+    fn events_from_values_and_from_text_are_equal_and_serialize_alike() {
+        let details = json!({"name": "S", "input": "{}", "inputDetails": {"truncated": false}});
+        let from_value = HistoryEvent::new(
+            2,
+            1,
+            "t".into(),
+            EventType::TaskStateEntered,
+            Some(("stateEnteredEventDetails", details.clone())),
+        );
+        let from_text = HistoryEvent::with_json(
+            2,
+            1,
+            "t".into(),
+            EventType::TaskStateEntered,
+            "stateEnteredEventDetails",
+            state_details_json("S", "input", &json_string("{}"), &[]),
+        );
+        assert_eq!(from_value, from_text);
+        assert_eq!(
+            serde_json::to_value(&from_value).unwrap(),
+            serde_json::to_value(&from_text).unwrap()
+        );
+        let bare = HistoryEvent::new(
+            3,
+            2,
+            "t".into(),
+            EventType::PassStateExited,
+            None::<(&str, Value)>,
+        );
+        assert_eq!(bare.details(), None);
+        assert_eq!(
+            serde_json::to_value(&bare).unwrap(),
+            json!({"id": 3, "previousEventId": 2, "timestamp": "t", "type": "PassStateExited"})
+        );
+    }
 }

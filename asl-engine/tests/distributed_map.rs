@@ -126,10 +126,8 @@ async fn csv_items_are_selected_batched_and_written_to_the_store() {
     let succeeded = types.iter().position(|t| *t == EventType::MapRunSucceeded);
     assert!(started.is_some() && started < succeeded, "{types:?}");
     let ev = &r.history[started.unwrap()];
-    assert_eq!(
-        ev.details["mapRunStartedEventDetails"]["mapRunArn"],
-        map_run
-    );
+    assert_eq!(ev.details_key(), Some("mapRunStartedEventDetails"));
+    assert_eq!(ev.details().unwrap()["mapRunArn"], map_run);
     // The children's own states are not in the parent's history.
     assert!(!r
         .history
@@ -201,8 +199,9 @@ async fn failures_past_the_tolerated_threshold_fail_the_map_run() {
                     .iter()
                     .find(|e| e.event_type == EventType::MapRunFailed)
                     .expect("MapRunFailed");
+                assert_eq!(failed.details_key(), Some("mapRunFailedEventDetails"));
                 assert_eq!(
-                    failed.details["mapRunFailedEventDetails"]["error"],
+                    failed.details().unwrap()["error"],
                     "States.ExceedToleratedFailureThreshold"
                 );
             }

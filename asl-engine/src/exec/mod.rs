@@ -31,7 +31,7 @@ use crate::compile::{
     NumSpec, Operand, OptPath, StrSpec, WaitSpec,
 };
 use crate::error::{names, to_json, Failure, Thrown};
-use crate::history::{not_truncated, EventType as E, Recorder};
+use crate::history::{json_string, not_truncated, state_details_json, EventType as E, Recorder};
 use crate::jsonata::{self, JEnv};
 use crate::jsonpath::{Path, Root};
 use crate::mock::MockCase;
@@ -393,21 +393,26 @@ impl<'a> Run<'a> {
             let mut idx = start;
             let mut input = input;
             let mut entered = entered;
-            // The previous state's output as JSON text, when its exit event serialized it: the
-            // next state's entered event shows the same text (serialized once, not twice).
+            // The previous state's output as JSON text in a JSON string literal, when its exit
+            // event wrote it: the next state's entered event shows the same text (serialized and
+            // escaped once, not twice).
             let mut input_text: Option<String> = None;
             loop {
                 self.check_limits()?;
                 let node = &graph.nodes[idx];
                 let entered_id = match entered.take() {
                     Some(id) => id,
-                    None => self.emit(prev, node.entered, || {
-                        let text = input_text.take().unwrap_or_else(|| to_json(&input));
-                        Some((
-                            "stateEnteredEventDetails",
-                            json!({"name": &*node.name, "input": text, "inputDetails": not_truncated()}),
-                        ))
-                    }),
+                    None => self
+                        .rec
+                        .emit_json(self.clock.as_ref(), prev, node.entered, || {
+                            let text = input_text
+                                .take()
+                                .unwrap_or_else(|| json_string(&to_json(&input)));
+                            (
+                                "stateEnteredEventDetails",
+                                state_details_json(&node.name, "input", &text, &[]),
+                            )
+                        }),
                 };
                 let mut st = St {
                     node,
@@ -431,19 +436,11 @@ impl<'a> Run<'a> {
                 }
                 if let Some(exited) = node.exited {
                     let assigned = std::mem::take(&mut st.assigned);
-                    self.emit(prev, exited, || {
-                        let output = out_text.unwrap_or_else(|| to_json(&out));
-                        input_text = Some(output.clone());
-                        let mut d = json!({"name": &*node.name, "output": output, "outputDetails": not_truncated()});
-                        if !assigned.is_empty() {
-                            let vars: Map<String, Value> = assigned
-                                .iter()
-                                .map(|(k, v)| (k.clone(), Value::String(to_json(v))))
-                                .collect();
-                            d["assignedVariables"] = Value::Object(vars);
-                            d["assignedVariablesDetails"] = not_truncated();
-                        }
-                        Some(("stateExitedEventDetails", d))
+                    self.rec.emit_json(self.clock.as_ref(), prev, exited, || {
+                        let output = json_string(&out_text.unwrap_or_else(|| to_json(&out)));
+                        let json = state_details_json(&node.name, "output", &output, &assigned);
+                        input_text = Some(output);
+                        ("stateExitedEventDetails", json)
                     });
                 }
                 match next {

@@ -974,11 +974,7 @@ impl Execution {
         if let Some(c) = cause {
             details.insert("cause".into(), Value::String(c));
         }
-        let mut m = serde_json::Map::new();
-        m.insert(
-            "executionAbortedEventDetails".into(),
-            Value::Object(details),
-        );
+        let details = Value::Object(details);
         // The events the run recorded before it was stopped are kept, the abort after them.
         let ran = self.live.take().map(|l| l.snapshot()).unwrap_or_default();
         if self.base > 0 {
@@ -991,13 +987,13 @@ impl Execution {
                 }
             }
             let last = self.loaded_history.len() as u64;
-            let aborted = HistoryEvent {
-                id: last + 1,
-                previous_event_id: last,
-                timestamp: crate::clock::format_time(&now),
-                event_type: EventType::ExecutionAborted,
-                details: m,
-            };
+            let aborted = HistoryEvent::new(
+                last + 1,
+                last,
+                crate::clock::format_time(&now),
+                EventType::ExecutionAborted,
+                Some(("executionAbortedEventDetails", details)),
+            );
             if let Ok(value) = serde_json::to_value(&aborted) {
                 self.loaded_history.push(value);
             }
@@ -1009,13 +1005,13 @@ impl Execution {
                 ran
             };
             let last = events.last().map_or(0, |e| e.id);
-            events.push(HistoryEvent {
-                id: last + 1,
-                previous_event_id: last,
-                timestamp: crate::clock::format_time(&now),
-                event_type: EventType::ExecutionAborted,
-                details: m,
-            });
+            events.push(HistoryEvent::new(
+                last + 1,
+                last,
+                crate::clock::format_time(&now),
+                EventType::ExecutionAborted,
+                Some(("executionAbortedEventDetails", details)),
+            ));
             self.history = events;
             self.loaded_history.clear();
         }
@@ -1025,22 +1021,18 @@ impl Execution {
 
     /// The ExecutionStarted event, for a running execution whose history is not in yet.
     pub fn started_event(&self) -> HistoryEvent {
-        let mut m = serde_json::Map::new();
-        m.insert(
-            "executionStartedEventDetails".into(),
-            serde_json::json!({
-                "input": self.input,
-                "inputDetails": {"truncated": false},
-                "roleArn": self.role_arn,
-            }),
-        );
-        HistoryEvent {
-            id: 1,
-            previous_event_id: 0,
-            timestamp: crate::clock::format_time(&self.start),
-            event_type: EventType::ExecutionStarted,
-            details: m,
-        }
+        let details = serde_json::json!({
+            "input": self.input,
+            "inputDetails": {"truncated": false},
+            "roleArn": self.role_arn,
+        });
+        HistoryEvent::new(
+            1,
+            0,
+            crate::clock::format_time(&self.start),
+            EventType::ExecutionStarted,
+            Some(("executionStartedEventDetails", details)),
+        )
     }
 
     /// A page of the events so far as GetExecutionHistory's members (timestamps as text): the
