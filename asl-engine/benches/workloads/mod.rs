@@ -447,8 +447,8 @@ pub fn workloads(rt: &tokio::runtime::Runtime) -> Vec<Workload> {
             rt,
         ),
         Workload::new(
-            "pass_chain_2000",
-            &pass_chain_definition(2000),
+            "pass_chain_5000",
+            &pass_chain_definition(5000),
             TaskRegistry::new(),
             pass_chain_input(),
             rt,
