@@ -186,17 +186,19 @@ impl HistoryEvent {
         key: &'static str,
         json: String,
     ) -> Self {
-        HistoryEvent {
+        let mut event = Self::new(
             id,
             previous_event_id,
             timestamp,
             event_type,
-            details: Some(EventDetails {
-                key: Cow::Borrowed(key),
-                json: json.into_boxed_str(),
-                parsed: OnceLock::new(),
-            }),
-        }
+            None::<(&str, Value)>,
+        );
+        event.details = Some(EventDetails {
+            key: Cow::Borrowed(key),
+            json: json.into_boxed_str(),
+            parsed: OnceLock::new(),
+        });
+        event
     }
 
     /// The `*EventDetails` object, if the event has one.
