@@ -17,6 +17,11 @@ pub trait Clock: Send + Sync {
     fn is_virtual(&self) -> bool {
         false
     }
+    /// The current time in milliseconds, as a history event records it (the clock is read on
+    /// every state transition: implementations can skip building a calendar date).
+    fn event_time(&self) -> EventTime {
+        EventTime::from(self.now())
+    }
 }
 
 /// Wall-clock time; `sleep` waits for real (tokio).
@@ -30,12 +35,20 @@ impl Clock for RealClock {
     fn sleep(&self, d: Duration) -> BoxFuture<'_, ()> {
         Box::pin(tokio::time::sleep(d))
     }
+    fn event_time(&self) -> EventTime {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        EventTime::from_millis(since_epoch.as_millis().min(i64::MAX as u128) as i64)
+    }
 }
 
 /// Virtual time: starts at a given instant and only advances when something sleeps.
 #[derive(Debug)]
 pub struct VirtualClock {
     start: DateTime<Utc>,
+    /// `start` in microseconds since the Unix epoch.
+    start_us: i64,
     offset_us: AtomicI64,
 }
 
@@ -44,6 +57,7 @@ impl VirtualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
         VirtualClock {
             start,
+            start_us: start.timestamp_micros(),
             offset_us: AtomicI64::new(0),
         }
     }
@@ -62,6 +76,61 @@ impl Clock for VirtualClock {
     }
     fn is_virtual(&self) -> bool {
         true
+    }
+    fn event_time(&self) -> EventTime {
+        let us = self
+            .start_us
+            .saturating_add(self.offset_us.load(Ordering::Relaxed));
+        EventTime::from_millis(us.div_euclid(1000))
+    }
+}
+
+/// When a history event happened: milliseconds since the Unix epoch, the precision Step Functions
+/// gives event timestamps. Shown (`Display`, serialized) as [`format_time`] writes times.
+///
+/// ```
+/// use asl_engine::clock::EventTime;
+///
+/// let t = EventTime::from_millis(1_796_375_107_042);
+/// assert_eq!(t.to_string(), "2026-12-04T09:05:07.042Z");
+/// assert_eq!(EventTime::from(t.to_datetime()), t);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventTime(i64);
+
+impl EventTime {
+    /// The instant `millis` milliseconds after the Unix epoch.
+    pub const fn from_millis(millis: i64) -> Self {
+        EventTime(millis)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// The same instant as a date and time.
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.0).unwrap_or_default()
+    }
+}
+
+impl From<DateTime<Utc>> for EventTime {
+    /// The instant, down to the millisecond (earlier, never later).
+    fn from(t: DateTime<Utc>) -> Self {
+        EventTime(t.timestamp_millis())
+    }
+}
+
+impl std::fmt::Display for EventTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_time(&self.to_datetime()))
+    }
+}
+
+impl serde::Serialize for EventTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 

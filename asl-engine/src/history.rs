@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::clock::{format_time, Clock};
+use crate::clock::{Clock, EventTime};
 
 macro_rules! event_types {
     ($($(#[doc = $doc:literal])* $v:ident),* $(,)?) => {
@@ -131,28 +131,121 @@ event_types!(
 /// One history event, serialized as GetExecutionHistory's member: `id`, `previousEventId`,
 /// `timestamp`, `type` and the single `<type>EventDetails` member, if any.
 ///
-/// The details are kept as the JSON text of their object, written once when the event is
-/// recorded (a state's two events are on the hot path of every execution that keeps its
-/// history); [`HistoryEvent::details`] parses them on first use.
+/// A state's two events are on the hot path of every execution that keeps its history: their
+/// details keep the parts the state already has (its name, and its input or output as JSON text
+/// shared by the state's exited event and the next state's entered event) and are written out
+/// only when the event is read; other details are kept as the JSON text of their object.
+/// [`HistoryEvent::details`] builds the object on first use.
 #[derive(Debug, Clone)]
 pub struct HistoryEvent {
     /// `id`: the event's number in the execution, counting from 1.
     pub id: u64,
     /// `previousEventId`: the id of the event this one follows (0 for the first event).
     pub previous_event_id: u64,
-    /// `timestamp`: when the event happened (ISO 8601, in milliseconds, UTC).
-    pub timestamp: String,
+    /// `timestamp`: when the event happened (in milliseconds; ISO 8601 in UTC when serialized).
+    pub timestamp: EventTime,
     /// `type`: what happened.
     pub event_type: EventType,
     details: Option<EventDetails>,
+    /// The details as a JSON object, built on first use.
+    parsed: OnceLock<Value>,
 }
 
-/// An event's `<type>EventDetails` member: its name and its object as JSON text.
+/// An event's `<type>EventDetails` member.
 #[derive(Debug, Clone)]
-struct EventDetails {
-    key: Cow<'static, str>,
-    json: Box<str>,
-    parsed: OnceLock<Value>,
+enum EventDetails {
+    /// Any details object: the member's name and the object as JSON text.
+    Json {
+        key: Cow<'static, str>,
+        json: Box<str>,
+    },
+    /// A state's entered or exited details.
+    State(StateDetails),
+}
+
+/// `stateEnteredEventDetails` (`name`, `input`) or `stateExitedEventDetails` (`name`, `output`,
+/// `assignedVariables`) as the state has them
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateEnteredEventDetails.html>,
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateExitedEventDetails.html>).
+#[derive(Debug, Clone)]
+pub(crate) struct StateDetails {
+    /// Entered (`input`) or exited (`output`).
+    pub entered: bool,
+    /// The state's name.
+    pub name: Arc<str>,
+    /// The state's input or output as JSON text.
+    pub payload: Arc<str>,
+    /// The variables an exiting state assigned, in assignment order (`None`: none).
+    pub assigned: Option<Box<[(String, Value)]>>,
+}
+
+impl StateDetails {
+    fn key(&self) -> &'static str {
+        if self.entered {
+            "stateEnteredEventDetails"
+        } else {
+            "stateExitedEventDetails"
+        }
+    }
+
+    /// `input` or `output`, and the member saying it is not truncated.
+    fn members(&self) -> (&'static str, &'static str) {
+        if self.entered {
+            ("input", "inputDetails")
+        } else {
+            ("output", "outputDetails")
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let (member, member_details) = self.members();
+        let mut m = serde_json::Map::new();
+        m.insert("name".into(), Value::String(self.name.to_string()));
+        m.insert(member.into(), Value::String(self.payload.to_string()));
+        m.insert(member_details.into(), not_truncated());
+        if let Some(assigned) = &self.assigned {
+            let vars = assigned
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(crate::error::to_json(v))))
+                .collect();
+            m.insert("assignedVariables".into(), Value::Object(vars));
+            m.insert("assignedVariablesDetails".into(), not_truncated());
+        }
+        Value::Object(m)
+    }
+}
+
+impl Serialize for StateDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        /// `{"truncated": false}`.
+        struct NotTruncated;
+        impl Serialize for NotTruncated {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("truncated", &false)?;
+                m.end()
+            }
+        }
+        /// Each variable's value as JSON text, in assignment order.
+        struct Assigned<'a>(&'a [(String, Value)]);
+        impl Serialize for Assigned<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, v)| (k, crate::error::to_json(v))))
+            }
+        }
+        let (member, member_details) = self.members();
+        let extra = if self.assigned.is_some() { 2 } else { 0 };
+        let mut map = serializer.serialize_map(Some(3 + extra))?;
+        map.serialize_entry("name", &*self.name)?;
+        map.serialize_entry(member, &*self.payload)?;
+        map.serialize_entry(member_details, &NotTruncated)?;
+        if let Some(assigned) = &self.assigned {
+            map.serialize_entry("assignedVariables", &Assigned(assigned))?;
+            map.serialize_entry("assignedVariablesDetails", &NotTruncated)?;
+        }
+        map.end()
+    }
 }
 
 impl HistoryEvent {
@@ -160,63 +253,45 @@ impl HistoryEvent {
     pub fn new(
         id: u64,
         previous_event_id: u64,
-        timestamp: String,
+        timestamp: EventTime,
         event_type: EventType,
         details: Option<(impl Into<Cow<'static, str>>, Value)>,
     ) -> Self {
-        HistoryEvent {
+        let mut event = HistoryEvent {
             id,
             previous_event_id,
             timestamp,
             event_type,
-            details: details.map(|(key, value)| EventDetails {
+            details: None,
+            parsed: OnceLock::new(),
+        };
+        if let Some((key, value)) = details {
+            event.details = Some(EventDetails::Json {
                 key: key.into(),
                 json: value.to_string().into_boxed_str(),
-                parsed: OnceLock::from(value),
-            }),
+            });
+            event.parsed = OnceLock::from(value);
         }
-    }
-
-    /// An event whose details object is already JSON text (`json` must be a JSON object).
-    fn with_json(
-        id: u64,
-        previous_event_id: u64,
-        timestamp: String,
-        event_type: EventType,
-        key: &'static str,
-        json: String,
-    ) -> Self {
-        let mut event = Self::new(
-            id,
-            previous_event_id,
-            timestamp,
-            event_type,
-            None::<(&str, Value)>,
-        );
-        event.details = Some(EventDetails {
-            key: Cow::Borrowed(key),
-            json: json.into_boxed_str(),
-            parsed: OnceLock::new(),
-        });
         event
     }
 
     /// The `*EventDetails` object, if the event has one.
     pub fn details(&self) -> Option<&Value> {
         let d = self.details.as_ref()?;
-        Some(d.parsed.get_or_init(|| {
-            serde_json::from_str(&d.json).unwrap_or_else(|_| Value::String(d.json.to_string()))
+        Some(self.parsed.get_or_init(|| match d {
+            EventDetails::Json { json, .. } => {
+                serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
+            }
+            EventDetails::State(state) => state.to_value(),
         }))
     }
 
     /// The name of the `*EventDetails` member (e.g. `stateEnteredEventDetails`), if any.
     pub fn details_key(&self) -> Option<&str> {
-        self.details.as_ref().map(|d| &*d.key)
-    }
-
-    /// The `*EventDetails` object as JSON text, if the event has one.
-    pub fn details_json(&self) -> Option<&str> {
-        self.details.as_ref().map(|d| &*d.json)
+        self.details.as_ref().map(|d| match d {
+            EventDetails::Json { key, .. } => key,
+            EventDetails::State(state) => state.key(),
+        })
     }
 }
 
@@ -239,61 +314,16 @@ impl Serialize for HistoryEvent {
         map.serialize_entry("previousEventId", &self.previous_event_id)?;
         map.serialize_entry("timestamp", &self.timestamp)?;
         map.serialize_entry("type", &self.event_type)?;
-        if let Some(d) = &self.details {
-            let raw: &RawValue = serde_json::from_str(&d.json).map_err(S::Error::custom)?;
-            map.serialize_entry(&*d.key, raw)?;
+        match &self.details {
+            Some(EventDetails::Json { key, json }) => {
+                let raw: &RawValue = serde_json::from_str(json).map_err(S::Error::custom)?;
+                map.serialize_entry(&**key, raw)?;
+            }
+            Some(EventDetails::State(state)) => map.serialize_entry(state.key(), state)?,
+            None => {}
         }
         map.end()
     }
-}
-
-/// Writes `{"name":<name>,"<member>":<text>,"<member>Details":{"truncated":false}}` (plus
-/// `assignedVariables` when a state assigned some): a state's entered or exited details. `text`
-/// is the state's input or output already written as a JSON string literal ([`json_string`]): a
-/// state's output is escaped once for its exited event and the next state's entered event.
-pub(crate) fn state_details_json(
-    name: &str,
-    member: &str,
-    text: &str,
-    assigned: &[(String, Value)],
-) -> String {
-    let mut out = Vec::with_capacity(text.len() + name.len() + 80);
-    out.extend_from_slice(b"{\"name\":");
-    write_json_string(&mut out, name);
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(member.as_bytes());
-    out.extend_from_slice(b"\":");
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(member.as_bytes());
-    out.extend_from_slice(b"Details\":{\"truncated\":false}");
-    if !assigned.is_empty() {
-        out.extend_from_slice(b",\"assignedVariables\":{");
-        for (i, (k, v)) in assigned.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_json_string(&mut out, k);
-            out.push(b':');
-            write_json_string(&mut out, &crate::error::to_json(v));
-        }
-        out.extend_from_slice(b"},\"assignedVariablesDetails\":{\"truncated\":false}");
-    }
-    out.push(b'}');
-    // serde_json writes valid UTF-8, `text` is a str, and the rest is ASCII.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// `text` as a JSON string literal (quoted and escaped).
-pub(crate) fn json_string(text: &str) -> String {
-    let mut out = Vec::with_capacity(text.len() + text.len() / 8 + 2);
-    write_json_string(&mut out, text);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// AWS's hard quota on a Standard execution's history: 25,000 events. When an execution reaches
@@ -436,28 +466,35 @@ impl Recorder {
         event_type: EventType,
         details: impl FnOnce() -> Option<(&'static str, Value)>,
     ) -> u64 {
-        self.record(clock, prev, event_type, || {
-            details().map(|(key, value)| (key, value.to_string()))
+        self.record(prev, event_type, || {
+            let details = details().map(|(key, value)| EventDetails::Json {
+                key: Cow::Borrowed(key),
+                json: value.to_string().into_boxed_str(),
+            });
+            (clock.event_time(), details)
         })
     }
 
-    /// [`Recorder::emit`] with the details object already written as JSON text.
-    pub fn emit_json(
+    /// Records a state's entered or exited event that happened `at` ([`Recorder::emit`]
+    /// otherwise): the caller reads the clock once per transition, for the state's exited event
+    /// and the next state's entered event.
+    pub fn emit_state(
         &self,
-        clock: &dyn Clock,
+        at: EventTime,
         prev: &mut u64,
         event_type: EventType,
-        details: impl FnOnce() -> (&'static str, String),
+        details: impl FnOnce() -> StateDetails,
     ) -> u64 {
-        self.record(clock, prev, event_type, || Some(details()))
+        self.record(prev, event_type, || {
+            (at, Some(EventDetails::State(details())))
+        })
     }
 
     fn record(
         &self,
-        clock: &dyn Clock,
         prev: &mut u64,
         event_type: EventType,
-        details: impl FnOnce() -> Option<(&'static str, String)>,
+        event: impl FnOnce() -> (EventTime, Option<EventDetails>),
     ) -> u64 {
         if self.full() {
             return *prev;
@@ -470,8 +507,7 @@ impl Recorder {
             *prev = id;
             return id;
         }
-        let details = details();
-        let timestamp = format_time(&clock.now());
+        let (timestamp, details) = event();
         // Numbered under the lock, so the kept events are in id order even when Map iterations
         // and Parallel branches record concurrently.
         let mut events = self.events.lock();
@@ -479,11 +515,13 @@ impl Recorder {
         if self.refused(id, event_type) {
             return *prev;
         }
-        let event = match details {
-            Some((key, json)) => {
-                HistoryEvent::with_json(id, *prev, timestamp, event_type, key, json)
-            }
-            None => HistoryEvent::new(id, *prev, timestamp, event_type, None::<(&str, Value)>),
+        let event = HistoryEvent {
+            id,
+            previous_event_id: *prev,
+            timestamp,
+            event_type,
+            details,
+            parsed: OnceLock::new(),
         };
         self.events.push(&mut events, event);
         *prev = id;
@@ -515,7 +553,7 @@ impl Recorder {
         let event = HistoryEvent::new(
             limit,
             previous_event_id,
-            format_time(&clock.now()),
+            clock.event_time(),
             EventType::ExecutionFailed,
             Some(("executionFailedEventDetails", details)),
         );
@@ -542,84 +580,104 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// A state's details written as text read back as the object AWS shows
+    const AT: EventTime = EventTime::from_millis(1_796_375_107_042);
+
+    /// Records a state's event through a recorder that keeps its history, as executions do.
+    fn state_event(event_type: EventType, details: StateDetails) -> HistoryEvent {
+        let recorder = Recorder::new(true, None, None, 6);
+        let mut prev = 6;
+        recorder.emit_state(AT, &mut prev, event_type, || details);
+        recorder.take().pop().unwrap()
+    }
+
+    /// A state's details read back, and serialize, as the object AWS shows
     /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateEnteredEventDetails.html>,
     /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateExitedEventDetails.html>),
     /// with names and payloads that need escaping.
     #[test]
-    fn state_details_text_reads_back_as_the_details_object() {
+    fn state_details_read_back_and_serialize_as_the_details_object() {
         let name = "Quote \" back\\slash\n tab\t \u{1F600} ü";
         let output = r#"{"a":"line\nbreak \"q\"","b":[1,2.5,null]}"#;
         let assigned = vec![
             ("total".to_string(), json!(3)),
             ("who".to_string(), json!({"n": "é\""})),
         ];
-        let text = state_details_json(name, "output", &json_string(output), &assigned);
-        let event = HistoryEvent::with_json(
-            7,
-            6,
-            "2026-12-04T00:00:00.000Z".into(),
+        let event = state_event(
             EventType::PassStateExited,
-            "stateExitedEventDetails",
-            text,
+            StateDetails {
+                entered: false,
+                name: name.into(),
+                payload: output.into(),
+                assigned: Some(assigned.into_boxed_slice()),
+            },
         );
+        let expected = json!({
+            "name": name,
+            "output": output,
+            "outputDetails": {"truncated": false},
+            "assignedVariables": {"total": "3", "who": "{\"n\":\"é\\\"\"}"},
+            "assignedVariablesDetails": {"truncated": false},
+        });
+        assert_eq!(event.details().unwrap(), &expected);
+        assert_eq!(event.details_key(), Some("stateExitedEventDetails"));
+        let wire = serde_json::to_string(&event).unwrap();
         assert_eq!(
-            event.details().unwrap(),
-            &json!({
-                "name": name,
-                "output": output,
-                "outputDetails": {"truncated": false},
-                "assignedVariables": {"total": "3", "who": "{\"n\":\"é\\\"\"}"},
-                "assignedVariablesDetails": {"truncated": false},
-            })
-        );
-        let wire = serde_json::to_value(&event).unwrap();
-        assert_eq!(
-            wire,
+            serde_json::from_str::<Value>(&wire).unwrap(),
             json!({
                 "id": 7,
                 "previousEventId": 6,
-                "timestamp": "2026-12-04T00:00:00.000Z",
+                "timestamp": "2026-12-04T09:05:07.042Z",
                 "type": "PassStateExited",
-                "stateExitedEventDetails": event.details().unwrap(),
+                "stateExitedEventDetails": expected,
             })
         );
+        // AWS's member order: name, output, outputDetails, then the variables.
+        let order: Vec<usize> = [
+            "\"name\"",
+            "\"output\"",
+            "\"outputDetails\"",
+            "\"assignedVariables\"",
+        ]
+        .iter()
+        .map(|m| wire.find(m).unwrap())
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{wire}");
     }
 
     #[test]
-    fn events_from_values_and_from_text_are_equal_and_serialize_alike() {
+    fn events_from_values_and_from_state_parts_are_equal_and_serialize_alike() {
         let details = json!({"name": "S", "input": "{}", "inputDetails": {"truncated": false}});
         let from_value = HistoryEvent::new(
-            2,
-            1,
-            "t".into(),
+            7,
+            6,
+            AT,
             EventType::TaskStateEntered,
             Some(("stateEnteredEventDetails", details.clone())),
         );
-        let from_text = HistoryEvent::with_json(
-            2,
-            1,
-            "t".into(),
+        let from_parts = state_event(
             EventType::TaskStateEntered,
-            "stateEnteredEventDetails",
-            state_details_json("S", "input", &json_string("{}"), &[]),
+            StateDetails {
+                entered: true,
+                name: "S".into(),
+                payload: "{}".into(),
+                assigned: None,
+            },
         );
-        assert_eq!(from_value, from_text);
+        assert_eq!(from_value, from_parts);
         assert_eq!(
             serde_json::to_value(&from_value).unwrap(),
-            serde_json::to_value(&from_text).unwrap()
+            serde_json::to_value(&from_parts).unwrap()
         );
-        let bare = HistoryEvent::new(
-            3,
-            2,
-            "t".into(),
-            EventType::PassStateExited,
-            None::<(&str, Value)>,
-        );
+        let bare = HistoryEvent::new(3, 2, AT, EventType::PassStateExited, None::<(&str, Value)>);
         assert_eq!(bare.details(), None);
         assert_eq!(
             serde_json::to_value(&bare).unwrap(),
-            json!({"id": 3, "previousEventId": 2, "timestamp": "t", "type": "PassStateExited"})
+            json!({
+                "id": 3,
+                "previousEventId": 2,
+                "timestamp": "2026-12-04T09:05:07.042Z",
+                "type": "PassStateExited"
+            })
         );
     }
 }

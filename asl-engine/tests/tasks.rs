@@ -127,7 +127,7 @@ async fn retry_with_backoff_then_success_uses_virtual_time() {
         .history
         .iter()
         .filter(|e| e.event_type == EventType::LambdaFunctionScheduled)
-        .map(|e| e.timestamp.parse().unwrap())
+        .map(|e| e.timestamp.to_datetime())
         .collect();
     assert_eq!(ts.len(), 3);
     assert_eq!((ts[2] - ts[0]).num_seconds(), 300);

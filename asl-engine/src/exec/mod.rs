@@ -25,13 +25,13 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 use workflow_dsl::model::ComparisonOperator as Op;
 
-use crate::clock::{format_time, Clock};
+use crate::clock::{Clock, EventTime};
 use crate::compile::{
     parse_timestamp, Assign, Catch, CompiledMachine, Cond, GlobTok, Graph, Kind, MapSpec, Node,
     NumSpec, Operand, OptPath, StrSpec, WaitSpec,
 };
 use crate::error::{names, to_json, Failure, Thrown};
-use crate::history::{json_string, not_truncated, state_details_json, EventType as E, Recorder};
+use crate::history::{not_truncated, EventType as E, Recorder, StateDetails};
 use crate::jsonata::{self, JEnv};
 use crate::jsonpath::{Path, Root};
 use crate::mock::MockCase;
@@ -79,7 +79,7 @@ pub(crate) struct Run<'a> {
 struct St<'n> {
     node: &'n Node,
     entered_id: u64,
-    entered_time: DateTime<Utc>,
+    entered_time: EventTime,
     retry_count: u32,
     assigned: Vec<(String, Value)>,
     /// `$$.Task.Token` of a `.waitForTaskToken` task attempt.
@@ -188,7 +188,7 @@ impl<'a> Run<'a> {
                 "RedriveCount": 0,
             },
             "State": {
-                "EnteredTime": format_time(&st.entered_time),
+                "EnteredTime": st.entered_time.to_string(),
                 "Name": &*st.node.name,
                 "RetryCount": st.retry_count,
             },
@@ -393,31 +393,30 @@ impl<'a> Run<'a> {
             let mut idx = start;
             let mut input = input;
             let mut entered = entered;
-            // The previous state's output as JSON text in a JSON string literal, when its exit
-            // event wrote it: the next state's entered event shows the same text (serialized and
-            // escaped once, not twice).
-            let mut input_text: Option<String> = None;
+            // The previous state's output as JSON text, when its exited event wrote it, and the
+            // time it exited: the next state's entered event shares both (the output is
+            // serialized once, and the clock read once per transition).
+            let mut input_text: Option<Arc<str>> = None;
+            let mut exited_at: Option<EventTime> = None;
             loop {
                 self.check_limits()?;
                 let node = &graph.nodes[idx];
+                let at = exited_at.take().unwrap_or_else(|| self.clock.event_time());
                 let entered_id = match entered.take() {
                     Some(id) => id,
                     None => self
                         .rec
-                        .emit_json(self.clock.as_ref(), prev, node.entered, || {
-                            let text = input_text
-                                .take()
-                                .unwrap_or_else(|| json_string(&to_json(&input)));
-                            (
-                                "stateEnteredEventDetails",
-                                state_details_json(&node.name, "input", &text, &[]),
-                            )
+                        .emit_state(at, prev, node.entered, || StateDetails {
+                            entered: true,
+                            name: node.name.clone(),
+                            payload: input_text.take().unwrap_or_else(|| to_json(&input).into()),
+                            assigned: None,
                         }),
                 };
                 let mut st = St {
                     node,
                     entered_id,
-                    entered_time: self.clock.now(),
+                    entered_time: at,
                     retry_count: 0,
                     assigned: Vec::new(),
                     task_token: None,
@@ -426,7 +425,7 @@ impl<'a> Run<'a> {
                 // The state's output is within the payload quota (States.DataLimitExceeded, not
                 // matched by States.ALL): checked where a state can make its output larger than
                 // its input.
-                let out_text = self.rec.enabled().then(|| to_json(&out));
+                let out_text: Option<Arc<str>> = self.rec.enabled().then(|| to_json(&out).into());
                 let too_large = match &out_text {
                     Some(t) => t.len() > MAX_PAYLOAD_BYTES,
                     None => may_grow(node) && payload_too_large(&out),
@@ -435,13 +434,19 @@ impl<'a> Run<'a> {
                     return Err(data_limit_failure(&node.name));
                 }
                 if let Some(exited) = node.exited {
+                    let at = self.clock.event_time();
                     let assigned = std::mem::take(&mut st.assigned);
-                    self.rec.emit_json(self.clock.as_ref(), prev, exited, || {
-                        let output = json_string(&out_text.unwrap_or_else(|| to_json(&out)));
-                        let json = state_details_json(&node.name, "output", &output, &assigned);
-                        input_text = Some(output);
-                        ("stateExitedEventDetails", json)
+                    self.rec.emit_state(at, prev, exited, || {
+                        let payload = out_text.unwrap_or_else(|| to_json(&out).into());
+                        input_text = Some(payload.clone());
+                        StateDetails {
+                            entered: false,
+                            name: node.name.clone(),
+                            payload,
+                            assigned: (!assigned.is_empty()).then(|| assigned.into_boxed_slice()),
+                        }
                     });
+                    exited_at = Some(at);
                 }
                 match next {
                     Some(n) => {

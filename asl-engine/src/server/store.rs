@@ -614,7 +614,7 @@ impl Service {
             result
                 .history
                 .last()
-                .and_then(|e| parse_time(&e.timestamp))
+                .map(|e| e.timestamp.to_datetime())
                 .unwrap_or_else(Utc::now),
         );
         if exec.base > 0 {
@@ -990,7 +990,7 @@ impl Execution {
             let aborted = HistoryEvent::new(
                 last + 1,
                 last,
-                crate::clock::format_time(&now),
+                now.into(),
                 EventType::ExecutionAborted,
                 Some(("executionAbortedEventDetails", details)),
             );
@@ -1008,7 +1008,7 @@ impl Execution {
             events.push(HistoryEvent::new(
                 last + 1,
                 last,
-                crate::clock::format_time(&now),
+                now.into(),
                 EventType::ExecutionAborted,
                 Some(("executionAbortedEventDetails", details)),
             ));
@@ -1029,7 +1029,7 @@ impl Execution {
         HistoryEvent::new(
             1,
             0,
-            crate::clock::format_time(&self.start),
+            self.start.into(),
             EventType::ExecutionStarted,
             Some(("executionStartedEventDetails", details)),
         )
