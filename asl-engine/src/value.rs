@@ -56,39 +56,87 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Whether `v` serialized as compact JSON is longer than `limit` bytes. A cheap upper bound first
-/// (no number formatting, every string byte counted as a six-byte escape); only when that bound
-/// is over the limit is the text counted exactly, without building it, up to the first byte past
-/// the limit.
+/// Whether `v` serialized as compact JSON is longer than `limit` bytes, in up to three passes, each
+/// only when the one before found the value too long: a walk with a quick upper bound (every
+/// string byte counted as a six-byte escape, every number as the longest float), a walk that counts
+/// the text's length exactly except for floats, and the exact count of the text's bytes (without
+/// building it, up to the first byte past the limit).
 pub(crate) fn json_len_exceeds(v: &Value, limit: usize) -> bool {
-    let mut bound = 0;
-    if !len_bound_exceeds(v, &mut bound, limit) {
-        return false;
-    }
-    json_len_exact_exceeds(v, limit)
+    len_bound_exceeds(v, &mut 0, limit, &|s| 6 * s.len() + 2, &|_| 24)
+        && len_bound_exceeds(v, &mut 0, limit, &escaped_len, &number_len_bound)
+        && json_len_exact_exceeds(v, limit)
 }
 
-/// Adds an upper bound of `v`'s compact JSON length to `acc`; true once `acc` is over `cap`.
-fn len_bound_exceeds(v: &Value, acc: &mut usize, cap: usize) -> bool {
-    // Longest texts: `false`, an f64 such as -1.7976931348623157e308, `\uXXXX` per byte.
+/// Adds an upper bound of `v`'s compact JSON length to `acc`, with `string_len` and `number_len`
+/// bounding (or counting) the length of a string literal and of a number; true once `acc` is over
+/// `cap`.
+fn len_bound_exceeds<S, N>(
+    v: &Value,
+    acc: &mut usize,
+    cap: usize,
+    string_len: &S,
+    number_len: &N,
+) -> bool
+where
+    S: Fn(&str) -> usize,
+    N: Fn(&serde_json::Number) -> usize,
+{
     *acc += match v {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 24,
-        Value::String(s) => 6 * s.len() + 2,
-        Value::Array(a) => 2 + a.len(),
-        Value::Object(m) => 2 + m.len(),
+        Value::Null | Value::Bool(true) => 4,
+        Value::Bool(false) => 5,
+        Value::Number(n) => number_len(n),
+        Value::String(s) => string_len(s),
+        // Brackets and the commas between items.
+        Value::Array(a) => 2 + a.len().saturating_sub(1),
+        Value::Object(m) => 2 + m.len().saturating_sub(1),
     };
     if *acc > cap {
         return true;
     }
     match v {
-        Value::Array(a) => a.iter().any(|x| len_bound_exceeds(x, acc, cap)),
+        Value::Array(a) => a
+            .iter()
+            .any(|x| len_bound_exceeds(x, acc, cap, string_len, number_len)),
         Value::Object(m) => m.iter().any(|(k, x)| {
-            *acc += 6 * k.len() + 3;
-            *acc > cap || len_bound_exceeds(x, acc, cap)
+            *acc += string_len(k) + 1;
+            *acc > cap || len_bound_exceeds(x, acc, cap, string_len, number_len)
         }),
         _ => false,
     }
+}
+
+/// The length of an integer's text; for a float, its longest (`-1.7976931348623157e308`).
+fn number_len_bound(n: &serde_json::Number) -> usize {
+    let digits = |mut x: u64| {
+        let mut d = 1;
+        while x >= 10 {
+            x /= 10;
+            d += 1;
+        }
+        d
+    };
+    if let Some(u) = n.as_u64() {
+        digits(u)
+    } else if let Some(i) = n.as_i64() {
+        1 + digits(i.unsigned_abs())
+    } else {
+        24
+    }
+}
+
+/// The length of `s` as a JSON string literal, as serde_json writes it: quoted, `"` and `\`
+/// and the control characters escaped (`\n`-style where JSON has one, `\u00XX` otherwise), the
+/// rest as is.
+fn escaped_len(s: &str) -> usize {
+    let extra: usize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | 0x08 | 0x09 | 0x0A | 0x0C | 0x0D => 1,
+            0x00..=0x1F => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() + 2 + extra
 }
 
 fn json_len_exact_exceeds(v: &Value, limit: usize) -> bool {
@@ -126,12 +174,49 @@ mod tests {
             json!("\u{1}".repeat(40)),
             Value::Array(vec![json!("abc"); 30]),
             json!(-1.7976931348623157e308),
+            json!([
+                0,
+                9,
+                10,
+                u64::MAX,
+                i64::MIN,
+                -1,
+                -10,
+                1.5e-7,
+                true,
+                false,
+                null
+            ]),
+            json!({"ctl": "\u{0}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}", "q": "\"\\/", "ü€😀": "ü€😀"}),
+            json!([[], {}, [[]], {"": {}}]),
         ];
         for v in values {
             let len = serde_json::to_string(&v).unwrap().len();
             for limit in [0, len.saturating_sub(1), len, len + 1, len * 7] {
                 assert_eq!(json_len_exceeds(&v, limit), len > limit, "{v} at {limit}");
             }
+        }
+    }
+
+    /// Without floats the walk counts the text's exact length, so the exact count (which
+    /// serializes) only runs for payloads with floats near the limit.
+    #[test]
+    fn the_walk_is_exact_without_floats() {
+        let values = [
+            json!({"a": [1, -20, "x\"y", {"b": null}], "é": true, "f": false}),
+            json!({"ctl": "\u{0}\u{8}\t\n\u{b}\u{c}\r\u{1f} \u{7f}", "q": "\"\\/", "ü€😀": "ü€😀"}),
+            json!([u64::MAX, i64::MIN, 0, [], {}, [[]], {"": {}}]),
+        ];
+        for v in values {
+            let mut counted = 0;
+            assert!(!len_bound_exceeds(
+                &v,
+                &mut counted,
+                usize::MAX,
+                &escaped_len,
+                &number_len_bound
+            ));
+            assert_eq!(counted, serde_json::to_string(&v).unwrap().len(), "{v}");
         }
     }
 }

@@ -225,20 +225,23 @@ impl Run<'_> {
         let node = st.node;
         let io = &node.io;
         // The effective input: InputPath + Parameters (JSONPath) or Arguments (JSONata).
-        let input: Value = if io.jsonata {
+        // `built`: whether Arguments or Parameters made the input (otherwise it is the state's input
+        // or a part of it, already within the payload quota).
+        let (input, built): (Value, bool) = if io.jsonata {
             match &io.arguments {
                 Some(a) => {
                     let states = self.states_value(raw, st, None, None, None);
-                    jsonata::eval_template(
+                    let args = jsonata::eval_template(
                         a,
                         &JEnv {
                             states: &states,
                             scope,
                         },
                         "Arguments",
-                    )?
+                    )?;
+                    (args, true)
                 }
-                None => raw.clone(),
+                None => (raw.clone(), false),
             }
         } else {
             let eff = self.input_path(st, raw, scope)?;
@@ -246,12 +249,12 @@ impl Run<'_> {
             self.inspect(st, "afterInputPath", || eff_ref.clone());
             match (&io.parameters, &node.kind) {
                 (Some(p), Kind::Task { .. } | Kind::Parallel { .. }) => {
-                    p.eval(&self.penv(eff_ref, scope, st, None))?
+                    (p.eval(&self.penv(eff_ref, scope, st, None))?, true)
                 }
-                _ => eff.unwrap_or_else(|| raw.clone()),
+                _ => (eff.unwrap_or_else(|| raw.clone()), false),
             }
         };
-        if payload_too_large(&input) {
+        if built && payload_too_large(&input) {
             // "After Parameters processing, the input of a state is larger than the payload
             // size quota" (States.DataLimitExceeded,
             // <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html>).

@@ -90,26 +90,31 @@ impl Run<'_> {
             Some(n) => Some(self.num_spec(st, &eff, n, scope, "ToleratedFailurePercentage")?),
             None => None,
         };
-        let mut inputs = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            inputs.push(if let Some(t) = &spec.selector_path {
-                let env = self.penv(&eff, scope, st, Some((i, item)));
-                t.eval(&env)?
-            } else if let Some(t) = &spec.selector_jsonata {
-                let states = self.states_value(raw, st, Some((i, item)), None, None);
-                jsonata::eval_template(
-                    t,
-                    &JEnv {
-                        states: &states,
-                        scope,
-                    },
-                    "ItemSelector",
-                )?
-            } else {
-                item.clone()
-            });
-        }
-        drop(items);
+        // Each iteration's input: the item itself (moved, not copied) or the ItemSelector's value.
+        let inputs = if spec.selector_path.is_none() && spec.selector_jsonata.is_none() {
+            items
+        } else {
+            let mut inputs = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                inputs.push(if let Some(t) = &spec.selector_path {
+                    let env = self.penv(&eff, scope, st, Some((i, item)));
+                    t.eval(&env)?
+                } else if let Some(t) = &spec.selector_jsonata {
+                    let states = self.states_value(raw, st, Some((i, item)), None, None);
+                    jsonata::eval_template(
+                        t,
+                        &JEnv {
+                            states: &states,
+                            scope,
+                        },
+                        "ItemSelector",
+                    )?
+                } else {
+                    unreachable!("an ItemSelector is set")
+                });
+            }
+            inputs
+        };
         let n = inputs.len();
         if probe.is_some() {
             if spec.selector_path.is_some() || spec.selector_jsonata.is_some() {
