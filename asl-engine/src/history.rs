@@ -197,23 +197,6 @@ impl StateDetails {
             ("output", "outputDetails")
         }
     }
-
-    fn to_value(&self) -> Value {
-        let (member, member_details) = self.members();
-        let mut m = serde_json::Map::new();
-        m.insert("name".into(), Value::String(self.name.to_string()));
-        m.insert(member.into(), Value::String(self.payload.to_string()));
-        m.insert(member_details.into(), not_truncated());
-        if let Some(assigned) = &self.assigned {
-            let vars = assigned
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(crate::error::to_json(v))))
-                .collect();
-            m.insert("assignedVariables".into(), Value::Object(vars));
-            m.insert("assignedVariablesDetails".into(), not_truncated());
-        }
-        Value::Object(m)
-    }
 }
 
 impl Serialize for StateDetails {
@@ -284,7 +267,8 @@ impl HistoryEvent {
                 EventDetails::Json { json, .. } => {
                     serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
                 }
-                EventDetails::State(state) => state.to_value(),
+                // The same object the history's serialization writes.
+                EventDetails::State(state) => serde_json::to_value(state).unwrap_or(Value::Null),
             })
         }))
     }
