@@ -90,16 +90,18 @@ impl Run<'_> {
             Some(n) => Some(self.num_spec(st, &eff, n, scope, "ToleratedFailurePercentage")?),
             None => None,
         };
-        // Each iteration's input: the item itself (moved, not copied) or the ItemSelector's value.
-        let inputs = if spec.selector_path.is_none() && spec.selector_jsonata.is_none() {
+        // Each iteration's input: the ItemSelector's value, or the item itself (moved, not copied).
+        let inputs: Vec<Value> = if let Some(t) = &spec.selector_path {
             items
-        } else {
-            let mut inputs = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                inputs.push(if let Some(t) = &spec.selector_path {
-                    let env = self.penv(&eff, scope, st, Some((i, item)));
-                    t.eval(&env)?
-                } else if let Some(t) = &spec.selector_jsonata {
+                .iter()
+                .enumerate()
+                .map(|(i, item)| t.eval(&self.penv(&eff, scope, st, Some((i, item)))))
+                .collect::<Result<_, _>>()?
+        } else if let Some(t) = &spec.selector_jsonata {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
                     let states = self.states_value(raw, st, Some((i, item)), None, None);
                     jsonata::eval_template(
                         t,
@@ -108,12 +110,11 @@ impl Run<'_> {
                             scope,
                         },
                         "ItemSelector",
-                    )?
-                } else {
-                    unreachable!("an ItemSelector is set")
-                });
-            }
-            inputs
+                    )
+                })
+                .collect::<Result<_, _>>()?
+        } else {
+            items
         };
         let n = inputs.len();
         if probe.is_some() {
