@@ -394,6 +394,12 @@ impl LiveHistory {
         self.lock().clone()
     }
 
+    /// Takes the events out (in id order), leaving the history empty: how the owner of the
+    /// handle keeps an execution's events once it has ended, without copying them.
+    pub fn take(&self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut *self.lock())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<HistoryEvent>> {
         // A panic while holding the lock cannot leave a half-pushed event: keep the events.
         self.events.lock().unwrap_or_else(|e| e.into_inner())
@@ -406,6 +412,8 @@ pub(crate) struct Recorder {
     enabled: bool,
     counter: AtomicU64,
     events: LiveHistory,
+    /// Whether `events` is the caller's live history (which then keeps the events).
+    live: bool,
     /// The number of events the execution may have (`None`: unlimited, as for Express).
     limit: Option<u64>,
     /// Set when an event past the limit was refused: the execution must fail.
@@ -424,6 +432,7 @@ impl Recorder {
         Recorder {
             enabled,
             counter: AtomicU64::new(events_before),
+            live: live.is_some(),
             events: live.unwrap_or_default(),
             limit,
             full: AtomicBool::new(false),
@@ -547,12 +556,13 @@ impl Recorder {
         self.events.push(&mut events, event);
     }
 
-    /// The events kept (a copy when a live handle shares them, so that it keeps showing them).
+    /// The events kept, unless they are in the caller's live history: that one keeps showing
+    /// them, and its owner takes them from it ([`LiveHistory::take`]) instead of a copy.
     pub fn take(&self) -> Vec<HistoryEvent> {
-        if Arc::strong_count(&self.events.events) > 1 {
-            self.events.snapshot()
+        if self.live {
+            Vec::new()
         } else {
-            std::mem::take(&mut *self.events.lock())
+            self.events.take()
         }
     }
 }

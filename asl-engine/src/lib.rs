@@ -94,7 +94,8 @@ pub struct ExecOptions {
     /// runaway loop ends); `None` for no limit (Express workflows).
     pub history_limit: Option<u64>,
     /// Where the engine appends the history as it happens (with `history` on), for reading the
-    /// events of an execution still running.
+    /// events of an execution still running. The events stay there once the execution has ended
+    /// (take them with [`LiveHistory::take`]): the result's `history` is then empty.
     pub live_history: Option<history::LiveHistory>,
     /// The longest the execution may run, in seconds, whatever the machine's `TimeoutSeconds`
     /// (`None`: only that). An Express workflow runs at most 5 minutes (300) and then fails with
@@ -225,7 +226,8 @@ pub struct ExecutionResult {
     pub execution_arn: String,
     /// How the execution ended, with its output or error.
     pub status: ExecutionStatus,
-    /// Empty when `ExecOptions::history` is false.
+    /// Empty when `ExecOptions::history` is false, and when the events went to
+    /// `ExecOptions::live_history` (which keeps them).
     pub history: Vec<HistoryEvent>,
 }
 

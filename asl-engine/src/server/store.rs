@@ -600,6 +600,13 @@ impl Service {
             // Stopped meanwhile: StopExecution already closed it.
             return;
         }
+        // The run's events are in the live history the execution was started with.
+        let mut history = match exec.live.take() {
+            Some(live) => live.take(),
+            None => result.history,
+        };
+        // Kept as long as the store keeps the execution: without the room left for more events.
+        history.shrink_to_fit();
         exec.status = result.status.name();
         match result.status {
             ExecutionStatus::Succeeded { output } => exec.output = Some(output.to_string()),
@@ -611,8 +618,7 @@ impl Service {
             ExecutionStatus::Aborted => {}
         }
         exec.stop = Some(
-            result
-                .history
+            history
                 .last()
                 .map(|e| e.timestamp.to_datetime())
                 .unwrap_or_else(Utc::now),
@@ -620,16 +626,15 @@ impl Service {
         if exec.base > 0 {
             // A redriven or resumed run continues the history: its events follow the earlier ones.
             exec.loaded_history.truncate(exec.base);
-            for event in result.history {
+            for event in history {
                 if let Ok(value) = serde_json::to_value(event) {
                     exec.loaded_history.push(value);
                 }
             }
             exec.base = 0;
         } else {
-            exec.history = result.history;
+            exec.history = history;
         }
-        exec.live = None;
         exec.task = None;
         exec.definition = None;
         let exec = &state.executions[arn];
@@ -976,7 +981,7 @@ impl Execution {
         }
         let details = Value::Object(details);
         // The events the run recorded before it was stopped are kept, the abort after them.
-        let ran = self.live.take().map(|l| l.snapshot()).unwrap_or_default();
+        let ran = self.live.take().map(|l| l.take()).unwrap_or_default();
         if self.base > 0 {
             // A redriven or resumed run keeps the events before it: its own and the abort follow.
             self.loaded_history.truncate(self.base);
