@@ -154,40 +154,41 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     let mut per_state_rows = None;
-    let result = rt.block_on(async {
-        let endpoint = start_endpoint(true).await?;
-        let client = sfn_client(&endpoint);
-        let row = endpoint_sync(&client, args.clients, args.quick).await?;
-        checks.push((
-            format!(
-                "executions through the endpoint: {:.0}/s >= {TARGET_ENDPOINT_EPS:.0}/s",
-                row.eps()
-            ),
-            row.eps() >= TARGET_ENDPOINT_EPS,
-        ));
-        rows.push(row);
-        let p = per_state(args.quick).await?;
-        eprintln!(
+    let result =
+        rt.block_on(async {
+            let endpoint = start_endpoint(true).await?;
+            let client = sfn_client(&endpoint);
+            let row = endpoint_sync(&client, args.clients, args.quick).await?;
+            checks.push((
+                format!(
+                    "executions through the endpoint: {:.0}/s >= {TARGET_ENDPOINT_EPS:.0}/s",
+                    row.eps()
+                ),
+                row.eps() >= TARGET_ENDPOINT_EPS,
+            ));
+            rows.push(row);
+            let p = per_state(args.quick).await?;
+            eprintln!(
             "per state, {PER_STATE_CHAIN}-state Pass chain (medians of {} rounds): interpreter \
              {:.2} us, interpreter with history and the real clock {:.2} us, endpoint \
              (server-recorded) {:.2} us; endpoint / interpreter {:.2}x (rounds {:.2}x-{:.2}x)",
             p.rounds, p.interpreter_us, p.history_us, p.endpoint_us, p.ratio, p.ratio_min,
             p.ratio_max
         );
-        checks.push((
-            format!(
-                "endpoint per state: {:.2}x the interpreter's (median of {} rounds) <= \
+            checks.push((
+                format!(
+                    "endpoint per state: {:.2}x the interpreter's (median of {} rounds) <= \
                  {TARGET_ENDPOINT_PER_STATE_RATIO:.0}x",
-                p.ratio, p.rounds
-            ),
-            p.ratio <= TARGET_ENDPOINT_PER_STATE_RATIO,
-        ));
-        per_state_rows = Some(p);
-        if let Some(moto) = &args.moto {
-            compare_with_moto(moto, &client, args.quick, &mut rows, &mut checks).await?;
-        }
-        Ok::<(), String>(())
-    });
+                    p.ratio, p.rounds
+                ),
+                p.ratio <= TARGET_ENDPOINT_PER_STATE_RATIO,
+            ));
+            per_state_rows = Some(p);
+            if let Some(moto) = &args.moto {
+                compare_with_moto(moto, &client, args.quick, &mut rows, &mut checks).await?;
+            }
+            Ok::<(), String>(())
+        });
     if let Err(e) = result {
         eprintln!("bench: {e}");
         return ExitCode::FAILURE;
@@ -401,8 +402,8 @@ async fn per_state(quick: bool) -> Result<PerState, String> {
         // millisecond steps of the recorded dates out.
         durations.sort_by(f64::total_cmp);
         let middle = &durations[durations.len() / 4..durations.len() - durations.len() / 4];
-        let endpoint_us = middle.iter().sum::<f64>() / middle.len() as f64 * 1e6
-            / PER_STATE_CHAIN as f64;
+        let endpoint_us =
+            middle.iter().sum::<f64>() / middle.len() as f64 * 1e6 / PER_STATE_CHAIN as f64;
         interpreter.push(interpreter_us);
         endpoint.push(endpoint_us);
         ratios.push(endpoint_us / interpreter_us);
