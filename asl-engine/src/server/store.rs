@@ -601,12 +601,18 @@ impl Service {
             return;
         }
         // The run's events are in the live history the execution was started with.
-        let mut history = match exec.live.take() {
-            Some(live) => live.take(),
+        let history = match exec.live.take() {
+            // Moved (not cloned) into a vector of their number: the one the run grew is freed,
+            // and the next run grows its own in that memory (already mapped) instead of in fresh
+            // pages, which cost a page fault each on the state transitions' path.
+            Some(live) => {
+                let grown = live.take();
+                let mut exact = Vec::with_capacity(grown.len());
+                exact.extend(grown);
+                exact
+            }
             None => result.history,
         };
-        // Kept as long as the store keeps the execution: without the room left for more events.
-        history.shrink_to_fit();
         exec.status = result.status.name();
         match result.status {
             ExecutionStatus::Succeeded { output } => exec.output = Some(output.to_string()),
