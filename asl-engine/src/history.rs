@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -135,7 +135,8 @@ event_types!(
 /// details keep the parts the state already has (its name, and its input or output as JSON text
 /// shared by the state's exited event and the next state's entered event) and are written out
 /// only when the event is read; other details are kept as the JSON text of their object.
-/// [`HistoryEvent::details`] builds the object on first use.
+/// [`HistoryEvent::details`] builds the object when asked. An event is 80 bytes: an execution's
+/// history is kept as long as the execution, so its size is memory filled on every transition.
 #[derive(Debug, Clone)]
 pub struct HistoryEvent {
     /// `id`: the event's number in the execution, counting from 1.
@@ -147,9 +148,6 @@ pub struct HistoryEvent {
     /// `type`: what happened.
     pub event_type: EventType,
     details: Option<EventDetails>,
-    /// The details as a JSON object, built on first use (boxed: most events are never read one
-    /// by one, and a smaller event is less memory to fill on the hot path).
-    parsed: OnceLock<Box<Value>>,
 }
 
 /// An event's `<type>EventDetails` member.
@@ -176,8 +174,10 @@ pub(crate) struct StateDetails {
     pub name: Arc<str>,
     /// The state's input or output as JSON text.
     pub payload: Arc<str>,
-    /// The variables an exiting state assigned, in assignment order (`None`: none).
-    pub assigned: Option<Box<[(String, Value)]>>,
+    /// The variables an exiting state assigned, in assignment order (`None`: none; boxed, so
+    /// that the many states that assign none carry one word for it: a boxed slice would be two).
+    #[allow(clippy::box_collection)]
+    pub assigned: Option<Box<Vec<(String, Value)>>>,
 }
 
 impl StateDetails {
@@ -241,36 +241,28 @@ impl HistoryEvent {
         event_type: EventType,
         details: Option<(impl Into<Cow<'static, str>>, Value)>,
     ) -> Self {
-        let mut event = HistoryEvent {
+        HistoryEvent {
             id,
             previous_event_id,
             timestamp,
             event_type,
-            details: None,
-            parsed: OnceLock::new(),
-        };
-        if let Some((key, value)) = details {
-            event.details = Some(EventDetails::Json {
+            details: details.map(|(key, value)| EventDetails::Json {
                 key: key.into(),
                 json: value.to_string().into_boxed_str(),
-            });
-            event.parsed = OnceLock::from(Box::new(value));
+            }),
         }
-        event
     }
 
-    /// The `*EventDetails` object, if the event has one.
-    pub fn details(&self) -> Option<&Value> {
-        let d = self.details.as_ref()?;
-        Some(self.parsed.get_or_init(|| {
-            Box::new(match d {
-                EventDetails::Json { json, .. } => {
-                    serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
-                }
-                // The same object the history's serialization writes.
-                EventDetails::State(state) => serde_json::to_value(state).unwrap_or(Value::Null),
-            })
-        }))
+    /// The `*EventDetails` object, if the event has one (built from what the event keeps on
+    /// every call: read the events you need once).
+    pub fn details(&self) -> Option<Value> {
+        Some(match self.details.as_ref()? {
+            EventDetails::Json { json, .. } => {
+                serde_json::from_str(json).unwrap_or_else(|_| Value::String(json.to_string()))
+            }
+            // The same object the history's serialization writes.
+            EventDetails::State(state) => serde_json::to_value(state).unwrap_or(Value::Null),
+        })
     }
 
     /// The name of the `*EventDetails` member (e.g. `stateEnteredEventDetails`), if any.
@@ -517,7 +509,6 @@ impl Recorder {
             timestamp,
             event_type,
             details,
-            parsed: OnceLock::new(),
         };
         self.events.push(&mut events, event);
         *prev = id;
@@ -605,7 +596,7 @@ mod tests {
                 entered: false,
                 name: name.into(),
                 payload: output.into(),
-                assigned: Some(assigned.into_boxed_slice()),
+                assigned: Some(Box::new(assigned)),
             },
         );
         let expected = json!({
@@ -615,7 +606,7 @@ mod tests {
             "assignedVariables": {"total": "3", "who": "{\"n\":\"é\\\"\"}"},
             "assignedVariablesDetails": {"truncated": false},
         });
-        assert_eq!(event.details().unwrap(), &expected);
+        assert_eq!(event.details().unwrap(), expected);
         assert_eq!(event.details_key(), Some("stateExitedEventDetails"));
         let wire = serde_json::to_string(&event).unwrap();
         assert_eq!(
@@ -639,6 +630,13 @@ mod tests {
         .map(|m| wire.find(m).unwrap())
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{wire}");
+    }
+
+    /// Every event of every execution is kept as long as the execution: its size is memory filled
+    /// on each state transition.
+    #[test]
+    fn a_history_event_is_80_bytes() {
+        assert_eq!(std::mem::size_of::<HistoryEvent>(), 80);
     }
 
     #[test]

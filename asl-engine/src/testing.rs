@@ -237,12 +237,12 @@ impl Outcome {
 
     /// The names of the states entered, in order (a state retried or entered again in a loop is
     /// listed each time it is entered; states inside Parallel branches and Map iterations too).
-    pub fn states(&self) -> Vec<&str> {
+    pub fn states(&self) -> Vec<String> {
         self.result
             .history
             .iter()
             .filter(|e| e.event_type.as_str().ends_with("StateEntered"))
-            .filter_map(|e| e.details()?.get("name")?.as_str())
+            .filter_map(|e| Some(e.details()?.get("name")?.as_str()?.to_string()))
             .collect()
     }
 

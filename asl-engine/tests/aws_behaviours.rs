@@ -109,7 +109,7 @@ async fn pass_state_assign_sees_the_variables_as_they_were_on_entering_workflow_
     )
     .await;
     // State1's OutputPath read the answer it had on entering (42), and its Assign saw it too.
-    let exited: Vec<&Value> = r
+    let exited: Vec<Value> = r
         .history
         .iter()
         .filter(|e| e.event_type == EventType::PassStateExited)
@@ -213,8 +213,11 @@ async fn jsonata_output_literals_mix_expressions_and_constants_transforming_data
         .iter()
         .find(|e| e.event_type == EventType::PassStateExited)
         .and_then(|e| e.details())
-        .and_then(|d| d["output"].as_str())
-        .map(|t| serde_json::from_str::<Value>(t).unwrap())
+        .and_then(|d| {
+            d["output"]
+                .as_str()
+                .map(|t| serde_json::from_str::<Value>(t).unwrap())
+        })
         .unwrap();
     let mut expected = literals.clone();
     expected["expr"] = json!(42);

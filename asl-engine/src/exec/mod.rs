@@ -443,7 +443,7 @@ impl<'a> Run<'a> {
                             entered: false,
                             name: node.name.clone(),
                             payload,
-                            assigned: (!assigned.is_empty()).then(|| assigned.into_boxed_slice()),
+                            assigned: (!assigned.is_empty()).then(|| Box::new(assigned)),
                         }
                     });
                     exited_at = Some(at);
