@@ -5,6 +5,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The engine allocates and frees small JSON values on every state transition, and its endpoint
+/// keeps every execution's history: with mimalloc instead of the system allocator (glibc) a state
+/// costs about half as much through `workflow serve`, and an execution that starts after the
+/// endpoint was idle runs as fast as one that follows another (docs/engine.md, "Speed").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     workflow::cli::run(workflow::cli::Cli::parse())
 }

@@ -9,6 +9,11 @@ use asl_engine::{Engine, ExecOptions, TaskError, TaskRegistry};
 use serde_json::{json, Map, Value};
 use workflow_dsl::model::StateMachine;
 
+/// The allocator `workflow` (the engine's host: `serve`, `run`) runs with, so that the figures
+/// measured are the ones users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A chain of `n` states alternating a Pass with `Parameters` and intrinsic functions
 /// (`States.MathAdd`, `States.Format`, `States.ArrayLength`, `States.StringToJson`/`JsonToString`)
 /// and a Choice with an `And` of a numeric and a `StringMatches` rule. Every execution enters

@@ -602,15 +602,8 @@ impl Service {
         }
         // The run's events are in the live history the execution was started with.
         let history = match exec.live.take() {
-            // Moved (not cloned) into a vector of their number: the one the run grew is freed,
-            // and the next run grows its own in that memory (already mapped) instead of in fresh
-            // pages, which cost a page fault each on the state transitions' path.
-            Some(live) => {
-                let grown = live.take();
-                let mut exact = Vec::with_capacity(grown.len());
-                exact.extend(grown);
-                exact
-            }
+            // Moved (not cloned) into a vector of their number; the run's chunks are freed.
+            Some(live) => live.take(),
             None => result.history,
         };
         exec.status = result.status.name();
@@ -1067,7 +1060,7 @@ impl Execution {
                     if i < base {
                         earlier[i].clone()
                     } else {
-                        to_json(&events[i - base])
+                        events.get(i - base).map(to_json).unwrap_or_default()
                     }
                 })
             }),
