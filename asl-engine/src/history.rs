@@ -335,7 +335,7 @@ pub struct LiveHistory {
     sink: Option<Arc<dyn EventSink>>,
 }
 
-/// Events in chunks of [`Events::CHUNK`]: recording one never moves the ones recorded before.
+/// Events in chunks of 256: recording one never moves the ones recorded before.
 ///
 /// A vector would double and copy itself as the history grows, and each of those moves asks the
 /// allocator for a block twice as large as the last (up to 2 MB for the 25,000 events a Standard
