@@ -8,7 +8,7 @@ use clap::Parser;
 /// The engine allocates and frees small JSON values on every state transition, and its endpoint
 /// keeps every execution's history: with mimalloc instead of the system allocator (glibc) a state
 /// costs about half as much through `workflow serve`, and an execution that starts after the
-/// endpoint was idle runs as fast as one that follows another (docs/engine.md, "Speed").
+/// endpoint was idle is slowed about 1.5x instead of 2x (docs/engine.md, "Speed").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
