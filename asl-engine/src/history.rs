@@ -353,8 +353,8 @@ pub struct LiveHistory {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Events {
+    /// Every chunk but the last is full.
     chunks: Vec<Vec<HistoryEvent>>,
-    len: usize,
 }
 
 impl Events {
@@ -363,12 +363,14 @@ impl Events {
 
     /// How many events there are.
     pub fn len(&self) -> usize {
-        self.len
+        self.chunks
+            .last()
+            .map_or(0, |last| (self.chunks.len() - 1) * Self::CHUNK + last.len())
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.chunks.is_empty()
     }
 
     /// The event at `index` (0 is the first event, id 1 for a new execution).
@@ -397,12 +399,11 @@ impl Events {
                 self.chunks.push(chunk);
             }
         }
-        self.len += 1;
     }
 
     /// The events moved into one vector of their number.
     fn into_vec(self) -> Vec<HistoryEvent> {
-        let mut all = Vec::with_capacity(self.len);
+        let mut all = Vec::with_capacity(self.len());
         for chunk in self.chunks {
             all.extend(chunk);
         }
