@@ -70,7 +70,7 @@ pub(super) fn create_machine(
     let arn = format!("{}:stateMachine:{name}", service.arn_prefix(region));
     let mut state = service.state();
     if let Some(existing) = state.machines.get(&arn) {
-        if existing.definition == definition
+        if *existing.definition == *definition
             && existing.role_arn == role_arn
             && existing.machine_type == machine_type
         {
@@ -87,7 +87,7 @@ pub(super) fn create_machine(
         Machine {
             arn: arn.clone(),
             name: name.to_string(),
-            definition: definition.to_string(),
+            definition: definition.into(),
             compiled,
             role_arn: role_arn.to_string(),
             machine_type,
@@ -131,7 +131,7 @@ pub(super) fn put_machine(
         .machines
         .get_mut(&arn)
         .ok_or_else(|| machine_not_found(&arn))?;
-    m.definition = definition.to_string();
+    m.definition = definition.into();
     m.compiled = compiled;
     m.machine_type = machine_type;
     m.role_arn = role_arn.to_string();
@@ -342,7 +342,7 @@ pub(super) fn describe_state_machine_for_execution(service: &Service, req: &Req)
         .ok_or_else(|| execution_not_found(arn))?;
     let m = state.machines.get(&e.machine_arn);
     let (definition, revision) = match (&e.ran, m) {
-        (Some((d, r)), _) => (d.to_string(), r.clone()),
+        (Some((d, r)), _) => (d.clone(), r.clone()),
         (None, Some(m)) => (m.definition.clone(), m.revision_id.clone()),
         (None, None) => return Err(machine_not_found(&e.machine_arn)),
     };
@@ -350,7 +350,7 @@ pub(super) fn describe_state_machine_for_execution(service: &Service, req: &Req)
     let mut out = json!({
         "stateMachineArn": e.machine_arn,
         "name": name,
-        "definition": definition,
+        "definition": &*definition,
         "roleArn": e.role_arn,
         "updateDate": epoch(&e.start),
         "revisionId": revision,
@@ -421,7 +421,7 @@ pub(super) fn update_state_machine(service: &Service, req: &Req) -> OpResult {
         .get_mut(arn)
         .ok_or_else(|| machine_not_found(arn))?;
     if let (Some(d), Some(c)) = (definition, compiled) {
-        m.definition = d.to_string();
+        m.definition = d.into();
         m.compiled = c;
     }
     if let Some(r) = role {
@@ -1027,8 +1027,8 @@ pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
     }
     // The definition it ran: its snapshot, else its version's or the machine's.
     let machine = state.machines.get(&e.machine_arn);
-    let definition: String = match (&e.ran, machine, &e.version_arn) {
-        (Some((d, _)), _, _) => d.to_string(),
+    let definition: Arc<str> = match (&e.ran, machine, &e.version_arn) {
+        (Some((d, _)), _, _) => d.clone(),
         (None, Some(m), Some(v)) => split_qualified(v)
             .1
             .version_number()

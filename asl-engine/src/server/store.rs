@@ -46,7 +46,8 @@ pub(crate) struct State {
 pub(crate) struct Machine {
     pub arn: String,
     pub name: String,
-    pub definition: String,
+    /// Shared with every execution that runs this revision (a definition may be up to 1 MB).
+    pub definition: Arc<str>,
     pub compiled: Arc<CompiledMachine>,
     pub role_arn: String,
     pub machine_type: MachineType,
@@ -80,7 +81,7 @@ pub(crate) struct Activity {
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-state-machine-version.html>
 pub(crate) struct Version {
     pub number: u64,
-    pub definition: String,
+    pub definition: Arc<str>,
     pub compiled: Arc<CompiledMachine>,
     pub role_arn: String,
     pub revision_id: String,
@@ -144,7 +145,7 @@ pub(crate) struct Execution {
     /// Journal sequence number (start order).
     seq: u64,
     /// The definition it runs, kept while RUNNING when journaling (to resume on it).
-    definition: Option<String>,
+    definition: Option<Arc<str>>,
     resumed: u32,
     /// How many events of `loaded_history` the run under way continues (a redrive's or a resumed
     /// run's earlier events; 0 for a first run): its own events are numbered after them.
@@ -493,7 +494,7 @@ impl Service {
             loaded_history: Vec::new(),
             role_arn: role_arn.clone(),
             trace_header,
-            ran: Some((Arc::from(definition.as_str()), revision_id.clone())),
+            ran: Some((definition.clone(), revision_id.clone())),
             version_arn,
             alias_arn,
             redrive_count: 0,
@@ -648,7 +649,7 @@ impl Machine {
         MachineRecord {
             arn: self.arn.clone(),
             name: self.name.clone(),
-            definition: self.definition.clone(),
+            definition: self.definition.to_string(),
             role_arn: self.role_arn.clone(),
             machine_type: self.machine_type.as_str().to_string(),
             created: journal::format_time(&self.created),
@@ -663,7 +664,7 @@ impl Machine {
                 .values()
                 .map(|v| journal::VersionRecord {
                     number: v.number,
-                    definition: v.definition.clone(),
+                    definition: v.definition.to_string(),
                     role_arn: v.role_arn.clone(),
                     revision_id: v.revision_id.clone(),
                     description: v.description.clone(),
@@ -699,7 +700,7 @@ impl Machine {
                 Version {
                     number: v.number,
                     compiled: compile(&v.definition, express)?,
-                    definition: v.definition,
+                    definition: v.definition.into(),
                     role_arn: v.role_arn,
                     revision_id: v.revision_id,
                     description: v.description,
@@ -727,7 +728,7 @@ impl Machine {
         Ok(Machine {
             arn: r.arn,
             name: r.name,
-            definition: r.definition,
+            definition: r.definition.into(),
             compiled,
             role_arn: r.role_arn,
             machine_type,
@@ -762,7 +763,7 @@ impl Service {
         self: &Arc<Self>,
         state: &mut State,
         arn: &str,
-        definition: &str,
+        definition: &Arc<str>,
         compiled: Arc<CompiledMachine>,
         mut redrive: crate::Redrive,
     ) -> Result<DateTime<Utc>, ApiError> {
@@ -790,7 +791,7 @@ impl Service {
         exec.error = None;
         exec.cause = None;
         // Journaled with its definition, as a started execution is (a restart resumes it).
-        exec.definition = self.journal.as_ref().map(|_| definition.to_string());
+        exec.definition = self.journal.as_ref().map(|_| definition.clone());
         redrive.redrive_count = exec.redrive_count;
         let input = redrive.input.clone();
         self.launch_with(exec, compiled, input, Launch::Redrive(redrive));
@@ -840,7 +841,7 @@ impl Execution {
             cause: self.cause.clone(),
             role_arn: self.role_arn.clone(),
             trace_header: self.trace_header.clone(),
-            definition: self.definition.clone(),
+            definition: self.definition.as_deref().map(str::to_string),
             history,
             resumed: self.resumed,
             version_arn: self.version_arn.clone(),
@@ -903,7 +904,7 @@ impl Execution {
             redrive_date: r.redrive_date.as_deref().and_then(parse_time),
             machine_name: r.machine_name,
             seq: r.seq,
-            definition: r.definition,
+            definition: r.definition.map(Arc::from),
             resumed: r.resumed,
             base: 0,
             cancel: Arc::new(AtomicBool::new(false)),
