@@ -39,7 +39,12 @@ impl Clock for RealClock {
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        EventTime::from_millis(since_epoch.as_millis().min(i64::MAX as u128) as i64)
+        // Seconds and milliseconds apart: `as_millis` divides a u128, on every transition.
+        let secs = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX / 1000);
+        EventTime::from_millis(
+            secs.saturating_mul(1000)
+                .saturating_add(i64::from(since_epoch.subsec_millis())),
+        )
     }
 }
 

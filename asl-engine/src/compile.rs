@@ -55,7 +55,7 @@ pub(crate) struct Graph {
 pub(crate) enum OptPath {
     Default,
     Null,
-    Path(Path),
+    Path(Box<Path>),
 }
 
 #[derive(Debug)]
@@ -68,7 +68,7 @@ pub(crate) enum Assign {
 #[derive(Debug, Clone)]
 pub(crate) enum NumSpec {
     Lit(f64),
-    Path(Path),
+    Path(Box<Path>),
     Expr(Value),
 }
 
@@ -86,9 +86,9 @@ pub(crate) struct Io {
     pub jsonata: bool,
     pub input_path: OptPath,
     pub output_path: OptPath,
-    pub parameters: Option<Template>,
+    pub parameters: Option<Box<Template>>,
     pub arguments: Option<Value>,
-    pub result_selector: Option<Template>,
+    pub result_selector: Option<Box<Template>>,
     pub result_path: OptPath,
     pub output: Option<Value>,
     pub assign: Option<Assign>,
@@ -227,11 +227,11 @@ pub(crate) enum Kind {
         rules: Vec<Rule>,
         default: Option<usize>,
     },
-    Wait(WaitSpec),
+    Wait(Box<WaitSpec>),
     Succeed,
     Fail {
-        error: StrSpec,
-        cause: StrSpec,
+        error: Box<StrSpec>,
+        cause: Box<StrSpec>,
     },
     Parallel {
         branches: Vec<Graph>,
@@ -283,7 +283,7 @@ fn opt_path(p: &Option<Option<String>>, field: &str, state: &str) -> CResult<Opt
             if path.is_root() {
                 OptPath::Default
             } else {
-                OptPath::Path(path)
+                OptPath::Path(Box::new(path))
             }
         }
     })
@@ -311,9 +311,9 @@ fn num_spec(
     state: &str,
 ) -> CResult<Option<NumSpec>> {
     if let Some(p) = path {
-        return Ok(Some(NumSpec::Path(
+        return Ok(Some(NumSpec::Path(Box::new(
             Path::parse(p).map_err(|e| format!("state '{state}', {field}Path: {e}"))?,
-        )));
+        ))));
     }
     Ok(match lit {
         None => None,
@@ -499,7 +499,7 @@ fn compile_state(
             io.input_path = opt_path(&s.input_path, "InputPath", name)?;
             io.output_path = opt_path(&s.output_path, "OutputPath", name)?;
             io.result_path = opt_path(&s.result_path, "ResultPath", name)?;
-            io.parameters = template(&s.parameters, "Parameters", name)?;
+            io.parameters = template(&s.parameters, "Parameters", name)?.map(Box::new);
             io.output = s.output.clone();
             io.assign = assign(&s.assign, jsonata, name)?;
             (
@@ -519,10 +519,11 @@ fn compile_state(
             io.parameters = if jsonata {
                 None
             } else {
-                template(&s.parameters, "Parameters", name)?
+                template(&s.parameters, "Parameters", name)?.map(Box::new)
             };
             io.arguments = s.arguments.clone();
-            io.result_selector = template(&s.result_selector, "ResultSelector", name)?;
+            io.result_selector =
+                template(&s.result_selector, "ResultSelector", name)?.map(Box::new);
             io.output = s.output.clone();
             io.assign = assign(&s.assign, jsonata, name)?;
             (
@@ -592,7 +593,7 @@ fn compile_state(
                 )
             };
             (
-                Kind::Wait(spec),
+                Kind::Wait(Box::new(spec)),
                 EventType::WaitStateEntered,
                 Some(EventType::WaitStateExited),
                 Vec::new(),
@@ -613,8 +614,8 @@ fn compile_state(
         }
         State::Fail(s) => (
             Kind::Fail {
-                error: str_spec(&s.error, &s.error_path, jsonata, "Error", name)?,
-                cause: str_spec(&s.cause, &s.cause_path, jsonata, "Cause", name)?,
+                error: Box::new(str_spec(&s.error, &s.error_path, jsonata, "Error", name)?),
+                cause: Box::new(str_spec(&s.cause, &s.cause_path, jsonata, "Cause", name)?),
             },
             EventType::FailStateEntered,
             None,
@@ -628,10 +629,11 @@ fn compile_state(
             io.parameters = if jsonata {
                 None
             } else {
-                template(&s.parameters, "Parameters", name)?
+                template(&s.parameters, "Parameters", name)?.map(Box::new)
             };
             io.arguments = s.arguments.clone();
-            io.result_selector = template(&s.result_selector, "ResultSelector", name)?;
+            io.result_selector =
+                template(&s.result_selector, "ResultSelector", name)?.map(Box::new);
             io.output = s.output.clone();
             io.assign = assign(&s.assign, jsonata, name)?;
             let branches = s
@@ -651,7 +653,8 @@ fn compile_state(
             io.input_path = opt_path(&s.input_path, "InputPath", name)?;
             io.output_path = opt_path(&s.output_path, "OutputPath", name)?;
             io.result_path = opt_path(&s.result_path, "ResultPath", name)?;
-            io.result_selector = template(&s.result_selector, "ResultSelector", name)?;
+            io.result_selector =
+                template(&s.result_selector, "ResultSelector", name)?.map(Box::new);
             io.output = s.output.clone();
             io.assign = assign(&s.assign, jsonata, name)?;
             let proc = s
@@ -786,9 +789,9 @@ fn distributed_spec(
                     let p = p.as_str().ok_or_else(|| {
                         format!("state '{name}', ReaderConfig.MaxItemsPath must be a string")
                     })?;
-                    max_items = Some(NumSpec::Path(Path::parse(p).map_err(|e| {
+                    max_items = Some(NumSpec::Path(Box::new(Path::parse(p).map_err(|e| {
                         format!("state '{name}', ReaderConfig.MaxItemsPath: {e}")
-                    })?));
+                    })?)));
                 }
                 match c.remove("MaxItems") {
                     None => {}

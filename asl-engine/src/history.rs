@@ -634,6 +634,35 @@ impl Recorder {
     }
 }
 
+/// `value` as the JSON text a state's entered or exited event keeps (and shares with the next
+/// state's entered event): written into a buffer each thread keeps for it, then copied once into
+/// the shared text, instead of into a growing `String` that is copied and freed.
+pub(crate) fn payload_text(value: &Value) -> Arc<str> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let Ok(mut buffer) = buffer.try_borrow_mut() else {
+            // Not reentrant (serializing a `Value` runs no code of the engine); kept total anyway.
+            return Arc::from(crate::error::to_json(value));
+        };
+        buffer.clear();
+        if serde_json::to_writer(&mut *buffer, value).is_err() {
+            return Arc::from("");
+        }
+        // serde_json writes UTF-8 only.
+        let text = match std::str::from_utf8(&buffer) {
+            Ok(text) => Arc::from(text),
+            Err(_) => Arc::from(crate::error::to_json(value)),
+        };
+        // A thread keeps no more than 64 KiB for it after a large payload.
+        if buffer.capacity() > 1 << 16 {
+            *buffer = Vec::new();
+        }
+        text
+    })
+}
+
 /// `{"truncated": false}` as AWS attaches to payloads.
 pub(crate) fn not_truncated() -> Value {
     serde_json::json!({"truncated": false})
@@ -750,6 +779,21 @@ mod tests {
                 "type": "PassStateExited"
             })
         );
+    }
+
+    /// The shared payload text is the value's JSON text, for small values, for one larger than
+    /// the buffer a thread keeps, and for the small ones after it.
+    #[test]
+    fn payload_text_is_the_json_text_of_the_value() {
+        let large = json!({"items": vec!["x".repeat(1024); 100], "n": 1});
+        for value in [
+            json!(null),
+            json!({"a": [1, "\u{e9}\n"], "b": {}}),
+            large,
+            json!("after"),
+        ] {
+            assert_eq!(&*payload_text(&value), crate::error::to_json(&value));
+        }
     }
 
     /// A live history longer than a chunk reads, iterates and is taken in id order, the last

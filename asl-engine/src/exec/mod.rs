@@ -31,7 +31,7 @@ use crate::compile::{
     NumSpec, Operand, OptPath, StrSpec, WaitSpec,
 };
 use crate::error::{names, to_json, Failure, Thrown};
-use crate::history::{not_truncated, EventType as E, Recorder, StateDetails};
+use crate::history::{not_truncated, payload_text, EventType as E, Recorder, StateDetails};
 use crate::jsonata::{self, JEnv};
 use crate::jsonpath::{Path, Root};
 use crate::mock::MockCase;
@@ -409,7 +409,7 @@ impl<'a> Run<'a> {
                         .emit_state(at, prev, node.entered, || StateDetails {
                             entered: true,
                             name: node.name.clone(),
-                            payload: input_text.take().unwrap_or_else(|| to_json(&input).into()),
+                            payload: input_text.take().unwrap_or_else(|| payload_text(&input)),
                             assigned: None,
                         }),
                 };
@@ -425,7 +425,7 @@ impl<'a> Run<'a> {
                 // The state's output is within the payload quota (States.DataLimitExceeded, not
                 // matched by States.ALL): checked where a state can make its output larger than
                 // its input.
-                let out_text: Option<Arc<str>> = self.rec.enabled().then(|| to_json(&out).into());
+                let out_text: Option<Arc<str>> = self.rec.enabled().then(|| payload_text(&out));
                 let too_large = match &out_text {
                     Some(t) => t.len() > MAX_PAYLOAD_BYTES,
                     None => may_grow(node) && payload_too_large(&out),
@@ -437,7 +437,7 @@ impl<'a> Run<'a> {
                     let at = self.clock.event_time();
                     let assigned = std::mem::take(&mut st.assigned);
                     self.rec.emit_state(at, prev, exited, || {
-                        let payload = out_text.unwrap_or_else(|| to_json(&out).into());
+                        let payload = out_text.unwrap_or_else(|| payload_text(&out));
                         input_text = Some(payload.clone());
                         StateDetails {
                             entered: false,
