@@ -474,6 +474,20 @@ impl LiveHistory {
     }
 }
 
+/// A state's exit and the next state's entry ([`Recorder::emit_transition`]).
+pub(crate) struct Transition<'a> {
+    /// When the state exited (and the next one was entered).
+    pub at: EventTime,
+    /// The exited event's type and the state's name.
+    pub exited: EventType,
+    pub from: &'a Arc<str>,
+    /// The variables the state assigned, in assignment order.
+    pub assigned: Vec<(String, Value)>,
+    /// The entered event's type and the next state's name.
+    pub entered: EventType,
+    pub to: &'a Arc<str>,
+}
+
 /// Numbers events (always: AWS error messages cite event ids), keeps them when history is on, and
 /// enforces the history limit.
 pub(crate) struct Recorder {
@@ -554,6 +568,75 @@ impl Recorder {
         })
     }
 
+    /// Records the exited event of a state and the entered event of the one it goes to, both
+    /// `at` and sharing the payload `payload` makes (the state's output, the next one's input),
+    /// under one lock: what [`Recorder::emit_state`] twice records, with `proceed` (the
+    /// execution's limits, checked before a state is entered) called in between.
+    ///
+    /// Returns the entered event's id (as [`Recorder::emit_state`] would), `None` when the exited
+    /// event was refused at the history limit (nothing more is recorded), or `proceed`'s error.
+    pub fn emit_transition<E>(
+        &self,
+        transition: Transition<'_>,
+        prev: &mut u64,
+        proceed: impl FnOnce() -> Result<(), E>,
+        payload: impl FnOnce() -> Arc<str>,
+    ) -> Result<Option<u64>, E> {
+        let Transition {
+            at,
+            exited,
+            from,
+            assigned,
+            entered,
+            to,
+        } = transition;
+        if self.full() {
+            return Ok(None);
+        }
+        if !self.enabled {
+            if self.number(prev, exited).is_none() {
+                return Ok(None);
+            }
+            proceed()?;
+            return Ok(Some(self.number(prev, entered).unwrap_or(*prev)));
+        }
+        let payload = payload();
+        let mut events = self.events.lock();
+        let details = StateDetails {
+            entered: false,
+            name: from.clone(),
+            payload: payload.clone(),
+            assigned: (!assigned.is_empty()).then(|| Box::new(assigned)),
+        };
+        if self
+            .push_numbered(
+                &mut events,
+                prev,
+                exited,
+                at,
+                Some(EventDetails::State(details)),
+            )
+            .is_none()
+        {
+            return Ok(None);
+        }
+        proceed()?;
+        let details = StateDetails {
+            entered: true,
+            name: to.clone(),
+            payload,
+            assigned: None,
+        };
+        let id = self.push_numbered(
+            &mut events,
+            prev,
+            entered,
+            at,
+            Some(EventDetails::State(details)),
+        );
+        Ok(Some(id.unwrap_or(*prev)))
+    }
+
     fn record(
         &self,
         prev: &mut u64,
@@ -564,20 +647,38 @@ impl Recorder {
             return *prev;
         }
         if !self.enabled {
-            let id = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-            if self.refused(id, event_type) {
-                return *prev;
-            }
-            *prev = id;
-            return id;
+            return self.number(prev, event_type).unwrap_or(*prev);
         }
         let (timestamp, details) = event();
-        // Numbered under the lock, so the kept events are in id order even when Map iterations
-        // and Parallel branches record concurrently.
         let mut events = self.events.lock();
+        self.push_numbered(&mut events, prev, event_type, timestamp, details)
+            .unwrap_or(*prev)
+    }
+
+    /// Numbers an event that is not kept (history off) after `prev`; `None` past the limit.
+    fn number(&self, prev: &mut u64, event_type: EventType) -> Option<u64> {
         let id = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
         if self.refused(id, event_type) {
-            return *prev;
+            return None;
+        }
+        *prev = id;
+        Some(id)
+    }
+
+    /// Numbers and keeps an event after `prev`, under the lock `events` was taken with (so that
+    /// the kept events are in id order even when Map iterations and Parallel branches record
+    /// concurrently); `None` past the limit.
+    fn push_numbered(
+        &self,
+        events: &mut Events,
+        prev: &mut u64,
+        event_type: EventType,
+        timestamp: EventTime,
+        details: Option<EventDetails>,
+    ) -> Option<u64> {
+        let id = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.refused(id, event_type) {
+            return None;
         }
         let event = HistoryEvent {
             id,
@@ -586,9 +687,9 @@ impl Recorder {
             event_type,
             details,
         };
-        self.events.push(&mut events, event);
+        self.events.push(events, event);
         *prev = id;
-        id
+        Some(id)
     }
 
     /// Whether event `id` is past the limit: the last event allowed may only be

@@ -31,7 +31,9 @@ use crate::compile::{
     NumSpec, Operand, OptPath, StrSpec, WaitSpec,
 };
 use crate::error::{names, to_json, Failure, Thrown};
-use crate::history::{not_truncated, payload_text, EventType as E, Recorder, StateDetails};
+use crate::history::{
+    not_truncated, payload_text, EventType as E, Recorder, StateDetails, Transition,
+};
 use crate::jsonata::{self, JEnv};
 use crate::jsonpath::{Path, Root};
 use crate::mock::MockCase;
@@ -393,13 +395,17 @@ impl<'a> Run<'a> {
             let mut idx = start;
             let mut input = input;
             let mut entered = entered;
-            // The previous state's output as JSON text, when its exited event wrote it, and the
-            // time it exited: the next state's entered event shares both (the output is
-            // serialized once, and the clock read once per transition).
-            let mut input_text: Option<Arc<str>> = None;
+            // The time the previous state exited: the next state was entered then (the clock is
+            // read once per transition; the exited and entered events share the output's text,
+            // serialized once, and are recorded together: `Recorder::emit_transition`).
             let mut exited_at: Option<EventTime> = None;
+            // Whether the limits were checked when the previous state's exit recorded this
+            // state's entered event (`entered`).
+            let mut checked = false;
             loop {
-                self.check_limits()?;
+                if !std::mem::take(&mut checked) {
+                    self.check_limits()?;
+                }
                 let node = &graph.nodes[idx];
                 let at = exited_at.take().unwrap_or_else(|| self.clock.event_time());
                 let entered_id = match entered.take() {
@@ -409,7 +415,7 @@ impl<'a> Run<'a> {
                         .emit_state(at, prev, node.entered, || StateDetails {
                             entered: true,
                             name: node.name.clone(),
-                            payload: input_text.take().unwrap_or_else(|| payload_text(&input)),
+                            payload: payload_text(&input),
                             assigned: None,
                         }),
                 };
@@ -436,16 +442,36 @@ impl<'a> Run<'a> {
                 if let Some(exited) = node.exited {
                     let at = self.clock.event_time();
                     let assigned = std::mem::take(&mut st.assigned);
-                    self.rec.emit_state(at, prev, exited, || {
-                        let payload = out_text.unwrap_or_else(|| payload_text(&out));
-                        input_text = Some(payload.clone());
-                        StateDetails {
-                            entered: false,
-                            name: node.name.clone(),
-                            payload,
-                            assigned: (!assigned.is_empty()).then(|| Box::new(assigned)),
+                    match next {
+                        // The exited and the next entered event under one lock, the limits
+                        // checked in between as at the top of the loop.
+                        Some(n) => {
+                            let to = &graph.nodes[n];
+                            let transition = Transition {
+                                at,
+                                exited,
+                                from: &node.name,
+                                assigned,
+                                entered: to.entered,
+                                to: &to.name,
+                            };
+                            entered = self.rec.emit_transition(
+                                transition,
+                                prev,
+                                || self.check_limits(),
+                                || out_text.unwrap_or_else(|| payload_text(&out)),
+                            )?;
+                            checked = entered.is_some();
                         }
-                    });
+                        None => {
+                            self.rec.emit_state(at, prev, exited, || StateDetails {
+                                entered: false,
+                                name: node.name.clone(),
+                                payload: out_text.unwrap_or_else(|| payload_text(&out)),
+                                assigned: (!assigned.is_empty()).then(|| Box::new(assigned)),
+                            });
+                        }
+                    }
                     exited_at = Some(at);
                 }
                 match next {
