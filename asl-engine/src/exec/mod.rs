@@ -444,9 +444,9 @@ impl<'a> Run<'a> {
                     let assigned = std::mem::take(&mut st.assigned);
                     match next {
                         // The exited and the next entered event under one lock, the limits
-                        // checked in between as at the top of the loop (with history off the
-                        // events are only numbered: no lock to share).
-                        Some(n) if self.rec.enabled() => {
+                        // checked in between as at the top of the loop (with history off
+                        // `emit_transition` only numbers them).
+                        Some(n) => {
                             let to = &graph.nodes[n];
                             let transition = Transition {
                                 at,
@@ -464,7 +464,7 @@ impl<'a> Run<'a> {
                             )?;
                             checked = entered.is_some();
                         }
-                        _ => {
+                        None => {
                             self.rec.emit_state(at, prev, exited, || StateDetails {
                                 entered: false,
                                 name: node.name.clone(),
