@@ -5,7 +5,7 @@
 //! loopback port (for the side-by-side comparison with moto's Step Functions interpreter), runs the
 //! example, which prints the figures table: in-process transitions/s, endpoint executions/s
 //! (StartSyncExecution over loopback), and transitions/s of the same definitions on moto and on
-//! this engine. See `engine/examples/bench.rs` for what each figure measures.
+//! this engine. See `asl-engine/examples/bench.rs` for what each figure measures.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
