@@ -11,7 +11,7 @@
 //! - request-response and `.waitForTaskToken`: `{ExecutionArn, StartDate, SdkHttpMetadata,
 //!   SdkResponseMetadata}` (the callback pattern then waits for the token, as for any integration);
 //! - `.sync`: the child's DescribeExecution in PascalCase, dates in epoch milliseconds, `Input` and
-//!   `Output` as JSON text; `.sync:2`: the same with `Output` as JSON;
+//!   `Output` as JSON text; `.sync:2`: the same with `Input` and `Output` as JSON;
 //! - a child that ends FAILED, TIMED_OUT or ABORTED fails a `.sync`/`.sync:2` Task with
 //!   `States.TaskFailed`, the cause being that same description as JSON text;
 //! - a refused StartExecution fails the Task with `StepFunctions.<Code>Exception`
@@ -209,7 +209,7 @@ fn millis(v: Option<&Value>) -> Value {
 }
 
 /// A DescribeExecution response (camelCase, epoch seconds) as the `.sync` result: PascalCase,
-/// dates in epoch milliseconds; with `output_json` (`.sync:2`) the `Output` parsed.
+/// dates in epoch milliseconds; with `output_json` (`.sync:2`) the `Input` and `Output` parsed.
 pub fn sync_result(description: &Value, output_json: bool) -> Value {
     fn pascal(key: &str) -> String {
         let mut c = key.chars();
@@ -237,9 +237,11 @@ pub fn sync_result(description: &Value, output_json: bool) -> Value {
     }
     let mut out = convert(description);
     if output_json {
-        if let Some(o) = out.get_mut("Output") {
-            if let Some(parsed) = o.as_str().and_then(|s| serde_json::from_str(s).ok()) {
-                *o = parsed;
+        for member in ["Input", "Output"] {
+            if let Some(o) = out.get_mut(member) {
+                if let Some(parsed) = o.as_str().and_then(|s| serde_json::from_str(s).ok()) {
+                    *o = parsed;
+                }
             }
         }
     }

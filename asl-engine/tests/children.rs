@@ -128,6 +128,8 @@ async fn sync2_returns_the_child_output_as_json() {
     )
     .await;
     assert_eq!(output(&result)["Output"], json!({"y": 2}));
+    // The child's input is JSON too (`.sync:2` answers the description's data as JSON).
+    assert!(output(&result)["Input"].is_object(), "{}", output(&result));
 }
 
 #[tokio::test]

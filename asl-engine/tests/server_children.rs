@@ -162,6 +162,7 @@ async fn sync_and_sync2_return_the_child_description() {
     let out = output_of(&d);
     assert_eq!(out["Status"], json!("SUCCEEDED"));
     assert_eq!(out["Output"], json!("{\"y\":2}"));
+    assert!(out["Input"].is_string(), "`.sync` answers the input as JSON text: {out}");
     assert_eq!(out["StateMachineArn"], json!(child));
     assert!(out["StartDate"].is_i64() && out["StopDate"].is_i64());
 
@@ -173,7 +174,9 @@ async fn sync_and_sync2_return_the_child_description() {
         ),
     )
     .await;
-    assert_eq!(output_of(&d)["Output"], json!({"y": 2}));
+    let out = output_of(&d);
+    assert_eq!(out["Output"], json!({"y": 2}));
+    assert!(out["Input"].is_object(), "`.sync:2` answers the input as JSON: {out}");
 }
 
 #[tokio::test]
