@@ -781,16 +781,96 @@ pub fn result_entry(run: &MapRunRecord, c: &ChildRecord) -> Value {
     e
 }
 
+/// `ResultWriter.WriterConfig.Transformation`: how each child's result is shaped
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transformation {
+    /// The child's description with its output as JSON text ([`result_entry`]): the default
+    /// when the results are exported.
+    None,
+    /// The child's output: the default without a ResultWriter.
+    Compact,
+    /// The child's output, an array's elements in its place.
+    Flatten,
+}
+
+/// `ResultWriter.WriterConfig`: the [`Transformation`] and whether the exported files are JSON
+/// Lines (`OutputType: JSONL`) rather than a JSON array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultFormat {
+    /// How each child's result is shaped.
+    pub transformation: Transformation,
+    /// `OutputType: JSONL`.
+    pub json_lines: bool,
+}
+
+impl ResultFormat {
+    /// The format `WriterConfig` gives (the validator checked its values); without one, AWS's
+    /// defaults: `NONE` when `exporting` to Amazon S3, `COMPACT` otherwise, as a JSON array.
+    pub fn new(writer_config: Option<&Value>, exporting: bool) -> ResultFormat {
+        let field = |key: &str| {
+            writer_config
+                .and_then(|c| c.get(key))
+                .and_then(Value::as_str)
+        };
+        let transformation = match field("Transformation") {
+            Some("NONE") => Transformation::None,
+            Some("FLATTEN") => Transformation::Flatten,
+            Some(_) => Transformation::Compact,
+            None if exporting => Transformation::None,
+            None => Transformation::Compact,
+        };
+        ResultFormat {
+            transformation,
+            json_lines: field("OutputType") == Some("JSONL"),
+        }
+    }
+
+    /// Appends a child's result to `out`: its output shaped by the transformation, or its
+    /// description ([`result_entry`]) when the transformation is `NONE` or the child did not
+    /// succeed (AWS returns a failed child's result unchanged, as `NONE` would). `output` is the
+    /// child's output when it succeeded (taken instead of the record's copy).
+    pub fn push(
+        &self,
+        run: &MapRunRecord,
+        c: &ChildRecord,
+        output: Option<Value>,
+        out: &mut Vec<Value>,
+    ) {
+        match (self.transformation, output) {
+            (Transformation::None, _) | (_, None) => out.push(result_entry(run, c)),
+            (Transformation::Flatten, Some(Value::Array(items))) => out.extend(items),
+            (_, Some(v)) => out.push(v),
+        }
+    }
+
+    /// The body of a result file holding `entries`.
+    fn body(&self, entries: Vec<Value>) -> Vec<u8> {
+        if self.json_lines {
+            let mut body = String::new();
+            for e in entries {
+                body.push_str(&e.to_string());
+                body.push('\n');
+            }
+            body.into_bytes()
+        } else {
+            Value::Array(entries).to_string().into_bytes()
+        }
+    }
+}
+
 /// Writes a Map Run's results under `<prefix>/<map run id>/` in `bucket`: `SUCCEEDED_0.json`,
 /// `FAILED_0.json` and `PENDING_0.json` (each only when it has entries; `pending` are the inputs of
 /// children never started) and `manifest.json` listing them; answers the Map state's output
-/// `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`.
+/// `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`. `format` shapes the succeeded
+/// children's entries and the files' bodies; failed ones are always their descriptions.
 pub async fn write_results(
     store: &dyn ItemStore,
     run: &MapRunRecord,
     bucket: &str,
     prefix: &str,
     pending: &[Value],
+    format: ResultFormat,
 ) -> Result<Value, Failure> {
     let id = run.map_run_arn.rsplit(':').next().unwrap_or_default();
     let base = if prefix.is_empty() {
@@ -809,12 +889,12 @@ pub async fn write_results(
     };
     let mut groups: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for c in &run.children {
-        let g = if c.status == "SUCCEEDED" {
-            "SUCCEEDED"
+        let (g, output) = if c.status == "SUCCEEDED" {
+            ("SUCCEEDED", c.output.clone())
         } else {
-            "FAILED"
+            ("FAILED", None)
         };
-        groups.entry(g).or_default().push(result_entry(run, c));
+        format.push(run, c, output, groups.entry(g).or_default());
     }
     if !pending.is_empty() {
         groups.insert(
@@ -830,7 +910,7 @@ pub async fn write_results(
     let mut files = json!({"FAILED": [], "PENDING": [], "SUCCEEDED": []});
     for (status, entries) in groups {
         let key = format!("{base}/{status}_0.json");
-        let body = Value::Array(entries).to_string().into_bytes();
+        let body = format.body(entries);
         let size = body.len();
         store.put_object(bucket, &key, body).await.map_err(failed)?;
         if let Some(list) = files[status].as_array_mut() {
@@ -1063,8 +1143,15 @@ mod tests {
             children: vec![child("a", true), child("b", false)],
             total_executions: 3,
         };
-        let out =
-            block(write_results(&s, &run, "out", "res/", &[json!({"n": "c"})])).expect("written");
+        let out = block(write_results(
+            &s,
+            &run,
+            "out",
+            "res/",
+            &[json!({"n": "c"})],
+            ResultFormat::new(None, true),
+        ))
+        .expect("written");
         assert_eq!(out["ResultWriterDetails"]["Key"], "res/abc/manifest.json");
         let manifest: Value =
             serde_json::from_slice(&s.get("out", "res/abc/manifest.json").expect("m")).expect("j");
@@ -1081,7 +1168,15 @@ mod tests {
             serde_json::from_slice(&s.get("out", "res/abc/FAILED_0.json").expect("f")).expect("j");
         assert_eq!(failed[0]["Error"], "Boom");
         assert!(s.get("out", "res/abc/PENDING_0.json").is_some());
-        let e = block(write_results(&s, &run, "nobucket", "", &[])).expect_err("no bucket");
+        let e = block(write_results(
+            &s,
+            &run,
+            "nobucket",
+            "",
+            &[],
+            ResultFormat::new(None, true),
+        ))
+        .expect_err("no bucket");
         assert_eq!(e.error.as_deref(), Some(RESULT_WRITER_FAILED));
     }
 }

@@ -401,6 +401,26 @@ async fn tolerated_failures_are_written_and_the_threshold_fails_the_run() {
         format!("{refused:?}").contains("ValidationException"),
         "{refused:?}"
     );
+    // A valid update of a Map Run that ended: ValidationException, reason
+    // CANNOT_UPDATE_COMPLETED_MAP_RUN
+    // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html).
+    let closed = sfn
+        .update_map_run()
+        .map_run_arn(runs.map_runs[0].map_run_arn())
+        .max_concurrency(5)
+        .send()
+        .await
+        .expect_err("a completed Map Run");
+    match closed.as_service_error() {
+        Some(aws_sdk_sfn::operation::update_map_run::UpdateMapRunError::ValidationException(e)) => {
+            assert_eq!(
+                e.reason(),
+                Some(&aws_sdk_sfn::types::ValidationExceptionReason::CannotUpdateCompletedMapRun),
+                "{e:?}"
+            );
+        }
+        other => panic!("expected a ValidationException: {other:?}"),
+    }
     let unknown = sfn
         .describe_map_run()
         .map_run_arn("arn:aws:states:us-east-1:123456789012:mapRun:none/x:0")

@@ -186,7 +186,19 @@ async fn failures_past_the_tolerated_threshold_fail_the_map_run() {
                 let arr = output.as_array().expect("array");
                 assert_eq!(arr.len(), 6);
                 assert_eq!(arr[0], json!({"n": 1}));
+                // A failed child's result is its description, as Transformation NONE gives
+                // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html).
                 assert_eq!(arr[5]["Error"], "TooBig", "{tolerance}");
+                assert_eq!(arr[5]["Cause"], "n > 4", "{tolerance}");
+                assert_eq!(arr[5]["Status"], "FAILED", "{tolerance}");
+                assert_eq!(arr[5]["Input"], json!({"n": 6}).to_string(), "{tolerance}");
+                assert!(
+                    arr[5]["ExecutionArn"]
+                        .as_str()
+                        .is_some_and(|a| a.contains(":execution:Batch/Each:")),
+                    "{}",
+                    arr[5]
+                );
             }
             (ExecutionStatus::Failed { error, .. }, false) => {
                 assert_eq!(
@@ -417,4 +429,73 @@ async fn an_export_to_a_missing_bucket_fails_the_map_run() {
         .history
         .iter()
         .any(|e| e.event_type == EventType::MapRunFailed));
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html: an export
+// with WriterConfig writes the succeeded children's outputs as the Transformation shapes them
+// (FLATTEN: an array's elements in its place), in the OutputType (JSONL: one JSON value per line),
+// and the failed children's results unchanged (their descriptions, as NONE gives).
+#[tokio::test]
+async fn an_export_with_writer_config_flattens_into_json_lines() {
+    let store = Arc::new(MemoryStore::new());
+    store.create_bucket("out");
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Check",
+                "States": {
+                    "Check": {"Type": "Choice", "Choices": [
+                        {"Variable": "$.n", "NumericGreaterThan": 2, "Next": "Boom"}],
+                        "Default": "Pair"},
+                    "Boom": {"Type": "Fail", "Error": "TooBig", "Cause": "n > 2"},
+                    "Pair": {"Type": "Pass",
+                        "Parameters": {"pair.$": "States.Array($.n, $.n)"},
+                        "OutputPath": "$.pair", "End": true}
+                }
+            },
+            "ToleratedFailureCount": 1,
+            "ResultWriter": {
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "out", "Prefix": "flat"},
+                "WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSONL"}
+            },
+            "End": true
+        }}
+    }));
+    let r = engine(&store)
+        .execute(
+            &m,
+            json!({"items": [{"n": 1}, {"n": 2}, {"n": 3}]}),
+            options(),
+        )
+        .await
+        .expect("compiles");
+    let ExecutionStatus::Succeeded { output } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    let manifest = read_json(
+        &store,
+        "out",
+        output["ResultWriterDetails"]["Key"].as_str().unwrap(),
+    );
+    let lines = |status: &str| -> Vec<Value> {
+        let key = manifest["ResultFiles"][status][0]["Key"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {status} file: {manifest}"));
+        let body = String::from_utf8(store.get("out", key).unwrap()).unwrap();
+        assert!(body.ends_with('\n'), "{body:?}");
+        body.lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON value per line"))
+            .collect()
+    };
+    assert_eq!(lines("SUCCEEDED"), [json!(1), json!(1), json!(2), json!(2)]);
+    let failed = lines("FAILED");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["Status"], "FAILED");
+    assert_eq!(failed[0]["Error"], "TooBig");
+    assert_eq!(failed[0]["Input"], json!({"n": 3}).to_string());
 }

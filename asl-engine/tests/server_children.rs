@@ -162,7 +162,10 @@ async fn sync_and_sync2_return_the_child_description() {
     let out = output_of(&d);
     assert_eq!(out["Status"], json!("SUCCEEDED"));
     assert_eq!(out["Output"], json!("{\"y\":2}"));
-    assert!(out["Input"].is_string(), "`.sync` answers the input as JSON text: {out}");
+    assert!(
+        out["Input"].is_string(),
+        "`.sync` answers the input as JSON text: {out}"
+    );
     assert_eq!(out["StateMachineArn"], json!(child));
     assert!(out["StartDate"].is_i64() && out["StopDate"].is_i64());
 
@@ -176,7 +179,10 @@ async fn sync_and_sync2_return_the_child_description() {
     .await;
     let out = output_of(&d);
     assert_eq!(out["Output"], json!({"y": 2}));
-    assert!(out["Input"].is_object(), "`.sync:2` answers the input as JSON: {out}");
+    assert!(
+        out["Input"].is_object(),
+        "`.sync:2` answers the input as JSON: {out}"
+    );
 }
 
 #[tokio::test]

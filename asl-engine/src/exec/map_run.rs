@@ -218,8 +218,16 @@ impl Run<'_> {
         if let (Some(w), Some(record)) = (&d.writer, &record) {
             if !matches!(w.request, Request::None) {
                 // A failed export fails the Map Run (States.ResultWriterFailed).
+                let format = dmap::ResultFormat::new(w.config.as_ref(), true);
                 match self
-                    .write_map_run(st, &w.request, record, raw, eff, scope, &outcome.pending)
+                    .write_map_run(
+                        st,
+                        &w.request,
+                        record,
+                        (raw, eff, scope),
+                        &outcome.pending,
+                        format,
+                    )
                     .await
                 {
                     Ok(summary) => {
@@ -265,27 +273,20 @@ impl Run<'_> {
                 if let Some(summary) = written {
                     return Ok(summary);
                 }
-                let transformation = d
-                    .writer
-                    .as_ref()
-                    .and_then(|w| w.config.as_ref())
-                    .and_then(|c| c.get("Transformation"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("COMPACT");
+                let format = dmap::ResultFormat::new(
+                    d.writer.as_ref().and_then(|w| w.config.as_ref()),
+                    false,
+                );
                 let record = runs.get(&map_run_arn);
                 let mut out = Vec::new();
                 for (i, r) in outcome.outputs.into_iter().enumerate() {
-                    match (transformation, r) {
-                        ("NONE", _) => {
-                            if let Some(rec) = &record {
-                                if let Some(c) = rec.children.get(i) {
-                                    out.push(dmap::result_entry(rec, c));
-                                }
-                            }
-                        }
-                        ("FLATTEN", Ok(Value::Array(a))) => out.extend(a),
-                        (_, Ok(v)) => out.push(v),
-                        (_, Err(f)) => out.push(f.to_error_output()),
+                    match (
+                        record.as_ref(),
+                        record.as_ref().and_then(|rec| rec.children.get(i)),
+                    ) {
+                        (Some(rec), Some(c)) => format.push(rec, c, r.ok(), &mut out),
+                        // Every child is recorded; kept total anyway.
+                        _ => out.push(r.unwrap_or_else(|f| f.to_error_output())),
                     }
                 }
                 Ok(Value::Array(out))
@@ -293,17 +294,16 @@ impl Run<'_> {
         }
     }
 
-    /// Exports a Map Run's results with the ResultWriter's request (`Bucket`, `Prefix`).
-    #[allow(clippy::too_many_arguments)]
+    /// Exports a Map Run's results with the ResultWriter's request (`Bucket`, `Prefix`), read
+    /// from the state's raw and effective input and its scope, in `format`.
     async fn write_map_run(
         &self,
         st: &St<'_>,
         req: &Request,
         record: &MapRunRecord,
-        raw: &Value,
-        eff: &Value,
-        scope: &Scope,
+        (raw, eff, scope): (&Value, &Value, &Scope),
         pending: &[Value],
+        format: dmap::ResultFormat,
     ) -> Result<Value, Thrown> {
         let request = self.dist_request(st, req, raw, eff, scope, "ResultWriter")?;
         let bucket = request
@@ -322,7 +322,7 @@ impl Run<'_> {
                 "No item store is configured for distributed Map states (TaskRegistry::set_item_store)",
             ))
         })?;
-        dmap::write_results(store.as_ref(), record, bucket, prefix, pending)
+        dmap::write_results(store.as_ref(), record, bucket, prefix, pending, format)
             .await
             .map_err(Thrown::plain)
     }

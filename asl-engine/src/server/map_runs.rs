@@ -112,7 +112,20 @@ pub(super) fn update_map_run(service: &Service, req: &Req) -> OpResult {
             "At least one of the parameters maxConcurrency, toleratedFailurePercentage or toleratedFailureCount must be specified",
         ));
     }
-    let updated = service.engine.registry().map_runs().update(arn, |r| {
+    let runs = service.engine.registry().map_runs();
+    // Only a running Map Run can be updated: AWS answers a ValidationException with the reason
+    // CANNOT_UPDATE_COMPLETED_MAP_RUN for one that ended
+    // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html).
+    if let Some(r) = runs.get(arn) {
+        if r.status != "RUNNING" {
+            return Err(ApiError::validation(format!(
+                "Map Run {arn} is {} and can no longer be updated",
+                r.status
+            ))
+            .with_reason("CANNOT_UPDATE_COMPLETED_MAP_RUN"));
+        }
+    }
+    let updated = runs.update(arn, |r| {
         if let Some(c) = concurrency {
             r.max_concurrency = c as u64;
         }

@@ -11,8 +11,9 @@ use serde_json::{Map, Value};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
-/// An error answered to the client: AWS's error code (the `__type` after `#`), its message and
-/// the HTTP status (400 for every modelled Step Functions error).
+/// An error answered to the client: AWS's error code (the `__type` after `#`), its message, the
+/// `reason` some errors carry (a `ValidationException`'s `ValidationExceptionReason`) and the HTTP
+/// status (400 for every modelled Step Functions error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// AWS's error code, e.g. `ValidationException`.
@@ -21,6 +22,9 @@ pub struct ApiError {
     pub message: String,
     /// The HTTP status of the response.
     pub status: StatusCode,
+    /// The error's `reason` member, e.g. `CANNOT_UPDATE_COMPLETED_MAP_RUN`
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateMapRun.html>).
+    pub reason: Option<&'static str>,
 }
 
 impl From<crate::requests::Refusal> for ApiError {
@@ -36,6 +40,15 @@ impl ApiError {
             code,
             message: message.into(),
             status: StatusCode::BAD_REQUEST,
+            reason: None,
+        }
+    }
+
+    /// The same error with its `reason` member.
+    pub fn with_reason(self, reason: &'static str) -> Self {
+        ApiError {
+            reason: Some(reason),
+            ..self
         }
     }
 
@@ -63,10 +76,13 @@ impl std::error::Error for ApiError {}
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The SDKs take the code from `__type` after the `#`.
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "__type": format!("com.amazonaws.swf.service.v2.model#{}", self.code),
             "message": self.message,
         });
+        if let Some(reason) = self.reason {
+            body["reason"] = Value::from(reason);
+        }
         json_response(self.status, &body)
     }
 }

@@ -512,6 +512,7 @@ impl Service {
             code: "InternalFailure",
             message: format!("The execution could not be journaled: {e}"),
             status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            reason: None,
         })?;
         state.next_seq += 1;
         self.launch(&mut exec, compiled, input);

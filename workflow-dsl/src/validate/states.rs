@@ -573,6 +573,48 @@ impl<'m> Validator<'m> {
                 &writer.extra,
                 &["Resource", "Parameters", "Arguments", "WriterConfig"],
             );
+            if let Some(config) = &writer.writer_config {
+                self.writer_config(at, config);
+            }
+        }
+    }
+
+    /// `ResultWriter.WriterConfig`: `Transformation` NONE, COMPACT or FLATTEN and `OutputType`
+    /// JSON or JSONL
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html>).
+    fn writer_config(&mut self, at: &At, config: &Value) {
+        let Some(config) = config.as_object() else {
+            self.report(
+                at,
+                "ResultWriter.WriterConfig",
+                "WriterConfig must be an object",
+            );
+            return;
+        };
+        for (key, allowed) in [
+            ("Transformation", &["NONE", "COMPACT", "FLATTEN"][..]),
+            ("OutputType", &["JSON", "JSONL"][..]),
+        ] {
+            if let Some(v) = config.get(key) {
+                if !v.as_str().is_some_and(|v| allowed.contains(&v)) {
+                    self.report(
+                        at,
+                        &format!("ResultWriter.WriterConfig.{key}"),
+                        format!("{key} must be one of {}, not {v}", allowed.join(", ")),
+                    );
+                }
+            }
+        }
+        for key in config.keys() {
+            if key != "Transformation" && key != "OutputType" {
+                self.report(
+                    at,
+                    &format!("ResultWriter.WriterConfig.{key}"),
+                    format!(
+                        "WriterConfig has no field '{key}' (it has Transformation and OutputType)"
+                    ),
+                );
+            }
         }
     }
 

@@ -1003,6 +1003,25 @@ fn reader_batcher_and_writer_need_distributed_mode() {
         )),
         &["MaxInputBytesPerBatch is 300000"],
     );
+    // ResultWriter.WriterConfig: Transformation NONE/COMPACT/FLATTEN, OutputType JSON/JSONL
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html).
+    assert_valid(one(distributed(json!({"ResultWriter": {
+        "WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSONL"}}}))));
+    assert_problem(
+        one(distributed(json!({"ResultWriter": {
+            "WriterConfig": {"Transformation": "flatten"}}}))),
+        &["Transformation must be one of NONE, COMPACT, FLATTEN, not \"flatten\""],
+    );
+    assert_problem(
+        one(distributed(json!({"ResultWriter": {
+            "WriterConfig": {"OutputType": "CSV"}}}))),
+        &["OutputType must be one of JSON, JSONL"],
+    );
+    assert_problem(
+        one(distributed(json!({"ResultWriter": {
+            "WriterConfig": {"Compression": "GZIP"}}}))),
+        &["WriterConfig has no field 'Compression'"],
+    );
     assert_problem(
         one(map_state(
             json!({"ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}}),
