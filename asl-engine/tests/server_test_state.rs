@@ -542,6 +542,82 @@ async fn map_item_reader_data_stands_in_for_the_reader() {
     assert!(msg.contains("Map state"), "{msg}");
 }
 
+// API_TestStateConfiguration.html mapItemReaderData is a string, "the data read by ItemReader ...
+// as found in its original source": a CSV reader's data is CSV text, read with the reader's
+// ReaderConfig.
+#[tokio::test]
+async fn map_item_reader_data_is_read_as_the_reader_reads_its_object() {
+    let c = client(&start_server().await);
+    let def = r#"{"Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                       "Parameters": {"Bucket": "b", "Key": "rows.csv"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "ItemSelector": {"row.$": "$$.Map.Item.Value"},
+        "End": true}"#;
+    let run = |data: &'static str| {
+        c.test_state()
+            .definition(def)
+            .inspection_level(InspectionLevel::Debug)
+            .state_configuration(
+                TestStateConfiguration::builder()
+                    .map_item_reader_data(data)
+                    .build(),
+            )
+            .mock(result("[1, 2]"))
+            .send()
+    };
+    let r = run("id,name\n1,mug\n2,tee\n").await.unwrap();
+    assert_eq!(r.status, Some(TestExecutionStatus::Succeeded));
+    assert_eq!(
+        json_of(r.inspection_data.unwrap().after_item_selector.as_deref()),
+        json!([{"row": {"id": "1", "name": "mug"}}, {"row": {"id": "2", "name": "tee"}}])
+    );
+    // Data the reader cannot read is refused, saying why.
+    let (code, msg) = refusal(run("").await);
+    assert_eq!(code, "ValidationException");
+    assert!(msg.contains("mapItemReaderData"), "{msg}");
+}
+
+// A mock result that is not JSON (AWS's recorded message), and mapIterationFailureCount without
+// a mock (refused as such before the Map's own need of a mock; this engine's message).
+#[tokio::test]
+async fn a_result_that_is_not_json_and_a_failure_count_without_a_mock_are_refused() {
+    let c = client(&start_server().await);
+    let (code, msg) = refusal(
+        c.test_state()
+            .definition(LAMBDA_INVOKE)
+            .mock(result("{not json"))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        ("ValidationException", "Mocked result must be valid JSON")
+    );
+    let (code, msg) = refusal(
+        c.test_state()
+            .definition(MAP)
+            .role_arn(ROLE)
+            .input(r#"{"Values": [1]}"#)
+            .state_configuration(
+                TestStateConfiguration::builder()
+                    .map_iteration_failure_count(1)
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        (
+            "ValidationException",
+            "TestState does not support MapIterationFailureCount when a mock is not specified."
+        )
+    );
+}
+
 // API_TestStateConfiguration.html errorCausedByState: "The name of the state from which an error
 // originates when an error is mocked for a Map or Parallel state."
 #[tokio::test]

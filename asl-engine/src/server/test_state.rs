@@ -208,7 +208,8 @@ struct Configuration {
     retrier_retry_count: Option<u64>,
     error_caused_by_state: Option<String>,
     map_iteration_failure_count: Option<u64>,
-    map_item_reader_data: Option<Vec<Value>>,
+    /// The text as given: read as the state's ItemReader reads its object.
+    map_item_reader_data: Option<String>,
 }
 
 /// A non-negative integer member of `stateConfiguration`, with AWS's range message.
@@ -256,27 +257,43 @@ fn configuration(req: &Req) -> Result<Configuration, ApiError> {
             )));
         }
     }
-    let map_item_reader_data = match text("mapItemReaderData")? {
-        None => None,
-        Some(t) => match serde_json::from_str::<Value>(&t) {
-            Ok(Value::Array(items)) => Some(items),
-            Ok(_) => {
-                return Err(ApiError::validation(
-                    "mapItemReaderData must be a JSON array of the items the ItemReader reads",
-                ))
-            }
-            Err(e) => {
-                return Err(ApiError::validation(format!(
-                    "mapItemReaderData is not valid JSON: {e}"
-                )))
-            }
-        },
-    };
+    let map_item_reader_data = text("mapItemReaderData")?;
     Ok(Configuration {
         retrier_retry_count: count(cfg, "retrierRetryCount")?,
         error_caused_by_state,
         map_iteration_failure_count: count(cfg, "mapIterationFailureCount")?,
         map_item_reader_data,
+    })
+}
+
+/// The items of `stateConfiguration.mapItemReaderData`, "the data read by ItemReader ... as found
+/// in its original source"
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestStateConfiguration.html>):
+/// read as `reader` reads its object (a JSON array, JSON Lines or CSV with the reader's
+/// `ReaderConfig`; a listObjectsV2 reader's data is the JSON array of the objects it lists).
+fn reader_items(
+    reader: &workflow_dsl::model::ItemReader,
+    data: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let config = reader.reader_config.clone().unwrap_or(Value::Null);
+    let input_type = config.get("InputType").and_then(Value::as_str);
+    let body = data.as_bytes();
+    let items = match input_type {
+        _ if reader.resource == crate::dmap::LIST_OBJECTS_V2 => crate::dmap::parse_json_array(body),
+        None | Some("JSON") => crate::dmap::parse_json_array(body),
+        Some("JSONL") => crate::dmap::parse_jsonl(body),
+        Some("CSV") => crate::dmap::parse_csv(body, &config),
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "mapItemReaderData cannot stand for an ItemReader with InputType {other} (JSON, JSONL or CSV data)"
+            )))
+        }
+    };
+    items.map_err(|f| {
+        ApiError::validation(format!(
+            "mapItemReaderData is not what the ItemReader reads: {}",
+            f.cause.unwrap_or_default()
+        ))
     })
 }
 
@@ -298,36 +315,36 @@ fn mock_of(mock: &Value) -> Result<(Mocked, Mode), ApiError> {
     };
     let result = mock.get("result").filter(|v| !v.is_null());
     let error = mock.get("errorOutput").filter(|v| !v.is_null());
-    let mocked = match (result, error) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::validation(
+    let mocked =
+        match (result, error) {
+            (Some(_), Some(_)) => return Err(ApiError::validation(
                 "A test mock should have only one of the following fields: [result, errorOutput].",
-            ))
-        }
-        (Some(Value::String(r)), None) => {
-            let v = serde_json::from_str(r)
-                .map_err(|e| ApiError::validation(format!("mock.result is not valid JSON: {e}")))?;
-            Mocked::Result(v)
-        }
-        (Some(_), None) => {
-            return Err(ApiError::new(
-                "SerializationException",
-                "'result' must be a string",
-            ))
-        }
-        (None, Some(e)) => {
-            let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            Mocked::Error {
-                error: text("error"),
-                cause: text("cause"),
+            )),
+            (Some(Value::String(r)), None) => {
+                // AWS's message (recorded), whatever the parse error.
+                let v = serde_json::from_str(r)
+                    .map_err(|_| ApiError::validation("Mocked result must be valid JSON"))?;
+                Mocked::Result(v)
             }
-        }
-        (None, None) => {
-            return Err(ApiError::validation(
-                "A test mock should have one of the following fields: [result, errorOutput].",
-            ))
-        }
-    };
+            (Some(_), None) => {
+                return Err(ApiError::new(
+                    "SerializationException",
+                    "'result' must be a string",
+                ))
+            }
+            (None, Some(e)) => {
+                let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                Mocked::Error {
+                    error: text("error"),
+                    cause: text("cause"),
+                }
+            }
+            (None, None) => {
+                return Err(ApiError::validation(
+                    "A test mock should have one of the following fields: [result, errorOutput].",
+                ))
+            }
+        };
     Ok((mocked, mode))
 }
 
@@ -453,6 +470,13 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
         }
         check_mock(mocked, *mode, &state)?;
     } else {
+        // Checked before the state's type: the more specific refusal (this engine's message;
+        // none recorded from AWS).
+        if config.map_iteration_failure_count.is_some() {
+            return Err(ApiError::validation(
+                "TestState does not support MapIterationFailureCount when a mock is not specified.",
+            ));
+        }
         // "TestState only supports ... Activity tasks, .sync or .waitForTaskToken service
         // integration patterns, Parallel, or Map states" when a mock is specified.
         if is_map_or_parallel {
@@ -508,13 +532,16 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
             "mapIterationFailureCount and mapItemReaderData can only be specified for a Map state.",
         ));
     }
-    if let (Some(_), State::Map(m)) = (&config.map_item_reader_data, &state) {
-        if m.item_reader.is_none() {
-            return Err(ApiError::validation(
-                "mapItemReaderData can only be specified for a Map state with an ItemReader.",
-            ));
-        }
-    }
+    let reader_data =
+        match (&config.map_item_reader_data, &state) {
+            (Some(data), State::Map(m)) => match &m.item_reader {
+                Some(reader) => Some(reader_items(reader, data)?),
+                None => return Err(ApiError::validation(
+                    "mapItemReaderData can only be specified for a Map state with an ItemReader.",
+                )),
+            },
+            _ => None,
+        };
 
     // Retriers do not run in TestState; a mocked Map runs none of its iterations, so its
     // distributed-mode readers and writers are not needed either.
@@ -553,10 +580,7 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     probe.context = context;
     probe.mock_iterations = mock.is_some();
     probe.map_iteration_failure_count = config.map_iteration_failure_count;
-    probe.map_item_reader_data = config
-        .map_item_reader_data
-        .clone()
-        .or_else(|| has_reader.then(Vec::new));
+    probe.map_item_reader_data = reader_data.or_else(|| has_reader.then(Vec::new));
     let probe = Arc::new(probe);
     let mut options = ExecOptions {
         virtual_time: true,
