@@ -708,6 +708,12 @@ impl MapRuns {
         self.lock().iter().find(|r| r.map_run_arn == arn).cloned()
     }
 
+    /// What `f` reads of the Map Run `arn`, without copying the record (its children can be
+    /// many: a Map Run reads its settings this way as each child ends).
+    pub fn read<T>(&self, arn: &str, f: impl FnOnce(&MapRunRecord) -> T) -> Option<T> {
+        self.lock().iter().find(|r| r.map_run_arn == arn).map(f)
+    }
+
     /// Every Map Run, in start order.
     pub fn all(&self) -> Vec<MapRunRecord> {
         self.lock().clone()

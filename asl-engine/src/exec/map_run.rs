@@ -402,7 +402,7 @@ impl Run<'_> {
             }
         };
         let limit = |runs: &dmap::MapRuns| -> usize {
-            match runs.get(map_run_arn).map(|r| r.max_concurrency) {
+            match runs.read(map_run_arn, |r| r.max_concurrency) {
                 Some(0) | None => usize::MAX,
                 Some(m) => m as usize,
             }
@@ -423,7 +423,12 @@ impl Run<'_> {
             };
             let stop = self.clock.now();
             runs.update(map_run_arn, |rec| {
-                if let Some(c) = rec.children.iter_mut().find(|c| c.arn == arn) {
+                // Child `i` is the i-th started (children are recorded in start order).
+                let at = match rec.children.get(i) {
+                    Some(c) if c.arn == arn => Some(i),
+                    _ => rec.children.iter().position(|c| c.arn == arn),
+                };
+                if let Some(c) = at.and_then(|at| rec.children.get_mut(at)) {
                     c.stop = Some(stop);
                     match &r {
                         Ok(v) => {
@@ -445,8 +450,9 @@ impl Run<'_> {
                 // ToleratedFailurePercentage allows
                 // (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#maprun-fail-threshold).
                 let (count, pct) = runs
-                    .get(map_run_arn)
-                    .map(|r| (r.tolerated_failure_count, r.tolerated_failure_percentage))
+                    .read(map_run_arn, |r| {
+                        (r.tolerated_failure_count, r.tolerated_failure_percentage)
+                    })
                     .unwrap_or((0, 0.0));
                 let pct_failed = failed_items as f64 * 100.0 / total_items.max(1) as f64;
                 if failed_items > count && pct_failed > pct {
