@@ -78,8 +78,13 @@ pub struct ListPage {
 /// PutObject.
 #[async_trait]
 pub trait ItemStore: Send + Sync {
-    /// GetObject: the object's bytes.
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// GetObject: the object's bytes (of the version `version_id`, when given).
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Vec<u8>, StoreError>;
     /// ListObjectsV2: one page of the objects under `prefix`, after `continuation`.
     async fn list_objects_v2(
         &self,
@@ -165,7 +170,13 @@ fn no_bucket(bucket: &str) -> StoreError {
 
 #[async_trait]
 impl ItemStore for MemoryStore {
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
+    /// The store keeps one version of each object: a `version_id` reads that one.
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        _version_id: Option<&str>,
+    ) -> Result<Vec<u8>, StoreError> {
         let buckets = self.lock();
         let b = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
         b.get(key)
@@ -261,25 +272,30 @@ pub async fn read_items(
             e.code, e.message
         ))
     };
+    let text = |name: &str| config.get(name).and_then(Value::as_str);
+    let input_type = text("InputType");
     let mut items = if resource == LIST_OBJECTS_V2 {
         let prefix = member(request, "Prefix", false)?;
-        let mut items = Vec::new();
+        let flatten = match text("Transformation") {
+            None | Some("NONE") => false,
+            Some("LOAD_AND_FLATTEN") => true,
+            Some(other) => {
+                return Err(reader_failed(format!(
+                    "ReaderConfig.Transformation '{other}' is not NONE or LOAD_AND_FLATTEN"
+                )))
+            }
+        };
+        // With LOAD_AND_FLATTEN, MaxItems counts the objects' records, not the objects.
+        let listing_limit = if flatten { None } else { limit };
+        let mut objects = Vec::new();
         let mut token = None;
         loop {
             let page = store
                 .list_objects_v2(bucket, prefix, token)
                 .await
                 .map_err(store_failed)?;
-            for o in page.objects {
-                items.push(json!({
-                    "Etag": o.etag,
-                    "Key": o.key,
-                    "LastModified": o.last_modified,
-                    "Size": o.size,
-                    "StorageClass": o.storage_class,
-                }));
-            }
-            if limit.is_some_and(|l| items.len() >= l) {
+            objects.extend(page.objects);
+            if listing_limit.is_some_and(|l| objects.len() >= l) {
                 break;
             }
             match page.next {
@@ -287,24 +303,62 @@ pub async fn read_items(
                 None => break,
             }
         }
-        items
+        if flatten {
+            // Each listed object is read as InputType says and its records are the items
+            // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html).
+            let input_type = input_type.ok_or_else(|| {
+                reader_failed("ReaderConfig.InputType is required with Transformation LOAD_AND_FLATTEN (CSV, JSON or JSONL)")
+            })?;
+            let mut items = Vec::new();
+            for o in objects {
+                let body = store
+                    .get_object(bucket, &o.key, None)
+                    .await
+                    .map_err(store_failed)?;
+                items.extend(parse_object(&body, input_type, config)?);
+                if limit.is_some_and(|l| items.len() >= l) {
+                    break;
+                }
+            }
+            items
+        } else {
+            objects
+                .into_iter()
+                .map(|o| {
+                    json!({
+                        "Etag": o.etag,
+                        "Key": o.key,
+                        "LastModified": o.last_modified,
+                        "Size": o.size,
+                        "StorageClass": o.storage_class,
+                    })
+                })
+                .collect()
+        }
     } else if resource == GET_OBJECT {
         let key = member(request, "Key", true)?.unwrap_or_default();
-        let input_type = config
-            .get("InputType")
-            .and_then(Value::as_str)
-            .unwrap_or("JSON");
-        let body = store.get_object(bucket, key).await.map_err(store_failed)?;
-        match input_type {
-            "JSON" => parse_json_array(&body)?,
-            "JSONL" => parse_jsonl(&body)?,
-            "CSV" => parse_csv(&body, config)?,
-            "MANIFEST" => read_manifest(store, &body, limit).await?,
-            other => {
+        let version = member(request, "VersionId", false)?;
+        let body = store
+            .get_object(bucket, key, version)
+            .await
+            .map_err(store_failed)?;
+        match (text("ManifestType"), input_type.unwrap_or("JSON")) {
+            (Some("S3_INVENTORY"), _) | (None, "MANIFEST") => {
+                read_manifest(store, &body, limit).await?
+            }
+            (Some("ATHENA_DATA"), input_type) => {
+                read_athena_manifest(store, &body, input_type, config, limit).await?
+            }
+            (Some(other), _) => {
                 return Err(reader_failed(format!(
-                    "ReaderConfig.InputType '{other}' is not supported (JSON, JSONL, CSV, MANIFEST)"
+                    "ReaderConfig.ManifestType '{other}' is not S3_INVENTORY or ATHENA_DATA"
                 )))
             }
+            (None, "JSON") => match text("ItemsPointer") {
+                Some(pointer) => items_at(&body, pointer)?,
+                None => parse_json_array(&body)?,
+            },
+            (None, input_type) => parse_object(&body, input_type, config)?,
         }
     } else {
         return Err(reader_failed(format!(
@@ -313,6 +367,88 @@ pub async fn read_items(
     };
     if let Some(l) = limit {
         items.truncate(l);
+    }
+    Ok(items)
+}
+
+/// The items of `data` as the reader (`resource`, `config` its `ReaderConfig`) finds them in one
+/// of its sources: a listObjectsV2 reader's listing (a JSON array of the objects), or an object
+/// it reads (as `InputType` says, through `ItemsPointer`, or each of a `LOAD_AND_FLATTEN`
+/// listing's objects). TestState's `mapItemReaderData` is such data.
+pub fn items_of_source(resource: &str, config: &Value, data: &[u8]) -> Result<Vec<Value>, Failure> {
+    let text = |name: &str| config.get(name).and_then(Value::as_str);
+    let input_type = text("InputType").unwrap_or("JSON");
+    if resource == LIST_OBJECTS_V2 && text("Transformation") != Some("LOAD_AND_FLATTEN") {
+        return parse_json_array(data);
+    }
+    match (input_type, text("ItemsPointer")) {
+        ("JSON", Some(pointer)) => items_at(data, pointer),
+        (input_type, _) => parse_object(data, input_type, config),
+    }
+}
+
+/// The records of one object read as `input_type` says (`JSON`: an array; `JSONL`; `CSV` with the
+/// reader's `config`).
+fn parse_object(body: &[u8], input_type: &str, config: &Value) -> Result<Vec<Value>, Failure> {
+    match input_type {
+        "JSON" => parse_json_array(body),
+        "JSONL" => parse_jsonl(body),
+        "CSV" => parse_csv(body, config),
+        other => Err(reader_failed(format!(
+            "ReaderConfig.InputType '{other}' is not supported here (JSON, JSONL, CSV; MANIFEST for an S3 Inventory manifest)"
+        ))),
+    }
+}
+
+/// `ReaderConfig.ItemsPointer`: the items are the array the JSON Pointer (`/a/b`) selects in the
+/// object's JSON document.
+fn items_at(body: &[u8], pointer: &str) -> Result<Vec<Value>, Failure> {
+    let document: Value = serde_json::from_slice(body)
+        .map_err(|e| reader_failed(format!("The object is not valid JSON: {e}")))?;
+    match document.pointer(pointer) {
+        Some(Value::Array(items)) => Ok(items.clone()),
+        Some(_) => Err(reader_failed(format!(
+            "ReaderConfig.ItemsPointer '{pointer}' does not point to an array in the object"
+        ))),
+        None => Err(reader_failed(format!(
+            "ReaderConfig.ItemsPointer '{pointer}' points to nothing in the object"
+        ))),
+    }
+}
+
+/// `ManifestType: ATHENA_DATA`: the manifest an Athena `UNLOAD` writes lists the query's data
+/// files, one `s3://bucket/key` URI per line; each is read as `input_type` says.
+async fn read_athena_manifest(
+    store: &dyn ItemStore,
+    body: &[u8],
+    input_type: &str,
+    config: &Value,
+    limit: Option<usize>,
+) -> Result<Vec<Value>, Failure> {
+    let mut items = Vec::new();
+    for line in utf8(body)?.lines() {
+        let uri = line.trim().trim_matches('"');
+        if uri.is_empty() {
+            continue;
+        }
+        let (bucket, key) = uri
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .ok_or_else(|| {
+                reader_failed(format!(
+                    "A line of the Athena manifest is not an s3://bucket/key URI: {uri}"
+                ))
+            })?;
+        let data = store.get_object(bucket, key, None).await.map_err(|e| {
+            reader_failed(format!(
+                "Amazon S3 answered {} for the data file '{uri}': {}",
+                e.code, e.message
+            ))
+        })?;
+        items.extend(parse_object(&data, input_type, config)?);
+        if limit.is_some_and(|l| items.len() >= l) {
+            break;
+        }
     }
     Ok(items)
 }
@@ -501,7 +637,7 @@ async fn read_manifest(
             .get("key")
             .and_then(Value::as_str)
             .ok_or_else(|| reader_failed("A file of the manifest has no key"))?;
-        let data = store.get_object(&bucket, key).await.map_err(|e| {
+        let data = store.get_object(&bucket, key, None).await.map_err(|e| {
             reader_failed(format!(
                 "Amazon S3 answered {} for the inventory file '{key}': {}",
                 e.code, e.message

@@ -46,12 +46,18 @@ fn store_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'stat
 
 #[async_trait]
 impl ItemStore for S3ItemStore {
-    async fn get_object(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Vec<u8>, StoreError> {
         let out = self
             .client
             .get_object()
             .bucket(bucket)
             .key(key)
+            .set_version_id(version_id.map(str::to_string))
             .send()
             .await
             .map_err(store_error)?;

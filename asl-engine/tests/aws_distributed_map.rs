@@ -537,3 +537,58 @@ async fn the_image_batch_example_runs_end_to_end() {
         .iter()
         .all(|e| e.status == ExecutionStatus::Succeeded));
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: "If the
+// bucket has versioning enabled, you can also provide the Amazon S3 object version": the
+// reader's GetObject asks S3 for that version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_id_reads_that_version_of_the_object() {
+    let (s3, sfn, bucket) = setup().await;
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning");
+    let first = s3
+        .put_object()
+        .bucket(&bucket)
+        .key("items.json")
+        .body(b"[1, 2]".to_vec().into())
+        .send()
+        .await
+        .expect("put v1");
+    put(&s3, &bucket, "items.json", "[3]").await;
+    let version = first
+        .version_id()
+        .expect("a versioned bucket answers a VersionId");
+    let definition = json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON"},
+                "Parameters": {"Bucket.$": "$.bucket", "Key": "items.json", "VersionId.$": "$.version"}},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+            },
+            "End": true
+        }}
+    });
+    let arn = run(
+        &sfn,
+        &format!("versioned-{}", uuid::Uuid::new_v4().simple()),
+        definition,
+        json!({"bucket": bucket, "version": version}),
+    )
+    .await;
+    let d = wait_done(&sfn, &arn).await;
+    assert_eq!(d.status, ExecutionStatus::Succeeded, "{:?}", d.cause);
+    let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, json!([1, 2]));
+}

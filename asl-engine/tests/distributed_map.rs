@@ -499,3 +499,138 @@ async fn an_export_with_writer_config_flattens_into_json_lines() {
     assert_eq!(failed[0]["Error"], "TooBig");
     assert_eq!(failed[0]["Input"], json!({"n": 3}).to_string());
 }
+
+/// A Distributed Map of a Pass processor over `reader`: the items the children got, or the
+/// failure.
+async fn items_read(
+    store: &Arc<MemoryStore>,
+    reader: Value,
+) -> Result<Vec<Value>, (String, String)> {
+    let m = machine(json!({
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": reader,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+            },
+            "End": true
+        }}
+    }));
+    let r = engine(store)
+        .execute(&m, json!({}), options())
+        .await
+        .expect("compiles");
+    match r.status {
+        ExecutionStatus::Succeeded { output } => Ok(output.as_array().expect("array").clone()),
+        ExecutionStatus::Failed { error, cause } => {
+            Err((error.unwrap_or_default(), cause.unwrap_or_default()))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html:
+// `ReaderConfig.Transformation: LOAD_AND_FLATTEN` on a listObjectsV2 reader reads each listed
+// object as `InputType` says; the items are the records, and MaxItems counts records.
+#[tokio::test]
+async fn load_and_flatten_reads_the_records_of_every_listed_object() {
+    let store = Arc::new(MemoryStore::new());
+    store.put(
+        "data",
+        "logs/a.jsonl",
+        "{\"n\": 1}\n{\"n\": 2}\n".to_string(),
+    );
+    store.put("data", "logs/b.jsonl", "{\"n\": 3}\n".to_string());
+    store.put("data", "other/c.jsonl", "{\"n\": 9}\n".to_string());
+    let reader = |extra: Value| {
+        let mut r = json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+            "ReaderConfig": {"InputType": "JSONL", "Transformation": "LOAD_AND_FLATTEN"},
+            "Parameters": {"Bucket": "data", "Prefix": "logs/"}});
+        for (k, v) in extra.as_object().unwrap() {
+            r["ReaderConfig"][k] = v.clone();
+        }
+        r
+    };
+    assert_eq!(
+        items_read(&store, reader(json!({}))).await.unwrap(),
+        [json!({"n": 1}), json!({"n": 2}), json!({"n": 3})]
+    );
+    assert_eq!(
+        items_read(&store, reader(json!({"MaxItems": 2})))
+            .await
+            .unwrap(),
+        [json!({"n": 1}), json!({"n": 2})]
+    );
+    // Without an InputType there is no way to read the objects: a clear failure.
+    let mut no_type = reader(json!({}));
+    no_type["ReaderConfig"]
+        .as_object_mut()
+        .unwrap()
+        .remove("InputType");
+    let (error, cause) = items_read(&store, no_type).await.unwrap_err();
+    assert_eq!(error, "States.ItemReaderFailed");
+    assert!(cause.contains("InputType is required"), "{cause}");
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html:
+// `ReaderConfig.ItemsPointer` selects the array of a JSON object's document.
+#[tokio::test]
+async fn items_pointer_selects_a_nested_array() {
+    let store = Arc::new(MemoryStore::new());
+    store.put(
+        "data",
+        "doc.json",
+        json!({"meta": {"v": 1}, "updates": {"items": [{"id": "a"}, {"id": "b"}]}}).to_string(),
+    );
+    let reader = |pointer: &str| {
+        json!({"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON", "ItemsPointer": pointer},
+            "Parameters": {"Bucket": "data", "Key": "doc.json"}})
+    };
+    assert_eq!(
+        items_read(&store, reader("/updates/items")).await.unwrap(),
+        [json!({"id": "a"}), json!({"id": "b"})]
+    );
+    for (pointer, says) in [
+        ("/meta", "does not point to an array"),
+        ("/nope", "points to nothing"),
+    ] {
+        let (error, cause) = items_read(&store, reader(pointer)).await.unwrap_err();
+        assert_eq!(error, "States.ItemReaderFailed");
+        assert!(cause.contains(says), "{pointer}: {cause}");
+    }
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html:
+// `ManifestType: ATHENA_DATA` reads the data files an Athena UNLOAD manifest lists, each as
+// `InputType` says (CSV without a header row: the headers are GIVEN).
+#[tokio::test]
+async fn an_athena_manifest_lists_the_data_files_to_read() {
+    let store = Arc::new(MemoryStore::new());
+    store.put("results", "q1/part-0.csv", "1,mug\n2,tee\n".to_string());
+    store.put("results", "q1/part-1.csv", "3,pin\n".to_string());
+    store.put(
+        "results",
+        "q1/q1-manifest.csv",
+        "s3://results/q1/part-0.csv\ns3://results/q1/part-1.csv\n".to_string(),
+    );
+    let items = items_read(
+        &store,
+        json!({"Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"ManifestType": "ATHENA_DATA", "InputType": "CSV",
+                "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["id", "sku"]},
+            "Parameters": {"Bucket": "results", "Key": "q1/q1-manifest.csv"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        items,
+        [
+            json!({"id": "1", "sku": "mug"}),
+            json!({"id": "2", "sku": "tee"}),
+            json!({"id": "3", "sku": "pin"})
+        ]
+    );
+}

@@ -269,26 +269,15 @@ fn configuration(req: &Req) -> Result<Configuration, ApiError> {
 /// The items of `stateConfiguration.mapItemReaderData`, "the data read by ItemReader ... as found
 /// in its original source"
 /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestStateConfiguration.html>):
-/// read as `reader` reads its object (a JSON array, JSON Lines or CSV with the reader's
-/// `ReaderConfig`; a listObjectsV2 reader's data is the JSON array of the objects it lists).
+/// read as `reader` reads its source ([`crate::dmap::items_of_source`]: a JSON array, JSON Lines,
+/// CSV with the reader's `ReaderConfig`, through `ItemsPointer`; a listObjectsV2 reader's data is
+/// the JSON array of the objects it lists).
 fn reader_items(
     reader: &workflow_dsl::model::ItemReader,
     data: &str,
 ) -> Result<Vec<Value>, ApiError> {
     let config = reader.reader_config.clone().unwrap_or(Value::Null);
-    let input_type = config.get("InputType").and_then(Value::as_str);
-    let body = data.as_bytes();
-    let items = match input_type {
-        _ if reader.resource == crate::dmap::LIST_OBJECTS_V2 => crate::dmap::parse_json_array(body),
-        None | Some("JSON") => crate::dmap::parse_json_array(body),
-        Some("JSONL") => crate::dmap::parse_jsonl(body),
-        Some("CSV") => crate::dmap::parse_csv(body, &config),
-        Some(other) => {
-            return Err(ApiError::validation(format!(
-                "mapItemReaderData cannot stand for an ItemReader with InputType {other} (JSON, JSONL or CSV data)"
-            )))
-        }
-    };
+    let items = crate::dmap::items_of_source(&reader.resource, &config, data.as_bytes());
     items.map_err(|f| {
         ApiError::validation(format!(
             "mapItemReaderData is not what the ItemReader reads: {}",
