@@ -729,6 +729,36 @@ pub struct ChildRecord {
     pub stop: Option<DateTime<Utc>>,
     /// How many items it processed (the batch's size, or 1).
     pub item_count: u64,
+    /// Its history: the events so far while it runs, all of them once it ended.
+    pub history: ChildHistory,
+}
+
+/// A Map Run child's history (GetExecutionHistory of a child execution).
+#[derive(Debug, Clone)]
+pub enum ChildHistory {
+    /// The child is running: its events as they are recorded.
+    Live(crate::LiveHistory),
+    /// The child ended: its events, in id order.
+    Ended(Arc<[crate::HistoryEvent]>),
+}
+
+impl Default for ChildHistory {
+    fn default() -> Self {
+        ChildHistory::Ended(Arc::from(Vec::new()))
+    }
+}
+
+impl ChildHistory {
+    /// Runs `f` on the events so far, in id order.
+    pub fn with_events<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Iterator<Item = &crate::HistoryEvent>) -> R,
+    ) -> R {
+        match self {
+            ChildHistory::Live(live) => live.with_events(|events| f(&mut events.iter())),
+            ChildHistory::Ended(events) => f(&mut events.iter()),
+        }
+    }
 }
 
 /// One Map Run: what DescribeMapRun answers.
@@ -873,6 +903,14 @@ impl MapRuns {
             }
             None => false,
         }
+    }
+
+    /// The history of the child execution `arn`, without copying its Map Run.
+    pub fn child_history(&self, arn: &str) -> Option<ChildHistory> {
+        let runs = self.lock();
+        runs.iter()
+            .find_map(|r| r.children.iter().find(|c| c.arn == arn))
+            .map(|c| c.history.clone())
     }
 
     /// The child execution `arn` and the ARN of its Map Run.
@@ -1268,6 +1306,7 @@ mod tests {
             start: now,
             stop: Some(now),
             item_count: 1,
+            history: ChildHistory::default(),
         };
         let run = MapRunRecord {
             map_run_arn: "arn:aws:states:us-east-1:1:mapRun:M/Map:abc".into(),

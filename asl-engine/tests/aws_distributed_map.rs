@@ -1,7 +1,8 @@
 //! Distributed Map on the endpoint against Amazon S3 on the emulator (moto): items listed and read
 //! from a bucket with the AWS SDK, batches as child executions of a Map Run, the ResultWriter's
 //! files read back object by object, and the Map Run API (DescribeMapRun, ListMapRuns,
-//! ListExecutions with mapRunArn, DescribeExecution of a child) through `aws-sdk-sfn`.
+//! ListExecutions with mapRunArn, DescribeExecution and GetExecutionHistory of a child) through
+//! `aws-sdk-sfn`.
 //! Run through `cargo xtask test`, which starts the emulator and sets AWS_ENDPOINT_URL.
 
 use std::collections::BTreeSet;
@@ -254,6 +255,46 @@ async fn s3_listing_in_batches_writes_every_child_result_to_s3() {
             .unwrap();
         assert_eq!(child.status, ExecutionStatus::Succeeded);
         assert_eq!(child.map_run_arn(), Some(map_run.as_str()));
+        // Each child has its own history, as any execution
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-examine-map-run.html).
+        let events = sfn
+            .get_execution_history()
+            .execution_arn(c.execution_arn())
+            .send()
+            .await
+            .unwrap()
+            .events;
+        let types: Vec<&HistoryEventType> = events.iter().map(|e| &e.r#type).collect();
+        assert_eq!(
+            types,
+            [
+                &HistoryEventType::ExecutionStarted,
+                &HistoryEventType::PassStateEntered,
+                &HistoryEventType::PassStateExited,
+                &HistoryEventType::ExecutionSucceeded
+            ]
+        );
+        let output = events[3]
+            .execution_succeeded_event_details()
+            .and_then(|d| d.output())
+            .expect("the child's output");
+        assert_eq!(
+            serde_json::from_str::<Value>(output).unwrap(),
+            serde_json::from_str::<Value>(child.output().unwrap()).unwrap()
+        );
+        let newest_first = sfn
+            .get_execution_history()
+            .execution_arn(c.execution_arn())
+            .reverse_order(true)
+            .max_results(1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            newest_first.events[0].r#type,
+            HistoryEventType::ExecutionSucceeded
+        );
+        assert!(newest_first.next_token.is_some());
     }
     let history = sfn
         .get_execution_history()

@@ -348,7 +348,16 @@ impl Run<'_> {
         let mut running = FuturesUnordered::new();
         let mut failed_items = 0u64;
         let mut failure = None;
+        // A STANDARD child has a Standard execution's history limit; an EXPRESS one has none.
+        let standard = spec
+            .distributed
+            .as_ref()
+            .is_some_and(|d| d.execution_type == "STANDARD");
         let spawn = |i: usize, input: Value| {
+            // The child's history, shown while it runs (GetExecutionHistory of a child), limited
+            // as any execution's (25,000 events).
+            let live = crate::LiveHistory::new();
+            let history_limit = standard.then_some(crate::history::HISTORY_LIMIT);
             let name = uuid::Uuid::new_v4().to_string();
             let arn = format!("{prefix}:execution:{path}:{name}");
             let start = self.clock.now();
@@ -364,6 +373,7 @@ impl Run<'_> {
                     start,
                     stop: None,
                     item_count: item_counts.get(i).copied().unwrap_or(1),
+                    history: dmap::ChildHistory::Live(live.clone()),
                 })
             });
             let child = Run {
@@ -381,7 +391,7 @@ impl Run<'_> {
                     region: self.info.region.clone(),
                 },
                 clock: self.clock.clone(),
-                rec: Recorder::new(false, None, None, 0),
+                rec: Recorder::new(true, history_limit, Some(live), 0),
                 mock: self.mock.clone(),
                 mock_calls: Mutex::new(HashMap::new()),
                 deadline: self.deadline,
@@ -393,11 +403,7 @@ impl Run<'_> {
                 probe: None,
             };
             async move {
-                let mut scope = Scope::default();
-                let mut p = 0;
-                let r = child
-                    .run_graph(&spec.processor, input, &mut scope, &mut p)
-                    .await;
+                let r = child.run_execution(&spec.processor, input).await;
                 (i, arn, r)
             }
         };
@@ -430,6 +436,9 @@ impl Run<'_> {
                 };
                 if let Some(c) = at.and_then(|at| rec.children.get_mut(at)) {
                     c.stop = Some(stop);
+                    if let dmap::ChildHistory::Live(live) = &c.history {
+                        c.history = dmap::ChildHistory::Ended(Arc::from(live.take()));
+                    }
                     match &r {
                         Ok(v) => {
                             c.status = "SUCCEEDED".into();
@@ -474,6 +483,9 @@ impl Run<'_> {
             for c in rec.children.iter_mut().filter(|c| c.status == "RUNNING") {
                 c.status = "ABORTED".into();
                 c.stop = Some(stop);
+                if let dmap::ChildHistory::Live(live) = &c.history {
+                    c.history = dmap::ChildHistory::Ended(Arc::from(live.take()));
+                }
             }
         });
         let pending = next.into_iter().chain(queue).map(|(_, v)| v).collect();

@@ -227,9 +227,18 @@ impl<'a> Run<'a> {
 
     /// Runs the execution to its end and returns its output or failure.
     pub async fn run_machine(&self, input: Value) -> Result<Value, Failure> {
+        self.run_execution(&self.machine.graph, input).await
+    }
+
+    /// Runs `graph` as a whole execution (its ExecutionStarted and end events recorded): the
+    /// machine's top level, or a Map Run's item processor for one of its children.
+    pub(crate) async fn run_execution(
+        &self,
+        graph: &Graph,
+        input: Value,
+    ) -> Result<Value, Failure> {
         let mut prev = self.rec.last_id();
         let mut scope = Scope::default();
-        let graph = &self.machine.graph;
         let state_index = |name: &str| {
             graph
                 .nodes

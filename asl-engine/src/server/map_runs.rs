@@ -179,6 +179,24 @@ pub(super) fn list_map_run_executions(service: &Service, req: &Req) -> OpResult 
     Ok(page_of(all, "executions", offset, max, &binding))
 }
 
+/// GetExecutionHistory of a Map Run's child, when `arn` is one: the total number of its events
+/// and the page asked for (newest first with `reverse`).
+pub(super) fn child_events_page(
+    service: &Service,
+    arn: &str,
+    reverse: bool,
+    offset: usize,
+    max: usize,
+) -> Option<(usize, Vec<Value>)> {
+    let history = service.engine.registry().map_runs().child_history(arn)?;
+    Some(history.with_events(|events| {
+        let events: Vec<&crate::HistoryEvent> = events.collect();
+        super::store::page(events.len(), reverse, offset, max, |i| {
+            serde_json::to_value(events[i]).unwrap_or_default()
+        })
+    }))
+}
+
 /// DescribeExecution of a Map Run's child, when `arn` is one.
 pub(super) fn describe_child(service: &Service, arn: &str) -> Option<Value> {
     let (c, r) = service.engine.registry().map_runs().child(arn)?;

@@ -870,13 +870,18 @@ pub(super) fn get_execution_history(service: &Service, req: &Req) -> OpResult {
     let max = req.max_results(100)?;
     let binding = format!("GetExecutionHistory|{arn}|{reverse}");
     let offset = parse_page_token(req.opt_str("nextToken")?, &binding)?;
-    let (total, events) = {
+    let top_level = {
         let state = service.state();
-        let e = state
+        state
             .executions
             .get(arn)
-            .ok_or_else(|| execution_not_found(arn))?;
-        e.events_page(reverse, offset, max)
+            .map(|e| e.events_page(reverse, offset, max))
+    };
+    // Not a top-level execution: a Map Run's child, or none.
+    let (total, events) = match top_level {
+        Some(page) => page,
+        None => super::map_runs::child_events_page(service, arn, reverse, offset, max)
+            .ok_or_else(|| execution_not_found(arn))?,
     };
     let page: Vec<Value> = events
         .into_iter()

@@ -1081,7 +1081,7 @@ impl Execution {
 
 /// Items `offset..offset + max` of `total` (counted from the end when `reverse`), each made by
 /// `item(index)`. Returns (total, page).
-fn page(
+pub(super) fn page(
     total: usize,
     reverse: bool,
     offset: usize,
