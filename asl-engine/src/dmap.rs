@@ -315,6 +315,7 @@ pub async fn read_items(
                     .get_object(bucket, &o.key, None)
                     .await
                     .map_err(store_failed)?;
+                let body = decompressed(body, &o.key)?;
                 items.extend(parse_object(&body, input_type, config)?);
                 if limit.is_some_and(|l| items.len() >= l) {
                     break;
@@ -342,6 +343,7 @@ pub async fn read_items(
             .get_object(bucket, key, version)
             .await
             .map_err(store_failed)?;
+        let body = decompressed(body, key)?;
         match (text("ManifestType"), input_type.unwrap_or("JSON")) {
             (Some("S3_INVENTORY"), _) | (None, "MANIFEST") => {
                 read_manifest(store, &body, limit).await?
@@ -385,6 +387,39 @@ pub fn items_of_source(resource: &str, config: &Value, data: &[u8]) -> Result<Ve
         ("JSON", Some(pointer)) => items_at(data, pointer),
         (input_type, _) => parse_object(data, input_type, config),
     }
+}
+
+/// The most bytes a compressed object may expand to (a bound against decompression bombs).
+const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// `body` of the object `name`, decompressed when it is gzip (its magic bytes; AWS reads GZIP and
+/// ZSTD objects: https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html).
+/// A zstd object fails with a clear cause: this engine does not read zstd.
+fn decompressed(body: Vec<u8>, name: &str) -> Result<Vec<u8>, Failure> {
+    use std::io::Read;
+    if body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Err(reader_failed(format!(
+            "The object '{name}' is zstd-compressed, which this engine does not read (gzip it, or store it uncompressed)"
+        )));
+    }
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(body);
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(body.as_slice())
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            reader_failed(format!(
+                "The gzip object '{name}' cannot be decompressed: {e}"
+            ))
+        })?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(reader_failed(format!(
+            "The gzip object '{name}' expands to more than {MAX_DECOMPRESSED} bytes"
+        )));
+    }
+    Ok(out)
 }
 
 /// The records of one object read as `input_type` says (`JSON`: an array; `JSONL`; `CSV` with the
@@ -445,6 +480,7 @@ async fn read_athena_manifest(
                 e.code, e.message
             ))
         })?;
+        let data = decompressed(data, uri)?;
         items.extend(parse_object(&data, input_type, config)?);
         if limit.is_some_and(|l| items.len() >= l) {
             break;
@@ -600,8 +636,8 @@ pub fn parse_csv(body: &[u8], config: &Value) -> Result<Vec<Value>, Failure> {
 }
 
 /// `InputType: MANIFEST`: an S3 Inventory `manifest.json`; its CSV data `files` (in its
-/// `destinationBucket`) are read with `fileSchema` as the header. Gzip-compressed data files
-/// (what S3 Inventory writes) are refused with a clear cause: this engine reads them uncompressed.
+/// `destinationBucket`, gzip-compressed as S3 Inventory writes them, or not) are read with
+/// `fileSchema` as the header.
 async fn read_manifest(
     store: &dyn ItemStore,
     body: &[u8],
@@ -643,11 +679,8 @@ async fn read_manifest(
                 e.code, e.message
             ))
         })?;
-        if data.starts_with(&[0x1f, 0x8b]) {
-            return Err(reader_failed(format!(
-                "The inventory file '{key}' is gzip-compressed, which this engine does not read"
-            )));
-        }
+        // S3 Inventory writes its CSV files gzip-compressed.
+        let data = decompressed(data, key)?;
         items.extend(parse_csv(&data, &config)?);
         if limit.is_some_and(|l| items.len() >= l) {
             break;
@@ -1231,13 +1264,22 @@ mod tests {
         assert_eq!(three.len(), 3);
     }
 
+    fn gzip(text: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(text.as_bytes()).expect("gzip");
+        e.finish().expect("gzip")
+    }
+
+    // S3 Inventory writes its data files gzip-compressed
+    // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-inventory-location.html).
     #[test]
     fn manifest_reads_inventory_csv_files() {
         let s = MemoryStore::new();
         s.put(
             "inv",
-            "data/1.csv",
-            "\"src\",\"a.jpg\",\"10\"\n\"src\",\"b.jpg\",\"20\"\n",
+            "data/1.csv.gz",
+            gzip("\"src\",\"a.jpg\",\"10\"\n\"src\",\"b.jpg\",\"20\"\n"),
         );
         s.put(
             "inv",
@@ -1247,7 +1289,7 @@ mod tests {
                 "destinationBucket": "arn:aws:s3:::inv",
                 "fileFormat": "CSV",
                 "fileSchema": "Bucket, Key, Size",
-                "files": [{"key": "data/1.csv"}]
+                "files": [{"key": "data/1.csv.gz"}]
             })
             .to_string(),
         );
@@ -1266,6 +1308,40 @@ mod tests {
                 json!({"Bucket": "src", "Key": "b.jpg", "Size": "20"})
             ]
         );
+    }
+
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: GZIP
+    // objects are read decompressed; zstd (which AWS reads too) is refused here, saying so.
+    #[test]
+    fn gzip_objects_are_read_decompressed_and_zstd_is_refused() {
+        let s = MemoryStore::new();
+        s.put("b", "items.jsonl.gz", gzip("{\"n\": 1}\n{\"n\": 2}\n"));
+        s.put("b", "items.jsonl.zst", vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0]);
+        s.put("b", "broken.gz", vec![0x1f, 0x8b, 8, 0, 1, 2]);
+        let read = |key: &str| {
+            block(read_items(
+                &s,
+                GET_OBJECT,
+                &json!({"Bucket": "b", "Key": key}),
+                &json!({"InputType": "JSONL"}),
+                None,
+            ))
+        };
+        assert_eq!(
+            read("items.jsonl.gz").expect("gzip"),
+            vec![json!({"n": 1}), json!({"n": 2})]
+        );
+        for (key, says) in [
+            ("items.jsonl.zst", "zstd"),
+            ("broken.gz", "cannot be decompressed"),
+        ] {
+            let f = read(key).expect_err(key);
+            assert_eq!(f.error.as_deref(), Some(ITEM_READER_FAILED));
+            assert!(
+                f.cause.as_deref().unwrap_or("").contains(says),
+                "{key}: {f:?}"
+            );
+        }
     }
 
     // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html
