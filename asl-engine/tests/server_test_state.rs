@@ -580,6 +580,49 @@ async fn map_item_reader_data_is_read_as_the_reader_reads_its_object() {
     assert!(msg.contains("mapItemReaderData"), "{msg}");
 }
 
+// API_InspectionData.html: afterItemBatcher ("The effective input after the ItemBatcher filter
+// is applied in a Map state") and afterItemsPointer ("... after the ItemsPointer filter is
+// applied").
+#[tokio::test]
+async fn a_mocked_map_inspects_its_batches_and_its_items_pointer() {
+    let c = client(&start_server().await);
+    let def = r#"{"Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                       "ReaderConfig": {"InputType": "JSON", "ItemsPointer": "/orders/open"},
+                       "Parameters": {"Bucket": "b", "Key": "orders.json"}},
+        "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"run.$": "$.run"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true}"#;
+    let r = c
+        .test_state()
+        .definition(def)
+        .input(r#"{"run": "r7"}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .state_configuration(
+            TestStateConfiguration::builder()
+                .map_item_reader_data(r#"{"orders": {"open": ["a", "b", "c"], "closed": ["z"]}}"#)
+                .build(),
+        )
+        .mock(result(r#"[1, 2]"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, Some(TestExecutionStatus::Succeeded), "{r:?}");
+    let d = r.inspection_data.unwrap();
+    assert_eq!(
+        json_of(d.after_items_pointer.as_deref()),
+        json!(["a", "b", "c"])
+    );
+    assert_eq!(
+        json_of(d.after_item_batcher.as_deref()),
+        json!([
+            {"BatchInput": {"run": "r7"}, "Items": ["a", "b"]},
+            {"BatchInput": {"run": "r7"}, "Items": ["c"]}
+        ])
+    );
+}
+
 // A mock result that is not JSON (AWS's recorded message), and mapIterationFailureCount without
 // a mock (refused as such before the Map's own need of a mock; this engine's message).
 #[tokio::test]

@@ -121,6 +121,11 @@ impl Run<'_> {
             if spec.selector_path.is_some() || spec.selector_jsonata.is_some() {
                 self.inspect(st, "afterItemSelector", || Value::Array(inputs.clone()));
             }
+            // API_InspectionData.html afterItemBatcher: the batches the children would get.
+            if let Some(d) = spec.distributed.as_ref().filter(|d| d.batcher.is_some()) {
+                let (batches, _) = self.batches(st, d, inputs.clone(), raw, &eff, scope)?;
+                self.inspect(st, "afterItemBatcher", || Value::Array(batches));
+            }
             self.inspect(st, "maxConcurrency", || json!(max_conc));
             if let Some(c) = tol_count {
                 self.inspect(st, "toleratedFailureCount", || json!(c as u64));

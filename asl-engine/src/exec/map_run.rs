@@ -119,46 +119,7 @@ impl Run<'_> {
         tol_pct: Option<f64>,
     ) -> Result<Value, Thrown> {
         let total_items = inputs.len() as u64;
-        // ItemBatcher (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html).
-        let (children_inputs, item_counts): (Vec<Value>, Vec<u64>) = match &d.batcher {
-            None => {
-                let n = inputs.len();
-                (inputs, vec![1; n])
-            }
-            Some(b) => {
-                let max_items = match &b.max_items {
-                    Some(n) => Some(self.num_spec(st, eff, n, scope, "MaxItemsPerBatch")? as u64),
-                    None => None,
-                };
-                let max_bytes = match &b.max_bytes {
-                    Some(n) => {
-                        let v = self.num_spec(st, eff, n, scope, "MaxInputBytesPerBatch")? as u64;
-                        if v > dmap::MAX_BATCH_BYTES {
-                            return Err(Thrown::runtime(
-                                names::RUNTIME,
-                                format!(
-                                    "MaxInputBytesPerBatch must be at most {} bytes (256 KiB), but was {v}",
-                                    dmap::MAX_BATCH_BYTES
-                                ),
-                            ));
-                        }
-                        Some(v)
-                    }
-                    None => None,
-                };
-                let batch_input = match &b.batch_input {
-                    Request::None => None,
-                    r => Some(self.dist_request(st, r, raw, eff, scope, "BatchInput")?),
-                };
-                let batches = dmap::batch(inputs, max_items, max_bytes, batch_input.as_ref())
-                    .map_err(Thrown::plain)?;
-                let counts = batches
-                    .iter()
-                    .map(|b| b["Items"].as_array().map_or(0, |a| a.len() as u64))
-                    .collect();
-                (batches, counts)
-            }
-        };
+        let (children_inputs, item_counts) = self.batches(st, d, inputs, raw, eff, scope)?;
         let prefix = self
             .info
             .arn
@@ -292,6 +253,58 @@ impl Run<'_> {
                 Ok(Value::Array(out))
             }
         }
+    }
+
+    /// The children's inputs and how many items each holds: one per item, or the ItemBatcher's
+    /// batches (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html).
+    pub(super) fn batches(
+        &self,
+        st: &St<'_>,
+        d: &DistSpec,
+        inputs: Vec<Value>,
+        raw: &Value,
+        eff: &Value,
+        scope: &Scope,
+    ) -> Result<(Vec<Value>, Vec<u64>), Thrown> {
+        Ok(match &d.batcher {
+            None => {
+                let n = inputs.len();
+                (inputs, vec![1; n])
+            }
+            Some(b) => {
+                let max_items = match &b.max_items {
+                    Some(n) => Some(self.num_spec(st, eff, n, scope, "MaxItemsPerBatch")? as u64),
+                    None => None,
+                };
+                let max_bytes = match &b.max_bytes {
+                    Some(n) => {
+                        let v = self.num_spec(st, eff, n, scope, "MaxInputBytesPerBatch")? as u64;
+                        if v > dmap::MAX_BATCH_BYTES {
+                            return Err(Thrown::runtime(
+                                names::RUNTIME,
+                                format!(
+                                    "MaxInputBytesPerBatch must be at most {} bytes (256 KiB), but was {v}",
+                                    dmap::MAX_BATCH_BYTES
+                                ),
+                            ));
+                        }
+                        Some(v)
+                    }
+                    None => None,
+                };
+                let batch_input = match &b.batch_input {
+                    Request::None => None,
+                    r => Some(self.dist_request(st, r, raw, eff, scope, "BatchInput")?),
+                };
+                let batches = dmap::batch(inputs, max_items, max_bytes, batch_input.as_ref())
+                    .map_err(Thrown::plain)?;
+                let counts = batches
+                    .iter()
+                    .map(|b| b["Items"].as_array().map_or(0, |a| a.len() as u64))
+                    .collect();
+                (batches, counts)
+            }
+        })
     }
 
     /// Exports a Map Run's results with the ResultWriter's request (`Bucket`, `Prefix`), read

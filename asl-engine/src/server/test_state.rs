@@ -533,12 +533,12 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
         };
 
     // Retriers do not run in TestState; a mocked Map runs none of its iterations, so its
-    // distributed-mode readers and writers are not needed either.
+    // distributed-mode reader and writer are not needed either (its ItemBatcher still shapes
+    // `afterItemBatcher`).
     if let Some(obj) = state_value.as_object_mut() {
         obj.remove("Retry");
         if mock.is_some() && is_map {
             obj.remove("ItemReader");
-            obj.remove("ItemBatcher");
             obj.remove("ResultWriter");
         }
     }
@@ -569,6 +569,20 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     probe.context = context;
     probe.mock_iterations = mock.is_some();
     probe.map_iteration_failure_count = config.map_iteration_failure_count;
+    // API_InspectionData.html afterItemsPointer: the items the reader's ItemsPointer selected
+    // in the given data.
+    let pointer = match &state {
+        State::Map(m) => m
+            .item_reader
+            .as_ref()
+            .and_then(|r| r.reader_config.as_ref())
+            .and_then(|c| c.get("ItemsPointer"))
+            .is_some(),
+        _ => false,
+    };
+    if let (true, Some(items)) = (pointer, &reader_data) {
+        probe.record("afterItemsPointer", Value::Array(items.clone()));
+    }
     probe.map_item_reader_data = reader_data.or_else(|| has_reader.then(Vec::new));
     let probe = Arc::new(probe);
     let mut options = ExecOptions {
