@@ -1,8 +1,8 @@
 //! Distributed Map on the endpoint against Amazon S3 on the emulator (moto): items listed and read
 //! from a bucket with the AWS SDK, batches as child executions of a Map Run, the ResultWriter's
 //! files read back object by object, and the Map Run API (DescribeMapRun, ListMapRuns,
-//! ListExecutions with mapRunArn, DescribeExecution and GetExecutionHistory of a child) through
-//! `aws-sdk-sfn`.
+//! ListExecutions with mapRunArn, DescribeExecution, GetExecutionHistory and
+//! DescribeStateMachineForExecution of a child) through `aws-sdk-sfn`.
 //! Run through `cargo xtask test`, which starts the emulator and sets AWS_ENDPOINT_URL.
 
 use std::collections::BTreeSet;
@@ -295,6 +295,20 @@ async fn s3_listing_in_batches_writes_every_child_result_to_s3() {
             HistoryEventType::ExecutionSucceeded
         );
         assert!(newest_first.next_token.is_some());
+        // Its state machine is the Map state's item processor, with the Map Run and the label
+        // (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachineForExecution.html).
+        let machine = sfn
+            .describe_state_machine_for_execution()
+            .execution_arn(c.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(machine.map_run_arn(), Some(map_run.as_str()));
+        assert_eq!(machine.label(), Some("resize"));
+        assert_eq!(machine.state_machine_arn(), c.state_machine_arn());
+        let definition: Value = serde_json::from_str(machine.definition()).unwrap();
+        assert_eq!(definition["StartAt"], "Resize");
+        assert!(definition.get("ProcessorConfig").is_none(), "{definition}");
     }
     let history = sfn
         .get_execution_history()

@@ -623,10 +623,42 @@ async fn a_mocked_map_inspects_its_batches_and_its_items_pointer() {
     );
 }
 
-// A mock result that is not JSON (AWS's recorded message), and mapIterationFailureCount without
-// a mock (refused as such before the Map's own need of a mock; this engine's message).
+// Recorded AWS answers (TestState of a Map whose ItemsPath selects no array): States.Runtime,
+// `Reference path "<path>" must point to array.` with a context path written from `$`, and no
+// afterItemsPath in the inspection data.
 #[tokio::test]
-async fn a_result_that_is_not_json_and_a_failure_count_without_a_mock_are_refused() {
+async fn an_items_path_that_selects_no_array_is_a_runtime_error_naming_the_path() {
+    let c = client(&start_server().await);
+    for (items_path, named) in [
+        ("$$.Execution.Input", "$.Execution.Input"),
+        ("$.order", "$.order"),
+    ] {
+        let def = json!({"Type": "Map", "ItemsPath": items_path,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true});
+        let r = c
+            .test_state()
+            .definition(def.to_string())
+            .input(r#"{"order": {"id": 1}}"#)
+            .inspection_level(InspectionLevel::Debug)
+            .mock(result("[]"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status, Some(TestExecutionStatus::Failed), "{items_path}");
+        assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+        assert_eq!(
+            r.cause.as_deref(),
+            Some(format!("Reference path \"{named}\" must point to array.").as_str())
+        );
+        assert!(r.inspection_data.unwrap().after_items_path.is_none());
+    }
+}
+
+// AWS's recorded answers: a mock result that is not JSON, and mapIterationFailureCount without a
+// mock (refused as such before the Map's own need of a mock).
+#[tokio::test]
+async fn mock_and_configuration_refusals_have_aws_messages() {
     let c = client(&start_server().await);
     let (code, msg) = refusal(
         c.test_state()

@@ -64,17 +64,23 @@ impl Run<'_> {
                 }
                 None => eff.clone(),
             };
-            self.inspect(st, "afterItemsPath", || found.clone());
             match found {
-                Value::Array(a) => a,
-                other => {
-                    return Err(Thrown::runtime(
+                Value::Array(a) => {
+                    self.inspect(st, "afterItemsPath", || Value::Array(a.clone()));
+                    a
+                }
+                // AWS's answer (recorded through TestState, without the state's prefix): the
+                // path, a context path (`$$`) written from `$`.
+                _ => {
+                    let path = spec.items_path.as_ref().map_or("$", |p| p.as_str());
+                    let path = path
+                        .strip_prefix('$')
+                        .filter(|p| p.starts_with('$'))
+                        .unwrap_or(path);
+                    return Err(Thrown::plain(Failure::new(
                         names::RUNTIME,
-                        format!(
-                            "Map state input must be an array but was: {}",
-                            to_json(&other)
-                        ),
-                    ))
+                        format!("Reference path \"{path}\" must point to array."),
+                    )));
                 }
             }
         };

@@ -1,5 +1,6 @@
 //! The Map Run API of the endpoint: DescribeMapRun, ListMapRuns, UpdateMapRun, ListExecutions
-//! with `mapRunArn`, and DescribeExecution of a Map Run's child executions, answered from the
+//! with `mapRunArn`, and DescribeExecution, GetExecutionHistory and
+//! DescribeStateMachineForExecution of a Map Run's child executions, answered from the
 //! engine's [`crate::dmap::MapRuns`] (which distributed Map states record as they run)
 //! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html>,
 //! <https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListMapRuns.html>,
@@ -195,6 +196,69 @@ pub(super) fn child_events_page(
             serde_json::to_value(events[i]).unwrap_or_default()
         })
     }))
+}
+
+/// DescribeStateMachineForExecution of a Map Run's child, when `arn` is one: the Map state's item
+/// processor as the child's state machine, with `mapRunArn` and `label`
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachineForExecution.html>).
+/// `parent` gives the definition, role and creation date of the parent execution's machine.
+pub(super) fn child_machine(
+    service: &Service,
+    arn: &str,
+    parent: impl FnOnce(&str) -> Option<(std::sync::Arc<str>, String, Value)>,
+) -> Option<Result<Value, ApiError>> {
+    let (_, r) = service.engine.registry().map_runs().child(arn)?;
+    // `...:stateMachine:<machine>/<label>`: the label is the Map state's Label or its name.
+    let name = r.state_machine_arn.rsplit(':').next().unwrap_or_default();
+    let label = name.rsplit_once('/').map_or(name, |(_, l)| l);
+    let Some((definition, role_arn, update_date)) = parent(&r.execution_arn) else {
+        return Some(Err(execution_not_found(arn)));
+    };
+    let processor = serde_json::from_str::<Value>(&definition)
+        .ok()
+        .and_then(|d| item_processor(&d, label))?;
+    Some(Ok(json!({
+        "stateMachineArn": r.state_machine_arn,
+        "name": name,
+        "definition": processor.to_string(),
+        "roleArn": role_arn,
+        "updateDate": update_date,
+        "mapRunArn": r.map_run_arn,
+        "label": label,
+    })))
+}
+
+/// The item processor (`ItemProcessor`, or the older `Iterator`) of the Map state labelled
+/// `label` (its `Label`, or its name) anywhere in `definition`, as a state machine definition
+/// (without `ProcessorConfig`).
+fn item_processor(definition: &Value, label: &str) -> Option<Value> {
+    let states = definition.get("States")?.as_object()?;
+    for (name, state) in states {
+        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator"));
+        if state.get("Type").and_then(Value::as_str) == Some("Map") {
+            let this = state.get("Label").and_then(Value::as_str).unwrap_or(name);
+            if this == label {
+                let mut p = processor?.clone();
+                if let Some(o) = p.as_object_mut() {
+                    o.remove("ProcessorConfig");
+                }
+                return Some(p);
+            }
+        }
+        // Nested: a Parallel's branches, a Map's processor.
+        let nested = state
+            .get("Branches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(processor);
+        for inner in nested {
+            if let Some(found) = item_processor(inner, label) {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 /// DescribeExecution of a Map Run's child, when `arn` is one.

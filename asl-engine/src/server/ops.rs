@@ -336,10 +336,22 @@ pub(super) fn list_tags_for_resource(service: &Service, req: &Req) -> OpResult {
 pub(super) fn describe_state_machine_for_execution(service: &Service, req: &Req) -> OpResult {
     let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
     let state = service.state();
-    let e = state
-        .executions
-        .get(arn)
-        .ok_or_else(|| execution_not_found(arn))?;
+    let Some(e) = state.executions.get(arn) else {
+        // A Map Run's child: its Map state's item processor, from the parent's machine.
+        let parent = |parent: &str| {
+            let e = state.executions.get(parent)?;
+            let m = state.machines.get(&e.machine_arn);
+            let definition = match (&e.ran, m) {
+                (Some((d, _)), _) => d.clone(),
+                (None, Some(m)) => m.definition.clone(),
+                (None, None) => return None,
+            };
+            let updated = m.map_or_else(|| epoch(&e.start), |m| epoch(&m.created));
+            Some((definition, e.role_arn.clone(), updated))
+        };
+        return super::map_runs::child_machine(service, arn, parent)
+            .unwrap_or_else(|| Err(execution_not_found(arn)));
+    };
     let m = state.machines.get(&e.machine_arn);
     let (definition, revision) = match (&e.ran, m) {
         (Some((d, r)), _) => (d.clone(), r.clone()),

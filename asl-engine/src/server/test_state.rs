@@ -459,8 +459,7 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
         }
         check_mock(mocked, *mode, &state)?;
     } else {
-        // Checked before the state's type: the more specific refusal (this engine's message;
-        // none recorded from AWS).
+        // Checked before the state's type, as AWS does (its recorded message).
         if config.map_iteration_failure_count.is_some() {
             return Err(ApiError::validation(
                 "TestState does not support MapIterationFailureCount when a mock is not specified.",
