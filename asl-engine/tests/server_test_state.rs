@@ -482,6 +482,14 @@ async fn mocked_map_with_iteration_failures_against_its_tolerance() {
     assert_eq!(details.retry_index, Some(1));
     assert_eq!(details.retry_backoff_interval_seconds, Some(1));
 
+    // More failed iterations than the Map has: refused.
+    let (code, msg) = refusal(run(4, 0).await);
+    assert_eq!(code, "ValidationException");
+    assert!(
+        msg.starts_with("Map iteration failure count must be less than or equal to the number of Map iterations"),
+        "{msg}"
+    );
+
     // Its retries spent, the catcher takes it.
     let caught = run(2, 2).await.unwrap();
     assert_eq!(caught.status, Some(TestExecutionStatus::CaughtError));
@@ -620,6 +628,53 @@ async fn a_mocked_map_inspects_its_batches_and_its_items_pointer() {
             {"BatchInput": {"run": "r7"}, "Items": ["a", "b"]},
             {"BatchInput": {"run": "r7"}, "Items": ["c"]}
         ])
+    );
+}
+
+// AWS's recorded answers: `stateName` may name a state nested in a Map's item processor; the
+// tested state's schema is checked first (an unknown Type, a Parallel without branches).
+#[tokio::test]
+async fn nested_state_names_and_schema_refusals() {
+    let c = client(&start_server().await);
+    let machine = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map",
+        "ItemProcessor": {"StartAt": "HandleItem", "States": {
+            "HandleItem": {"Type": "Pass", "Parameters": {"Value": "HelloWorld"}, "End": true}}},
+        "End": true}}});
+    let r = c
+        .test_state()
+        .definition(machine.to_string())
+        .state_name("HandleItem")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status, Some(TestExecutionStatus::Succeeded));
+    assert_eq!(json_of(r.output.as_deref()), json!({"Value": "HelloWorld"}));
+
+    let unknown = json!({"StartAt": "Odd", "States": {"Odd": {"Type": "Nope", "End": true}}});
+    let (code, msg) = refusal(
+        c.test_state()
+            .definition(unknown.to_string())
+            .state_name("Odd")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidDefinition");
+    assert_eq!(
+        msg,
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map] at /States/Odd/Type'"
+    );
+
+    let (code, msg) = refusal(
+        c.test_state()
+            .definition(json!({"Type": "Parallel", "Branches": [], "End": true}).to_string())
+            .mock(result("[]"))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidDefinition");
+    assert_eq!(
+        msg,
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Value cannot be empty at /States/StateName/Branches'"
     );
 }
 

@@ -43,8 +43,7 @@ fn state_definition(
     state_name: Option<&str>,
 ) -> Result<(String, Value), ApiError> {
     match (definition.get("States"), state_name) {
-        (Some(states), Some(name)) => states
-            .get(name)
+        (Some(_), Some(name)) => find_state(definition, name)
             .cloned()
             .map(|s| (name.to_string(), s))
             .ok_or_else(|| ApiError::validation("State not found in definition")),
@@ -54,6 +53,50 @@ fn state_definition(
         // AWS names a lone state "StateName" (its context object's `State.Name`).
         (None, name) => Ok((name.unwrap_or("StateName").to_string(), definition.clone())),
     }
+}
+
+/// The state `name` of a machine or branch `definition`, at its top level or inside a Parallel
+/// state's branches or a Map state's item processor (AWS tests a nested state by its name too).
+fn find_state<'d>(definition: &'d Value, name: &str) -> Option<&'d Value> {
+    let states = definition.get("States")?.as_object()?;
+    if let Some(state) = states.get(name) {
+        return Some(state);
+    }
+    states.values().find_map(|state| {
+        let branches = state.get("Branches").and_then(Value::as_array);
+        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator"));
+        branches
+            .into_iter()
+            .flatten()
+            .chain(processor)
+            .find_map(|inner| find_state(inner, name))
+    })
+}
+
+/// The schema checks AWS makes of the tested state before anything else, with its recorded
+/// messages: its `Type` is one of the eight, and a Parallel state has branches.
+fn check_state_schema(name: &str, state: &Value) -> Result<(), ApiError> {
+    const TYPES: [&str; 8] = [
+        "Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map",
+    ];
+    let kind = state.get("Type").and_then(Value::as_str);
+    if kind.is_some_and(|k| !TYPES.contains(&k)) {
+        return Err(invalid(format!(
+            "SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of these values: [{}] at /States/{name}/Type",
+            TYPES.join(", ")
+        )));
+    }
+    if kind == Some("Parallel")
+        && state
+            .get("Branches")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+    {
+        return Err(invalid(format!(
+            "SCHEMA_VALIDATION_FAILED: Value cannot be empty at /States/{name}/Branches"
+        )));
+    }
+    Ok(())
 }
 
 /// What a retrier does with an error after `retried` earlier retries
@@ -421,6 +464,7 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     let definition: Value = serde_json::from_str(req.str("definition")?)
         .map_err(|e| invalid(format!("INVALID_JSON_DESCRIPTION: {e}")))?;
     let (name, mut state_value) = state_definition(&definition, req.opt_str("stateName")?)?;
+    check_state_schema(&name, &state_value)?;
     let state: State = serde_json::from_value(state_value.clone())
         .map_err(|e| invalid(format!("SCHEMA_VALIDATION_FAILED: {e}")))?;
     let input_text = req.opt_str("input")?.unwrap_or("{}").to_string();
@@ -458,6 +502,16 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
             ));
         }
         check_mock(mocked, *mode, &state)?;
+        // More failed iterations than the mocked Map has (AWS's recorded refusal).
+        if let (true, Some(failed), Mocked::Result(Value::Array(items))) =
+            (is_map, config.map_iteration_failure_count, mocked)
+        {
+            if failed > items.len() as u64 {
+                return Err(ApiError::validation(
+                    "Map iteration failure count must be less than or equal to the number of Map iterations.",
+                ));
+            }
+        }
     } else {
         // Checked before the state's type, as AWS does (its recorded message).
         if config.map_iteration_failure_count.is_some() {
