@@ -109,6 +109,11 @@ pub struct ExecOptions {
     /// starting it: no `ExecutionStarted`, the variables restored, the start date kept
     /// (`start_time`: `TimeoutSeconds` counts from the execution's start, as on AWS).
     pub resume: Option<resume::Resume>,
+    /// The execution's ARN (`$$.Execution.Id`); default
+    /// `arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`. An Express
+    /// execution's (`...:express:...`) context object has no `Execution.RedriveCount`, as on AWS
+    /// (an Express execution cannot be redriven).
+    pub execution_arn: Option<String>,
 }
 
 /// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
@@ -167,6 +172,7 @@ impl Default for ExecOptions {
             max_execution_seconds: None,
             events_before: 0,
             resume: None,
+            execution_arn: None,
         }
     }
 }
@@ -312,7 +318,10 @@ impl Engine {
             options.region,
             options.account_id
         );
-        let arn = format!("{prefix}:execution:{sm_name}:{exec_name}");
+        let arn = options
+            .execution_arn
+            .clone()
+            .unwrap_or_else(|| format!("{prefix}:execution:{sm_name}:{exec_name}"));
         let limit_seconds = match (machine.timeout_seconds, options.max_execution_seconds) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -476,6 +476,20 @@ async fn sync_execution_on_an_express_machine() {
     assert_eq!(r.status, SyncExecutionStatus::Failed);
     assert_eq!(r.error.as_deref(), Some("NoNumber"));
 
+    // The execution's context object names it by that Express ARN, without a RedriveCount.
+    let context = r#"{"StartAt": "C", "States": {"C": {"Type": "Pass",
+        "Parameters": {"execution.$": "$$.Execution"}, "End": true}}}"#;
+    let express_ctx = create(&c, &name("express-ctx"), context, StateMachineType::Express).await;
+    let r = c
+        .start_sync_execution()
+        .state_machine_arn(&express_ctx)
+        .send()
+        .await
+        .unwrap();
+    let out: Value = serde_json::from_str(r.output.as_deref().unwrap()).unwrap();
+    assert_eq!(out["execution"]["Id"], json!(r.execution_arn));
+    assert!(out["execution"].get("RedriveCount").is_none(), "{out}");
+
     let standard = create(&c, &name("standard"), DOUBLE, StateMachineType::Standard).await;
     let err = c
         .start_sync_execution()

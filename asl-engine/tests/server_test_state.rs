@@ -678,6 +678,31 @@ async fn nested_state_names_and_schema_refusals() {
     );
 }
 
+// AWS's recorded context objects of TestState: the state runs as an Express execution, its
+// `Execution.Id` an `...:express:...` ARN, without `RedriveCount`.
+#[tokio::test]
+async fn the_context_object_is_an_express_executions() {
+    let c = client(&start_server().await);
+    let r = c
+        .test_state()
+        .definition(json!({"Type": "Pass", "Parameters": {"ctx.$": "$$"}, "End": true}).to_string())
+        .input(r#"{"k": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    let out = json_of(r.output.as_deref());
+    let execution = &out["ctx"]["Execution"];
+    assert!(
+        execution["Id"]
+            .as_str()
+            .is_some_and(|id| id.contains(":express:TestState:")),
+        "{execution}"
+    );
+    assert!(execution.get("RedriveCount").is_none(), "{execution}");
+    assert_eq!(execution["Input"], json!({"k": 1}));
+    assert_eq!(out["ctx"]["State"]["Name"], "StateName");
+}
+
 // Recorded AWS answers (TestState of a Map whose ItemsPath selects no array): States.Runtime,
 // `Reference path "<path>" must point to array.` with a context path written from `$`, and no
 // afterItemsPath in the inspection data.

@@ -196,6 +196,13 @@ impl<'a> Run<'a> {
             },
             "StateMachine": { "Id": self.info.sm_arn, "Name": self.info.sm_name },
         });
+        // An Express execution cannot be redriven: its context has no RedriveCount (as AWS's
+        // TestState answers, which runs a state as an Express execution).
+        if self.info.arn.contains(":express:") {
+            if let Some(e) = c["Execution"].as_object_mut() {
+                e.remove("RedriveCount");
+            }
+        }
         if let Some((i, v)) = item {
             c["Map"] = json!({"Item": {"Index": i, "Value": v}});
         }

@@ -673,17 +673,22 @@ pub(super) async fn start_sync_execution(service: &Arc<Service>, req: &Req) -> O
             m.name.clone(),
         )
     };
+    // The Express execution's ARN, also its context object's `Execution.Id`.
+    let exec_arn = format!(
+        "{}:express:{sm_name}:{name}:{}",
+        arn_prefix_of(sm_arn),
+        uuid::Uuid::new_v4()
+    );
+    let options = crate::ExecOptions {
+        execution_arn: Some(exec_arn.clone()),
+        ..options
+    };
     let start = Utc::now();
     let result = service
         .engine
         .execute_compiled(&compiled, input, options)
         .await;
     let stop = Utc::now();
-    let exec_arn = format!(
-        "{}:express:{sm_name}:{name}:{}",
-        arn_prefix_of(sm_arn),
-        uuid::Uuid::new_v4()
-    );
     let billed_ms = ((stop - start).num_milliseconds().max(1) + 99) / 100 * 100;
     let mut out = json!({
         "executionArn": exec_arn,

@@ -426,6 +426,7 @@ impl Service {
             max_execution_seconds: None,
             events_before: 0,
             resume: None,
+            execution_arn: None,
         }
     }
 
@@ -548,6 +549,9 @@ impl Service {
             true,
         );
         options.cancel = Some(exec.cancel.clone());
+        // `$$.Execution.Id` is the execution's ARN as the endpoint answers it (`...:express:...`
+        // for an Express machine's).
+        options.execution_arn = Some(exec.arn.clone());
         // The run's events are numbered after the earlier ones it continues (the history limit
         // counts them all).
         options.events_before = exec.base as u64;

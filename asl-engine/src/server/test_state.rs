@@ -638,9 +638,20 @@ pub(super) async fn test_state(service: &Arc<Service>, req: &Req) -> Result<Valu
     }
     probe.map_item_reader_data = reader_data.or_else(|| has_reader.then(Vec::new));
     let probe = Arc::new(probe);
+    // TestState runs the state as an Express execution: its `$$.Execution.Id` is
+    // `...:express:<machine>:<name>` and it has no RedriveCount (AWS's recorded context objects).
+    let execution_name = uuid::Uuid::new_v4().to_string();
+    let execution_arn = format!(
+        "arn:{}:states:{}:{}:express:TestState:{execution_name}",
+        crate::partition_of(&req.region),
+        req.region,
+        service.config.account_id
+    );
     let mut options = ExecOptions {
         virtual_time: true,
         state_machine_name: Some("TestState".into()),
+        execution_name: Some(execution_name),
+        execution_arn: Some(execution_arn),
         region: req.region.clone(),
         account_id: service.config.account_id.clone(),
         role_arn: req.opt_str("roleArn")?.map(str::to_owned),
