@@ -782,6 +782,14 @@ impl Default for ChildHistory {
 }
 
 impl ChildHistory {
+    /// The child ended: its events are taken out of the live history (which gives its chunks
+    /// back) and kept as they are.
+    pub fn end(&mut self) {
+        if let ChildHistory::Live(live) = self {
+            *self = ChildHistory::Ended(Arc::from(live.take()));
+        }
+    }
+
     /// Runs `f` on the events so far, in id order.
     pub fn with_events<R>(
         &self,

@@ -449,9 +449,7 @@ impl Run<'_> {
                 };
                 if let Some(c) = at.and_then(|at| rec.children.get_mut(at)) {
                     c.stop = Some(stop);
-                    if let dmap::ChildHistory::Live(live) = &c.history {
-                        c.history = dmap::ChildHistory::Ended(Arc::from(live.take()));
-                    }
+                    c.history.end();
                     match &r {
                         Ok(v) => {
                             c.status = "SUCCEEDED".into();
@@ -496,9 +494,7 @@ impl Run<'_> {
             for c in rec.children.iter_mut().filter(|c| c.status == "RUNNING") {
                 c.status = "ABORTED".into();
                 c.stop = Some(stop);
-                if let dmap::ChildHistory::Live(live) = &c.history {
-                    c.history = dmap::ChildHistory::Ended(Arc::from(live.take()));
-                }
+                c.history.end();
             }
         });
         let pending = next.into_iter().chain(queue).map(|(_, v)| v).collect();
