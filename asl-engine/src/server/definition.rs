@@ -107,6 +107,28 @@ pub(super) fn analyse(
     })
 }
 
+/// The first state of `definition` (a machine's, a branch's or an item processor's JSON) for
+/// which `found` holds, with its name: its own states first, then those nested in Parallel
+/// branches and Map item processors (`ItemProcessor`, or the older `Iterator`).
+pub(super) fn find_nested_state<'d>(
+    definition: &'d Value,
+    found: &impl Fn(&str, &Value) -> bool,
+) -> Option<(&'d str, &'d Value)> {
+    let states = definition.get("States")?.as_object()?;
+    if let Some((name, state)) = states.iter().find(|(n, s)| found(n, s)) {
+        return Some((name.as_str(), state));
+    }
+    states.values().find_map(|state| {
+        let branches = state.get("Branches").and_then(Value::as_array);
+        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator"));
+        branches
+            .into_iter()
+            .flatten()
+            .chain(processor)
+            .find_map(|inner| find_nested_state(inner, found))
+    })
+}
+
 pub(super) fn invalid_definition(diags: &[Diagnostic]) -> ApiError {
     let parts: Vec<String> = diags
         .iter()

@@ -232,33 +232,18 @@ pub(super) fn child_machine(
 /// `label` (its `Label`, or its name) anywhere in `definition`, as a state machine definition
 /// (without `ProcessorConfig`).
 fn item_processor(definition: &Value, label: &str) -> Option<Value> {
-    let states = definition.get("States")?.as_object()?;
-    for (name, state) in states {
-        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator"));
-        if state.get("Type").and_then(Value::as_str) == Some("Map") {
-            let this = state.get("Label").and_then(Value::as_str).unwrap_or(name);
-            if this == label {
-                let mut p = processor?.clone();
-                if let Some(o) = p.as_object_mut() {
-                    o.remove("ProcessorConfig");
-                }
-                return Some(p);
-            }
-        }
-        // Nested: a Parallel's branches, a Map's processor.
-        let nested = state
-            .get("Branches")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .chain(processor);
-        for inner in nested {
-            if let Some(found) = item_processor(inner, label) {
-                return Some(found);
-            }
-        }
+    let (_, map) = super::definition::find_nested_state(definition, &|name, state| {
+        state.get("Type").and_then(Value::as_str) == Some("Map")
+            && state.get("Label").and_then(Value::as_str).unwrap_or(name) == label
+    })?;
+    let mut processor = map
+        .get("ItemProcessor")
+        .or_else(|| map.get("Iterator"))?
+        .clone();
+    if let Some(o) = processor.as_object_mut() {
+        o.remove("ProcessorConfig");
     }
-    None
+    Some(processor)
 }
 
 /// DescribeExecution of a Map Run's child, when `arn` is one.

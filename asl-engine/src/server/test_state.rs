@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use workflow_dsl::model::{Catcher, Retrier, State, StateMachine};
 
+use super::definition::find_nested_state;
 use super::mock_shapes::{self, Mode};
 use super::protocol::{ApiError, Req};
 use super::store::Service;
@@ -43,9 +44,10 @@ fn state_definition(
     state_name: Option<&str>,
 ) -> Result<(String, Value), ApiError> {
     match (definition.get("States"), state_name) {
-        (Some(_), Some(name)) => find_state(definition, name)
-            .cloned()
-            .map(|s| (name.to_string(), s))
+        // At the top level or nested in branches and item processors (AWS tests a nested state
+        // by its name too).
+        (Some(_), Some(name)) => find_nested_state(definition, &|n, _| n == name)
+            .map(|(_, s)| (name.to_string(), s.clone()))
             .ok_or_else(|| ApiError::validation("State not found in definition")),
         (Some(_), None) => Err(ApiError::validation(
             "stateName is required when the definition is a whole state machine",
@@ -53,24 +55,6 @@ fn state_definition(
         // AWS names a lone state "StateName" (its context object's `State.Name`).
         (None, name) => Ok((name.unwrap_or("StateName").to_string(), definition.clone())),
     }
-}
-
-/// The state `name` of a machine or branch `definition`, at its top level or inside a Parallel
-/// state's branches or a Map state's item processor (AWS tests a nested state by its name too).
-fn find_state<'d>(definition: &'d Value, name: &str) -> Option<&'d Value> {
-    let states = definition.get("States")?.as_object()?;
-    if let Some(state) = states.get(name) {
-        return Some(state);
-    }
-    states.values().find_map(|state| {
-        let branches = state.get("Branches").and_then(Value::as_array);
-        let processor = state.get("ItemProcessor").or_else(|| state.get("Iterator"));
-        branches
-            .into_iter()
-            .flatten()
-            .chain(processor)
-            .find_map(|inner| find_state(inner, name))
-    })
 }
 
 /// The schema checks AWS makes of the tested state before anything else, with its recorded
