@@ -80,3 +80,32 @@ fn unknown_fields_are_kept_for_the_validator() {
     assert!(machine.states["A"].extra().contains_key("Resultt"));
     assert_eq!(machine.to_value(), doc);
 }
+
+#[test]
+fn every_listed_state_type_parses_into_the_variant_of_that_name() {
+    use workflow_dsl::model::State;
+    for name in State::TYPE_NAMES {
+        let lone =
+            serde_json::json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        let mut json = serde_json::json!({"Type": name});
+        match name {
+            "Task" => json["Resource"] = "arn:aws:states:::lambda:invoke".into(),
+            "Wait" => json["Seconds"] = 1.into(),
+            "Choice" => {
+                json["Choices"] =
+                    serde_json::json!([{"Variable": "$.x", "IsPresent": true, "Next": "P"}]);
+            }
+            "Parallel" => json["Branches"] = serde_json::json!([lone]),
+            "Map" => json["ItemProcessor"] = lone,
+            _ => {}
+        }
+        if !matches!(name, "Choice" | "Succeed" | "Fail") {
+            json["End"] = true.into();
+        }
+        let state: State = serde_json::from_value(json)
+            .unwrap_or_else(|e| panic!("a {name} state does not parse: {e}"));
+        assert_eq!(state.type_name(), name);
+    }
+    let unknown: Result<State, _> = serde_json::from_value(serde_json::json!({"Type": "Loop"}));
+    assert!(unknown.is_err(), "an unknown Type parsed: {unknown:?}");
+}

@@ -60,14 +60,12 @@ fn state_definition(
 /// The schema checks AWS makes of the tested state before anything else, with its recorded
 /// messages: its `Type` is one of the eight, and a Parallel state has branches.
 fn check_state_schema(name: &str, state: &Value) -> Result<(), ApiError> {
-    const TYPES: [&str; 8] = [
-        "Task", "Wait", "Pass", "Succeed", "Fail", "Choice", "Parallel", "Map",
-    ];
     let kind = state.get("Type").and_then(Value::as_str);
-    if kind.is_some_and(|k| !TYPES.contains(&k)) {
+    if kind.is_some_and(|k| !State::TYPE_NAMES.contains(&k)) {
+        // AWS's message lists the eight in its own order.
         return Err(invalid(format!(
-            "SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of these values: [{}] at /States/{name}/Type",
-            TYPES.join(", ")
+            "SCHEMA_VALIDATION_FAILED: The field 'Type' should have one of these values: \
+             [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map] at /States/{name}/Type"
         )));
     }
     if kind == Some("Parallel")
@@ -367,16 +365,7 @@ fn mock_of(mock: &Value) -> Result<(Mocked, Mode), ApiError> {
 /// Checks the mock against the state it replaces: the state types a mock may stand in for, the
 /// shape of a Map's or Parallel's result, the integration's response shape.
 fn check_mock(mocked: &Mocked, mode: Mode, state: &State) -> Result<(), ApiError> {
-    let type_name = match state {
-        State::Task(_) => "Task",
-        State::Map(_) => "Map",
-        State::Parallel(_) => "Parallel",
-        State::Pass(_) => "Pass",
-        State::Choice(_) => "Choice",
-        State::Wait(_) => "Wait",
-        State::Succeed(_) => "Succeed",
-        State::Fail(_) => "Fail",
-    };
+    let type_name = state.type_name();
     // "A mock can only be specified for Task, Map, or Parallel states" (API_TestState.html).
     if !matches!(state, State::Task(_) | State::Map(_) | State::Parallel(_)) {
         return Err(ApiError::validation(format!(

@@ -890,6 +890,18 @@ pub struct ResultWriter {
 }
 
 impl State {
+    /// Every ASL state `Type`, each the [`State::type_name`] of its variant.
+    ///
+    /// ```
+    /// use workflow_dsl::model::State;
+    ///
+    /// assert!(State::TYPE_NAMES.contains(&"Parallel"));
+    /// assert!(!State::TYPE_NAMES.contains(&"Loop"));
+    /// ```
+    pub const TYPE_NAMES: [&'static str; 8] = [
+        "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
+    ];
+
     /// The ASL `Type` name.
     pub fn type_name(&self) -> &'static str {
         match self {

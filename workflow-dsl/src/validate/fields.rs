@@ -143,10 +143,6 @@ pub(crate) fn allowed_state_fields(type_name: &str) -> &'static [&'static str] {
     }
 }
 
-const ALL_TYPES: [&str; 8] = [
-    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
-];
-
 /// Message for a key of a state that its type does not allow.
 pub(crate) fn unknown_state_field(type_name: &str, key: &str) -> String {
     match (type_name, key) {
@@ -164,7 +160,7 @@ pub(crate) fn unknown_state_field(type_name: &str, key: &str) -> String {
     }
     let allowed = allowed_state_fields(type_name);
     let mut message = format!("field '{key}' is not allowed in a {type_name} state");
-    let elsewhere: Vec<&str> = ALL_TYPES
+    let elsewhere: Vec<&str> = crate::model::State::TYPE_NAMES
         .iter()
         .copied()
         .filter(|t| allowed_state_fields(t).contains(&key))
