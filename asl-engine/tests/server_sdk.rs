@@ -1641,12 +1641,119 @@ async fn redrive_resumes_a_failed_execution_at_the_failed_state() {
     assert!(err.is_execution_does_not_exist(), "{err:?}");
 }
 
-/// A stopped execution is not redrivable on this engine (a known gap: AWS redrives it from the
-/// state it was stopped in), and says why.
+/// A stopped (ABORTED) execution is redrivable, as AWS's are: it runs again from the state it was
+/// stopped in, with the input that state was entered with; the states before are not re-run
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>:
+/// "These include failed, aborted, or timed out executions").
 #[tokio::test]
-async fn an_aborted_execution_says_why_it_cannot_be_redriven() {
+async fn redrive_resumes_an_aborted_execution_at_the_state_it_was_stopped_in() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut registry = registry();
+    let counter = calls.clone();
+    registry.register_lambda("stuck_once", move |input: Value| {
+        let counter = counter.clone();
+        async move {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                // The first call does not return: the execution is stopped while it waits.
+                std::future::pending::<()>().await;
+            }
+            Ok(json!({"seen": input}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(asl_engine::server::serve(
+        listener,
+        registry,
+        ServerConfig::default(),
+    ));
+    let c = client(&endpoint);
+    let definition = r#"{"StartAt": "Prepare", "States": {
+        "Prepare": {"Type": "Pass", "Assign": {"greeting": "hi"}, "Parameters": {"n.$": "$.n"}, "Next": "Call"},
+        "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:stuck_once",
+                 "Parameters": {"n.$": "$.n", "g.$": "$greeting"}, "End": true}}}"#;
+    let arn = create(&c, &name("stopped"), definition, StateMachineType::Standard).await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(r#"{"n": 7}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    // Stopped once the task is running.
+    for _ in 0..200 {
+        if history_types(&c, &exec)
+            .await
+            .iter()
+            .any(|t| t == "LambdaFunctionStarted")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    c.stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    let stopped = c
+        .describe_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status, ExecutionStatus::Aborted);
+    assert_eq!(
+        stopped.redrive_status().map(|s| s.as_str()),
+        Some("REDRIVABLE"),
+        "{stopped:?}"
+    );
+    assert_eq!(stopped.redrive_status_reason(), None);
+
+    c.redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_done(&c, &exec).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(done.output().unwrap()).unwrap(),
+        json!({"seen": {"n": 7, "g": "hi"}})
+    );
+    assert_eq!(done.redrive_count(), Some(1));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let types = history_types(&c, &exec).await;
+    let aborted_at = types.iter().position(|t| t == "ExecutionAborted");
+    let redriven_at = types.iter().position(|t| t == "ExecutionRedriven");
+    assert!(
+        matches!((aborted_at, redriven_at), (Some(a), Some(r)) if r == a + 1),
+        "the redrive follows the abort: {types:?}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| *t == "PassStateEntered").count(),
+        1,
+        "Prepare is not re-run: {types:?}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| *t == "TaskStateEntered").count(),
+        2,
+        "Call runs again: {types:?}"
+    );
+    assert_eq!(types.last().map(String::as_str), Some("ExecutionSucceeded"));
+}
+
+/// A running execution says why it cannot be redriven, in AWS's words
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html>,
+/// `redriveStatusReason`), and RedriveExecution refuses it.
+#[tokio::test]
+async fn a_running_execution_says_why_it_cannot_be_redriven() {
     let c = client(&start_server().await);
-    let arn = create(&c, &name("stopped"), WAIT, StateMachineType::Standard).await;
+    let arn = create(&c, &name("running"), WAIT, StateMachineType::Standard).await;
     let exec = c
         .start_execution()
         .state_machine_arn(&arn)
@@ -1654,11 +1761,6 @@ async fn an_aborted_execution_says_why_it_cannot_be_redriven() {
         .await
         .unwrap()
         .execution_arn;
-    c.stop_execution()
-        .execution_arn(&exec)
-        .send()
-        .await
-        .unwrap();
     let d = c
         .describe_execution()
         .execution_arn(&exec)
@@ -1669,9 +1771,56 @@ async fn an_aborted_execution_says_why_it_cannot_be_redriven() {
         d.redrive_status().map(|s| s.as_str()),
         Some("NOT_REDRIVABLE")
     );
-    assert!(d
-        .redrive_status_reason()
-        .is_some_and(|r| r.contains("ABORTED")));
+    assert_eq!(
+        d.redrive_status_reason(),
+        Some("Execution is RUNNING and cannot be redriven")
+    );
+    let err = c
+        .redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_not_redrivable(), "{err:?}");
+    c.stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An execution that failed at the history limit has no room for a redrive's events: not
+/// redrivable, with AWS's reason (`redriveStatusReason` of
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html>).
+#[tokio::test]
+async fn an_execution_failed_at_the_history_limit_is_not_redrivable() {
+    let c = client(&start_server().await);
+    let runaway = r#"{"StartAt": "Spin", "States": {
+        "Spin": {"Type": "Pass", "Result": {"spin": true}, "Next": "Loop"},
+        "Loop": {"Type": "Choice",
+                 "Choices": [{"Variable": "$.spin", "BooleanEquals": false, "Next": "End"}],
+                 "Default": "Spin"},
+        "End": {"Type": "Succeed"}}}"#;
+    let arn = create(&c, &name("runaway"), runaway, StateMachineType::Standard).await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let failed = wait_done(&c, &exec).await;
+    assert_eq!(failed.status, ExecutionStatus::Failed, "{failed:?}");
+    assert_eq!(failed.error(), Some("States.Runtime"));
+    assert_eq!(
+        failed.redrive_status().map(|s| s.as_str()),
+        Some("NOT_REDRIVABLE")
+    );
+    assert_eq!(
+        failed.redrive_status_reason(),
+        Some("Execution history event limit exceeded")
+    );
     let err = c
         .redrive_execution()
         .execution_arn(&exec)

@@ -953,27 +953,27 @@ const REDRIVE_WINDOW_DAYS: i64 = 14;
 const MAX_REDRIVES: u32 = 1000;
 
 /// Why an execution cannot be redriven now, if it cannot (DescribeExecution's
-/// `redriveStatusReason`; RedriveExecution's ExecutionNotRedrivable message).
+/// `redriveStatusReason`; RedriveExecution's ExecutionNotRedrivable message). A FAILED, TIMED_OUT
+/// or ABORTED Standard execution is redrivable within 14 days of its close while its history has
+/// room for the redrive's events, in AWS's words where its reference lists them
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>,
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html>).
 fn not_redrivable(e: &super::store::Execution) -> Option<String> {
     if e.arn.split(':').nth(5) == Some("express") {
         return Some("Execution is EXPRESS and cannot be redriven".into());
     }
-    if e.status == "ABORTED" {
-        // AWS redrives an aborted execution from the state it was stopped in; this engine keeps
-        // the stopped run's events but does not redrive it (a known gap).
-        return Some(
-            "Execution is ABORTED: this local engine does not redrive stopped executions".into(),
-        );
-    }
-    if !matches!(e.status, "FAILED" | "TIMED_OUT") {
+    if !matches!(e.status, "FAILED" | "TIMED_OUT" | "ABORTED") {
         return Some(format!("Execution is {} and cannot be redriven", e.status));
     }
     if e.stop
         .is_some_and(|stop| Utc::now() - stop > chrono::Duration::days(REDRIVE_WINDOW_DAYS))
     {
-        return Some(format!(
-            "Execution can only be redriven within {REDRIVE_WINDOW_DAYS} days of its close"
-        ));
+        return Some("Execution redrivable period exceeded".into());
+    }
+    // The redrive appends ExecutionRedriven and at least one more event: a history of 24,999
+    // events or more has no room for them.
+    if e.closed_event_count() as u64 >= crate::history::HISTORY_LIMIT - 1 {
+        return Some("Execution history event limit exceeded".into());
     }
     if e.redrive_count >= MAX_REDRIVES {
         return Some(format!(
@@ -1033,9 +1033,9 @@ fn redrive_point(
     })
 }
 
-/// RedriveExecution: runs a FAILED or TIMED_OUT Standard execution again from the state that did
-/// not succeed, under the same ARN, within 14 days of its close (ABORTED ones are not redrivable
-/// here: see [`not_redrivable`]).
+/// RedriveExecution: runs a FAILED, TIMED_OUT or ABORTED Standard execution again from the state
+/// that did not succeed (for a stopped one, the state it was stopped in), under the same ARN,
+/// within 14 days of its close ([`not_redrivable`]).
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>
 pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
     let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;

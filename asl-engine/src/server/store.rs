@@ -1045,6 +1045,11 @@ impl Execution {
         )
     }
 
+    /// How many events a closed execution's history has (every run's, for a redriven one).
+    pub fn closed_event_count(&self) -> usize {
+        self.history.len().max(self.loaded_history.len())
+    }
+
     /// A page of the events so far as GetExecutionHistory's members (timestamps as text): the
     /// full history once closed; while RUNNING, the events recorded so far (after the earlier
     /// runs' events for a redrive), or the start event before the run recorded any. Returns
