@@ -802,6 +802,38 @@ impl ChildHistory {
     }
 }
 
+/// Whether `failed` of `total` items exceed a Map's tolerated failures: more than
+/// `ToleratedFailureCount`, or a larger share than `ToleratedFailurePercentage`; with both set,
+/// either one exceeded is enough, and with neither, one failure is
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html>: "If you
+/// specify both values, the workflow fails when it exceeds either value"; the default percentage
+/// 0 "means that the workflow fails if any one of its child workflow executions fails").
+///
+/// ```
+/// use asl_engine::dmap::exceeds_tolerated_failures;
+///
+/// assert!(exceeds_tolerated_failures(1, 10, None, None));
+/// assert!(!exceeds_tolerated_failures(2, 10, Some(2.0), None));
+/// assert!(exceeds_tolerated_failures(3, 10, Some(2.0), None));
+/// assert!(!exceeds_tolerated_failures(5, 10, None, Some(50.0)));
+/// // Both set: the count is exceeded, the percentage is not.
+/// assert!(exceeds_tolerated_failures(3, 10, Some(2.0), Some(50.0)));
+/// ```
+pub fn exceeds_tolerated_failures(
+    failed: u64,
+    total: u64,
+    count: Option<f64>,
+    percentage: Option<f64>,
+) -> bool {
+    if count.is_none() && percentage.is_none() {
+        return failed > 0;
+    }
+    let by_count = count.is_some_and(|c| failed as f64 > c);
+    let by_percentage =
+        percentage.is_some_and(|p| total > 0 && failed as f64 * 100.0 / total as f64 > p);
+    by_count || by_percentage
+}
+
 /// One Map Run: what DescribeMapRun answers.
 #[derive(Debug, Clone)]
 pub struct MapRunRecord {
@@ -821,10 +853,12 @@ pub struct MapRunRecord {
     pub stop: Option<DateTime<Utc>>,
     /// The most children running at once (0: no limit); UpdateMapRun changes it.
     pub max_concurrency: u64,
-    /// `ToleratedFailurePercentage` (0 when not set).
-    pub tolerated_failure_percentage: f64,
-    /// `ToleratedFailureCount` (0 when not set).
-    pub tolerated_failure_count: u64,
+    /// `ToleratedFailurePercentage`, if the Map state or UpdateMapRun set one (DescribeMapRun
+    /// answers 0 otherwise).
+    pub tolerated_failure_percentage: Option<f64>,
+    /// `ToleratedFailureCount`, if the Map state or UpdateMapRun set one (DescribeMapRun answers
+    /// 0 otherwise).
+    pub tolerated_failure_count: Option<u64>,
     /// The number of items.
     pub total_items: u64,
     /// Results written to the ResultWriter (0 without one).
@@ -1401,8 +1435,8 @@ mod tests {
             start: now,
             stop: Some(now),
             max_concurrency: 0,
-            tolerated_failure_percentage: 0.0,
-            tolerated_failure_count: 0,
+            tolerated_failure_percentage: None,
+            tolerated_failure_count: None,
             total_items: 3,
             results_written: 0,
             children: vec![child("a", true), child("b", false)],

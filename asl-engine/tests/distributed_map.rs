@@ -175,6 +175,20 @@ async fn failures_past_the_tolerated_threshold_fail_the_map_run() {
         (json!({"ToleratedFailureCount": 1}), false),
         (json!({"ToleratedFailureCount": 2}), true),
         (json!({"ToleratedFailurePercentage": 30}), false),
+        // Both set: the Map Run fails when either is exceeded
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html).
+        (
+            json!({"ToleratedFailureCount": 1, "ToleratedFailurePercentage": 50}),
+            false,
+        ),
+        (
+            json!({"ToleratedFailureCount": 5, "ToleratedFailurePercentage": 30}),
+            false,
+        ),
+        (
+            json!({"ToleratedFailureCount": 2, "ToleratedFailurePercentage": 40}),
+            true,
+        ),
         (json!({"ToleratedFailurePercentage": 50}), true),
     ] {
         let r = eng
@@ -222,7 +236,7 @@ async fn failures_past_the_tolerated_threshold_fail_the_map_run() {
     }
     // The last Map Run (50% tolerated) succeeded with two failed items of six.
     let all = eng.registry().map_runs().all();
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.len(), 8);
     let last = all.last().unwrap();
     assert_eq!(last.status, "SUCCEEDED");
     let (items, executions) = last.counts();

@@ -1,6 +1,7 @@
 //! Map states: items, ItemSelector, concurrency, tolerated failures and the iteration history.
 
 use super::*;
+use crate::dmap::exceeds_tolerated_failures;
 
 impl Run<'_> {
     #[allow(clippy::too_many_arguments)]
@@ -146,10 +147,9 @@ impl Run<'_> {
             let result = mocked.map_err(mocked_failure)?;
             let failures = probe
                 .and_then(|p| p.map_iteration_failure_count)
-                .unwrap_or(0) as f64;
-            let by_count = tol_count.is_some_and(|c| failures <= c);
-            let by_pct = tol_pct.is_some_and(|p| n > 0 && failures * 100.0 / n as f64 <= p);
-            if (tol_count.is_some() || tol_pct.is_some()) && !(by_count || by_pct) {
+                .unwrap_or(0);
+            let thresholds = tol_count.is_some() || tol_pct.is_some();
+            if thresholds && exceeds_tolerated_failures(failures, n as u64, tol_count, tol_pct) {
                 return Err(Thrown::plain(Failure::new(
                     names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
                     "The specified tolerated failure threshold was exceeded",
@@ -212,12 +212,6 @@ impl Run<'_> {
                     running.push(spawn(i, input, parent.clone()));
                 }
             }
-            let tolerated = |failures: usize| -> bool {
-                let by_count = tol_count.is_some_and(|c| failures as f64 <= c);
-                let by_pct =
-                    tol_pct.is_some_and(|p| n > 0 && (failures as f64 * 100.0 / n as f64) <= p);
-                by_count || by_pct
-            };
             let mut outcome: Result<(), Failure> = Ok(());
             while let Some((i, r, p)) = running.next().await {
                 last = last.max(p);
@@ -229,7 +223,8 @@ impl Run<'_> {
                         if first_failure.is_none() {
                             first_failure = Some(f.clone());
                         }
-                        if !tolerated(failures) {
+                        if exceeds_tolerated_failures(failures as u64, n as u64, tol_count, tol_pct)
+                        {
                             outcome = Err(if tol_count.is_some() || tol_pct.is_some() {
                                 Failure::new(
                                     names::EXCEED_TOLERATED_FAILURE_THRESHOLD,

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::compile::{DistSpec, Request};
-use crate::dmap::{self, ChildRecord, MapRunRecord};
+use crate::dmap::{self, exceeds_tolerated_failures, ChildRecord, MapRunRecord};
 
 /// Marks a Map Run ABORTED (and its running children) when its state stops waiting for it before
 /// it ended: the execution was stopped, timed out, or its future dropped.
@@ -141,8 +141,8 @@ impl Run<'_> {
             start: self.clock.now(),
             stop: None,
             max_concurrency: max_conc as u64,
-            tolerated_failure_percentage: tol_pct.unwrap_or(0.0),
-            tolerated_failure_count: tol_count.unwrap_or(0.0) as u64,
+            tolerated_failure_percentage: tol_pct,
+            tolerated_failure_count: tol_count.map(|c| c as u64),
             total_items,
             results_written: 0,
             children: Vec::new(),
@@ -465,17 +465,18 @@ impl Run<'_> {
             });
             if r.is_err() {
                 failed_items += item_counts.get(i).copied().unwrap_or(1);
-                // The threshold as it is now (UpdateMapRun may have changed it): the Map Run
-                // fails when more items failed than ToleratedFailureCount or a larger share than
-                // ToleratedFailurePercentage allows
-                // (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html#maprun-fail-threshold).
+                // The thresholds as they are now (UpdateMapRun may have changed them).
                 let (count, pct) = runs
                     .read(map_run_arn, |r| {
                         (r.tolerated_failure_count, r.tolerated_failure_percentage)
                     })
-                    .unwrap_or((0, 0.0));
-                let pct_failed = failed_items as f64 * 100.0 / total_items.max(1) as f64;
-                if failed_items > count && pct_failed > pct {
+                    .unwrap_or((None, None));
+                if exceeds_tolerated_failures(
+                    failed_items,
+                    total_items,
+                    count.map(|c| c as f64),
+                    pct,
+                ) {
                     failure = Some(Failure::new(
                         names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
                         "The specified tolerated failure threshold was exceeded",

@@ -40,8 +40,8 @@ pub(super) fn describe_map_run(service: &Service, req: &Req) -> OpResult {
         "status": r.status,
         "startDate": epoch(&r.start),
         "maxConcurrency": r.max_concurrency,
-        "toleratedFailurePercentage": r.tolerated_failure_percentage,
-        "toleratedFailureCount": r.tolerated_failure_count,
+        "toleratedFailurePercentage": r.tolerated_failure_percentage.unwrap_or(0.0),
+        "toleratedFailureCount": r.tolerated_failure_count.unwrap_or(0),
         "itemCounts": items,
         "executionCounts": executions,
         "redriveCount": 0,
@@ -131,10 +131,10 @@ pub(super) fn update_map_run(service: &Service, req: &Req) -> OpResult {
             r.max_concurrency = c as u64;
         }
         if let Some(c) = count {
-            r.tolerated_failure_count = c as u64;
+            r.tolerated_failure_count = Some(c as u64);
         }
         if let Some(p) = pct {
-            r.tolerated_failure_percentage = p;
+            r.tolerated_failure_percentage = Some(p);
         }
     });
     if !updated {
