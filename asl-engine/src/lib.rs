@@ -148,8 +148,12 @@ pub struct Redrive {
     pub input: Value,
     /// The workflow variables in scope there.
     pub variables: Vec<(String, Value)>,
-    /// The redrive's number (1 for the first), for the `ExecutionRedriven` event.
+    /// The redrive's number (1 for the first), for the `ExecutionRedriven` event and the
+    /// context object's `Execution.RedriveCount`.
     pub redrive_count: u32,
+    /// When the execution first started: its context object's `Execution.StartTime` (the
+    /// redrive's own time, the run's start, is `Execution.RedriveTime`). `None`: the run's start.
+    pub started: Option<DateTime<Utc>>,
 }
 
 impl Default for ExecOptions {
@@ -335,7 +339,17 @@ impl Engine {
                 arn: arn.clone(),
                 name: exec_name,
                 input: input.clone(),
-                start: clock::format_time(&start),
+                start: clock::format_time(
+                    &options
+                        .redrive
+                        .as_ref()
+                        .and_then(|r| r.started)
+                        .unwrap_or(start),
+                ),
+                redrive: options
+                    .redrive
+                    .as_ref()
+                    .map(|r| (r.redrive_count, clock::format_time(&start))),
                 role_arn: options.role_arn.clone().unwrap_or_else(|| {
                     format!(
                         "arn:aws:iam::{}:role/StepFunctionsLocalRole",

@@ -1673,7 +1673,11 @@ async fn redrive_resumes_an_aborted_execution_at_the_state_it_was_stopped_in() {
     let definition = r#"{"StartAt": "Prepare", "States": {
         "Prepare": {"Type": "Pass", "Assign": {"greeting": "hi"}, "Parameters": {"n.$": "$.n"}, "Next": "Call"},
         "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:stuck_once",
-                 "Parameters": {"n.$": "$.n", "g.$": "$greeting"}, "End": true}}}"#;
+                 "Parameters": {"n.$": "$.n", "g.$": "$greeting",
+                                "redriveCount.$": "$$.Execution.RedriveCount",
+                                "startTime.$": "$$.Execution.StartTime"},
+                 "ResultSelector": {"seen.$": "$.seen", "redriveTime.$": "$$.Execution.RedriveTime"},
+                 "End": true}}}"#;
     let arn = create(&c, &name("stopped"), definition, StateMachineType::Standard).await;
     let exec = c
         .start_execution()
@@ -1721,10 +1725,32 @@ async fn redrive_resumes_an_aborted_execution_at_the_state_it_was_stopped_in() {
         .unwrap();
     let done = wait_done(&c, &exec).await;
     assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    // The context object of the redriven run: RedriveCount 1, RedriveTime the redrive's date
+    // (present only once redriven), StartTime still the execution's
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    let seen = &output["seen"];
     assert_eq!(
-        serde_json::from_str::<Value>(done.output().unwrap()).unwrap(),
-        json!({"seen": {"n": 7, "g": "hi"}})
+        (&seen["n"], &seen["g"], &seen["redriveCount"]),
+        (&json!(7), &json!("hi"), &json!(1)),
+        "{output}"
     );
+    let time = |field: &Value| {
+        chrono::DateTime::parse_from_rfc3339(field.as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{field}: {e}"))
+            .timestamp_millis()
+    };
+    // The dates the endpoint answers are seconds with a fraction: read back as a float, they
+    // may come out a millisecond short.
+    let millis = |d: &aws_smithy_types::DateTime| d.to_millis().unwrap();
+    let same = |a: i64, b: i64| (a - b).abs() <= 1;
+    assert!(
+        same(time(&seen["startTime"]), millis(&stopped.start_date)),
+        "{output}"
+    );
+    let redrive_date = millis(done.redrive_date().unwrap());
+    assert!(same(time(&output["redriveTime"]), redrive_date), "{output}");
+    assert!(redrive_date >= millis(&stopped.start_date));
     assert_eq!(done.redrive_count(), Some(1));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     let types = history_types(&c, &exec).await;

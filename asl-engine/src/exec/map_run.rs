@@ -398,6 +398,7 @@ impl Run<'_> {
                     name,
                     input: input.clone(),
                     start: crate::clock::format_time(&start),
+                    redrive: None,
                     role_arn: self.info.role_arn.clone(),
                     sm_arn: child_sm_arn.to_string(),
                     sm_name: path.to_string(),

@@ -50,6 +50,8 @@ pub(crate) struct ExecInfo {
     pub name: String,
     pub input: Value,
     pub start: String,
+    /// A redriven run's number and start (`Execution.RedriveCount`, `Execution.RedriveTime`).
+    pub redrive: Option<(u32, String)>,
     pub role_arn: String,
     pub sm_arn: String,
     pub sm_name: String,
@@ -187,7 +189,7 @@ impl<'a> Run<'a> {
                 "Name": self.info.name,
                 "RoleArn": self.info.role_arn,
                 "StartTime": self.info.start,
-                "RedriveCount": 0,
+                "RedriveCount": self.info.redrive.as_ref().map_or(0, |r| r.0),
             },
             "State": {
                 "EnteredTime": st.entered_time.to_string(),
@@ -202,6 +204,11 @@ impl<'a> Run<'a> {
             if let Some(e) = c["Execution"].as_object_mut() {
                 e.remove("RedriveCount");
             }
+        }
+        // "The RedriveTime context object is only available if you've redriven an execution"
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html).
+        if let (Some((_, time)), Some(e)) = (&self.info.redrive, c["Execution"].as_object_mut()) {
+            e.insert("RedriveTime".into(), json!(time));
         }
         if let Some((i, v)) = item {
             c["Map"] = json!({"Item": {"Index": i, "Value": v}});

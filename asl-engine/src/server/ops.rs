@@ -1030,6 +1030,7 @@ fn redrive_point(
         input,
         variables,
         redrive_count: 0,
+        started: None,
     })
 }
 
@@ -1076,6 +1077,7 @@ pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
             input: serde_json::from_str(&e.input).unwrap_or(Value::Null),
             variables: Vec::new(),
             redrive_count: 0,
+            started: None,
         },
     };
     let date = service.redrive(&mut state, arn, &definition, compiled.clone(), redrive)?;

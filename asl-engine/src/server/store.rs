@@ -557,9 +557,11 @@ impl Service {
         options.events_before = exec.base as u64;
         match how {
             Launch::Start => {}
-            Launch::Redrive(redrive) => {
-                // The redriven run's own TimeoutSeconds starts now.
-                options.start_time = Some(Utc::now());
+            Launch::Redrive(mut redrive) => {
+                // The redriven run's own TimeoutSeconds starts now; the context's StartTime stays
+                // the execution's.
+                redrive.started = Some(exec.start);
+                options.start_time = Some(exec.redrive_date.unwrap_or_else(Utc::now));
                 options.redrive = Some(redrive);
             }
             // The start date stays the execution's: TimeoutSeconds counts from it.
