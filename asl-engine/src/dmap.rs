@@ -255,6 +255,58 @@ fn member<'v>(request: &'v Value, name: &str, required: bool) -> Result<Option<&
     }
 }
 
+/// The items an `ItemReader` read, and where each came from (the context object's
+/// `Map.Item.Source`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadItems {
+    /// The items, in order.
+    pub items: Vec<Value>,
+    /// Runs of items by source, in item order: the index of a run's first item and the S3 URI
+    /// it was read from ([`s3_source`]).
+    pub sources: Vec<(usize, String)>,
+}
+
+impl ReadItems {
+    /// Where item `index` was read from.
+    ///
+    /// ```
+    /// use asl_engine::dmap::ReadItems;
+    ///
+    /// let read = ReadItems {
+    ///     items: vec![1.into(), 2.into(), 3.into()],
+    ///     sources: vec![(0, "S3://b/one.csv".into()), (2, "S3://b/two.csv".into())],
+    /// };
+    /// assert_eq!(read.source_of(1), Some("S3://b/one.csv"));
+    /// assert_eq!(read.source_of(2), Some("S3://b/two.csv"));
+    /// ```
+    pub fn source_of(&self, index: usize) -> Option<&str> {
+        let runs = self.sources.partition_point(|(first, _)| *first <= index);
+        runs.checked_sub(1).map(|run| self.sources[run].1.as_str())
+    }
+}
+
+/// `Map.Item.Source` of items read from S3: the bucket's URI for a listObjectsV2 listing, else the
+/// object's, written as AWS's documentation writes them (`S3://bucket-name/object-key`,
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html>).
+pub fn s3_source(bucket: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("S3://{bucket}/{key}"),
+        None => format!("S3://{bucket}"),
+    }
+}
+
+/// Where the items of a reader `resource` whose request is `request` come from, as far as the
+/// request says: the listed bucket, or the object read (a `LOAD_AND_FLATTEN` listing's items
+/// come from each object it lists: [`read_items_and_sources`] knows those).
+pub fn reader_source(resource: &str, request: &Value) -> Option<String> {
+    let bucket = request.get("Bucket")?.as_str()?;
+    if resource == LIST_OBJECTS_V2 {
+        Some(s3_source(bucket, None))
+    } else {
+        Some(s3_source(bucket, Some(request.get("Key")?.as_str()?)))
+    }
+}
+
 /// Reads the items of an `ItemReader` (`resource`, its evaluated `Parameters`/`Arguments` as
 /// `request`, and `config` its `ReaderConfig` with `MaxItems` already resolved into `max_items`).
 pub async fn read_items(
@@ -264,7 +316,21 @@ pub async fn read_items(
     config: &Value,
     max_items: Option<u64>,
 ) -> Result<Vec<Value>, Failure> {
+    read_items_and_sources(store, resource, request, config, max_items)
+        .await
+        .map(|read| read.items)
+}
+
+/// [`read_items`], with where each item came from.
+pub async fn read_items_and_sources(
+    store: &dyn ItemStore,
+    resource: &str,
+    request: &Value,
+    config: &Value,
+    max_items: Option<u64>,
+) -> Result<ReadItems, Failure> {
     let bucket = member(request, "Bucket", true)?.unwrap_or_default();
+    let mut sources = Vec::new();
     let limit = max_items.filter(|n| *n > 0).map(|n| n as usize);
     let store_failed = |e: StoreError| {
         reader_failed(format!(
@@ -316,6 +382,7 @@ pub async fn read_items(
                     .await
                     .map_err(store_failed)?;
                 let body = decompressed(body, &o.key)?;
+                sources.push((items.len(), s3_source(bucket, Some(&o.key))));
                 items.extend(parse_object(&body, input_type, config)?);
                 if limit.is_some_and(|l| items.len() >= l) {
                     break;
@@ -323,6 +390,7 @@ pub async fn read_items(
             }
             items
         } else {
+            sources.push((0, s3_source(bucket, None)));
             objects
                 .into_iter()
                 .map(|o| {
@@ -339,6 +407,7 @@ pub async fn read_items(
     } else if resource == GET_OBJECT {
         let key = member(request, "Key", true)?.unwrap_or_default();
         let version = member(request, "VersionId", false)?;
+        sources.push((0, s3_source(bucket, Some(key))));
         let body = store
             .get_object(bucket, key, version)
             .await
@@ -370,7 +439,7 @@ pub async fn read_items(
     if let Some(l) = limit {
         items.truncate(l);
     }
-    Ok(items)
+    Ok(ReadItems { items, sources })
 }
 
 /// The items of `data` as the reader (`resource`, `config` its `ReaderConfig`) finds them in one

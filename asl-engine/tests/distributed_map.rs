@@ -648,3 +648,97 @@ async fn an_athena_manifest_lists_the_data_files_to_read() {
         ]
     );
 }
+
+/// The sources an ItemSelector sees in `$$.Map.Item.Source` over `reader` (`None`: items from the
+/// state's input), through a JSONPath and a JSONata ItemSelector alike.
+async fn item_sources(store: &Arc<MemoryStore>, reader: Option<Value>, input: Value) -> Vec<Value> {
+    let mut all = Vec::new();
+    for jsonata in [false, true] {
+        let mut map = json!({
+            "Type": "Map",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+            },
+            "End": true
+        });
+        if jsonata {
+            map["QueryLanguage"] = json!("JSONata");
+            map["ItemSelector"] = json!({"source": "{% $states.context.Map.Item.Source %}"});
+        } else {
+            map["ItemSelector"] = json!({"source.$": "$$.Map.Item.Source"});
+        }
+        if let Some(reader) = &reader {
+            let mut reader = reader.clone();
+            if jsonata {
+                if let Some(p) = reader.as_object_mut().unwrap().remove("Parameters") {
+                    reader["Arguments"] = p;
+                }
+            }
+            map["ItemReader"] = reader;
+        }
+        let m = machine(json!({"StartAt": "Each", "States": {"Each": map}}));
+        let r = engine(store)
+            .execute(&m, input.clone(), options())
+            .await
+            .expect("compiles");
+        let ExecutionStatus::Succeeded { output } = r.status else {
+            panic!("{:?}", r.status)
+        };
+        let sources: Vec<Value> = output
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|o| o["source"].clone())
+            .collect();
+        if jsonata {
+            assert_eq!(sources, all, "JSONata sees what JSONPath sees");
+        } else {
+            all = sources;
+        }
+    }
+    all
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html: the
+// context object's `Map.Item.Source` is `STATE_DATA` for items of the state's input, the bucket's
+// S3 URI for a listObjectsV2 listing, and the object's S3 URI otherwise.
+#[tokio::test]
+async fn an_item_selector_sees_where_each_item_came_from() {
+    let store = Arc::new(MemoryStore::new());
+    store.put(
+        "data",
+        "logs/a.jsonl",
+        "{\"n\": 1}\n{\"n\": 2}\n".to_string(),
+    );
+    store.put("data", "logs/b.jsonl", "{\"n\": 3}\n".to_string());
+    store.put("data", "all.json", "[1, 2]".to_string());
+    assert_eq!(
+        item_sources(&store, None, json!([1, 2])).await,
+        [json!("STATE_DATA"), json!("STATE_DATA")]
+    );
+    let get = json!({"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "data", "Key": "all.json"}});
+    assert_eq!(
+        item_sources(&store, Some(get), json!({})).await,
+        [json!("S3://data/all.json"), json!("S3://data/all.json")]
+    );
+    let list = json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+        "Parameters": {"Bucket": "data", "Prefix": "logs/"}});
+    assert_eq!(
+        item_sources(&store, Some(list), json!({})).await,
+        [json!("S3://data"), json!("S3://data")]
+    );
+    let flatten = json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+        "ReaderConfig": {"InputType": "JSONL", "Transformation": "LOAD_AND_FLATTEN"},
+        "Parameters": {"Bucket": "data", "Prefix": "logs/"}});
+    assert_eq!(
+        item_sources(&store, Some(flatten), json!({})).await,
+        [
+            json!("S3://data/logs/a.jsonl"),
+            json!("S3://data/logs/a.jsonl"),
+            json!("S3://data/logs/b.jsonl")
+        ]
+    );
+}

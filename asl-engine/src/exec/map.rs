@@ -1,7 +1,7 @@
 //! Map states: items, ItemSelector, concurrency, tolerated failures and the iteration history.
 
 use super::*;
-use crate::dmap::exceeds_tolerated_failures;
+use crate::dmap::{self, exceeds_tolerated_failures};
 
 impl Run<'_> {
     #[allow(clippy::too_many_arguments)]
@@ -23,8 +23,29 @@ impl Run<'_> {
             (None, Some(d)) => self.read_items(st, d, raw, &eff, scope).await?,
             _ => None,
         };
-        let items: Vec<Value> = if let Some(data) = reader_data.or(read) {
+        // Where the items come from, for the context's `Map.Item.Source` (the items themselves
+        // are taken out below).
+        let mut origin = dmap::ReadItems {
+            items: Vec::new(),
+            sources: vec![(0, "STATE_DATA".to_string())],
+        };
+        let items: Vec<Value> = if let Some(data) = reader_data {
+            // TestState's reader data: from the source the reader's request names.
+            let reader = spec.distributed.as_ref().and_then(|d| d.reader.as_ref());
+            origin.sources = reader
+                .and_then(|r| {
+                    let request = self
+                        .dist_request(st, &r.request, raw, &eff, scope, "ItemReader")
+                        .ok()?;
+                    dmap::reader_source(&r.resource, &request)
+                })
+                .map(|source| vec![(0, source)])
+                .unwrap_or_default();
             data
+        } else if let Some(mut read) = read {
+            let items = std::mem::take(&mut read.items);
+            origin = read;
+            items
         } else if jsonata {
             match &spec.items {
                 Some(items) => {
@@ -102,14 +123,14 @@ impl Run<'_> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| t.eval(&self.penv(&eff, scope, st, Some((i, item)))))
+                .map(|(i, item)| t.eval(&self.penv(&eff, scope, st, Some(origin.item(i, item)))))
                 .collect::<Result<_, _>>()?
         } else if let Some(t) = &spec.selector_jsonata {
             items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let states = self.states_value(raw, st, Some((i, item)), None, None);
+                    let states = self.states_value(raw, st, Some(origin.item(i, item)), None, None);
                     jsonata::eval_template(
                         t,
                         &JEnv {
@@ -273,3 +294,14 @@ pub(super) const MAP_NUMBER_FIELDS: [&str; 3] = [
     "ToleratedFailureCount",
     "ToleratedFailurePercentage",
 ];
+
+impl dmap::ReadItems {
+    /// Item `index` (`value`) of a Map state reading from here, as its context object shows it.
+    fn item<'v>(&'v self, index: usize, value: &'v Value) -> MapItem<'v> {
+        MapItem {
+            index,
+            value,
+            source: self.source_of(index),
+        }
+    }
+}

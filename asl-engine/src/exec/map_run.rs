@@ -40,7 +40,7 @@ struct Outcome {
 
 impl Run<'_> {
     /// Evaluates an ItemReader/ResultWriter/BatchInput request on the effective input.
-    fn dist_request(
+    pub(super) fn dist_request(
         &self,
         st: &St<'_>,
         req: &Request,
@@ -74,7 +74,7 @@ impl Run<'_> {
         raw: &Value,
         eff: &Value,
         scope: &Scope,
-    ) -> Result<Option<Vec<Value>>, Thrown> {
+    ) -> Result<Option<dmap::ReadItems>, Thrown> {
         let Some(reader) = &d.reader else {
             return Ok(None);
         };
@@ -89,7 +89,7 @@ impl Run<'_> {
                 "No item store is configured for distributed Map states (TaskRegistry::set_item_store)",
             ))
         })?;
-        dmap::read_items(
+        dmap::read_items_and_sources(
             store.as_ref(),
             &reader.resource,
             &request,

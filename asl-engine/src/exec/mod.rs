@@ -90,13 +90,34 @@ struct St<'n> {
     task_token: Option<String>,
 }
 
+/// A Map state's item as its ItemSelector sees it in the context object (`Map.Item`): `Index`,
+/// `Value`, and `Source`, where the item came from: `STATE_DATA` for the state's input, else the
+/// S3 URI of the object (or, for a listObjectsV2 reader, the bucket) its ItemReader read
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html>).
+#[derive(Clone, Copy)]
+pub(crate) struct MapItem<'v> {
+    pub index: usize,
+    pub value: &'v Value,
+    pub source: Option<&'v str>,
+}
+
+impl MapItem<'_> {
+    fn to_json(self) -> Value {
+        let mut item = json!({"Index": self.index, "Value": self.value});
+        if let Some(source) = self.source {
+            item["Source"] = json!(source);
+        }
+        item
+    }
+}
+
 /// Path resolution for JSONPath fields: `$` is `input`, `$$` the context object, `$x` a variable.
 struct PEnv<'e> {
     run: &'e Run<'e>,
     input: &'e Value,
     scope: &'e Scope,
     st: &'e St<'e>,
-    item: Option<(usize, &'e Value)>,
+    item: Option<MapItem<'e>>,
     ctx: OnceCell<Value>,
 }
 
@@ -137,7 +158,7 @@ impl<'a> Run<'a> {
         input: &'e Value,
         scope: &'e Scope,
         st: &'e St<'e>,
-        item: Option<(usize, &'e Value)>,
+        item: Option<MapItem<'e>>,
     ) -> PEnv<'e> {
         PEnv {
             run: self,
@@ -170,12 +191,12 @@ impl<'a> Run<'a> {
     }
 
     /// The context object (`$$`, `$states.context`).
-    fn context_value(&self, st: &St<'_>, item: Option<(usize, &Value)>) -> Value {
+    fn context_value(&self, st: &St<'_>, item: Option<MapItem<'_>>) -> Value {
         // TestState's `context` replaces the execution's (Map and Task are still added).
         if let Some(given) = self.probe.as_deref().and_then(|p| p.context.as_ref()) {
             let mut c = given.clone();
-            if let (Some((i, v)), Some(o)) = (item, c.as_object_mut()) {
-                o.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
+            if let (Some(item), Some(o)) = (item, c.as_object_mut()) {
+                o.insert("Map".into(), json!({"Item": item.to_json()}));
             }
             if let (Some(t), Some(o)) = (&st.task_token, c.as_object_mut()) {
                 o.entry("Task").or_insert_with(|| json!({"Token": t}));
@@ -210,8 +231,8 @@ impl<'a> Run<'a> {
         if let (Some((_, time)), Some(e)) = (&self.info.redrive, c["Execution"].as_object_mut()) {
             e.insert("RedriveTime".into(), json!(time));
         }
-        if let Some((i, v)) = item {
-            c["Map"] = json!({"Item": {"Index": i, "Value": v}});
+        if let Some(item) = item {
+            c["Map"] = json!({"Item": item.to_json()});
         }
         if let Some(t) = &st.task_token {
             c["Task"] = json!({"Token": t});
@@ -223,7 +244,7 @@ impl<'a> Run<'a> {
         &self,
         input: &Value,
         st: &St<'_>,
-        item: Option<(usize, &Value)>,
+        item: Option<MapItem<'_>>,
         result: Option<&Value>,
         error_output: Option<&Value>,
     ) -> Value {
