@@ -25,11 +25,16 @@ fn registry() -> TaskRegistry {
 }
 
 async fn start_server() -> String {
+    start_server_with(registry()).await
+}
+
+/// An endpoint on a free loopback port dispatching to `registry`; its URL.
+async fn start_server_with(registry: TaskRegistry) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(asl_engine::server::serve(
         listener,
-        registry(),
+        registry,
         ServerConfig::default(),
     ));
     format!("http://{addr}")
@@ -1239,14 +1244,7 @@ async fn wait_for_task_token_tasks_are_answered_through_the_api() {
             Ok(json!({"queued": true}))
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry,
-        ServerConfig::default(),
-    ));
-    let c = client(&endpoint);
+    let c = client(&start_server_with(registry).await);
     let approval = r#"{"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "Parameters": {"FunctionName": "request-approval", "Payload": {"token.$": "$$.Task.Token"}},
@@ -1523,33 +1521,49 @@ async fn activity_workers_take_tasks_and_answer_them() {
     assert!(err.is_activity_does_not_exist(), "{err:?}");
 }
 
+/// How the first call of [`register_unlucky_once`]'s Lambda ends.
+enum FirstCall {
+    /// With the error `Flaky.Down`.
+    Fails,
+    /// Never.
+    Hangs,
+}
+
+/// Registers Lambda `name`, which answers `{"seen": <its input>}` but for its first call (ended
+/// as `first` says); returns the number of calls so far.
+fn register_unlucky_once(
+    registry: &mut TaskRegistry,
+    name: &str,
+    first: FirstCall,
+) -> std::sync::Arc<std::sync::atomic::AtomicU32> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let hangs = matches!(first, FirstCall::Hangs);
+    registry.register_lambda(name, move |input: Value| {
+        let counter = counter.clone();
+        async move {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                if hangs {
+                    std::future::pending::<()>().await;
+                }
+                return Err(TaskError::new("Flaky.Down", "first call fails"));
+            }
+            Ok(json!({"seen": input}))
+        }
+    });
+    calls
+}
+
 /// RedriveExecution: a failed execution runs again from the state that failed, with the input it
 /// entered that state with and the variables assigned before; the states before are not re-run.
 #[tokio::test]
 async fn redrive_resumes_a_failed_execution_at_the_failed_state() {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
-    let calls = Arc::new(AtomicU32::new(0));
+    use std::sync::atomic::Ordering;
     let mut registry = registry();
-    let counter = calls.clone();
-    registry.register_lambda("flaky", move |input: Value| {
-        let counter = counter.clone();
-        async move {
-            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                Err(TaskError::new("Flaky.Down", "first call fails"))
-            } else {
-                Ok(json!({"seen": input}))
-            }
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry,
-        ServerConfig::default(),
-    ));
-    let c = client(&endpoint);
+    let calls = register_unlucky_once(&mut registry, "flaky", FirstCall::Fails);
+    let c = client(&start_server_with(registry).await);
     let definition = r#"{"StartAt": "Prepare", "States": {
         "Prepare": {"Type": "Pass", "Assign": {"greeting": "hi"}, "Parameters": {"n.$": "$.n"}, "Next": "Call"},
         "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
@@ -1647,29 +1661,11 @@ async fn redrive_resumes_a_failed_execution_at_the_failed_state() {
 /// "These include failed, aborted, or timed out executions").
 #[tokio::test]
 async fn redrive_resumes_an_aborted_execution_at_the_state_it_was_stopped_in() {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
-    let calls = Arc::new(AtomicU32::new(0));
+    use std::sync::atomic::Ordering;
     let mut registry = registry();
-    let counter = calls.clone();
-    registry.register_lambda("stuck_once", move |input: Value| {
-        let counter = counter.clone();
-        async move {
-            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                // The first call does not return: the execution is stopped while it waits.
-                std::future::pending::<()>().await;
-            }
-            Ok(json!({"seen": input}))
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry,
-        ServerConfig::default(),
-    ));
-    let c = client(&endpoint);
+    // The first call does not return: the execution is stopped while it waits.
+    let calls = register_unlucky_once(&mut registry, "stuck_once", FirstCall::Hangs);
+    let c = client(&start_server_with(registry).await);
     let definition = r#"{"StartAt": "Prepare", "States": {
         "Prepare": {"Type": "Pass", "Assign": {"greeting": "hi"}, "Parameters": {"n.$": "$.n"}, "Next": "Call"},
         "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:stuck_once",
@@ -1787,28 +1783,7 @@ async fn a_running_execution_says_why_it_cannot_be_redriven() {
         .await
         .unwrap()
         .execution_arn;
-    let d = c
-        .describe_execution()
-        .execution_arn(&exec)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        d.redrive_status().map(|s| s.as_str()),
-        Some("NOT_REDRIVABLE")
-    );
-    assert_eq!(
-        d.redrive_status_reason(),
-        Some("Execution is RUNNING and cannot be redriven")
-    );
-    let err = c
-        .redrive_execution()
-        .execution_arn(&exec)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
-    assert!(err.is_execution_not_redrivable(), "{err:?}");
+    assert_not_redrivable(&c, &exec, "Execution is RUNNING and cannot be redriven").await;
     c.stop_execution()
         .execution_arn(&exec)
         .send()
@@ -1839,17 +1814,25 @@ async fn an_execution_failed_at_the_history_limit_is_not_redrivable() {
     let failed = wait_done(&c, &exec).await;
     assert_eq!(failed.status, ExecutionStatus::Failed, "{failed:?}");
     assert_eq!(failed.error(), Some("States.Runtime"));
+    assert_not_redrivable(&c, &exec, "Execution history event limit exceeded").await;
+}
+
+/// DescribeExecution says `exec` is NOT_REDRIVABLE for `reason`, and RedriveExecution refuses it.
+async fn assert_not_redrivable(c: &Client, exec: &str, reason: &str) {
+    let d = c
+        .describe_execution()
+        .execution_arn(exec)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        failed.redrive_status().map(|s| s.as_str()),
+        d.redrive_status().map(|s| s.as_str()),
         Some("NOT_REDRIVABLE")
     );
-    assert_eq!(
-        failed.redrive_status_reason(),
-        Some("Execution history event limit exceeded")
-    );
+    assert_eq!(d.redrive_status_reason(), Some(reason));
     let err = c
         .redrive_execution()
-        .execution_arn(&exec)
+        .execution_arn(exec)
         .send()
         .await
         .unwrap_err()
