@@ -81,6 +81,41 @@ fn parse_text(v: &Value) -> Value {
 /// output. A redriven run (`ExecutionRedriven`) continues from its own events. Nested states
 /// (in a Map or Parallel state) do not count: an interrupted Map or Parallel state runs again.
 pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
+    let scan = scan(machine, events);
+    if let Some(end) = scan.ended {
+        return Progress::Ended(end);
+    }
+    match scan.from {
+        Some(from) => Progress::Interrupted(Resume {
+            from,
+            variables: scan.variables,
+        }),
+        None => Progress::NotStarted,
+    }
+}
+
+/// Where a redrive of the closed run of `machine` recorded by `events` starts: where [`progress`]
+/// would resume it had it not ended (the state that failed, timed out or was stopped runs again
+/// with the input it entered with; a run stopped between two states goes on with the next one),
+/// with the variables assigned before. `None` when no state was entered.
+pub fn redrive_from(machine: &CompiledMachine, events: &[Value]) -> Option<Resume> {
+    let scan = scan(machine, events);
+    scan.from.map(|from| Resume {
+        from,
+        variables: scan.variables,
+    })
+}
+
+/// What [`progress`] and [`redrive_from`] read from a history.
+struct Scan {
+    /// The run's last event, if it ended.
+    ended: Option<Value>,
+    /// Where the run was (`None`: no state entered, no start recorded).
+    from: Option<ResumeFrom>,
+    variables: Vec<(String, Value)>,
+}
+
+fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
     let graph = &machine.graph;
     let node_of = |name: &str| graph.nodes.iter().find(|n| &*n.name == name);
     let mut ended: Option<&Value> = None;
@@ -149,9 +184,12 @@ pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
             after = Some((entered, parse_text(&details["output"]), failed));
         }
     }
-    if let Some(end) = ended {
-        return Progress::Ended(end.clone());
-    }
+    let ended = ended.cloned();
+    let not_started = |variables| Scan {
+        ended: ended.clone(),
+        from: None,
+        variables,
+    };
     let from = match (open, after) {
         (Some(open), _) => ResumeFrom::State {
             state: open.name,
@@ -177,7 +215,7 @@ pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
                     },
                     None => ResumeFrom::End { output },
                 },
-                None => return Progress::NotStarted,
+                None => return not_started(variables),
             }
         }
         (None, None) => match started_input {
@@ -187,10 +225,14 @@ pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
                 input,
                 entered_event_id: None,
             },
-            None => return Progress::NotStarted,
+            None => return not_started(variables),
         },
     };
-    Progress::Interrupted(Resume { from, variables })
+    Scan {
+        ended,
+        from: Some(from),
+        variables,
+    }
 }
 
 #[cfg(test)]
@@ -301,5 +343,63 @@ mod tests {
         // A redrive after the end resumes again.
         events.push(ev(5, "ExecutionRedriven", json!({})));
         assert!(matches!(progress(&m, &events), Progress::Interrupted(_)));
+    }
+
+    /// A redrive goes on from where the closed run was: a run stopped between two states with
+    /// the next one (not from StartAt), a failed one with the state that failed, a nested state
+    /// named like a top-level one not taken for it.
+    #[test]
+    fn a_redrive_goes_on_where_the_closed_run_was() {
+        let m = machine(THREE);
+        let started = ev(
+            1,
+            "ExecutionStarted",
+            json!({"executionStartedEventDetails": {"input": "{\"a\":1}"}}),
+        );
+        // Stopped after A exited, before M was entered.
+        let stopped_between = vec![
+            started.clone(),
+            entered(2, "PassStateEntered", "A", "{\"a\":1}"),
+            exited(3, "PassStateExited", "A", "[1,2]"),
+            ev(4, "ExecutionAborted", json!({})),
+        ];
+        assert_eq!(
+            progress(&m, &stopped_between),
+            Progress::Ended(stopped_between[3].clone())
+        );
+        assert_eq!(
+            redrive_from(&m, &stopped_between),
+            Some(Resume {
+                from: ResumeFrom::State {
+                    state: "M".into(),
+                    input: json!([1, 2]),
+                    entered_event_id: None
+                },
+                variables: vec![("x".into(), json!(1))],
+            })
+        );
+        // Failed in M, whose iteration ran a state named C like the top-level one.
+        let failed_in_map = vec![
+            started.clone(),
+            entered(2, "PassStateEntered", "A", "{\"a\":1}"),
+            exited(3, "PassStateExited", "A", "[1,2]"),
+            entered(4, "MapStateEntered", "M", "[1,2]"),
+            entered(5, "PassStateEntered", "C", "1"),
+            ev(6, "MapStateFailed", json!({})),
+            ev(7, "ExecutionFailed", json!({})),
+        ];
+        assert!(matches!(
+            redrive_from(&m, &failed_in_map),
+            Some(Resume { from: ResumeFrom::State { ref state, ref input, .. }, .. })
+                if state == "M" && *input == json!([1, 2])
+        ));
+        // Stopped before any state: from the start, with the execution's input.
+        let stopped_at_once = vec![started, ev(2, "ExecutionAborted", json!({}))];
+        assert!(matches!(
+            redrive_from(&m, &stopped_at_once),
+            Some(Resume { from: ResumeFrom::State { ref state, ref input, .. }, .. })
+                if state == "A" && *input == json!({"a": 1})
+        ));
+        assert_eq!(redrive_from(&m, &[]), None);
     }
 }

@@ -295,6 +295,57 @@ async fn a_restart_answers_for_closed_executions_and_resumes_running_ones() {
     let _ = std::fs::remove_dir_all(&third);
 }
 
+/// A redriven run interrupted by a kill resumes as that redrive: its context object still has
+/// `Execution.RedriveCount` and `Execution.RedriveTime`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html>).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_redrive_is_still_that_redrive() {
+    let dir = temp_dir("journal-redrive");
+    let (a, _, _service_a) = start(&dir).await;
+    let machine = create(
+        &a,
+        "held-redrive",
+        r#"{"StartAt": "Hold", "States": {
+            "Hold": {"Type": "Wait", "Seconds": 2, "Next": "Context"},
+            "Context": {"Type": "Pass", "End": true, "Parameters": {
+                "count.$": "$$.Execution.RedriveCount", "time.$": "$$.Execution.RedriveTime"}}}}"#,
+    )
+    .await;
+    let (exec, _) = start_exec(&a, &machine, "redriven", "{}").await;
+    a.stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    let redrive_date = a
+        .redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap()
+        .redrive_date;
+    // What a kill leaves behind while the redriven run waits.
+    let killed = temp_dir("journal-redrive-killed");
+    copy_dir(&dir, &killed);
+    let (b, resumed, _service_b) = start(&killed).await;
+    assert_eq!(resumed, 1);
+    let done = wait_done(&b, &exec).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.redrive_count(), Some(1));
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(output["count"], json!(1), "{output}");
+    let time = chrono::DateTime::parse_from_rfc3339(output["time"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{output}: {e}"))
+        .timestamp_millis();
+    // The endpoint's dates are seconds with a fraction: read back, a millisecond may be lost.
+    assert!(
+        (time - redrive_date.to_millis().unwrap()).abs() <= 1,
+        "{output}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&killed);
+}
+
 #[tokio::test]
 async fn torn_and_foreign_files_are_ignored_and_put_replaces_a_definition() {
     let dir = temp_dir("journal-b");

@@ -30,9 +30,14 @@ impl Run<'_> {
             sources: vec![(0, "STATE_DATA".to_string())],
         };
         let items: Vec<Value> = if let Some(data) = reader_data {
-            // TestState's reader data: from the source the reader's request names.
+            // TestState's reader data: from the source the reader's request names (not known
+            // for a LOAD_AND_FLATTEN listing, whose items come from each object it lists).
             let reader = spec.distributed.as_ref().and_then(|d| d.reader.as_ref());
             origin.sources = reader
+                .filter(|r| {
+                    r.config.get("Transformation").and_then(Value::as_str)
+                        != Some("LOAD_AND_FLATTEN")
+                })
                 .and_then(|r| {
                     let request = self
                         .dist_request(st, &r.request, raw, &eff, scope, "ItemReader")

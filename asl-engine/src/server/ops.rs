@@ -983,57 +983,6 @@ fn not_redrivable(e: &super::store::Execution) -> Option<String> {
     None
 }
 
-/// Where a failed execution resumes: the last top-level state it entered and did not leave,
-/// with the input it entered with, and the variables assigned by the top-level states before
-/// (`assignedVariables` of their StateExited events). `None` when it failed before any state.
-fn redrive_point(
-    events: &[Value],
-    top_level: &std::collections::HashSet<&str>,
-) -> Option<crate::Redrive> {
-    let mut variables: Vec<(String, Value)> = Vec::new();
-    let mut open: Option<(String, Value)> = None;
-    for event in events {
-        let kind = event["type"].as_str().unwrap_or_default();
-        if let Some(details) = event.get("stateEnteredEventDetails") {
-            let name = details["name"].as_str().unwrap_or_default();
-            if kind.ends_with("StateEntered") && top_level.contains(name) {
-                let input = details["input"]
-                    .as_str()
-                    .and_then(|t| serde_json::from_str(t).ok())
-                    .unwrap_or(Value::Null);
-                open = Some((name.to_string(), input));
-            }
-        }
-        if let Some(details) = event.get("stateExitedEventDetails") {
-            let name = details["name"].as_str().unwrap_or_default();
-            if kind.ends_with("StateExited") && top_level.contains(name) {
-                if open.as_ref().is_some_and(|(n, _)| n == name) {
-                    open = None;
-                }
-                for (var, text) in details["assignedVariables"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                {
-                    let value = text
-                        .as_str()
-                        .and_then(|t| serde_json::from_str(t).ok())
-                        .unwrap_or(Value::Null);
-                    variables.retain(|(v, _)| v != var);
-                    variables.push((var.clone(), value));
-                }
-            }
-        }
-    }
-    open.map(|(state, input)| crate::Redrive {
-        state,
-        input,
-        variables,
-        redrive_count: 0,
-        started: None,
-    })
-}
-
 /// RedriveExecution: runs a FAILED, TIMED_OUT or ABORTED Standard execution again from the state
 /// that did not succeed (for a stopped one, the state it was stopped in), under the same ARN,
 /// within 14 days of its close ([`not_redrivable`]).
@@ -1067,17 +1016,24 @@ pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
         }
     };
     let compiled = analyse(&definition, false).map_err(|d| invalid_definition(&d))?;
-    let top_level: std::collections::HashSet<&str> =
-        compiled.graph.nodes.iter().map(|n| &*n.name).collect();
+    // Where the run stopped, read from its history as a restarted endpoint resumes a run.
     let (_, events) = e.events_page(false, 0, usize::MAX);
-    let redrive = match redrive_point(&events, &top_level) {
-        Some(point) => point,
-        None => crate::Redrive {
+    let redrive = match crate::resume::redrive_from(&compiled, &events) {
+        Some(crate::resume::Resume {
+            from: crate::resume::ResumeFrom::State { state, input, .. },
+            variables,
+        }) => crate::Redrive {
+            state,
+            input,
+            variables,
+            ..Default::default()
+        },
+        // No state entered (or, after a torn history, the last one had ended the workflow): the
+        // whole run again.
+        _ => crate::Redrive {
             state: compiled.graph.nodes[compiled.graph.start].name.to_string(),
             input: serde_json::from_str(&e.input).unwrap_or(Value::Null),
-            variables: Vec::new(),
-            redrive_count: 0,
-            started: None,
+            ..Default::default()
         },
     };
     let date = service.redrive(&mut state, arn, &definition, compiled.clone(), redrive)?;

@@ -564,8 +564,21 @@ impl Service {
                 options.start_time = Some(exec.redrive_date.unwrap_or_else(Utc::now));
                 options.redrive = Some(redrive);
             }
-            // The start date stays the execution's: TimeoutSeconds counts from it.
-            Launch::Resume(resume) => options.resume = Some(resume),
+            Launch::Resume(resume) => {
+                // A resumed redriven run is still that redrive (its context object's
+                // RedriveCount and RedriveTime; its TimeoutSeconds counts from the redrive date);
+                // where it starts is the resume's. Otherwise the start date stays the
+                // execution's: TimeoutSeconds counts from it.
+                if let Some(date) = exec.redrive_date {
+                    options.start_time = Some(date);
+                    options.redrive = Some(crate::Redrive {
+                        redrive_count: exec.redrive_count,
+                        started: Some(exec.start),
+                        ..Default::default()
+                    });
+                }
+                options.resume = Some(resume);
+            }
         }
         if exec.arn.split(':').nth(5) == Some("express") {
             options.history_limit = None;
@@ -589,23 +602,26 @@ impl Service {
         exec.live = Some(live);
         let service = self.clone();
         let exec_arn = exec.arn.clone();
+        let run = exec.cancel.clone();
         let handle = tokio::spawn(async move {
             let result = service
                 .engine
                 .execute_compiled(&compiled, input, options)
                 .await;
-            service.finish(&exec_arn, result);
+            service.finish(&exec_arn, &run, result);
         });
         exec.task = Some(handle.abort_handle());
     }
 
-    fn finish(&self, arn: &str, result: ExecutionResult) {
+    /// Closes the run whose cancel flag is `run` with its `result`.
+    fn finish(&self, arn: &str, run: &Arc<AtomicBool>, result: ExecutionResult) {
         let mut state = self.state();
         let Some(exec) = state.executions.get_mut(arn) else {
             return;
         };
-        if exec.status != "RUNNING" {
-            // Stopped meanwhile: StopExecution already closed it.
+        if exec.status != "RUNNING" || !Arc::ptr_eq(&exec.cancel, run) {
+            // Stopped meanwhile (StopExecution already closed it), and perhaps redriven since:
+            // the execution's current run is another one.
             return;
         }
         // The run's events are in the live history the execution was started with.
@@ -965,9 +981,9 @@ impl Execution {
         self.base = 0;
     }
 
-    /// StopExecution: the execution ends ABORTED now. The background task is cancelled, so the
-    /// history keeps only its start and the abort
-    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>).
+    /// StopExecution: the execution ends ABORTED now. The background task is cancelled; the
+    /// history keeps the events the run recorded, then `ExecutionAborted` (a redrive goes on from
+    /// them) (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>).
     pub fn stop(&mut self, error: Option<String>, cause: Option<String>) -> DateTime<Utc> {
         let now = Utc::now();
         self.cancel
