@@ -3,7 +3,8 @@
 //! it left, with that state's output), and the variables the states before had assigned. An
 //! endpoint that journals every event as it is recorded ([`crate::history::EventSink`]) reads them
 //! back after a restart, asks [`progress`] where the run was, and runs it on with
-//! `ExecOptions::resume` (its history continued, no second `ExecutionStarted`).
+//! `ExecOptions::resume` (its history continued, no second `ExecutionStarted`). RedriveExecution
+//! reads a closed run's history the same way ([`redrive_from`]) to know where the redrive starts.
 //!
 //! What runs again: the state that was running when the process died runs again from its start
 //! (at-least-once for that state; a Map or Parallel state runs again as a whole, and a
