@@ -44,6 +44,10 @@ pub fn build_workflow(root: &Path) -> Result<PathBuf> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
     pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Whether it may be published (its manifest does not say `publish = false`).
+    pub publishable: bool,
     /// Directory of its Cargo.toml, relative to the workspace root (`api`, `steps`, ...).
     pub dir: PathBuf,
     /// Names of its binary targets.
@@ -86,10 +90,17 @@ pub fn packages(root: &Path) -> Result<BTreeMap<String, Package>> {
             })
             .filter_map(|t| t["name"].as_str().map(str::to_string))
             .collect();
+        let version = package["version"].as_str().unwrap_or_default().to_string();
+        // `publish`: null for any registry, a list of the allowed ones otherwise (`[]`: none).
+        let publishable = package["publish"]
+            .as_array()
+            .is_none_or(|registries| !registries.is_empty());
         packages.insert(
             name.clone(),
             Package {
                 name,
+                version,
+                publishable,
                 dir,
                 binaries,
             },

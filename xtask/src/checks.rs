@@ -428,13 +428,15 @@ fn static_checks(root: &Path, work_dir: &Path, report: &mut Report) -> Result<()
     )?;
     report.record("cargo doc --no-deps --workspace (no warnings)", ok);
     // Every crate without `publish = false`: the library crates (workflow-dsl, workflow-lambda,
-    // asl-engine), packaged and built as crates.io would.
-    let ok = process::run(cargo_command(root, &env).args([
-        "publish",
-        "--workspace",
-        "--dry-run",
-        "--allow-dirty",
-    ]))?;
+    // asl-engine), packaged and built as crates.io would, each against the others' packages,
+    // from sources and builds of this run only ([`clear_earlier_packages`]).
+    let verify_dir = clear_earlier_packages(root)?;
+    let ok = process::run(
+        cargo_command(root, &env)
+            .args(["publish", "--workspace", "--dry-run", "--allow-dirty"])
+            .arg("--target-dir")
+            .arg(&verify_dir),
+    )?;
     report.record(
         "cargo publish --workspace --dry-run (the library crates)",
         ok,
@@ -619,6 +621,50 @@ fn substitute_placeholders(file: &Path, out_dir: &Path) -> Result<PathBuf> {
 }
 
 /// The example workflows' ASL files (`generated/examples/*.asl.json`), sorted.
+/// Makes `cargo publish --workspace --dry-run` verify this run's packages: returns the target
+/// directory it should use, emptied.
+///
+/// The dry run verifies each crate against the other workspace crates' packages, served from a
+/// local registry under the target directory. Cargo treats a registry's packages as immutable: it
+/// reuses a package of the same name and version that an earlier run from the same place extracted
+/// under `$CARGO_HOME/registry/src/-<hash>/`, and a build of it left in the target directory, so
+/// `asl-engine` was verified against an earlier `workflow-dsl` (a clone checked out where the last
+/// one was). Both are removed: the extracted packages of the workspace's publishable crates, and
+/// the dry run's own target directory.
+fn clear_earlier_packages(root: &Path) -> Result<PathBuf> {
+    let verify_dir = workspace::target_dir(root).join("publish-verify");
+    if verify_dir.exists() {
+        std::fs::remove_dir_all(&verify_dir)
+            .with_context(|| format!("removing {}", verify_dir.display()))?;
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let Some(sources) = cargo_home.map(|home| home.join("registry").join("src")) else {
+        return Ok(verify_dir);
+    };
+    let packaged: Vec<String> = workspace::packages(root)?
+        .into_values()
+        .filter(|p| p.publishable)
+        .map(|p| format!("{}-{}", p.name, p.version))
+        .collect();
+    // crates.io's sources are under `index.crates.io-<hash>`; the local registries cargo makes
+    // for packaging have no name: `-<hash>`.
+    for registry in std::fs::read_dir(&sources).into_iter().flatten().flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for package in &packaged {
+            let earlier = registry.path().join(package);
+            if earlier.is_dir() {
+                std::fs::remove_dir_all(&earlier)
+                    .with_context(|| format!("removing {}", earlier.display()))?;
+            }
+        }
+    }
+    Ok(verify_dir)
+}
+
 fn example_asl_files(root: &Path) -> Result<Vec<PathBuf>> {
     let dir = root.join("generated/examples");
     if !dir.is_dir() {
