@@ -545,11 +545,9 @@ async fn items_read(
     }
 }
 
-// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html:
-// `ReaderConfig.Transformation: LOAD_AND_FLATTEN` on a listObjectsV2 reader reads each listed
-// object as `InputType` says; the items are the records, and MaxItems counts records.
-#[tokio::test]
-async fn load_and_flatten_reads_the_records_of_every_listed_object() {
+/// A store whose bucket `data` holds two JSON Lines objects under `logs/`: `a.jsonl` (records
+/// `{"n": 1}`, `{"n": 2}`) and `b.jsonl` (`{"n": 3}`).
+fn store_with_logs() -> Arc<MemoryStore> {
     let store = Arc::new(MemoryStore::new());
     store.put(
         "data",
@@ -557,6 +555,15 @@ async fn load_and_flatten_reads_the_records_of_every_listed_object() {
         "{\"n\": 1}\n{\"n\": 2}\n".to_string(),
     );
     store.put("data", "logs/b.jsonl", "{\"n\": 3}\n".to_string());
+    store
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html:
+// `ReaderConfig.Transformation: LOAD_AND_FLATTEN` on a listObjectsV2 reader reads each listed
+// object as `InputType` says; the items are the records, and MaxItems counts records.
+#[tokio::test]
+async fn load_and_flatten_reads_the_records_of_every_listed_object() {
+    let store = store_with_logs();
     store.put("data", "other/c.jsonl", "{\"n\": 9}\n".to_string());
     let reader = |extra: Value| {
         let mut r = json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
@@ -705,13 +712,7 @@ async fn item_sources(store: &Arc<MemoryStore>, reader: Option<Value>, input: Va
 // S3 URI for a listObjectsV2 listing, and the object's S3 URI otherwise.
 #[tokio::test]
 async fn an_item_selector_sees_where_each_item_came_from() {
-    let store = Arc::new(MemoryStore::new());
-    store.put(
-        "data",
-        "logs/a.jsonl",
-        "{\"n\": 1}\n{\"n\": 2}\n".to_string(),
-    );
-    store.put("data", "logs/b.jsonl", "{\"n\": 3}\n".to_string());
+    let store = store_with_logs();
     store.put("data", "all.json", "[1, 2]".to_string());
     assert_eq!(
         item_sources(&store, None, json!([1, 2])).await,
