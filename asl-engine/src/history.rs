@@ -135,8 +135,9 @@ event_types!(
 /// details keep the parts the state already has (its name, and its input or output as JSON text
 /// shared by the state's exited event and the next state's entered event) and are written out
 /// only when the event is read; other details are kept as the JSON text of their object.
-/// [`HistoryEvent::details`] builds the object when asked. An event is 80 bytes: an execution's
-/// history is kept as long as the execution, so its size is memory filled on every transition.
+/// [`HistoryEvent::details`] builds the object when asked. An event is 96 bytes (the payload's
+/// handle into its block of texts is 32 of them): an execution's history is kept as long as the
+/// execution, so its size is memory filled on every transition.
 #[derive(Debug, Clone)]
 pub struct HistoryEvent {
     /// `id`: the event's number in the execution, counting from 1.
@@ -173,7 +174,7 @@ pub(crate) struct StateDetails {
     /// The state's name.
     pub name: Arc<str>,
     /// The state's input or output as JSON text.
-    pub payload: Arc<str>,
+    pub payload: PayloadText,
     /// The variables an exiting state assigned, in assignment order (`None`: none; boxed, so
     /// that the many states that assign none carry one word for it: a boxed slice would be two).
     #[allow(clippy::box_collection)]
@@ -341,7 +342,7 @@ pub struct LiveHistory {
 /// allocator for a block twice as large as the last (up to 2 MB for the 25,000 events a Standard
 /// execution may have). On the KVM guests measured, an execution whose history crossed such a
 /// size stalled for about 6 ms at the crossing, once in two executions through the endpoint:
-/// 1.4 µs per state on average instead of 0.8 (docs/engine.md, "Speed"). Chunks of 20 KiB are
+/// 1.4 µs per state on average instead of 0.8 (docs/engine.md, "Speed"). Chunks of 24 KiB are
 /// blocks the allocator serves from memory it already has.
 ///
 /// ```
@@ -358,7 +359,7 @@ pub struct Events {
 }
 
 impl Events {
-    /// Events per chunk: 256 events of 80 bytes, 20 KiB.
+    /// Events per chunk: 256 events of 96 bytes, 24 KiB.
     const CHUNK: usize = 256;
 
     /// How many events there are.
@@ -419,7 +420,7 @@ impl Events {
     }
 }
 
-/// How many emptied chunks (20 KiB each, 1 MiB in all) are kept for the live histories recorded
+/// How many emptied chunks (24 KiB each, 1.2 MiB in all) are kept for the live histories recorded
 /// next: enough for a 12,800-event history. An ended execution's events are moved into one
 /// vector of their number, and the next execution records into memory in use already. Left to
 /// the allocator, the next execution's chunks came from memory the system had to provide and
@@ -601,7 +602,7 @@ impl Recorder {
         transition: Transition<'_>,
         prev: &mut u64,
         proceed: impl FnOnce() -> Result<(), E>,
-        payload: impl FnOnce() -> Arc<str>,
+        payload: impl FnOnce() -> PayloadText,
     ) -> Result<Option<u64>, E> {
         let Transition {
             at,
@@ -756,33 +757,102 @@ impl Recorder {
     }
 }
 
+/// A state's input or output as JSON text, shared by the events that show it (the state's
+/// exited event and the next state's entered event): a slice of a block of texts.
+///
+/// Every payload of every kept history stays as long as its execution, and a state writes one on
+/// each transition. Each used to be an allocation of its own (a small JSON text took 32 bytes
+/// of memory with the allocator's rounding); slices of blocks of 64 KiB take the text's length and
+/// no call to the allocator, so an execution draws a third of the fresh memory it drew
+/// (docs/engine.md, "Where the endpoint's time goes").
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct PayloadText(bytes::Bytes);
+
+impl PayloadText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only `str`s are ever written into a payload's bytes.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The text's length in bytes (without reading it).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl std::ops::Deref for PayloadText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for PayloadText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&str> for PayloadText {
+    fn from(text: &str) -> Self {
+        PayloadText(bytes::Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<String> for PayloadText {
+    fn from(text: String) -> Self {
+        PayloadText(bytes::Bytes::from(text))
+    }
+}
+
+/// The size of the blocks payload texts are written into: a thread copies its texts into one
+/// block until the next does not fit, then starts another; a text larger than a quarter of a
+/// block gets a block of its own size. A block's memory is freed when no event shows any of its
+/// texts any more.
+const PAYLOAD_BLOCK: usize = 64 << 10;
+
 /// `value` as the JSON text a state's entered or exited event keeps (and shares with the next
 /// state's entered event): written into a buffer each thread keeps for it, then copied once into
-/// the shared text, instead of into a growing `String` that is copied and freed.
-pub(crate) fn payload_text(value: &Value) -> Arc<str> {
+/// the block of texts the thread is filling.
+pub(crate) fn payload_text(value: &Value) -> PayloadText {
+    use std::cell::RefCell;
     thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        static BLOCK: RefCell<bytes::BytesMut> = RefCell::new(bytes::BytesMut::new());
     }
-    BUFFER.with(|buffer| {
+    let text = BUFFER.with(|buffer| {
         let Ok(mut buffer) = buffer.try_borrow_mut() else {
             // Not reentrant (serializing a `Value` runs no code of the engine); kept total anyway.
-            return Arc::from(crate::error::to_json(value));
+            return PayloadText::from(crate::error::to_json(value));
         };
         buffer.clear();
         if serde_json::to_writer(&mut *buffer, value).is_err() {
-            return Arc::from("");
+            return PayloadText::from("");
         }
-        // serde_json writes UTF-8 only.
-        let text = match std::str::from_utf8(&buffer) {
-            Ok(text) => Arc::from(text),
-            Err(_) => Arc::from(crate::error::to_json(value)),
+        let text = if buffer.len() > PAYLOAD_BLOCK / 4 {
+            PayloadText(bytes::Bytes::copy_from_slice(&buffer))
+        } else {
+            BLOCK.with(|block| {
+                let mut block = block.borrow_mut();
+                if block.capacity() - block.len() < buffer.len() {
+                    *block = bytes::BytesMut::with_capacity(PAYLOAD_BLOCK);
+                }
+                block.extend_from_slice(&buffer);
+                PayloadText(block.split().freeze())
+            })
         };
         // A thread keeps no more than 64 KiB for it after a large payload.
         if buffer.capacity() > 1 << 16 {
             *buffer = Vec::new();
         }
         text
-    })
+    });
+    debug_assert!(
+        std::str::from_utf8(&text.0).is_ok(),
+        "serde_json writes UTF-8"
+    );
+    text
 }
 
 /// `{"truncated": false}` as AWS attaches to payloads.
@@ -862,8 +932,8 @@ mod tests {
     /// Every event of every execution is kept as long as the execution: its size is memory filled
     /// on each state transition.
     #[test]
-    fn a_history_event_is_80_bytes() {
-        assert_eq!(std::mem::size_of::<HistoryEvent>(), 80);
+    fn a_history_event_is_96_bytes() {
+        assert_eq!(std::mem::size_of::<HistoryEvent>(), 96);
     }
 
     #[test]
@@ -914,8 +984,33 @@ mod tests {
             large,
             json!("after"),
         ] {
-            assert_eq!(&*payload_text(&value), crate::error::to_json(&value));
+            assert_eq!(payload_text(&value).as_str(), crate::error::to_json(&value));
         }
+    }
+
+    /// Texts written one after the other share blocks: each keeps its own text while the thread
+    /// goes on writing, across the end of a block, around a text too large for one, and when read
+    /// on another thread.
+    #[test]
+    fn payload_texts_keep_their_text_across_blocks_and_threads() {
+        let value = |i: usize| match i % 1000 {
+            // Now and then a text larger than a quarter of a block.
+            999 => json!({"big": "y".repeat(PAYLOAD_BLOCK / 3), "i": i}),
+            _ => json!({"n": i, "s": "é\"".repeat(i % 7)}),
+        };
+        let n = 3 * PAYLOAD_BLOCK / 10;
+        let texts: Vec<PayloadText> = (0..n).map(|i| payload_text(&value(i))).collect();
+        let written: usize = texts.iter().map(PayloadText::len).sum();
+        assert!(
+            written > 2 * PAYLOAD_BLOCK,
+            "only {written} bytes: one block"
+        );
+        let check = move || {
+            for (i, text) in texts.iter().enumerate() {
+                assert_eq!(text.as_str(), crate::error::to_json(&value(i)), "text {i}");
+            }
+        };
+        std::thread::spawn(check).join().unwrap();
     }
 
     /// A live history longer than a chunk reads, iterates and is taken in id order, the last

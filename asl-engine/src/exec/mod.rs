@@ -32,7 +32,7 @@ use crate::compile::{
 };
 use crate::error::{names, to_json, Failure, Thrown};
 use crate::history::{
-    not_truncated, payload_text, EventType as E, Recorder, StateDetails, Transition,
+    not_truncated, payload_text, EventType as E, PayloadText, Recorder, StateDetails, Transition,
 };
 use crate::jsonata::{self, JEnv};
 use crate::jsonpath::{Path, Root};
@@ -475,7 +475,7 @@ impl<'a> Run<'a> {
                 // The state's output is within the payload quota (States.DataLimitExceeded, not
                 // matched by States.ALL): checked where a state can make its output larger than
                 // its input.
-                let out_text: Option<Arc<str>> = self.rec.enabled().then(|| payload_text(&out));
+                let out_text: Option<PayloadText> = self.rec.enabled().then(|| payload_text(&out));
                 let too_large = match &out_text {
                     Some(t) => t.len() > MAX_PAYLOAD_BYTES,
                     None => may_grow(node) && payload_too_large(&out),
