@@ -765,7 +765,7 @@ impl Recorder {
 /// of memory with the allocator's rounding); slices of blocks of 64 KiB take the text's length and
 /// no call to the allocator, so an execution draws a third of the fresh memory it drew
 /// (docs/engine.md, "Where the endpoint's time goes").
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub(crate) struct PayloadText(bytes::Bytes);
 
 impl PayloadText {
