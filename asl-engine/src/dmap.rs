@@ -461,15 +461,13 @@ pub fn items_of_source(resource: &str, config: &Value, data: &[u8]) -> Result<Ve
 /// The most bytes a compressed object may expand to (a bound against decompression bombs).
 const MAX_DECOMPRESSED: u64 = 1 << 30;
 
-/// `body` of the object `name`, decompressed when it is gzip (its magic bytes; AWS reads GZIP and
-/// ZSTD objects: https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html).
-/// A zstd object fails with a clear cause: this engine does not read zstd.
+/// `body` of the object `name`, decompressed when it is gzip or zstd (told by their magic bytes;
+/// AWS reads GZIP and ZSTD objects:
+/// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html).
 fn decompressed(body: Vec<u8>, name: &str) -> Result<Vec<u8>, Failure> {
     use std::io::Read;
-    if body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(reader_failed(format!(
-            "The object '{name}' is zstd-compressed, which this engine does not read (gzip it, or store it uncompressed)"
-        )));
+    if is_zstd(&body) {
+        return zstd_decompressed(&body, name);
     }
     if !body.starts_with(&[0x1f, 0x8b]) {
         return Ok(body);
@@ -483,9 +481,77 @@ fn decompressed(body: Vec<u8>, name: &str) -> Result<Vec<u8>, Failure> {
                 "The gzip object '{name}' cannot be decompressed: {e}"
             ))
         })?;
+    within_bound(out, "gzip", name)
+}
+
+/// Whether `body` starts with a Zstandard frame or a skippable frame (RFC 8878, 3.1.1 and 3.1.2).
+fn is_zstd(body: &[u8]) -> bool {
+    body.get(..4)
+        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]))
+        .is_some_and(|magic| magic == ZSTD_MAGIC || SKIPPABLE_MAGIC.contains(&magic))
+}
+
+/// The magic number of a Zstandard frame (RFC 8878, 3.1.1).
+const ZSTD_MAGIC: u32 = 0xFD2F_B528;
+/// The magic numbers of skippable frames (RFC 8878, 3.1.2).
+const SKIPPABLE_MAGIC: std::ops::RangeInclusive<u32> = 0x184D_2A50..=0x184D_2A5F;
+
+/// A zstd object decompressed: every frame in turn (a file may hold several, as `zstd` writes
+/// when concatenating or when asked to), skippable frames skipped, at most [`MAX_DECOMPRESSED`].
+fn zstd_decompressed(body: &[u8], name: &str) -> Result<Vec<u8>, Failure> {
+    use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+    use std::io::Read;
+    let failed = |e: &dyn std::fmt::Display| {
+        reader_failed(format!(
+            "The zstd object '{name}' cannot be decompressed: {e}"
+        ))
+    };
+    let mut rest = body;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let mut decoder = match ruzstd::decoding::StreamingDecoder::new(&mut rest) {
+            Ok(decoder) => decoder,
+            Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                length,
+                ..
+            })) => {
+                let length = usize::try_from(length).unwrap_or(usize::MAX);
+                if length > rest.len() {
+                    return Err(failed(&"a skippable frame runs past the end of the object"));
+                }
+                rest = &rest[length..];
+                continue;
+            }
+            Err(e) => return Err(failed(&e)),
+        };
+        let room = (MAX_DECOMPRESSED + 1).saturating_sub(out.len() as u64);
+        (&mut decoder)
+            .take(room)
+            .read_to_end(&mut out)
+            .map_err(|e| failed(&e))?;
+        if out.len() as u64 > MAX_DECOMPRESSED {
+            break;
+        }
+        // A frame that carries a checksum of its content (as the `zstd` tool writes by default)
+        // is checked against it: a damaged object fails instead of yielding other items.
+        let frame = &decoder.decoder;
+        if let (Some(stored), Some(computed)) = (
+            frame.get_checksum_from_data(),
+            frame.get_calculated_checksum(),
+        ) {
+            if stored != computed {
+                return Err(failed(&"its content does not match the frame's checksum"));
+            }
+        }
+    }
+    within_bound(out, "zstd", name)
+}
+
+/// `out` when it is at most [`MAX_DECOMPRESSED`] bytes.
+fn within_bound(out: Vec<u8>, format: &str, name: &str) -> Result<Vec<u8>, Failure> {
     if out.len() as u64 > MAX_DECOMPRESSED {
         return Err(reader_failed(format!(
-            "The gzip object '{name}' expands to more than {MAX_DECOMPRESSED} bytes"
+            "The {format} object '{name}' expands to more than {MAX_DECOMPRESSED} bytes"
         )));
     }
     Ok(out)
@@ -1422,12 +1488,12 @@ mod tests {
     }
 
     // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: GZIP
-    // objects are read decompressed; zstd (which AWS reads too) is refused here, saying so.
+    // objects are read decompressed (zstd ones: `zstd_objects_are_read_frame_by_frame`).
     #[test]
-    fn gzip_objects_are_read_decompressed_and_zstd_is_refused() {
+    fn gzip_objects_are_read_decompressed() {
         let s = MemoryStore::new();
         s.put("b", "items.jsonl.gz", gzip("{\"n\": 1}\n{\"n\": 2}\n"));
-        s.put("b", "items.jsonl.zst", vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0]);
+        s.put("b", "broken.zst", vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0]);
         s.put("b", "broken.gz", vec![0x1f, 0x8b, 8, 0, 1, 2]);
         let read = |key: &str| {
             block(read_items(
@@ -1443,13 +1509,86 @@ mod tests {
             vec![json!({"n": 1}), json!({"n": 2})]
         );
         for (key, says) in [
-            ("items.jsonl.zst", "zstd"),
-            ("broken.gz", "cannot be decompressed"),
+            (
+                "broken.zst",
+                "zstd object 'broken.zst' cannot be decompressed",
+            ),
+            (
+                "broken.gz",
+                "gzip object 'broken.gz' cannot be decompressed",
+            ),
         ] {
             let f = read(key).expect_err(key);
             assert_eq!(f.error.as_deref(), Some(ITEM_READER_FAILED));
             assert!(
                 f.cause.as_deref().unwrap_or("").contains(says),
+                "{key}: {f:?}"
+            );
+        }
+    }
+
+    fn zstd(text: &str) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(
+            text.as_bytes(),
+            ruzstd::encoding::CompressionLevel::Fastest,
+        )
+    }
+
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: ZSTD
+    // objects are read decompressed, whatever their key; every frame of the object in order,
+    // skippable frames (RFC 8878, 3.1.2) skipped; a damaged frame fails the reader.
+    #[test]
+    fn zstd_objects_are_read_frame_by_frame() {
+        let s = MemoryStore::new();
+        let rows = "id,name\n1,one\n2,two\n";
+        s.put("b", "rows.csv.zst", zstd(rows));
+        // Two frames with a skippable frame (magic 0x184D2A53, 3 bytes) between them.
+        let mut framed = zstd("{\"n\": 1}\n");
+        framed.extend_from_slice(&0x184D_2A53_u32.to_le_bytes());
+        framed.extend_from_slice(&3_u32.to_le_bytes());
+        framed.extend_from_slice(b"xyz");
+        framed.extend(zstd("{\"n\": 2}\n"));
+        s.put("b", "items.jsonl", framed);
+        // A frame cut short.
+        let whole = zstd(&"{\"n\": 3}\n".repeat(100));
+        s.put("b", "cut.jsonl.zst", whole[..whole.len() / 2].to_vec());
+        // A frame whose content checksum (its last 4 bytes) does not match.
+        let mut damaged = whole.clone();
+        *damaged.last_mut().expect("checksum") ^= 0xff;
+        s.put("b", "damaged.jsonl.zst", damaged);
+        let read = |key: &str, config: Value| {
+            block(read_items(
+                &s,
+                GET_OBJECT,
+                &json!({"Bucket": "b", "Key": key}),
+                &config,
+                None,
+            ))
+        };
+        assert_eq!(
+            read(
+                "rows.csv.zst",
+                json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"})
+            )
+            .expect("csv"),
+            vec![
+                json!({"id": "1", "name": "one"}),
+                json!({"id": "2", "name": "two"})
+            ]
+        );
+        assert_eq!(
+            read("items.jsonl", json!({"InputType": "JSONL"})).expect("frames"),
+            vec![json!({"n": 1}), json!({"n": 2})]
+        );
+        for (key, says) in [
+            ("cut.jsonl.zst", "cannot be decompressed"),
+            ("damaged.jsonl.zst", "does not match the frame's checksum"),
+        ] {
+            let f = read(key, json!({"InputType": "JSONL"})).expect_err(key);
+            assert_eq!(f.error.as_deref(), Some(ITEM_READER_FAILED));
+            let cause = f.cause.as_deref().unwrap_or("");
+            assert!(
+                cause.contains(&format!("zstd object '{key}'")) && cause.contains(says),
                 "{key}: {f:?}"
             );
         }
