@@ -19,6 +19,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::Failure;
 
+mod parquet_rows;
+
 /// `States.ItemReaderFailed`: the ItemReader could not read or parse its source.
 pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 /// `States.ResultWriterFailed`: the ResultWriter could not export the results.
@@ -407,6 +409,13 @@ pub async fn read_items_and_sources(
     } else if resource == GET_OBJECT {
         let key = member(request, "Key", true)?.unwrap_or_default();
         let version = member(request, "VersionId", false)?;
+        // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: "The
+        // VersionId field is not supported for InputType=Parquet".
+        if version.is_some() && input_type == Some("PARQUET") {
+            return Err(reader_failed(
+                "The VersionId field is not supported for InputType PARQUET",
+            ));
+        }
         sources.push((0, s3_source(bucket, Some(key))));
         let body = store
             .get_object(bucket, key, version)
@@ -497,53 +506,18 @@ const ZSTD_MAGIC: u32 = 0xFD2F_B528;
 const SKIPPABLE_MAGIC: std::ops::RangeInclusive<u32> = 0x184D_2A50..=0x184D_2A5F;
 
 /// A zstd object decompressed: every frame in turn (a file may hold several, as `zstd` writes
-/// when concatenating or when asked to), skippable frames skipped, at most [`MAX_DECOMPRESSED`].
+/// when files are concatenated), skippable frames skipped, each frame's content checksum verified
+/// when it has one, at most [`MAX_DECOMPRESSED`] bytes.
 fn zstd_decompressed(body: &[u8], name: &str) -> Result<Vec<u8>, Failure> {
-    use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
     use std::io::Read;
-    let failed = |e: &dyn std::fmt::Display| {
-        reader_failed(format!(
-            "The zstd object '{name}' cannot be decompressed: {e}"
-        ))
-    };
-    let mut rest = body;
     let mut out = Vec::new();
-    while !rest.is_empty() {
-        let mut decoder = match ruzstd::decoding::StreamingDecoder::new(&mut rest) {
-            Ok(decoder) => decoder,
-            Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
-                length,
-                ..
-            })) => {
-                let length = usize::try_from(length).unwrap_or(usize::MAX);
-                if length > rest.len() {
-                    return Err(failed(&"a skippable frame runs past the end of the object"));
-                }
-                rest = &rest[length..];
-                continue;
-            }
-            Err(e) => return Err(failed(&e)),
-        };
-        let room = (MAX_DECOMPRESSED + 1).saturating_sub(out.len() as u64);
-        (&mut decoder)
-            .take(room)
-            .read_to_end(&mut out)
-            .map_err(|e| failed(&e))?;
-        if out.len() as u64 > MAX_DECOMPRESSED {
-            break;
-        }
-        // A frame that carries a checksum of its content (as the `zstd` tool writes by default)
-        // is checked against it: a damaged object fails instead of yielding other items.
-        let frame = &decoder.decoder;
-        if let (Some(stored), Some(computed)) = (
-            frame.get_checksum_from_data(),
-            frame.get_calculated_checksum(),
-        ) {
-            if stored != computed {
-                return Err(failed(&"its content does not match the frame's checksum"));
-            }
-        }
-    }
+    zstd::stream::read::Decoder::with_buffer(body)
+        .and_then(|decoder| decoder.take(MAX_DECOMPRESSED + 1).read_to_end(&mut out))
+        .map_err(|e| {
+            reader_failed(format!(
+                "The zstd object '{name}' cannot be decompressed: {e}"
+            ))
+        })?;
     within_bound(out, "zstd", name)
 }
 
@@ -564,8 +538,9 @@ fn parse_object(body: &[u8], input_type: &str, config: &Value) -> Result<Vec<Val
         "JSON" => parse_json_array(body),
         "JSONL" => parse_jsonl(body),
         "CSV" => parse_csv(body, config),
+        "PARQUET" => parquet_rows::rows(body, parquet_rows::AWS_LIMITS).map_err(reader_failed),
         other => Err(reader_failed(format!(
-            "ReaderConfig.InputType '{other}' is not supported here (JSON, JSONL, CSV; MANIFEST for an S3 Inventory manifest)"
+            "ReaderConfig.InputType '{other}' is not supported here (JSON, JSONL, CSV, PARQUET; MANIFEST for an S3 Inventory manifest)"
         ))),
     }
 }
@@ -1528,10 +1503,7 @@ mod tests {
     }
 
     fn zstd(text: &str) -> Vec<u8> {
-        ruzstd::encoding::compress_to_vec(
-            text.as_bytes(),
-            ruzstd::encoding::CompressionLevel::Fastest,
-        )
+        zstd::encode_all(text.as_bytes(), 3).expect("zstd")
     }
 
     // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: ZSTD
@@ -1582,7 +1554,7 @@ mod tests {
         );
         for (key, says) in [
             ("cut.jsonl.zst", "cannot be decompressed"),
-            ("damaged.jsonl.zst", "does not match the frame's checksum"),
+            ("damaged.jsonl.zst", "cannot be decompressed"),
         ] {
             let f = read(key, json!({"InputType": "JSONL"})).expect_err(key);
             assert_eq!(f.error.as_deref(), Some(ITEM_READER_FAILED));
@@ -1592,6 +1564,78 @@ mod tests {
                 "{key}: {f:?}"
             );
         }
+    }
+
+    // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: a
+    // Parquet object's rows are the items, read from the object, from each object of a
+    // LOAD_AND_FLATTEN listing and from an Athena manifest's data files; "The VersionId field is
+    // not supported for InputType=Parquet".
+    #[test]
+    fn parquet_objects_give_their_rows_wherever_they_are_read() {
+        use parquet::basic::Compression;
+        let s = MemoryStore::new();
+        let file = parquet_rows::tests::sample_file(Compression::SNAPPY);
+        s.put("b", "data/part-1.parquet", file.clone());
+        s.put("b", "data/part-2.parquet", file);
+        s.put(
+            "b",
+            "unload/manifest.csv",
+            b"s3://b/data/part-1.parquet\ns3://b/data/part-2.parquet\n".to_vec(),
+        );
+        let read = |resource: &str, request: Value, config: Value| {
+            block(read_items(&s, resource, &request, &config, None))
+        };
+        let parquet = json!({"InputType": "PARQUET"});
+        let one = read(
+            GET_OBJECT,
+            json!({"Bucket": "b", "Key": "data/part-1.parquet"}),
+            parquet.clone(),
+        )
+        .expect("object");
+        assert_eq!(one.len(), 2);
+        assert_eq!(one[0]["name"], json!("caf\u{e9}"));
+        assert_eq!(one[1]["tags"], json!([]));
+        let listed = read(
+            LIST_OBJECTS_V2,
+            json!({"Bucket": "b", "Prefix": "data/"}),
+            json!({"InputType": "PARQUET", "Transformation": "LOAD_AND_FLATTEN"}),
+        )
+        .expect("listing");
+        let athena = read(
+            GET_OBJECT,
+            json!({"Bucket": "b", "Key": "unload/manifest.csv"}),
+            json!({"InputType": "PARQUET", "ManifestType": "ATHENA_DATA"}),
+        )
+        .expect("manifest");
+        for both in [&listed, &athena] {
+            assert_eq!(both.len(), 4);
+            assert_eq!(both[..2], one[..]);
+            assert_eq!(both[2..], one[..]);
+        }
+        let f = read(
+            GET_OBJECT,
+            json!({"Bucket": "b", "Key": "data/part-1.parquet", "VersionId": "v1"}),
+            parquet.clone(),
+        )
+        .expect_err("VersionId");
+        assert_eq!(f.error.as_deref(), Some(ITEM_READER_FAILED));
+        assert_eq!(
+            f.cause.as_deref(),
+            Some("The VersionId field is not supported for InputType PARQUET")
+        );
+        let f = read(
+            GET_OBJECT,
+            json!({"Bucket": "b", "Key": "unload/manifest.csv"}),
+            parquet,
+        )
+        .expect_err("not parquet");
+        assert!(
+            f.cause
+                .as_deref()
+                .unwrap_or("")
+                .contains("not a Parquet file"),
+            "{f:?}"
+        );
     }
 
     // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html

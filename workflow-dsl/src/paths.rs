@@ -227,7 +227,8 @@ struct Env {
 
 /// The schema of one item a distributed Map's ItemReader produces
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html>): an
-/// object of the S3 listing, a CSV row (an object of strings), or anything for JSON files.
+/// object of the S3 listing, a CSV row (an object of strings), or anything for JSON files (and
+/// Parquet files, whose schema is in the file).
 fn reader_item(reader: &crate::model::ItemReader) -> Value {
     let config = reader.reader_config.as_ref();
     let input_type = config

@@ -149,6 +149,16 @@ fn the_processor_input_must_be_what_the_reader_produces() {
         |item| item.pass_as::<Value>(Pass::new("Row")),
     );
     assert!(emit(flow).is_ok());
+    // A Parquet row's columns are in the file: any processor input is accepted.
+    let flow = workflow::<Request>("parquet").distributed_map::<Score, Value>(
+        DistributedMap::new("Rows").item_reader(ItemReader::s3_parquet("b", "scores.parquet")),
+        |item| item.pass_as::<Value>(Pass::new("Row")),
+    );
+    let asl = emitted(flow);
+    assert_eq!(
+        asl["States"]["Rows"]["ItemReader"]["ReaderConfig"],
+        serde_json::json!({"InputType": "PARQUET"})
+    );
 }
 
 #[test]

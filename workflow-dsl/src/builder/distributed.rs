@@ -142,6 +142,13 @@ impl ItemReader {
         reader
     }
 
+    /// An Apache Parquet file: each row is an item, an object keyed by column name (the file's
+    /// schema, which the builder does not see, decides the values: the processor's input type is
+    /// not checked against it). Snappy, GZIP and ZSTD compression inside the file are read.
+    pub fn s3_parquet(bucket: &str, key: &str) -> Self {
+        ItemReader::s3_file(bucket, key, "PARQUET")
+    }
+
     /// An S3 Inventory manifest (`manifest.json` of a CSV inventory): each object the inventory
     /// lists is an item, an object of strings (`Bucket`, `Key`, `Size`, ... as the inventory's
     /// schema names them).
