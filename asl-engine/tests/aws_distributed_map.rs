@@ -647,3 +647,106 @@ async fn a_version_id_reads_that_version_of_the_object() {
     let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
     assert_eq!(output, json!([1, 2]));
 }
+
+/// A Parquet file of `names.len()` rows `{"id": i, "name": names[i]}`, ZSTD-compressed inside.
+fn parquet_file(names: &[&str]) -> Vec<u8> {
+    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use std::sync::Arc;
+    let schema = parquet::schema::parser::parse_message_type(
+        "message row { REQUIRED INT64 id; REQUIRED BINARY name (UTF8); }",
+    )
+    .expect("schema");
+    let props = WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut out = Vec::new();
+    let mut writer =
+        SerializedFileWriter::new(&mut out, Arc::new(schema), Arc::new(props)).expect("writer");
+    let mut group = writer.next_row_group().expect("row group");
+    let ids: Vec<i64> = (0..names.len() as i64).collect();
+    let mut column = group.next_column().expect("id").expect("id column");
+    column
+        .typed::<Int64Type>()
+        .write_batch(&ids, None, None)
+        .expect("ids");
+    column.close().expect("close ids");
+    let values: Vec<ByteArray> = names.iter().map(|n| ByteArray::from(*n)).collect();
+    let mut column = group.next_column().expect("name").expect("name column");
+    column
+        .typed::<ByteArrayType>()
+        .write_batch(&values, None, None)
+        .expect("names");
+    column.close().expect("close names");
+    group.close().expect("close row group");
+    writer.close().expect("close file");
+    out
+}
+
+// https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html: "Input files
+// support the following external compression types: GZIP, ZSTD", Parquet files ("Internal GZIP,
+// ZSTD, and Snappy data compression are natively supported"), each read from the bucket through
+// the SDK, with no file name extension needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_and_parquet_objects_are_read_from_the_bucket() {
+    let (s3, sfn, bucket) = setup().await;
+    let put_bytes = |key: &'static str, body: Vec<u8>| {
+        let (s3, bucket) = (s3.clone(), bucket.clone());
+        async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.into())
+                .send()
+                .await
+                .expect("put");
+        }
+    };
+    put_bytes(
+        "in/items.jsonl.zstd",
+        zstd::encode_all(&b"{\"n\": 1}\n{\"n\": 2}\n"[..], 3).expect("zstd"),
+    )
+    .await;
+    put_bytes("in/rows", parquet_file(&["ada", "grace", "edsger"])).await;
+    let map = |key: &str, input_type: &str| {
+        json!({
+            "StartAt": "Each",
+            "States": {"Each": {
+                "Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": input_type},
+                    "Parameters": {"Bucket.$": "$.bucket", "Key": key}},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+                },
+                "End": true
+            }}
+        })
+    };
+    for (key, input_type, expected) in [
+        ("in/items.jsonl.zstd", "JSONL", json!([{"n": 1}, {"n": 2}])),
+        (
+            "in/rows",
+            "PARQUET",
+            json!([
+                {"id": 0, "name": "ada"},
+                {"id": 1, "name": "grace"},
+                {"id": 2, "name": "edsger"}
+            ]),
+        ),
+    ] {
+        let arn = run(
+            &sfn,
+            &format!("read-{}", uuid::Uuid::new_v4().simple()),
+            map(key, input_type),
+            json!({"bucket": bucket}),
+        )
+        .await;
+        let d = wait_done(&sfn, &arn).await;
+        assert_eq!(d.status, ExecutionStatus::Succeeded, "{key}: {:?}", d.cause);
+        let output: Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
+        assert_eq!(output, expected, "{key}");
+    }
+}
