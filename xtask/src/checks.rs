@@ -259,6 +259,7 @@ pub fn test(root: &Path, options: &Options) -> Result<bool> {
         tools::ensure_asl_validator(root)?;
     }
     report.record("tools under .tools/ (installed on first use)", true);
+    warn_if_disk_is_short(root, options.quick);
     let work_dir = root.join("target/xtask");
     std::fs::create_dir_all(&work_dir)?;
 
@@ -624,7 +625,65 @@ fn substitute_placeholders(file: &Path, out_dir: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The example workflows' ASL files (`generated/examples/*.asl.json`), sorted.
+/// What a run from a fresh clone leaves on disk at its peak, in GiB with a margin, tools under
+/// `.tools/` included: (full run, `--quick`). Measured on 2026-12-07: a full run as `.ci/run` builds
+/// it (no incremental caches, line-table debug information) peaked at 9.3 GB, at the end of `sam
+/// build`, and took 7.3 GB by the end of its tests; with cargo's defaults a full run left 18.7 GB
+/// (the `--quick` figure there is scaled from the full one, not measured).
+const DISK_GIB_LEAN: (u64, u64) = (11, 9);
+const DISK_GIB_DEFAULT: (u64, u64) = (20, 15);
+
+/// Says so up front when the disk under the target directory has less free space than a run
+/// takes: a run that fills the disk fails a quarter of an hour in, at whichever step is building,
+/// with "No space left on device".
+fn warn_if_disk_is_short(root: &Path, quick: bool) {
+    let target = workspace::target_dir(root);
+    let existing = target.ancestors().find(|dir| dir.exists()).unwrap_or(root);
+    let Some(free_kib) = Command::new("df")
+        .arg("-Pk")
+        .arg(existing)
+        .output()
+        .ok()
+        .and_then(|out| available_kib(&String::from_utf8_lossy(&out.stdout)))
+    else {
+        return;
+    };
+    let lean = std::env::var("CARGO_INCREMENTAL").is_ok_and(|v| v == "0");
+    let (full, quick_run) = if lean {
+        DISK_GIB_LEAN
+    } else {
+        DISK_GIB_DEFAULT
+    };
+    let needed_gib = if quick { quick_run } else { full };
+    let free_gib = free_kib as f64 / (1024.0 * 1024.0);
+    if free_gib < needed_gib as f64 {
+        let lean_hint = if lean {
+            ""
+        } else {
+            ", or build as `.ci/run` does (CARGO_INCREMENTAL=0 \
+             CARGO_PROFILE_DEV_DEBUG=line-tables-only: about half the space)"
+        };
+        eprintln!(
+            "xtask: warning: {free_gib:.1} GiB free under {}; a {} run from a fresh clone takes \
+             about {needed_gib} GiB (less where target/ already holds its builds). Free some \
+             space, set CARGO_TARGET_DIR to a larger disk{lean_hint}.",
+            existing.display(),
+            if quick { "--quick" } else { "full" },
+        );
+    }
+}
+
+/// The "Available" column (KiB) of `df -Pk`'s one filesystem line (POSIX output format).
+fn available_kib(df_output: &str) -> Option<u64> {
+    df_output
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
 /// Makes `cargo publish --workspace --dry-run` verify this run's packages: returns the target
 /// directory it should use, emptied.
 ///
@@ -669,6 +728,7 @@ fn clear_earlier_packages(root: &Path) -> Result<PathBuf> {
     Ok(verify_dir)
 }
 
+/// The example workflows' ASL files (`generated/examples/*.asl.json`), sorted.
 fn example_asl_files(root: &Path) -> Result<Vec<PathBuf>> {
     let dir = root.join("generated/examples");
     if !dir.is_dir() {
@@ -685,6 +745,18 @@ fn example_asl_files(root: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_available_space_from_df() {
+        let out = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                   /dev/vda         263174212 80654012  16442556      84% /\n";
+        assert_eq!(available_kib(out), Some(16_442_556));
+        assert_eq!(
+            available_kib("Filesystem 1024-blocks Used Available\n"),
+            None
+        );
+        assert_eq!(available_kib(""), None);
+    }
 
     #[test]
     fn reads_nextest_summary() {
