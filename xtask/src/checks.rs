@@ -627,8 +627,8 @@ fn substitute_placeholders(file: &Path, out_dir: &Path) -> Result<PathBuf> {
 
 /// What a run from a fresh clone leaves on disk at its peak, in GiB with a margin, tools under
 /// `.tools/` included: (full run, `--quick`). Measured on 2026-12-07: a full run as `.ci/run` builds
-/// it (no incremental caches, line-table debug information) peaked at 9.3 GB, at the end of `sam
-/// build`, and took 7.3 GB by the end of its tests; with cargo's defaults a full run left 18.7 GB
+/// it (no incremental caches, line-table debug information) peaked at 9.1 GiB, at the end of `sam
+/// build`, and took 7.2 GiB by the end of its tests; with cargo's defaults a full run left 18.7 GiB
 /// (the `--quick` figure there is scaled from the full one, not measured).
 const DISK_GIB_LEAN: (u64, u64) = (11, 9);
 const DISK_GIB_DEFAULT: (u64, u64) = (20, 15);
