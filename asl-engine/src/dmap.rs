@@ -874,6 +874,9 @@ pub struct ChildRecord {
     pub item_count: u64,
     /// Its history: the events so far while it runs, all of them once it ended.
     pub history: ChildHistory,
+    /// Stops the child's run (StopExecution of the child, [`MapRuns::stop_child`]); `None` for
+    /// a record that runs nothing.
+    pub abort: Option<futures::future::AbortHandle>,
 }
 
 /// A Map Run child's history (GetExecutionHistory of a child execution).
@@ -898,6 +901,24 @@ impl ChildHistory {
         if let ChildHistory::Live(live) = self {
             *self = ChildHistory::Ended(Arc::from(live.take()));
         }
+    }
+
+    /// The child was stopped: its events so far, then `ExecutionAborted` at `at` with `details`
+    /// (the `error` and `cause` StopExecution was given, if any).
+    fn end_aborted(&mut self, at: DateTime<Utc>, details: Value) {
+        let mut events = match self {
+            ChildHistory::Live(live) => live.take(),
+            ChildHistory::Ended(events) => events.to_vec(),
+        };
+        let last = events.last().map_or(0, |e| e.id);
+        events.push(crate::HistoryEvent::new(
+            last + 1,
+            last,
+            crate::clock::EventTime::from_millis(at.timestamp_millis()),
+            crate::EventType::ExecutionAborted,
+            Some(("executionAbortedEventDetails", details)),
+        ));
+        *self = ChildHistory::Ended(Arc::from(events));
     }
 
     /// Runs `f` on the events so far, in id order.
@@ -1096,6 +1117,45 @@ impl MapRuns {
         runs.iter()
             .find_map(|r| r.children.iter().find(|c| c.arn == arn))
             .map(|c| c.history.clone())
+    }
+
+    /// StopExecution of the Map Run child `arn`
+    /// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>):
+    /// a running child ends ABORTED at `now`, its run is dropped wherever it is (in a Task, a
+    /// Wait...), and its history ends with `ExecutionAborted` carrying `error` and `cause`. The
+    /// Map Run counts it among its aborted children and as failed items against its tolerated
+    /// failures. Returns the child's stop date (an ended child's own, unchanged), `None` when no
+    /// child has that ARN.
+    pub fn stop_child(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let mut runs = self.lock();
+        let c = runs
+            .iter_mut()
+            .find_map(|r| r.children.iter_mut().find(|c| c.arn == arn))?;
+        if c.status != "RUNNING" {
+            return Some(c.stop.unwrap_or(now));
+        }
+        if let Some(abort) = &c.abort {
+            abort.abort();
+        }
+        let mut details = serde_json::Map::new();
+        if let Some(e) = &error {
+            details.insert("error".into(), Value::String(e.clone()));
+        }
+        if let Some(x) = &cause {
+            details.insert("cause".into(), Value::String(x.clone()));
+        }
+        c.status = "ABORTED".into();
+        c.stop = Some(now);
+        c.error = error;
+        c.cause = cause;
+        c.history.end_aborted(now, Value::Object(details));
+        Some(now)
     }
 
     /// The child execution `arn` and the ARN of its Map Run.
@@ -1677,6 +1737,7 @@ mod tests {
             stop: Some(now),
             item_count: 1,
             history: ChildHistory::default(),
+            abort: None,
         };
         let run = MapRunRecord {
             map_run_arn: "arn:aws:states:us-east-1:1:mapRun:M/Map:abc".into(),

@@ -743,3 +743,108 @@ async fn an_item_selector_sees_where_each_item_came_from() {
         ]
     );
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html,
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_MapRunExecutionCounts.html:
+// a child stopped on its own (here in the middle of a Task that would never return: its call is
+// dropped) ends ABORTED with the stop's error and cause, and counts as a failed item: with no
+// tolerated failure the Map Run fails once the other children have ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_stopped_on_its_own_is_aborted_and_counts_as_a_failure() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Set when the held call's future is dropped.
+    struct Dropped(Arc<AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let store = Arc::new(MemoryStore::new());
+    let mut registry = TaskRegistry::new();
+    registry.set_item_store(store.clone());
+    let runs = registry.map_runs().clone();
+    let dropped = Arc::new(AtomicBool::new(false));
+    {
+        let dropped = dropped.clone();
+        registry.register_lambda("hold", move |input: Value| {
+            // Item 2's call holds a guard and never returns.
+            let held = (input["n"] == 2).then(|| Dropped(dropped.clone()));
+            async move {
+                if let Some(_guard) = held {
+                    std::future::pending::<()>().await;
+                }
+                Ok(input)
+            }
+        });
+    }
+    let m = machine(json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Hold", "States": {"Hold": {"Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:hold", "End": true}}},
+        "End": true
+    }}}));
+    let stopper = {
+        let runs = runs.clone();
+        tokio::spawn(async move {
+            for _ in 0..500 {
+                let held = runs.all().into_iter().find_map(|r| {
+                    r.children
+                        .into_iter()
+                        .find(|c| c.input["n"] == 2 && c.status == "RUNNING")
+                });
+                if let Some(c) = held {
+                    let now = chrono::Utc::now();
+                    let stop = runs.stop_child(&c.arn, Some("Halted".into()), None, now);
+                    assert_eq!(stop, Some(now));
+                    return c.arn;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            panic!("the held child never ran");
+        })
+    };
+    let r = Engine::new(registry)
+        .execute(
+            &m,
+            json!({"items": [{"n": 1}, {"n": 2}, {"n": 3}]}),
+            options(),
+        )
+        .await
+        .unwrap();
+    let child = stopper.await.unwrap();
+    let ExecutionStatus::Failed { error, .. } = &r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(
+        error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the held call was not dropped"
+    );
+    let (c, run) = runs.child(&child).unwrap();
+    assert_eq!(c.status, "ABORTED");
+    assert_eq!(
+        (c.error.as_deref(), c.cause.as_deref()),
+        (Some("Halted"), None)
+    );
+    let last = c
+        .history
+        .with_events(|events| events.last().cloned())
+        .unwrap();
+    assert_eq!(last.event_type, EventType::ExecutionAborted);
+    assert_eq!(last.details().unwrap(), json!({"error": "Halted"}));
+    let (executions, _) = run.counts();
+    assert_eq!(executions["aborted"], 1, "{executions}");
+    assert_eq!(executions["succeeded"], 2, "{executions}");
+    // A closed child keeps its stop date; an unknown one is not found.
+    let stop = c.stop.unwrap();
+    assert_eq!(
+        runs.stop_child(&child, None, None, chrono::Utc::now()),
+        Some(stop)
+    );
+    assert_eq!(runs.stop_child("arn:nope", None, None, stop), None);
+}

@@ -2120,3 +2120,147 @@ async fn an_express_execution_times_out_after_five_minutes() {
         ExecutionStatus::Succeeded
     );
 }
+
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html and
+// https://docs.aws.amazon.com/step-functions/latest/apireference/API_MapRunExecutionCounts.html
+// ("aborted": children "stopped by the user or by Step Functions because the Map Run failed"):
+// a Map Run's child execution is stopped on its own, in the middle of a Wait; it ends ABORTED with
+// the stop's error and cause, its history ends with ExecutionAborted, the Map Run counts it as
+// aborted while its siblings keep running, and stopping it again changes nothing.
+#[tokio::test]
+async fn a_map_run_child_is_stopped_on_its_own() {
+    let c = client(&start_server().await);
+    let def = json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Hold",
+            "States": {"Hold": {"Type": "Wait", "Seconds": 30, "End": true}}
+        },
+        "ToleratedFailureCount": 3,
+        "End": true
+    }}});
+    let sm = create(
+        &c,
+        &name("stop-child"),
+        &def.to_string(),
+        StateMachineType::Standard,
+    )
+    .await;
+    let parent = c
+        .start_execution()
+        .state_machine_arn(&sm)
+        .input(r#"{"items": [1, 2, 3]}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    // The Map Run and its three children, all waiting.
+    let mut children = Vec::new();
+    let mut map_run = String::new();
+    for _ in 0..200 {
+        let runs = c
+            .list_map_runs()
+            .execution_arn(&parent)
+            .send()
+            .await
+            .unwrap()
+            .map_runs;
+        if let Some(r) = runs.first() {
+            map_run = r.map_run_arn.clone();
+            children = c
+                .list_executions()
+                .map_run_arn(&map_run)
+                .send()
+                .await
+                .unwrap()
+                .executions;
+            if children.len() == 3 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(children.len(), 3, "the Map Run's children did not start");
+    let child = children[0].execution_arn.clone();
+    let stopped = c
+        .stop_execution()
+        .execution_arn(&child)
+        .error("Halted")
+        .cause("stopped by the test")
+        .send()
+        .await
+        .unwrap()
+        .stop_date;
+    let d = c
+        .describe_execution()
+        .execution_arn(&child)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status, ExecutionStatus::Aborted);
+    assert_eq!(d.error.as_deref(), Some("Halted"));
+    assert_eq!(d.cause.as_deref(), Some("stopped by the test"));
+    assert_eq!(d.stop_date, Some(stopped));
+    let history = c
+        .get_execution_history()
+        .execution_arn(&child)
+        .reverse_order(true)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap()
+        .events;
+    let last = &history[0];
+    assert_eq!(
+        last.r#type,
+        aws_sdk_sfn::types::HistoryEventType::ExecutionAborted
+    );
+    let details = last.execution_aborted_event_details.as_ref().unwrap();
+    assert_eq!(details.error.as_deref(), Some("Halted"));
+    assert_eq!(details.cause.as_deref(), Some("stopped by the test"));
+    // The siblings still wait; the Map Run counts one aborted child.
+    let counts = c
+        .describe_map_run()
+        .map_run_arn(&map_run)
+        .send()
+        .await
+        .unwrap()
+        .execution_counts
+        .unwrap();
+    assert_eq!((counts.aborted, counts.running), (1, 2));
+    for sibling in &children[1..] {
+        let d = c
+            .describe_execution()
+            .execution_arn(&sibling.execution_arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(d.status, ExecutionStatus::Running);
+    }
+    // Stopping it again answers the same stop date.
+    let again = c
+        .stop_execution()
+        .execution_arn(&child)
+        .send()
+        .await
+        .unwrap()
+        .stop_date;
+    assert_eq!(again, stopped);
+    // An unknown child is not found.
+    let unknown = format!("{}x", child);
+    let err = c
+        .stop_execution()
+        .execution_arn(unknown)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_execution_does_not_exist(), "{err:?}");
+    c.stop_execution()
+        .execution_arn(&parent)
+        .send()
+        .await
+        .unwrap();
+}

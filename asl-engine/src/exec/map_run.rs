@@ -374,6 +374,8 @@ impl Run<'_> {
             let name = uuid::Uuid::new_v4().to_string();
             let arn = format!("{prefix}:execution:{path}:{name}");
             let start = self.clock.now();
+            // StopExecution of the child drops its run ([`dmap::MapRuns::stop_child`]).
+            let (abort, registration) = futures::future::AbortHandle::new_pair();
             runs.update(map_run_arn, |r| {
                 r.children.push(ChildRecord {
                     arn: arn.clone(),
@@ -387,6 +389,7 @@ impl Run<'_> {
                     stop: None,
                     item_count: item_counts.get(i).copied().unwrap_or(1),
                     history: dmap::ChildHistory::Live(live.clone()),
+                    abort: Some(abort),
                 })
             });
             let child = Run {
@@ -417,7 +420,14 @@ impl Run<'_> {
                 probe: None,
             };
             async move {
-                let r = child.run_execution(&spec.processor, input).await;
+                let run = child.run_execution(&spec.processor, input);
+                // Stopped: the record says so already; the result is set from it below.
+                let r = futures::future::Abortable::new(run, registration)
+                    .await
+                    .unwrap_or(Err(Failure {
+                        error: None,
+                        cause: None,
+                    }));
                 (i, arn, r)
             }
         };
@@ -438,7 +448,7 @@ impl Run<'_> {
                     None => break,
                 }
             }
-            let Some((i, arn, r)) = running.next().await else {
+            let Some((i, arn, mut r)) = running.next().await else {
                 break;
             };
             let stop = self.clock.now();
@@ -448,7 +458,18 @@ impl Run<'_> {
                     Some(c) if c.arn == arn => Some(i),
                     _ => rec.children.iter().position(|c| c.arn == arn),
                 };
-                if let Some(c) = at.and_then(|at| rec.children.get_mut(at)) {
+                let Some(c) = at.and_then(|at| rec.children.get_mut(at)) else {
+                    return;
+                };
+                c.abort = None;
+                if c.status == "ABORTED" {
+                    // Stopped (StopExecution), whatever its run returned meanwhile: a failed item
+                    // with the stop's error and cause.
+                    r = Err(Failure {
+                        error: c.error.clone(),
+                        cause: c.cause.clone(),
+                    });
+                } else {
                     c.stop = Some(stop);
                     c.history.end();
                     match &r {

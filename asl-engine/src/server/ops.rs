@@ -860,10 +860,15 @@ pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {
     let error = req.opt_str("error")?.map(str::to_owned);
     let cause = req.opt_str("cause")?.map(str::to_owned);
     let mut state = service.state();
-    let e = state
-        .executions
-        .get_mut(arn)
-        .ok_or_else(|| execution_not_found(arn))?;
+    let Some(e) = state.executions.get_mut(arn) else {
+        drop(state);
+        // A Map Run's child execution, stopped on its own.
+        let runs = service.engine.registry().map_runs();
+        return match runs.stop_child(arn, error, cause, Utc::now()) {
+            Some(stop) => Ok(json!({"stopDate": epoch(&stop)})),
+            None => Err(execution_not_found(arn)),
+        };
+    };
     // Stopping a closed execution succeeds and changes nothing (AWS answers its stop date).
     let stop = match (e.status, e.stop) {
         ("RUNNING", _) | (_, None) => {
