@@ -905,7 +905,7 @@ impl ChildHistory {
 
     /// The child was stopped: its events so far, then `ExecutionAborted` at `at` with `details`
     /// (the `error` and `cause` StopExecution was given, if any).
-    fn end_aborted(&mut self, at: DateTime<Utc>, details: Value) {
+    pub(crate) fn end_aborted(&mut self, at: DateTime<Utc>, details: Value) {
         let mut events = match self {
             ChildHistory::Live(live) => live.take(),
             ChildHistory::Ended(events) => events.to_vec(),

@@ -2258,9 +2258,28 @@ async fn a_map_run_child_is_stopped_on_its_own() {
         .unwrap_err()
         .into_service_error();
     assert!(err.is_execution_does_not_exist(), "{err:?}");
+    // Stopping the parent aborts the children still running (as its run is dropped, just after
+    // StopExecution answers); their histories end with the abort.
     c.stop_execution()
         .execution_arn(&parent)
         .send()
         .await
         .unwrap();
+    for sibling in &children[1..] {
+        let arn = &sibling.execution_arn;
+        assert_eq!(wait_done(&c, arn).await.status, ExecutionStatus::Aborted);
+        let last = c
+            .get_execution_history()
+            .execution_arn(arn)
+            .reverse_order(true)
+            .max_results(1)
+            .send()
+            .await
+            .unwrap()
+            .events;
+        assert_eq!(
+            last[0].r#type,
+            aws_sdk_sfn::types::HistoryEventType::ExecutionAborted
+        );
+    }
 }

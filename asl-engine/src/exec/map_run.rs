@@ -25,6 +25,8 @@ impl Drop for AbortOnDrop {
                 for c in r.children.iter_mut().filter(|c| c.status == "RUNNING") {
                     c.status = "ABORTED".into();
                     c.stop = Some(now);
+                    c.abort = None;
+                    c.history.end_aborted(now, json!({}));
                 }
             }
         });
@@ -517,7 +519,8 @@ impl Run<'_> {
             for c in rec.children.iter_mut().filter(|c| c.status == "RUNNING") {
                 c.status = "ABORTED".into();
                 c.stop = Some(stop);
-                c.history.end();
+                c.abort = None;
+                c.history.end_aborted(stop, json!({}));
             }
         });
         let pending = next.into_iter().chain(queue).map(|(_, v)| v).collect();
