@@ -886,6 +886,9 @@ pub enum ChildHistory {
     Live(crate::LiveHistory),
     /// The child ended: its events, in id order.
     Ended(Arc<[crate::HistoryEvent]>),
+    /// The child ended before the endpoint restarted: its events as the journal kept them
+    /// (GetExecutionHistory's members), in id order.
+    Loaded(Arc<[Value]>),
 }
 
 impl Default for ChildHistory {
@@ -906,29 +909,44 @@ impl ChildHistory {
     /// The child was stopped: its events so far, then `ExecutionAborted` at `at` with `details`
     /// (the `error` and `cause` StopExecution was given, if any).
     pub(crate) fn end_aborted(&mut self, at: DateTime<Utc>, details: Value) {
-        let mut events = match self {
-            ChildHistory::Live(live) => live.take(),
-            ChildHistory::Ended(events) => events.to_vec(),
+        let aborted = |last: u64| {
+            crate::HistoryEvent::new(
+                last + 1,
+                last,
+                crate::clock::EventTime::from_millis(at.timestamp_millis()),
+                crate::EventType::ExecutionAborted,
+                Some(("executionAbortedEventDetails", details)),
+            )
         };
-        let last = events.last().map_or(0, |e| e.id);
-        events.push(crate::HistoryEvent::new(
-            last + 1,
-            last,
-            crate::clock::EventTime::from_millis(at.timestamp_millis()),
-            crate::EventType::ExecutionAborted,
-            Some(("executionAbortedEventDetails", details)),
-        ));
-        *self = ChildHistory::Ended(Arc::from(events));
+        *self = match self {
+            ChildHistory::Loaded(values) => {
+                let mut values = values.to_vec();
+                let last = values.last().and_then(|e| e["id"].as_u64()).unwrap_or(0);
+                values.push(serde_json::to_value(aborted(last)).unwrap_or_default());
+                ChildHistory::Loaded(Arc::from(values))
+            }
+            ChildHistory::Live(live) => {
+                let mut events = live.take();
+                events.push(aborted(events.last().map_or(0, |e| e.id)));
+                ChildHistory::Ended(Arc::from(events))
+            }
+            ChildHistory::Ended(events) => {
+                let mut events = events.to_vec();
+                events.push(aborted(events.last().map_or(0, |e| e.id)));
+                ChildHistory::Ended(Arc::from(events))
+            }
+        };
     }
 
-    /// Runs `f` on the events so far, in id order.
-    pub fn with_events<R>(
-        &self,
-        f: impl FnOnce(&mut dyn Iterator<Item = &crate::HistoryEvent>) -> R,
-    ) -> R {
+    /// The events so far, in id order, as GetExecutionHistory's members.
+    pub fn values(&self) -> Vec<Value> {
+        let value = |e: &crate::HistoryEvent| serde_json::to_value(e).unwrap_or_default();
         match self {
-            ChildHistory::Live(live) => live.with_events(|events| f(&mut events.iter())),
-            ChildHistory::Ended(events) => f(&mut events.iter()),
+            ChildHistory::Live(live) => {
+                live.with_events(|events| events.iter().map(value).collect())
+            }
+            ChildHistory::Ended(events) => events.iter().map(value).collect(),
+            ChildHistory::Loaded(values) => values.to_vec(),
         }
     }
 }

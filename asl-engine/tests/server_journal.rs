@@ -534,3 +534,167 @@ async fn tags_versions_and_aliases_survive_a_restart() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The Map Runs of a closed execution, and their children, as one endpoint answers for them.
+async fn map_run_view(c: &Client, execution: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let runs = c
+        .list_map_runs()
+        .execution_arn(execution)
+        .send()
+        .await
+        .unwrap()
+        .map_runs;
+    for r in runs {
+        let d = c
+            .describe_map_run()
+            .map_run_arn(&r.map_run_arn)
+            .send()
+            .await
+            .unwrap();
+        seen.push(format!(
+            "{} {} {:?} {:?} {:?}",
+            d.map_run_arn,
+            d.status.as_str(),
+            d.stop_date.map(|t| t.to_millis().unwrap()),
+            d.execution_counts,
+            d.item_counts
+        ));
+        let mut children = c
+            .list_executions()
+            .map_run_arn(&r.map_run_arn)
+            .send()
+            .await
+            .unwrap()
+            .executions;
+        children.sort_by(|a, b| a.execution_arn.cmp(&b.execution_arn));
+        for child in children {
+            let d = c
+                .describe_execution()
+                .execution_arn(&child.execution_arn)
+                .send()
+                .await
+                .unwrap();
+            seen.push(format!(
+                "{} {} {:?} {:?} {:?}",
+                d.execution_arn,
+                d.status.as_str(),
+                d.input,
+                d.output,
+                d.stop_date.map(|t| t.to_millis().unwrap())
+            ));
+            seen.extend(history(c, &child.execution_arn).await);
+        }
+    }
+    seen
+}
+
+/// A distributed Map's Map Runs are journaled with their closed execution
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html>):
+/// after a restart, ListMapRuns, DescribeMapRun, ListExecutions by `mapRunArn` and each child's
+/// DescribeExecution and GetExecutionHistory answer as before; a Map Run that was running when
+/// its execution was stopped is ABORTED, with its children.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_runs_and_their_children_survive_a_restart() {
+    let map = |child: Value| {
+        json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Child",
+                "States": {"Child": child}
+            },
+            "End": true
+        }}})
+        .to_string()
+    };
+    let dir = temp_dir("journal-map-runs");
+    let (a, _, _service_a) = start(&dir).await;
+    let doubles = create(
+        &a,
+        "doubles",
+        &map(json!({"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double", "End": true})),
+    )
+    .await;
+    let held = create(
+        &a,
+        "held",
+        &map(json!({"Type": "Wait", "Seconds": 300, "End": true})),
+    )
+    .await;
+    let (done, _) = start_exec(
+        &a,
+        &doubles,
+        "done",
+        r#"{"items": [{"n": 1}, {"n": 2}, {"n": 3}]}"#,
+    )
+    .await;
+    assert_eq!(
+        wait_done(&a, &done).await.status,
+        ExecutionStatus::Succeeded
+    );
+    let (stopped, _) = start_exec(&a, &held, "stopped", r#"{"items": [1, 2]}"#).await;
+    for _ in 0..200 {
+        let runs = a
+            .list_map_runs()
+            .execution_arn(&stopped)
+            .send()
+            .await
+            .unwrap()
+            .map_runs;
+        if let Some(r) = runs.first() {
+            let children = a
+                .list_executions()
+                .map_run_arn(&r.map_run_arn)
+                .send()
+                .await
+                .unwrap()
+                .executions;
+            if children.len() == 2 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.stop_execution()
+        .execution_arn(&stopped)
+        .send()
+        .await
+        .unwrap();
+    let before = map_run_view(&a, &done).await;
+    let child_lines = before
+        .iter()
+        .filter(|l| l.contains(":execution:doubles/"))
+        .count();
+    assert_eq!(child_lines, 3, "{before:#?}");
+    assert!(
+        before.iter().any(|l| l.contains(" ExecutionSucceeded ")),
+        "{before:#?}"
+    );
+    assert!(before[0].contains(" SUCCEEDED "), "{}", before[0]);
+
+    // A restart on (a copy of) the directory.
+    let copy = temp_dir("journal-map-runs-b");
+    copy_dir(&dir, &copy);
+    let (b, _, _service_b) = start(&copy).await;
+    assert_eq!(map_run_view(&b, &done).await, before);
+    let aborted = map_run_view(&b, &stopped).await;
+    assert!(aborted[0].contains(" ABORTED "), "{aborted:#?}");
+    let children: Vec<&String> = aborted
+        .iter()
+        .filter(|l| l.contains(":execution:held/"))
+        .collect();
+    assert_eq!(children.len(), 2, "{aborted:#?}");
+    assert!(
+        children.iter().all(|l| l.contains(" ABORTED ")),
+        "{aborted:#?}"
+    );
+    assert!(
+        aborted.last().unwrap().contains(" ExecutionAborted "),
+        "{aborted:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&copy);
+}

@@ -5,7 +5,8 @@
 //! - `machines.json`: every state machine (`{"machines": [...]}`), rewritten on each change;
 //! - `executions/exec-<seq>.json`: one file per execution (`seq` = start order), written when it
 //!   starts (with its definition, input and start date) and rewritten when it closes (with its
-//!   status, output or error, and history);
+//!   status, output or error, history, and the Map Runs its distributed Map states started, with
+//!   their children and the children's histories);
 //! - `executions/exec-<seq>.events.jsonl`: while an execution runs, its history events, one JSON
 //!   object a line, appended as they are recorded ([`EventLog`]); a restarted endpoint reads them
 //!   to resume the execution where it was ([`crate::resume`]), and removes the file once the
@@ -156,6 +157,54 @@ pub(crate) struct ExecRecord {
     /// A RUNNING execution's events as its event log has them (not in the record's file).
     #[serde(skip)]
     pub events: Vec<Value>,
+    /// The Map Runs its distributed Map states started, once the execution is closed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map_runs: Vec<MapRunJournal>,
+}
+
+/// A Map Run as journaled with its closed execution (what DescribeMapRun, ListMapRuns and the
+/// Map Run's children answer after a restart).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MapRunJournal {
+    pub map_run_arn: String,
+    pub state_machine_arn: String,
+    pub execution_type: String,
+    pub status: String,
+    pub start: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
+    pub max_concurrency: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_percentage: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_failure_count: Option<u64>,
+    pub total_items: u64,
+    pub results_written: u64,
+    pub total_executions: u64,
+    pub children: Vec<ChildJournal>,
+}
+
+/// A Map Run's child execution as journaled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChildJournal {
+    pub arn: String,
+    pub name: String,
+    pub input: Value,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    pub start: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<String>,
+    pub item_count: u64,
+    /// Its history events (GetExecutionHistory's members).
+    pub history: Vec<Value>,
 }
 
 /// Everything a journal directory holds.
@@ -453,6 +502,7 @@ mod tests {
             redrive_count: 0,
             redrive_date: None,
             events: Vec::new(),
+            map_runs: Vec::new(),
         }
     }
 

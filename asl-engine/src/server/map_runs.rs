@@ -9,10 +9,13 @@
 
 use serde_json::{json, Value};
 
+use chrono::{DateTime, Utc};
+
 use super::checks::{check_arn, execution_not_found, resource_not_found};
+use super::journal::{ChildJournal, MapRunJournal};
 use super::protocol::{epoch, page_of, parse_page_token, ApiError, Req};
-use super::store::Service;
-use crate::dmap::{ChildRecord, MapRunRecord};
+use super::store::{parse_time, Service};
+use crate::dmap::{ChildHistory, ChildRecord, MapRunRecord, MapRuns};
 
 type OpResult = Result<Value, ApiError>;
 
@@ -190,12 +193,14 @@ pub(super) fn child_events_page(
     max: usize,
 ) -> Option<(usize, Vec<Value>)> {
     let history = service.engine.registry().map_runs().child_history(arn)?;
-    Some(history.with_events(|events| {
-        let events: Vec<&crate::HistoryEvent> = events.collect();
-        super::store::page(events.len(), reverse, offset, max, |i| {
-            serde_json::to_value(events[i]).unwrap_or_default()
-        })
-    }))
+    let events = history.values();
+    Some(super::store::page(
+        events.len(),
+        reverse,
+        offset,
+        max,
+        |i| events[i].clone(),
+    ))
 }
 
 /// DescribeStateMachineForExecution of a Map Run's child, when `arn` is one: the Map state's item
@@ -278,4 +283,103 @@ fn child_description(c: &ChildRecord, r: &MapRunRecord) -> Value {
         out["cause"] = json!(e);
     }
     out
+}
+
+/// The Map Runs the closed execution `execution_arn` started, as its journal record keeps them
+/// (`--state-dir`): a restarted endpoint answers DescribeMapRun, ListMapRuns and its children's
+/// DescribeExecution, GetExecutionHistory and ListExecutions as before.
+pub(super) fn journaled(runs: &MapRuns, execution_arn: &str) -> Vec<MapRunJournal> {
+    use super::journal::format_time;
+    runs.of_execution(execution_arn)
+        .into_iter()
+        .map(|r| MapRunJournal {
+            map_run_arn: r.map_run_arn,
+            state_machine_arn: r.state_machine_arn,
+            execution_type: r.execution_type,
+            status: r.status,
+            start: format_time(&r.start),
+            stop: r.stop.as_ref().map(format_time),
+            max_concurrency: r.max_concurrency,
+            tolerated_failure_percentage: r.tolerated_failure_percentage,
+            tolerated_failure_count: r.tolerated_failure_count,
+            total_items: r.total_items,
+            results_written: r.results_written,
+            total_executions: r.total_executions,
+            children: r
+                .children
+                .into_iter()
+                .map(|c| ChildJournal {
+                    history: c.history.values(),
+                    arn: c.arn,
+                    name: c.name,
+                    input: c.input,
+                    status: c.status,
+                    output: c.output,
+                    error: c.error,
+                    cause: c.cause,
+                    start: format_time(&c.start),
+                    stop: c.stop.as_ref().map(format_time),
+                    item_count: c.item_count,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Puts back the journaled Map Runs of the closed execution `execution_arn`, which stopped at
+/// `stopped`. A Map Run journaled RUNNING (its execution was stopped while it ran: the run is
+/// dropped just after) is ABORTED then, with its running children.
+pub(super) fn load(
+    runs: &MapRuns,
+    execution_arn: &str,
+    stopped: Option<DateTime<Utc>>,
+    journaled: Vec<MapRunJournal>,
+) {
+    let time = |t: &str| parse_time(t).unwrap_or_else(Utc::now);
+    for r in journaled {
+        let stop = stopped.unwrap_or_else(Utc::now);
+        let mut record = MapRunRecord {
+            map_run_arn: r.map_run_arn,
+            execution_arn: execution_arn.to_string(),
+            state_machine_arn: r.state_machine_arn,
+            execution_type: r.execution_type,
+            status: r.status,
+            start: time(&r.start),
+            stop: r.stop.as_deref().map(time),
+            max_concurrency: r.max_concurrency,
+            tolerated_failure_percentage: r.tolerated_failure_percentage,
+            tolerated_failure_count: r.tolerated_failure_count,
+            total_items: r.total_items,
+            results_written: r.results_written,
+            total_executions: r.total_executions,
+            children: r
+                .children
+                .into_iter()
+                .map(|c| ChildRecord {
+                    start: time(&c.start),
+                    stop: c.stop.as_deref().map(time),
+                    arn: c.arn,
+                    name: c.name,
+                    input: c.input,
+                    status: c.status,
+                    output: c.output,
+                    error: c.error,
+                    cause: c.cause,
+                    item_count: c.item_count,
+                    history: ChildHistory::Loaded(c.history.into()),
+                    abort: None,
+                })
+                .collect(),
+        };
+        if record.status == "RUNNING" {
+            record.status = "ABORTED".into();
+            record.stop = Some(stop);
+        }
+        for c in record.children.iter_mut().filter(|c| c.status == "RUNNING") {
+            c.status = "ABORTED".into();
+            c.stop = Some(stop);
+            c.history.end_aborted(stop, json!({}));
+        }
+        runs.insert(record);
+    }
 }

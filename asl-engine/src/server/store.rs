@@ -248,11 +248,19 @@ impl Service {
                     },
                 );
             }
-            for r in loaded.executions {
+            for mut r in loaded.executions {
                 let arn = r.arn.clone();
                 state.next_seq = state.next_seq.max(r.seq + 1);
+                let map_runs = std::mem::take(&mut r.map_runs);
+                let stopped = r.stop.as_deref().and_then(parse_time);
                 match Execution::from_record(r) {
                     Ok((exec, resume)) => {
+                        super::map_runs::load(
+                            service.engine.registry().map_runs(),
+                            &arn,
+                            stopped,
+                            map_runs,
+                        );
                         if let Some(resume) = resume {
                             resumes.push(resume);
                         }
@@ -349,7 +357,12 @@ impl Service {
         let Some(j) = &self.journal else {
             return Ok(());
         };
-        j.write_execution(&exec.record())?;
+        let mut record = exec.record();
+        if exec.status != "RUNNING" {
+            record.map_runs =
+                super::map_runs::journaled(self.engine.registry().map_runs(), &exec.arn);
+        }
+        j.write_execution(&record)?;
         if exec.status != "RUNNING" {
             // Closed: the record has the history now.
             j.remove_events(exec.seq);
@@ -872,6 +885,7 @@ impl Execution {
             redrive_count: self.redrive_count,
             redrive_date: self.redrive_date.as_ref().map(journal::format_time),
             events: Vec::new(),
+            map_runs: Vec::new(),
         }
     }
 
