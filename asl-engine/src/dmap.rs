@@ -1019,6 +1019,17 @@ pub struct MapRunRecord {
 }
 
 impl MapRunRecord {
+    /// Its children still running end ABORTED at `at`, their histories with `ExecutionAborted`
+    /// (the Map Run failed, or its execution stopped).
+    pub(crate) fn abort_running_children(&mut self, at: DateTime<Utc>) {
+        for c in self.children.iter_mut().filter(|c| c.status == "RUNNING") {
+            c.status = "ABORTED".into();
+            c.stop = Some(at);
+            c.abort = None;
+            c.history.end_aborted(at, json!({}));
+        }
+    }
+
     /// `itemCounts` and `executionCounts` of DescribeMapRun.
     pub fn counts(&self) -> (Value, Value) {
         let mut exec: BTreeMap<&str, u64> = BTreeMap::new();

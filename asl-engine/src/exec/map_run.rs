@@ -22,12 +22,7 @@ impl Drop for AbortOnDrop {
             if r.status == "RUNNING" {
                 r.status = "ABORTED".into();
                 r.stop = Some(now);
-                for c in r.children.iter_mut().filter(|c| c.status == "RUNNING") {
-                    c.status = "ABORTED".into();
-                    c.stop = Some(now);
-                    c.abort = None;
-                    c.history.end_aborted(now, json!({}));
-                }
+                r.abort_running_children(now);
             }
         });
     }
@@ -515,14 +510,7 @@ impl Run<'_> {
         // Children still running when the Map Run failed are aborted.
         drop(running);
         let stop = self.clock.now();
-        runs.update(map_run_arn, |rec| {
-            for c in rec.children.iter_mut().filter(|c| c.status == "RUNNING") {
-                c.status = "ABORTED".into();
-                c.stop = Some(stop);
-                c.abort = None;
-                c.history.end_aborted(stop, json!({}));
-            }
-        });
+        runs.update(map_run_arn, |rec| rec.abort_running_children(stop));
         let pending = next.into_iter().chain(queue).map(|(_, v)| v).collect();
         Outcome {
             outputs,

@@ -375,11 +375,7 @@ pub(super) fn load(
             record.status = "ABORTED".into();
             record.stop = Some(stop);
         }
-        for c in record.children.iter_mut().filter(|c| c.status == "RUNNING") {
-            c.status = "ABORTED".into();
-            c.stop = Some(stop);
-            c.history.end_aborted(stop, json!({}));
-        }
+        record.abort_running_children(stop);
         runs.insert(record);
     }
 }
