@@ -1089,12 +1089,37 @@ impl MapRunRecord {
 
 /// The Map Runs of an engine, by ARN (shared by the interpreter, which records them, and the
 /// endpoint, which answers the Map Run API from them).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MapRuns {
     runs: Mutex<Vec<MapRunRecord>>,
+    /// Told the execution's ARN when one of its Map Runs ends ([`MapRuns::set_on_end`]).
+    on_end: std::sync::OnceLock<Box<dyn Fn(&str) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for MapRuns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MapRuns")
+            .field("runs", &self.lock().len())
+            .field("on_end", &self.on_end.get().is_some())
+            .finish()
+    }
 }
 
 impl MapRuns {
+    /// Has `f` told the ARN of the execution whose Map Run ended (SUCCEEDED, FAILED, or ABORTED
+    /// as its execution stopped), with no lock of the Map Runs held: the endpoint's journal
+    /// writes the execution's Map Runs then. Only the first call sets it.
+    pub fn set_on_end(&self, f: impl Fn(&str) + Send + Sync + 'static) {
+        let _ = self.on_end.set(Box::new(f));
+    }
+
+    /// Tells [`MapRuns::set_on_end`]'s function that a Map Run of `execution_arn` ended.
+    pub(crate) fn ended(&self, execution_arn: &str) {
+        if let Some(f) = self.on_end.get() {
+            f(execution_arn);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<MapRunRecord>> {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
     }

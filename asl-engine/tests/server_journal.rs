@@ -698,3 +698,67 @@ async fn map_runs_and_their_children_survive_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&copy);
 }
+
+/// A Map Run is journaled when it ends: a kill after it, while its execution goes on, leaves it on
+/// disk, and the restarted endpoint answers for it (and resumes the execution after its Map state).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_run_that_ended_before_a_kill_is_kept() {
+    let def = json!({"StartAt": "Each", "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Double",
+                "States": {"Double": {"Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+                    "End": true}}
+            },
+            "Next": "Hold"
+        },
+        "Hold": {"Type": "Wait", "Seconds": 300, "End": true}
+    }})
+    .to_string();
+    let dir = temp_dir("journal-map-run-kill");
+    let (a, _, _service_a) = start(&dir).await;
+    let sm = create(&a, "then-hold", &def).await;
+    let (exec, _) = start_exec(&a, &sm, "held", r#"{"items": [{"n": 1}, {"n": 2}]}"#).await;
+    let mut ended = false;
+    for _ in 0..200 {
+        let runs = a
+            .list_map_runs()
+            .execution_arn(&exec)
+            .send()
+            .await
+            .unwrap()
+            .map_runs;
+        if let Some(r) = runs.first() {
+            let d = a
+                .describe_map_run()
+                .map_run_arn(&r.map_run_arn)
+                .send()
+                .await
+                .unwrap();
+            if d.status.as_str() == "SUCCEEDED" {
+                ended = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ended, "the Map Run did not end");
+    let before = map_run_view(&a, &exec).await;
+    // The kill: a copy of the directory while the execution waits.
+    let killed = temp_dir("journal-map-run-kill-b");
+    copy_dir(&dir, &killed);
+    let (b, resumed, _service_b) = start(&killed).await;
+    assert_eq!(resumed, 1);
+    assert_eq!(map_run_view(&b, &exec).await, before);
+    b.stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&killed);
+}

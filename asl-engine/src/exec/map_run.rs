@@ -18,13 +18,18 @@ struct AbortOnDrop {
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         let now = self.clock.now();
+        let mut ended = None;
         self.runs.update(&self.arn, |r| {
             if r.status == "RUNNING" {
                 r.status = "ABORTED".into();
                 r.stop = Some(now);
                 r.abort_running_children(now);
+                ended = Some(r.execution_arn.clone());
             }
         });
+        if let Some(execution_arn) = ended {
+            self.runs.ended(&execution_arn);
+        }
     }
 }
 
@@ -210,6 +215,7 @@ impl Run<'_> {
                     r.status = "FAILED".into();
                     r.stop = Some(stop);
                 });
+                runs.ended(&self.info.arn);
                 self.emit(prev, E::MapRunFailed, || {
                     let mut d = Map::new();
                     if let Some(e) = &f.error {
@@ -227,6 +233,7 @@ impl Run<'_> {
                     r.status = "SUCCEEDED".into();
                     r.stop = Some(stop);
                 });
+                runs.ended(&self.info.arn);
                 self.emit(prev, E::MapRunSucceeded, || None);
                 if let Some(summary) = written {
                     return Ok(summary);

@@ -5,8 +5,9 @@
 //! - `machines.json`: every state machine (`{"machines": [...]}`), rewritten on each change;
 //! - `executions/exec-<seq>.json`: one file per execution (`seq` = start order), written when it
 //!   starts (with its definition, input and start date) and rewritten when it closes (with its
-//!   status, output or error, history, and the Map Runs its distributed Map states started, with
-//!   their children and the children's histories);
+//!   status, output or error, and history), and whenever one of the Map Runs its distributed Map
+//!   states started ends (the record keeps them, with their children and the children's
+//!   histories);
 //! - `executions/exec-<seq>.events.jsonl`: while an execution runs, its history events, one JSON
 //!   object a line, appended as they are recorded ([`EventLog`]); a restarted endpoint reads them
 //!   to resume the execution where it was ([`crate::resume`]), and removes the file once the
@@ -157,12 +158,12 @@ pub(crate) struct ExecRecord {
     /// A RUNNING execution's events as its event log has them (not in the record's file).
     #[serde(skip)]
     pub events: Vec<Value>,
-    /// The Map Runs its distributed Map states started, once the execution is closed.
+    /// The Map Runs its distributed Map states started (as they were when the record was written).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub map_runs: Vec<MapRunJournal>,
 }
 
-/// A Map Run as journaled with its closed execution (what DescribeMapRun, ListMapRuns and the
+/// A Map Run as journaled with its execution (what DescribeMapRun, ListMapRuns and the
 /// Map Run's children answer after a restart).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -285,7 +285,7 @@ fn child_description(c: &ChildRecord, r: &MapRunRecord) -> Value {
     out
 }
 
-/// The Map Runs the closed execution `execution_arn` started, as its journal record keeps them
+/// The Map Runs the execution `execution_arn` started, as its journal record keeps them
 /// (`--state-dir`): a restarted endpoint answers DescribeMapRun, ListMapRuns and its children's
 /// DescribeExecution, GetExecutionHistory and ListExecutions as before.
 pub(super) fn journaled(runs: &MapRuns, execution_arn: &str) -> Vec<MapRunJournal> {

@@ -195,6 +195,19 @@ impl Service {
             let children = super::child::ServerChildren {
                 service: me.clone(),
             };
+            if journal.is_some() {
+                // A Map Run that ends is journaled with its execution at once: a restart after a
+                // kill keeps the Map Runs a resumed execution had finished.
+                let me = me.clone();
+                registry.map_runs().set_on_end(move |execution_arn| {
+                    if let Some(service) = me.upgrade() {
+                        let state = service.state();
+                        if let Some(exec) = state.executions.get(execution_arn) {
+                            service.journal_execution(exec);
+                        }
+                    }
+                });
+            }
             crate::children::StartExecutionTask::new(Arc::new(children)).register(&mut registry);
             Service {
                 engine: Engine::new(registry),
@@ -358,10 +371,7 @@ impl Service {
             return Ok(());
         };
         let mut record = exec.record();
-        if exec.status != "RUNNING" {
-            record.map_runs =
-                super::map_runs::journaled(self.engine.registry().map_runs(), &exec.arn);
-        }
+        record.map_runs = super::map_runs::journaled(self.engine.registry().map_runs(), &exec.arn);
         j.write_execution(&record)?;
         if exec.status != "RUNNING" {
             // Closed: the record has the history now.
