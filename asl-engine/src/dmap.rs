@@ -1093,8 +1093,11 @@ impl MapRunRecord {
 pub struct MapRuns {
     runs: Mutex<Vec<MapRunRecord>>,
     /// Told the execution's ARN when one of its Map Runs ends ([`MapRuns::set_on_end`]).
-    on_end: std::sync::OnceLock<Box<dyn Fn(&str) + Send + Sync>>,
+    on_end: std::sync::OnceLock<OnEnd>,
 }
+
+/// What [`MapRuns::set_on_end`] sets.
+type OnEnd = Box<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for MapRuns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

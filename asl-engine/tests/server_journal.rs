@@ -762,3 +762,69 @@ async fn a_map_run_that_ended_before_a_kill_is_kept() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&killed);
 }
+
+/// A kill after RedriveExecution answered but before the redriven run recorded
+/// `ExecutionRedriven` (the event log still ends with the stopped run's `ExecutionAborted`): the
+/// restarted endpoint runs the redrive, once, rather than closing the execution as it had ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redrive_killed_before_it_ran_runs_after_a_restart() {
+    let dir = temp_dir("journal-redrive-early");
+    let (a, _, _service_a) = start(&dir).await;
+    let machine = create(
+        &a,
+        "early-redrive",
+        r#"{"StartAt": "Hold", "States": {
+            "Hold": {"Type": "Wait", "Seconds": 1, "Next": "Context"},
+            "Context": {"Type": "Pass", "End": true, "Parameters": {
+                "count.$": "$$.Execution.RedriveCount"}}}}"#,
+    )
+    .await;
+    let (exec, _) = start_exec(&a, &machine, "early", "{}").await;
+    a.stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    a.redrive_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap();
+    let killed = temp_dir("journal-redrive-early-killed");
+    copy_dir(&dir, &killed);
+    // What the log held before the redriven run recorded its first event.
+    let logs: Vec<PathBuf> = std::fs::read_dir(killed.join("executions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".events.jsonl"))
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let text = std::fs::read_to_string(&logs[0]).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.contains("\"ExecutionRedriven\""))
+        .collect();
+    assert!(
+        kept.last().unwrap().contains("\"ExecutionAborted\""),
+        "{text}"
+    );
+    std::fs::write(&logs[0], kept.join("\n") + "\n").unwrap();
+    let (b, resumed, _service_b) = start(&killed).await;
+    assert_eq!(resumed, 1);
+    let done = wait_done(&b, &exec).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.redrive_count(), Some(1));
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(output["count"], json!(1), "{output}");
+    let events = history(&b, &exec).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.contains(" ExecutionRedriven "))
+            .count(),
+        1,
+        "{events:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&killed);
+}

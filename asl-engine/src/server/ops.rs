@@ -1021,26 +1021,8 @@ pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
         }
     };
     let compiled = analyse(&definition, false).map_err(|d| invalid_definition(&d))?;
-    // Where the run stopped, read from its history as a restarted endpoint resumes a run.
     let (_, events) = e.events_page(false, 0, usize::MAX);
-    let redrive = match crate::resume::redrive_from(&compiled, &events) {
-        Some(crate::resume::Resume {
-            from: crate::resume::ResumeFrom::State { state, input, .. },
-            variables,
-        }) => crate::Redrive {
-            state,
-            input,
-            variables,
-            ..Default::default()
-        },
-        // No state entered (or, after a torn history, the last one had ended the workflow): the
-        // whole run again.
-        _ => crate::Redrive {
-            state: compiled.graph.nodes[compiled.graph.start].name.to_string(),
-            input: serde_json::from_str(&e.input).unwrap_or(Value::Null),
-            ..Default::default()
-        },
-    };
+    let redrive = super::store::redrive_point(&compiled, &events, &e.input);
     let date = service.redrive(&mut state, arn, &definition, compiled.clone(), redrive)?;
     Ok(json!({"redriveDate": epoch(&date)}))
 }

@@ -316,6 +316,20 @@ impl Service {
                     n += 1;
                     tracing::info!(execution = %arn, "resumed a RUNNING execution from its start");
                 }
+                // Redriven (RedriveExecution had answered and journaled it RUNNING), but killed
+                // before the redriven run recorded ExecutionRedriven: its log still ends with the
+                // earlier run's end. The redrive runs now, as RedriveExecution had started it.
+                Progress::Ended(_) if redrive_not_started(exec) => {
+                    let mut redrive = redrive_point(&compiled, &exec.loaded_history, &exec.input);
+                    redrive.redrive_count = exec.redrive_count;
+                    exec.base = exec.loaded_history.len();
+                    exec.resumed += 1;
+                    let input = redrive.input.clone();
+                    self.launch_with(exec, compiled, input, Launch::Redrive(redrive));
+                    self.journal_execution(exec);
+                    n += 1;
+                    tracing::info!(execution = %arn, "started a redrive that a restart had interrupted before it ran");
+                }
                 Progress::Ended(end) => {
                     exec.close_from(&end);
                     self.journal_execution(exec);
@@ -843,6 +857,43 @@ impl Service {
         self.launch_with(exec, compiled, input, Launch::Redrive(redrive));
         self.journal_execution(exec);
         Ok(now)
+    }
+}
+
+/// Whether `exec` (journaled RUNNING) was redriven more times than its log shows
+/// `ExecutionRedriven` events: its last redrive had not started running.
+fn redrive_not_started(exec: &Execution) -> bool {
+    let recorded = exec
+        .loaded_history
+        .iter()
+        .filter(|e| e["type"] == "ExecutionRedriven")
+        .count();
+    exec.redrive_count as usize > recorded
+}
+
+/// Where a redrive of the execution whose history is `events` starts: the state its run stopped
+/// in, read from the history as a restarted endpoint resumes a run, or (no state entered, or a
+/// torn history whose last state had ended the workflow) its start with its `input`.
+pub(super) fn redrive_point(
+    compiled: &CompiledMachine,
+    events: &[Value],
+    input: &str,
+) -> crate::Redrive {
+    match crate::resume::redrive_from(compiled, events) {
+        Some(crate::resume::Resume {
+            from: crate::resume::ResumeFrom::State { state, input, .. },
+            variables,
+        }) => crate::Redrive {
+            state,
+            input,
+            variables,
+            ..Default::default()
+        },
+        _ => crate::Redrive {
+            state: compiled.graph.nodes[compiled.graph.start].name.to_string(),
+            input: serde_json::from_str(input).unwrap_or(Value::Null),
+            ..Default::default()
+        },
     }
 }
 
