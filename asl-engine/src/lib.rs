@@ -154,6 +154,9 @@ pub struct Redrive {
     /// When the execution first started: its context object's `Execution.StartTime` (the
     /// redrive's own time, the run's start, is `Execution.RedriveTime`). `None`: the run's start.
     pub started: Option<DateTime<Utc>>,
+    /// When `state` is an inline Map or a Parallel state: its iterations or branches that
+    /// succeeded before, with their results; the redrive runs only the others.
+    pub done: resume::Done,
 }
 
 impl Default for ExecOptions {
@@ -373,6 +376,7 @@ impl Engine {
             cancel: options.cancel,
             timed_out: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
+            done_before: exec::done_before(options.redrive.as_ref(), options.resume.as_ref()),
             redrive: options.redrive.clone(),
             resume: options.resume.clone(),
             probe: options.probe.clone(),

@@ -7,12 +7,15 @@
 //! reads a closed run's history the same way ([`redrive_from`]) to know where the redrive starts.
 //!
 //! What runs again: the state that was running when the process died runs again from its start
-//! (at-least-once for that state; a Map or Parallel state runs again as a whole, and a
-//! `.waitForTaskToken` task issues a new token); the states it had left do not.
+//! (at-least-once for that state; an inline Map or a Parallel state runs again only the iterations
+//! or branches that had not succeeded ([`Done`]), and a `.waitForTaskToken` task issues a new
+//! token); the states it had left do not.
 
 use serde_json::Value;
 
-use crate::compile::{CompiledMachine, Kind};
+use std::collections::HashMap;
+
+use crate::compile::{CompiledMachine, Graph, Kind, Node};
 
 /// Where a resumed run starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +45,18 @@ pub struct Resume {
     pub from: ResumeFrom,
     /// The workflow variables in scope there (top-level `Assign`s of the states before).
     pub variables: Vec<(String, Value)>,
+    /// When the run starts at an inline Map or a Parallel state that had run before: the results
+    /// of its iterations or branches that succeeded then, by index ([`Done`]).
+    pub done: Done,
 }
+
+/// The iterations of an inline Map state or the branches of a Parallel state that succeeded in an
+/// earlier run of the state, with their results, by index. A redriven or resumed run of the state
+/// runs only the others and puts these results where they were: "For workflows that include an
+/// Inline Map or Parallel state, RedriveExecution API action reschedules and redrives only the
+/// iterations and branches that failed or aborted"
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>).
+pub type Done = std::collections::BTreeMap<usize, Value>;
 
 /// What an execution's history says about its run.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +104,7 @@ pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
         Some(from) => Progress::Interrupted(Resume {
             from,
             variables: scan.variables,
+            done: scan.done,
         }),
         None => Progress::NotStarted,
     }
@@ -104,6 +119,7 @@ pub fn redrive_from(machine: &CompiledMachine, events: &[Value]) -> Option<Resum
     scan.from.map(|from| Resume {
         from,
         variables: scan.variables,
+        done: scan.done,
     })
 }
 
@@ -114,6 +130,205 @@ struct Scan {
     /// Where the run was (`None`: no state entered, no start recorded).
     from: Option<ResumeFrom>,
     variables: Vec<(String, Value)>,
+    /// The iterations or branches of the state `from` names that succeeded before.
+    done: Done,
+}
+
+/// The top-level inline Map or Parallel state being read, and its iterations or branches that
+/// succeeded so far.
+struct Parts<'g> {
+    name: String,
+    /// The id of the state's `*StateEntered` event in the run being read.
+    entered_id: u64,
+    kind: PartsKind<'g>,
+    done: Done,
+}
+
+enum PartsKind<'g> {
+    /// An inline Map: its `MapIterationSucceeded` events name it and the iteration's index; the
+    /// event before one is the iteration's last state's exit, with the iteration's result.
+    Map,
+    /// A Parallel state: a branch's events follow one another by `previousEventId` from the
+    /// state's first `ParallelStateStarted`; a branch succeeded when one of its end states exited.
+    Parallel {
+        branches: &'g [Graph],
+        /// The names of each branch's end states.
+        ends: Vec<Vec<&'g str>>,
+        started: Option<u64>,
+        /// Event id -> the branch it belongs to.
+        member: HashMap<u64, usize>,
+    },
+}
+
+impl<'g> Parts<'g> {
+    /// The tracker of `node`'s parts, when its events tell them apart: `None` for a state that is
+    /// not an inline Map or a Parallel state, or whose nested states share names that would make
+    /// its events ambiguous (those run again whole).
+    fn of(node: &'g Node, entered_id: u64) -> Option<Self> {
+        let kind = match &node.kind {
+            Kind::Map(spec) if spec.distributed.is_none() => {
+                let mut nested = Vec::new();
+                nested_names(&spec.processor, &mut nested);
+                (!nested.contains(&&*node.name)).then_some(PartsKind::Map)?
+            }
+            Kind::Parallel { branches } => {
+                let starts: Vec<&str> = branches.iter().map(|b| &*b.nodes[b.start].name).collect();
+                if (1..starts.len()).any(|i| starts[..i].contains(&starts[i])) {
+                    return None;
+                }
+                let mut ends = Vec::with_capacity(branches.len());
+                for branch in branches {
+                    let mut nested = Vec::new();
+                    for n in &branch.nodes {
+                        nested_in(n, &mut nested);
+                    }
+                    let names: Vec<&str> = branch
+                        .nodes
+                        .iter()
+                        .filter(|n| {
+                            n.next.is_none()
+                                && !matches!(n.kind, Kind::Fail { .. } | Kind::Choice { .. })
+                        })
+                        .map(|n| &*n.name)
+                        .collect();
+                    if names
+                        .iter()
+                        .any(|e| nested.contains(e) || *e == &*node.name)
+                    {
+                        return None;
+                    }
+                    ends.push(names);
+                }
+                PartsKind::Parallel {
+                    branches,
+                    ends,
+                    started: None,
+                    member: HashMap::new(),
+                }
+            }
+            _ => return None,
+        };
+        Some(Parts {
+            name: node.name.to_string(),
+            entered_id,
+            kind,
+            done: Done::new(),
+        })
+    }
+
+    /// The same state entered again by a redrive (`entered_id`): what succeeded before is kept.
+    fn reentered(&mut self, entered_id: u64) {
+        self.entered_id = entered_id;
+        if let PartsKind::Parallel {
+            started, member, ..
+        } = &mut self.kind
+        {
+            *started = None;
+            member.clear();
+        }
+    }
+
+    /// Reads one event of the state's run (`events`: the whole history, in id order).
+    fn observe(&mut self, event: &Value, kind: &str, events: &[Value]) {
+        let id = event["id"].as_u64().unwrap_or_default();
+        let previous = event["previousEventId"].as_u64().unwrap_or_default();
+        match &mut self.kind {
+            PartsKind::Map => {
+                let key = match kind {
+                    "MapIterationSucceeded" => "mapIterationSucceededEventDetails",
+                    "MapIterationFailed" => "mapIterationFailedEventDetails",
+                    "MapIterationAborted" => "mapIterationAbortedEventDetails",
+                    _ => return,
+                };
+                let details = &event[key];
+                let (Some(name), Some(index)) =
+                    (details["name"].as_str(), details["index"].as_u64())
+                else {
+                    return;
+                };
+                if name != self.name {
+                    return;
+                }
+                let index = index as usize;
+                let last = (kind == "MapIterationSucceeded")
+                    .then(|| by_id(events, previous))
+                    .flatten()
+                    .and_then(|e| e.get("stateExitedEventDetails"));
+                match last {
+                    Some(exit) => {
+                        self.done.insert(index, parse_text(&exit["output"]));
+                    }
+                    None => {
+                        self.done.remove(&index);
+                    }
+                }
+            }
+            PartsKind::Parallel {
+                branches,
+                ends,
+                started,
+                member,
+            } => {
+                if kind == "ParallelStateStarted" && previous == self.entered_id {
+                    *started = Some(id);
+                    return;
+                }
+                let Some(started) = *started else { return };
+                let branch = if previous == started {
+                    let name = event["stateEnteredEventDetails"]["name"].as_str();
+                    match branches
+                        .iter()
+                        .position(|b| Some(&*b.nodes[b.start].name) == name)
+                    {
+                        Some(b) => b,
+                        None => return,
+                    }
+                } else {
+                    match member.get(&previous) {
+                        Some(&b) => b,
+                        None => return,
+                    }
+                };
+                member.insert(id, branch);
+                if let Some(exit) = event.get("stateExitedEventDetails") {
+                    let name = exit["name"].as_str().unwrap_or_default();
+                    if ends[branch].contains(&name) {
+                        self.done.insert(branch, parse_text(&exit["output"]));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The names of the states nested in `node` (in its Map processor or Parallel branches, at any
+/// depth).
+fn nested_in<'g>(node: &'g Node, out: &mut Vec<&'g str>) {
+    match &node.kind {
+        Kind::Map(spec) => nested_names(&spec.processor, out),
+        Kind::Parallel { branches } => {
+            for b in branches {
+                nested_names(b, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The names of `graph`'s states and of every state nested in them.
+fn nested_names<'g>(graph: &'g Graph, out: &mut Vec<&'g str>) {
+    for n in &graph.nodes {
+        out.push(&n.name);
+        nested_in(n, out);
+    }
+}
+
+/// The event whose id is `id` (`events` in id order).
+fn by_id(events: &[Value], id: u64) -> Option<&Value> {
+    events
+        .binary_search_by_key(&id, |e| e["id"].as_u64().unwrap_or_default())
+        .ok()
+        .map(|i| &events[i])
 }
 
 fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
@@ -127,6 +342,8 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
     let mut after: Option<(Open, Value, bool)> = None;
     // The top-level Map/Parallel state whose inner events are being read.
     let mut container: Option<String> = None;
+    // What of the last top-level inline Map or Parallel state entered succeeded.
+    let mut parts: Option<Parts> = None;
     let mut previous_type = "";
     for event in events {
         let kind = event["type"].as_str().unwrap_or_default();
@@ -144,9 +361,21 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
             k if ENDS.contains(&k) => {
                 ended = Some(event);
                 container = None;
+                // A state that failed with States.DataLimitExceeded runs again whole, "including
+                // the branches/iterations that were successful in the original execution attempt"
+                // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html).
+                let error = event["executionFailedEventDetails"]["error"].as_str();
+                if error == Some(crate::error::names::DATA_LIMIT_EXCEEDED) {
+                    parts = None;
+                }
                 continue;
             }
             _ => {}
+        }
+        if container.is_some() {
+            if let Some(parts) = parts.as_mut() {
+                parts.observe(event, kind, events);
+            }
         }
         if let Some(details) = event.get("stateEnteredEventDetails") {
             let name = details["name"].as_str().unwrap_or_default();
@@ -154,14 +383,20 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
                 continue;
             }
             if let Some(node) = node_of(name) {
+                let id = event["id"].as_u64().unwrap_or_default();
                 open = Some(Open {
                     name: name.to_string(),
                     input: parse_text(&details["input"]),
-                    id: event["id"].as_u64().unwrap_or_default(),
+                    id,
                 });
                 after = None;
                 if matches!(node.kind, Kind::Map(_) | Kind::Parallel { .. }) {
                     container = Some(name.to_string());
+                }
+                // A redrive entering the state again keeps what succeeded in it before.
+                match parts.as_mut() {
+                    Some(p) if before == "ExecutionRedriven" && p.name == name => p.reentered(id),
+                    _ => parts = Parts::of(node, id),
                 }
             }
         } else if let Some(details) = event.get("stateExitedEventDetails") {
@@ -190,24 +425,40 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
         ended: ended.clone(),
         from: None,
         variables,
+        done: Done::new(),
     };
+    // What succeeded in the state the run starts at, when it is the one `parts` read.
+    let done_in = |name: &str| {
+        parts
+            .as_ref()
+            .filter(|p| p.name == name)
+            .map(|p| p.done.clone())
+            .unwrap_or_default()
+    };
+    let mut done = Done::new();
     let from = match (open, after) {
-        (Some(open), _) => ResumeFrom::State {
-            state: open.name,
-            input: open.input,
-            entered_event_id: Some(open.id),
-        },
+        (Some(open), _) => {
+            done = done_in(&open.name);
+            ResumeFrom::State {
+                state: open.name,
+                input: open.input,
+                entered_event_id: Some(open.id),
+            }
+        }
         (None, Some((entered, output, failed))) => {
             let node = node_of(&entered.name);
             match node {
                 // Where a Choice went, or which catcher took a failure, is not in the exit event
                 // (the journal writes an exit together with the next event, so this only follows a
                 // torn write): the state runs again.
-                Some(n) if failed || matches!(n.kind, Kind::Choice { .. }) => ResumeFrom::State {
-                    state: entered.name,
-                    input: entered.input,
-                    entered_event_id: Some(entered.id),
-                },
+                Some(n) if failed || matches!(n.kind, Kind::Choice { .. }) => {
+                    done = done_in(&entered.name);
+                    ResumeFrom::State {
+                        state: entered.name,
+                        input: entered.input,
+                        entered_event_id: Some(entered.id),
+                    }
+                }
                 Some(n) => match n.next {
                     Some(next) => ResumeFrom::State {
                         state: graph.nodes[next].name.to_string(),
@@ -233,6 +484,7 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
         ended,
         from: Some(from),
         variables,
+        done,
     }
 }
 
@@ -298,6 +550,7 @@ mod tests {
                     entered_event_id: Some(4)
                 },
                 variables: vec![("x".into(), json!(1))],
+                done: Done::new(),
             })
         );
         // Only the start: StartAt with the execution's input.
@@ -310,6 +563,7 @@ mod tests {
                     entered_event_id: None
                 },
                 variables: vec![],
+                done: Done::new(),
             })
         );
         // After an exit (torn write of the next event): the next state with that output.
@@ -336,6 +590,7 @@ mod tests {
             Progress::Interrupted(Resume {
                 from: ResumeFrom::End { output: json!(5) },
                 variables: vec![("x".into(), json!(1))],
+                done: Done::new(),
             })
         );
         let end = ev(4, "ExecutionSucceeded", json!({}));
@@ -377,6 +632,7 @@ mod tests {
                     entered_event_id: None
                 },
                 variables: vec![("x".into(), json!(1))],
+                done: Done::new(),
             })
         );
         // Failed in M, whose iteration ran a state named C like the top-level one.
@@ -402,5 +658,118 @@ mod tests {
                 if state == "A" && *input == json!({"a": 1})
         ));
         assert_eq!(redrive_from(&m, &[]), None);
+    }
+
+    /// What succeeded in an inline Map or a Parallel state is kept for its redrive, across
+    /// redrives; a state that failed with States.DataLimitExceeded keeps nothing.
+    #[test]
+    fn the_iterations_and_branches_that_succeeded_are_kept_for_a_redrive() {
+        let m = machine(
+            r#"{"StartAt": "M", "States": {
+            "M": {"Type": "Map", "ItemProcessor": {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}, "Next": "P"},
+            "P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}},
+                {"StartAt": "Y", "States": {"Y": {"Type": "Pass", "End": true}}}]}}}"#,
+        );
+        let after = |id: u64, prev: u64, kind: &str, details: Value| {
+            let mut e = ev(id, kind, details);
+            e["previousEventId"] = json!(prev);
+            e
+        };
+        let iteration = |id, prev, kind: &str, index: u64| {
+            let key = format!("{}{}EventDetails", kind[..1].to_lowercase(), &kind[1..]);
+            after(
+                id,
+                prev,
+                kind,
+                json!({ key: {"name": "M", "index": index} }),
+            )
+        };
+        let failed = |id, error: &str| {
+            ev(
+                id,
+                "ExecutionFailed",
+                json!({"executionFailedEventDetails": {"error": error}}),
+            )
+        };
+        let mut events = vec![
+            ev(1, "ExecutionStarted", json!({})),
+            entered(2, "MapStateEntered", "M", "[1,2,3]"),
+            ev(3, "MapStateStarted", json!({})),
+            iteration(4, 3, "MapIterationStarted", 0),
+            entered(5, "PassStateEntered", "B", "1"),
+            exited(6, "PassStateExited", "B", "10"),
+            iteration(7, 6, "MapIterationSucceeded", 0),
+            iteration(8, 3, "MapIterationStarted", 1),
+            entered(9, "PassStateEntered", "B", "2"),
+            iteration(10, 9, "MapIterationFailed", 1),
+            ev(11, "MapStateFailed", json!({})),
+            failed(12, "States.TaskFailed"),
+        ];
+        let done = |events: &[Value]| redrive_from(&m, events).map(|r| r.done);
+        assert_eq!(done(&events), Some(Done::from([(0, json!(10))])));
+        // The first redrive ran iterations 2 (succeeded) and 1 (failed again).
+        events.extend([
+            ev(13, "ExecutionRedriven", json!({})),
+            entered(14, "MapStateEntered", "M", "[1,2,3]"),
+            ev(15, "MapStateStarted", json!({})),
+            iteration(16, 15, "MapIterationStarted", 2),
+            entered(17, "PassStateEntered", "B", "3"),
+            exited(18, "PassStateExited", "B", "30"),
+            iteration(19, 18, "MapIterationSucceeded", 2),
+            iteration(20, 15, "MapIterationStarted", 1),
+            iteration(21, 20, "MapIterationFailed", 1),
+            ev(22, "MapStateFailed", json!({})),
+        ]);
+        let mut twice = events.clone();
+        twice.push(failed(23, "States.TaskFailed"));
+        assert_eq!(
+            done(&twice),
+            Some(Done::from([(0, json!(10)), (2, json!(30))]))
+        );
+        let mut too_large = events;
+        too_large.push(failed(23, "States.DataLimitExceeded"));
+        assert_eq!(done(&too_large), Some(Done::new()));
+
+        // Parallel: branch X ended (its output kept), Y did not.
+        let parallel = vec![
+            ev(1, "ExecutionStarted", json!({})),
+            entered(2, "ParallelStateEntered", "P", "{}"),
+            ev(3, "ParallelStateStarted", json!({})),
+            after(
+                4,
+                3,
+                "PassStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "X", "input": "{}"}}),
+            ),
+            after(
+                5,
+                3,
+                "PassStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "Y", "input": "{}"}}),
+            ),
+            after(
+                6,
+                4,
+                "PassStateExited",
+                json!({"stateExitedEventDetails": {"name": "X", "output": "\"x\""}}),
+            ),
+            ev(7, "ParallelStateFailed", json!({})),
+            failed(8, "States.TaskFailed"),
+        ];
+        assert_eq!(done(&parallel), Some(Done::from([(0, json!("x"))])));
+        // Y's exit would be attributed to its branch by its chain, not by order.
+        let mut both = parallel[..6].to_vec();
+        both.push(after(
+            7,
+            5,
+            "PassStateExited",
+            json!({"stateExitedEventDetails": {"name": "Y", "output": "\"y\""}}),
+        ));
+        both.push(failed(8, "States.Runtime"));
+        assert_eq!(
+            done(&both),
+            Some(Done::from([(0, json!("x")), (1, json!("y"))]))
+        );
     }
 }

@@ -2283,3 +2283,179 @@ async fn a_map_run_child_is_stopped_on_its_own() {
         );
     }
 }
+
+/// Registers Lambda `name`, which answers `{"done": <its input>}`, but fails (`Flaky.Down`) the
+/// first call with an input that has `"fail_once": true`; returns every input it was called with.
+fn register_worker(
+    registry: &mut TaskRegistry,
+    name: &str,
+) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+    use std::sync::{Arc, Mutex};
+    let calls: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = calls.clone();
+    registry.register_lambda(name, move |input: Value| {
+        let seen = seen.clone();
+        async move {
+            let first = {
+                let mut seen = seen.lock().unwrap();
+                let first = !seen.contains(&input);
+                seen.push(input.clone());
+                first
+            };
+            if first && input["fail_once"] == json!(true) {
+                return Err(TaskError::new("Flaky.Down", "first call fails"));
+            }
+            Ok(json!({"done": input}))
+        }
+    });
+    calls
+}
+
+/// Redrives `exec` (FAILED) and waits for it to succeed; answers its output and the types of the
+/// events the redriven run recorded (after `ExecutionRedriven`).
+async fn redrive_to_success(c: &Client, exec: &str) -> (Value, Vec<String>) {
+    c.redrive_execution()
+        .execution_arn(exec)
+        .send()
+        .await
+        .unwrap();
+    let done = wait_done(c, exec).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    let history = c
+        .get_execution_history()
+        .execution_arn(exec)
+        .max_results(1000)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<String> = history
+        .events()
+        .iter()
+        .map(|e| e.r#type().as_str().to_string())
+        .collect();
+    let at = types
+        .iter()
+        .position(|t| t == "ExecutionRedriven")
+        .expect("ExecutionRedriven");
+    (
+        serde_json::from_str(done.output().unwrap()).unwrap(),
+        types[at..].to_vec(),
+    )
+}
+
+/// RedriveExecution of an execution that failed in a Parallel state runs again only the branches
+/// that did not succeed; the others' results stay in their places
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>:
+/// "For workflows that include an Inline Map or Parallel state, RedriveExecution API action
+/// reschedules and redrives only the iterations and branches that failed or aborted").
+#[tokio::test]
+async fn redrive_runs_again_only_the_parallel_branches_that_did_not_succeed() {
+    let mut registry = registry();
+    let calls = register_worker(&mut registry, "worker");
+    let c = client(&start_server_with(registry).await);
+    let worker = "arn:aws:lambda:us-east-1:123456789012:function:worker";
+    let definition = json!({"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": worker,
+                "Parameters": {"branch": "a"}, "End": true}}},
+            // Fails once, after the other two branches are done.
+            {"StartAt": "Later", "States": {
+                "Later": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+                "B": {"Type": "Task", "Resource": worker,
+                    "Parameters": {"branch": "b", "fail_once": true}, "End": true}}},
+            {"StartAt": "C0", "States": {
+                "C0": {"Type": "Pass", "Result": {"branch": "c"}, "Next": "C1"},
+                "C1": {"Type": "Task", "Resource": worker, "End": true}}}
+        ]}
+    }});
+    let arn = create(
+        &c,
+        &name("redrive-parallel"),
+        &definition.to_string(),
+        StateMachineType::Standard,
+    )
+    .await;
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input("{}")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let failed = wait_done(&c, &exec).await;
+    assert_eq!(failed.status, ExecutionStatus::Failed, "{failed:?}");
+    assert_eq!(calls.lock().unwrap().len(), 3);
+
+    let (output, redriven) = redrive_to_success(&c, &exec).await;
+    assert_eq!(
+        output,
+        json!([
+            {"done": {"branch": "a"}},
+            {"done": {"branch": "b", "fail_once": true}},
+            {"done": {"branch": "c"}}
+        ])
+    );
+    // Branches A and C did not run again: one more call, B's.
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert_eq!(calls[3], json!({"branch": "b", "fail_once": true}));
+    let entered = |t: &str| redriven.iter().filter(|x| *x == t).count();
+    assert_eq!(entered("ParallelStateEntered"), 1, "{redriven:?}");
+    assert_eq!(entered("TaskStateEntered"), 1, "{redriven:?}");
+    assert_eq!(entered("PassStateEntered"), 0, "{redriven:?}");
+    assert_eq!(entered("WaitStateEntered"), 1, "{redriven:?}");
+}
+
+/// RedriveExecution of an execution that failed in an inline Map state runs again only the
+/// iterations that did not succeed (the one that failed and the ones that never started); the
+/// others' results stay at their indexes.
+#[tokio::test]
+async fn redrive_runs_again_only_the_map_iterations_that_did_not_succeed() {
+    let mut registry = registry();
+    let calls = register_worker(&mut registry, "worker");
+    let c = client(&start_server_with(registry).await);
+    let definition = json!({"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+            "ItemProcessor": {"StartAt": "Work", "States": {
+                "Work": {"Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:worker",
+                    "End": true}}}}
+    }});
+    let arn = create(
+        &c,
+        &name("redrive-map"),
+        &definition.to_string(),
+        StateMachineType::Standard,
+    )
+    .await;
+    let items = json!([{"i": 0}, {"i": 1}, {"i": 2, "fail_once": true}, {"i": 3}]);
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(items.to_string())
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let failed = wait_done(&c, &exec).await;
+    assert_eq!(failed.status, ExecutionStatus::Failed, "{failed:?}");
+    // One at a time: items 0 and 1 succeeded, 2 failed, 3 never started.
+    assert_eq!(calls.lock().unwrap().len(), 3);
+
+    let (output, redriven) = redrive_to_success(&c, &exec).await;
+    let expected: Vec<Value> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| json!({"done": i}))
+        .collect();
+    assert_eq!(output, Value::Array(expected));
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(&calls[3..], &items.as_array().unwrap()[2..], "{calls:?}");
+    let started: Vec<&String> = redriven
+        .iter()
+        .filter(|t| *t == "MapIterationStarted")
+        .collect();
+    assert_eq!(started.len(), 2, "{redriven:?}");
+}

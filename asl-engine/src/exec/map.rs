@@ -203,10 +203,21 @@ impl Run<'_> {
         let parent = Arc::new(std::mem::take(scope));
         let name = &*st.node.name;
         let limit = if max_conc == 0 { n.max(1) } else { max_conc };
+        // A redrive runs only the iterations that did not succeed before; the others' results
+        // stay where they were.
+        let mut done = self.done_before(st);
         let result = {
-            let mut queue = inputs.into_iter().enumerate();
-            let mut running = FuturesUnordered::new();
             let mut outs: Vec<Value> = vec![Value::Null; n];
+            for (&i, v) in done.iter_mut() {
+                if let Some(out) = outs.get_mut(i) {
+                    *out = std::mem::take(v);
+                }
+            }
+            let mut queue = inputs
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !done.contains_key(i));
+            let mut running = FuturesUnordered::new();
             let mut failures = 0usize;
             let mut first_failure: Option<Failure> = None;
             let mut last = started;

@@ -422,6 +422,7 @@ impl Run<'_> {
                 redrive: None,
                 resume: None,
                 probe: None,
+                done_before: Mutex::new(None),
             };
             async move {
                 let run = child.run_execution(&spec.processor, input);

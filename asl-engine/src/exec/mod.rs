@@ -77,6 +77,50 @@ pub(crate) struct Run<'a> {
     pub resume: Option<crate::resume::Resume>,
     /// TestState's probe of its state under test.
     pub probe: Option<Arc<crate::testing::StateProbe>>,
+    /// The top-level inline Map or Parallel state a redrive or a resume starts at, and its
+    /// iterations or branches that succeeded before: taken by the state's first run.
+    pub done_before: Mutex<Option<(String, crate::resume::Done)>>,
+}
+
+impl Run<'_> {
+    /// What a redrive or a resume found succeeded in `st`'s iterations or branches before, when
+    /// `st` is the top-level state it starts at, run for the first time in this run (a Retry of
+    /// the state runs all of them again).
+    fn done_before(&self, st: &St<'_>) -> crate::resume::Done {
+        let top = self.machine.graph.nodes.as_ptr_range();
+        if !top.contains(&std::ptr::from_ref(st.node)) {
+            return Default::default();
+        }
+        let mut slot = self.done_before.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.take() {
+            Some((state, done)) if *state == *st.node.name => done,
+            other => {
+                *slot = other;
+                Default::default()
+            }
+        }
+    }
+}
+
+/// The `done_before` of a run that starts as `redrive` or `resume` say.
+pub(crate) fn done_before(
+    redrive: Option<&crate::Redrive>,
+    resume: Option<&crate::resume::Resume>,
+) -> Mutex<Option<(String, crate::resume::Done)>> {
+    let found = match (resume, redrive) {
+        (
+            Some(crate::resume::Resume {
+                from: crate::resume::ResumeFrom::State { state, .. },
+                done,
+                ..
+            }),
+            _,
+        ) => Some((state.clone(), done.clone())),
+        (Some(_), _) => None,
+        (None, Some(r)) => Some((r.state.clone(), r.done.clone())),
+        (None, None) => None,
+    };
+    Mutex::new(found.filter(|(_, done)| !done.is_empty()))
 }
 
 /// One state being executed.

@@ -13,9 +13,17 @@ impl Run<'_> {
     ) -> Result<Value, Thrown> {
         let started = self.emit(prev, E::ParallelStateStarted, || None);
         let parent = Arc::new(std::mem::take(scope));
+        // A redrive runs only the branches that did not succeed before; the others' results stay
+        // where they were.
+        let mut done = self.done_before(st);
         let result = {
+            let mut outs: Vec<Value> = vec![Value::Null; branches.len()];
             let mut running = FuturesUnordered::new();
             for (i, g) in branches.iter().enumerate() {
+                if let Some(v) = done.remove(&i) {
+                    outs[i] = v;
+                    continue;
+                }
                 let parent = parent.clone();
                 let input = input.clone();
                 running.push(async move {
@@ -25,7 +33,6 @@ impl Run<'_> {
                     (i, r, p)
                 });
             }
-            let mut outs: Vec<Value> = vec![Value::Null; branches.len()];
             let mut failure = None;
             let mut last = started;
             while let Some((i, r, p)) = running.next().await {
@@ -52,7 +59,6 @@ impl Run<'_> {
             }
             Err(f) => {
                 self.emit(prev, E::ParallelStateFailed, || None);
-                let _ = st;
                 Err(Thrown::plain(f))
             }
         }

@@ -21,8 +21,9 @@
 //! at the state each was in: every history event is appended to the execution's event log as it
 //! is recorded, and a restart reads it back ([`crate::resume`]). The states an execution had left
 //! do not run again; the state it was in runs again from its start with the input it had received
-//! (at-least-once for that state: a Task in flight is called again, a Map or Parallel state runs
-//! again as a whole, a `.waitForTaskToken` task gets a new token). Its history continues (one
+//! (at-least-once for that state: a Task in flight is called again, an inline Map or a Parallel
+//! state runs again the iterations or branches that had not succeeded, a `.waitForTaskToken` task
+//! gets a new token). Its history continues (one
 //! `ExecutionStarted`, ids increasing), and `TimeoutSeconds` still counts from its start. The
 //! directory is locked (`flock`) while the endpoint runs: a second one on it is refused.
 //!

@@ -883,10 +883,12 @@ pub(super) fn redrive_point(
         Some(crate::resume::Resume {
             from: crate::resume::ResumeFrom::State { state, input, .. },
             variables,
+            done,
         }) => crate::Redrive {
             state,
             input,
             variables,
+            done,
             ..Default::default()
         },
         _ => crate::Redrive {
