@@ -828,3 +828,56 @@ async fn a_redrive_killed_before_it_ran_runs_after_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&killed);
 }
+
+/// A kill while a Parallel state runs: after the restart the branch that had ended is not run
+/// again (its result, read from the history, stays in its place); the branch in flight runs again
+/// from its start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_parallel_state_runs_again_only_the_branches_that_had_not_ended() {
+    let def = json!({"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "Double", "States": {"Double": {"Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+                "Parameters": {"n": 21}, "End": true}}},
+            {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 1, "End": true}}}
+        ]}
+    }})
+    .to_string();
+    let dir = temp_dir("journal-parallel-kill");
+    let (a, _, _service_a) = start(&dir).await;
+    let sm = create(&a, "fan", &def).await;
+    let (exec, _) = start_exec(&a, &sm, "fan", "{}").await;
+    let mut branch_done = false;
+    for _ in 0..200 {
+        if history(&a, &exec)
+            .await
+            .iter()
+            .any(|e| e.contains(" TaskStateExited "))
+        {
+            branch_done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(branch_done, "the Task branch did not end");
+    // The kill: a copy of the directory while the other branch waits.
+    let killed = temp_dir("journal-parallel-kill-b");
+    copy_dir(&dir, &killed);
+    let (b, resumed, _service_b) = start(&killed).await;
+    assert_eq!(resumed, 1);
+    let done = wait_done(&b, &exec).await;
+    assert_eq!(done.status, ExecutionStatus::Succeeded, "{done:?}");
+    let output: Value = serde_json::from_str(done.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, json!([{"n": 42}, {}]));
+    let events = history(&b, &exec).await;
+    let count = |t: &str| {
+        events
+            .iter()
+            .filter(|e| e.contains(&format!(" {t} ")))
+            .count()
+    };
+    assert_eq!(count("LambdaFunctionScheduled"), 1, "{events:#?}");
+    assert_eq!(count("WaitStateEntered"), 2, "{events:#?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&killed);
+}
