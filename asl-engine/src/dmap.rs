@@ -877,6 +877,28 @@ pub struct ChildRecord {
     /// Stops the child's run (StopExecution of the child, [`MapRuns::stop_child`]); `None` for
     /// a record that runs nothing.
     pub abort: Option<futures::future::AbortHandle>,
+    /// How many times its Map Run's redrive redrove it (a STANDARD child), and when last.
+    pub redriven: Option<Redriven>,
+}
+
+/// How many times a Map Run, or a STANDARD child of one, was redriven, and when last
+/// (DescribeMapRun's and DescribeExecution's `redriveCount` and `redriveDate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redriven {
+    /// `redriveCount` (at least 1).
+    pub count: u32,
+    /// `redriveDate`.
+    pub date: DateTime<Utc>,
+}
+
+impl Redriven {
+    /// One more redrive after `before`, at `date`.
+    pub fn again(before: Option<Redriven>, date: DateTime<Utc>) -> Redriven {
+        Redriven {
+            count: before.map_or(0, |r| r.count) + 1,
+            date,
+        }
+    }
 }
 
 /// A Map Run child's history (GetExecutionHistory of a child execution).
@@ -889,6 +911,14 @@ pub enum ChildHistory {
     /// The child ended before the endpoint restarted: its events as the journal kept them
     /// (GetExecutionHistory's members), in id order.
     Loaded(Arc<[Value]>),
+    /// A redriven child runs again: its events before the redrive (as GetExecutionHistory's
+    /// members), then the redriven run's as they are recorded.
+    Continued {
+        /// The events before the redrive.
+        before: Arc<[Value]>,
+        /// The redriven run's events.
+        live: crate::LiveHistory,
+    },
 }
 
 impl Default for ChildHistory {
@@ -901,8 +931,10 @@ impl ChildHistory {
     /// The child ended: its events are taken out of the live history (which gives its chunks
     /// back) and kept as they are.
     pub fn end(&mut self) {
-        if let ChildHistory::Live(live) = self {
-            *self = ChildHistory::Ended(Arc::from(live.take()));
+        match self {
+            ChildHistory::Live(live) => *self = ChildHistory::Ended(Arc::from(live.take())),
+            ChildHistory::Continued { .. } => *self = ChildHistory::Loaded(self.values().into()),
+            _ => {}
         }
     }
 
@@ -918,8 +950,9 @@ impl ChildHistory {
                 Some(("executionAbortedEventDetails", details)),
             )
         };
+        self.end();
         *self = match self {
-            ChildHistory::Loaded(values) => {
+            ChildHistory::Loaded(values) | ChildHistory::Continued { before: values, .. } => {
                 let mut values = values.to_vec();
                 let last = values.last().and_then(|e| e["id"].as_u64()).unwrap_or(0);
                 values.push(serde_json::to_value(aborted(last)).unwrap_or_default());
@@ -947,6 +980,11 @@ impl ChildHistory {
             }
             ChildHistory::Ended(events) => events.iter().map(value).collect(),
             ChildHistory::Loaded(values) => values.to_vec(),
+            ChildHistory::Continued { before, live } => {
+                let mut all = before.to_vec();
+                live.with_events(|events| all.extend(events.iter().map(value)));
+                all
+            }
         }
     }
 }
@@ -1016,6 +1054,8 @@ pub struct MapRunRecord {
     pub children: Vec<ChildRecord>,
     /// The number of child executions the items make.
     pub total_executions: u64,
+    /// How many times its execution's redrive redrove it, and when last.
+    pub redriven: Option<Redriven>,
 }
 
 impl MapRunRecord {
@@ -1239,7 +1279,7 @@ pub fn result_entry(run: &MapRunRecord, c: &ChildRecord) -> Value {
         "Input": c.input.to_string(),
         "InputDetails": {"Included": true},
         "Name": c.name,
-        "RedriveCount": 0,
+        "RedriveCount": c.redriven.map_or(0, |r| r.count),
         "StartDate": iso(&c.start),
         "StateMachineArn": run.state_machine_arn,
         "Status": c.status,
@@ -1795,6 +1835,7 @@ mod tests {
             item_count: 1,
             history: ChildHistory::default(),
             abort: None,
+            redriven: None,
         };
         let run = MapRunRecord {
             map_run_arn: "arn:aws:states:us-east-1:1:mapRun:M/Map:abc".into(),
@@ -1811,6 +1852,7 @@ mod tests {
             results_written: 0,
             children: vec![child("a", true), child("b", false)],
             total_executions: 3,
+            redriven: None,
         };
         let out = block(write_results(
             &s,

@@ -126,6 +126,9 @@ event_types!(
     MapRunSucceeded,
     /// A Map Run failed (`mapRunFailedEventDetails`: `error`, `cause`).
     MapRunFailed,
+    /// The execution's redrive redrove a Map Run that had ended unsuccessfully
+    /// (`mapRunRedrivenEventDetails`: `mapRunArn`, `redriveCount`).
+    MapRunRedriven,
 );
 
 /// One history event, serialized as GetExecutionHistory's member: `id`, `previousEventId`,

@@ -157,6 +157,9 @@ pub struct Redrive {
     /// When `state` is an inline Map or a Parallel state: its iterations or branches that
     /// succeeded before, with their results; the redrive runs only the others.
     pub done: resume::Done,
+    /// When `state` is a distributed Map state whose Map Run ended unsuccessfully: the Map Run
+    /// to redrive (its unsuccessful children run again) instead of starting a new one.
+    pub map_run: Option<String>,
 }
 
 impl Default for ExecOptions {
@@ -376,7 +379,7 @@ impl Engine {
             cancel: options.cancel,
             timed_out: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
-            done_before: exec::done_before(options.redrive.as_ref(), options.resume.as_ref()),
+            before: exec::Before::of(options.redrive.as_ref(), options.resume.as_ref()),
             redrive: options.redrive.clone(),
             resume: options.resume.clone(),
             probe: options.probe.clone(),

@@ -48,6 +48,10 @@ pub struct Resume {
     /// When the run starts at an inline Map or a Parallel state that had run before: the results
     /// of its iterations or branches that succeeded then, by index ([`Done`]).
     pub done: Done,
+    /// When the run starts at a distributed Map state whose Map Run ended unsuccessfully: that
+    /// Map Run's ARN. A redrive redrives it (its unsuccessful children) instead of starting a new
+    /// one (<https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html>).
+    pub map_run: Option<String>,
 }
 
 /// The iterations of an inline Map state or the branches of a Parallel state that succeeded in an
@@ -96,7 +100,7 @@ fn parse_text(v: &Value) -> Value {
 /// output. A redriven run (`ExecutionRedriven`) continues from its own events. Nested states
 /// (in a Map or Parallel state) do not count: an interrupted Map or Parallel state runs again.
 pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
-    let scan = scan(machine, events);
+    let scan = scan(&machine.graph, events);
     if let Some(end) = scan.ended {
         return Progress::Ended(end);
     }
@@ -105,6 +109,7 @@ pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
             from,
             variables: scan.variables,
             done: scan.done,
+            map_run: scan.map_run,
         }),
         None => Progress::NotStarted,
     }
@@ -115,11 +120,17 @@ pub fn progress(machine: &CompiledMachine, events: &[Value]) -> Progress {
 /// with the input it entered with; a run stopped between two states goes on with the next one),
 /// with the variables assigned before. `None` when no state was entered.
 pub fn redrive_from(machine: &CompiledMachine, events: &[Value]) -> Option<Resume> {
-    let scan = scan(machine, events);
+    redrive_in(&machine.graph, events)
+}
+
+/// [`redrive_from`] for a run of `graph` (a distributed Map's item processor, for its children).
+pub(crate) fn redrive_in(graph: &Graph, events: &[Value]) -> Option<Resume> {
+    let scan = scan(graph, events);
     scan.from.map(|from| Resume {
         from,
         variables: scan.variables,
         done: scan.done,
+        map_run: scan.map_run,
     })
 }
 
@@ -132,6 +143,8 @@ struct Scan {
     variables: Vec<(String, Value)>,
     /// The iterations or branches of the state `from` names that succeeded before.
     done: Done,
+    /// The unsuccessful Map Run of the distributed Map state `from` names.
+    map_run: Option<String>,
 }
 
 /// The top-level inline Map or Parallel state being read, and its iterations or branches that
@@ -148,6 +161,12 @@ enum PartsKind<'g> {
     /// An inline Map: its `MapIterationSucceeded` events name it and the iteration's index; the
     /// event before one is the iteration's last state's exit, with the iteration's result.
     Map,
+    /// A distributed Map: the ARN of its Map Run (`MapRunStarted`, `MapRunRedriven`), and
+    /// whether the Map Run's last end was a success (then it is not redriven).
+    MapRun {
+        arn: Option<String>,
+        succeeded: bool,
+    },
     /// A Parallel state: a branch's events follow one another by `previousEventId` from the
     /// state's first `ParallelStateStarted`; a branch succeeded when one of its end states exited.
     Parallel {
@@ -166,7 +185,11 @@ impl<'g> Parts<'g> {
     /// its events ambiguous (those run again whole).
     fn of(node: &'g Node, entered_id: u64) -> Option<Self> {
         let kind = match &node.kind {
-            Kind::Map(spec) if spec.distributed.is_none() => {
+            Kind::Map(spec) if spec.distributed.is_some() => PartsKind::MapRun {
+                arn: None,
+                succeeded: false,
+            },
+            Kind::Map(spec) => {
                 let mut nested = Vec::new();
                 nested_names(&spec.processor, &mut nested);
                 (!nested.contains(&&*node.name)).then_some(PartsKind::Map)?
@@ -233,6 +256,19 @@ impl<'g> Parts<'g> {
         let id = event["id"].as_u64().unwrap_or_default();
         let previous = event["previousEventId"].as_u64().unwrap_or_default();
         match &mut self.kind {
+            PartsKind::MapRun { arn, succeeded } => match kind {
+                "MapRunStarted" | "MapRunRedriven" => {
+                    let key = if kind == "MapRunStarted" {
+                        "mapRunStartedEventDetails"
+                    } else {
+                        "mapRunRedrivenEventDetails"
+                    };
+                    *arn = event[key]["mapRunArn"].as_str().map(str::to_string);
+                    *succeeded = false;
+                }
+                "MapRunSucceeded" => *succeeded = true,
+                _ => {}
+            },
             PartsKind::Map => {
                 let key = match kind {
                     "MapIterationSucceeded" => "mapIterationSucceededEventDetails",
@@ -331,8 +367,7 @@ fn by_id(events: &[Value], id: u64) -> Option<&Value> {
         .map(|i| &events[i])
 }
 
-fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
-    let graph = &machine.graph;
+fn scan(graph: &Graph, events: &[Value]) -> Scan {
     let node_of = |name: &str| graph.nodes.iter().find(|n| &*n.name == name);
     let mut ended: Option<&Value> = None;
     let mut started_input: Option<Value> = None;
@@ -367,6 +402,14 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
                 let error = event["executionFailedEventDetails"]["error"].as_str();
                 if error == Some(crate::error::names::DATA_LIMIT_EXCEEDED) {
                     parts = None;
+                }
+                // A Map Run that failed with a JSON data interpolation error (States.Runtime) is
+                // not redriven either: the redrive starts a new one (redrive-map-run.html).
+                if error == Some(crate::error::names::RUNTIME) {
+                    if let Some(PartsKind::MapRun { arn, .. }) = parts.as_mut().map(|p| &mut p.kind)
+                    {
+                        *arn = None;
+                    }
                 }
                 continue;
             }
@@ -426,19 +469,24 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
         from: None,
         variables,
         done: Done::new(),
+        map_run: None,
     };
     // What succeeded in the state the run starts at, when it is the one `parts` read.
     let done_in = |name: &str| {
-        parts
-            .as_ref()
-            .filter(|p| p.name == name)
-            .map(|p| p.done.clone())
-            .unwrap_or_default()
+        let parts = parts.as_ref().filter(|p| p.name == name);
+        let map_run = match parts.map(|p| &p.kind) {
+            Some(PartsKind::MapRun {
+                arn,
+                succeeded: false,
+            }) => arn.clone(),
+            _ => None,
+        };
+        (parts.map(|p| p.done.clone()).unwrap_or_default(), map_run)
     };
-    let mut done = Done::new();
+    let (mut done, mut map_run) = (Done::new(), None);
     let from = match (open, after) {
         (Some(open), _) => {
-            done = done_in(&open.name);
+            (done, map_run) = done_in(&open.name);
             ResumeFrom::State {
                 state: open.name,
                 input: open.input,
@@ -452,7 +500,7 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
                 // (the journal writes an exit together with the next event, so this only follows a
                 // torn write): the state runs again.
                 Some(n) if failed || matches!(n.kind, Kind::Choice { .. }) => {
-                    done = done_in(&entered.name);
+                    (done, map_run) = done_in(&entered.name);
                     ResumeFrom::State {
                         state: entered.name,
                         input: entered.input,
@@ -485,6 +533,7 @@ fn scan(machine: &CompiledMachine, events: &[Value]) -> Scan {
         from: Some(from),
         variables,
         done,
+        map_run,
     }
 }
 
@@ -551,6 +600,7 @@ mod tests {
                 },
                 variables: vec![("x".into(), json!(1))],
                 done: Done::new(),
+                map_run: None,
             })
         );
         // Only the start: StartAt with the execution's input.
@@ -564,6 +614,7 @@ mod tests {
                 },
                 variables: vec![],
                 done: Done::new(),
+                map_run: None,
             })
         );
         // After an exit (torn write of the next event): the next state with that output.
@@ -591,6 +642,7 @@ mod tests {
                 from: ResumeFrom::End { output: json!(5) },
                 variables: vec![("x".into(), json!(1))],
                 done: Done::new(),
+                map_run: None,
             })
         );
         let end = ev(4, "ExecutionSucceeded", json!({}));
@@ -633,6 +685,7 @@ mod tests {
                 },
                 variables: vec![("x".into(), json!(1))],
                 done: Done::new(),
+                map_run: None,
             })
         );
         // Failed in M, whose iteration ran a state named C like the top-level one.

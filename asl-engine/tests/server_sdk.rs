@@ -2459,3 +2459,163 @@ async fn redrive_runs_again_only_the_map_iterations_that_did_not_succeed() {
         .collect();
     assert_eq!(started.len(), 2, "{redriven:?}");
 }
+
+/// The parent's redrive redrives the Map Run its distributed Map state failed in, as AWS does
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html>): the same Map
+/// Run (`MapRunRedriven` in the parent's history, its `redriveCount` 1), the children that
+/// succeeded are not run again, the one that failed runs again (a STANDARD child is redriven:
+/// same ARN, its history continued from the state that failed; an EXPRESS child starts again from
+/// its first state under the same ARN), and the one that never started starts.
+async fn a_parents_redrive_redrives_its_map_run(execution_type: &str) {
+    let mut registry = registry();
+    let calls = register_worker(&mut registry, "worker");
+    let c = client(&start_server_with(registry).await);
+    let definition = json!({"StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "MaxConcurrency": 1, "End": true,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
+                "StartAt": "Prep", "States": {
+                    "Prep": {"Type": "Pass", "Next": "Work"},
+                    "Work": {"Type": "Task",
+                        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:worker",
+                        "End": true}}}}
+    }});
+    let arn = create(
+        &c,
+        &name("redrive-map-run"),
+        &definition.to_string(),
+        StateMachineType::Standard,
+    )
+    .await;
+    let items = json!([{"i": 0}, {"i": 1, "fail_once": true}, {"i": 2}]);
+    let exec = c
+        .start_execution()
+        .state_machine_arn(&arn)
+        .input(items.to_string())
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let failed = wait_done(&c, &exec).await;
+    assert_eq!(failed.status, ExecutionStatus::Failed, "{failed:?}");
+    // One child at a time: 0 succeeded, 1 failed (the Map Run fails), 2 never started.
+    assert_eq!(calls.lock().unwrap().len(), 2);
+    let runs = c
+        .list_map_runs()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap()
+        .map_runs;
+    assert_eq!(runs.len(), 1);
+    let map_run = runs[0].map_run_arn.clone();
+    let children = |c: Client, map_run: String| async move {
+        c.list_executions()
+            .map_run_arn(map_run)
+            .send()
+            .await
+            .unwrap()
+            .executions
+    };
+    let failed_child = children(c.clone(), map_run.clone())
+        .await
+        .into_iter()
+        .find(|e| e.status == ExecutionStatus::Failed)
+        .expect("the failed child")
+        .execution_arn;
+
+    let (output, redriven) = redrive_to_success(&c, &exec).await;
+    let expected: Vec<Value> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| json!({"done": i}))
+        .collect();
+    assert_eq!(output, Value::Array(expected));
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(&calls[2..], &items.as_array().unwrap()[1..], "{calls:?}");
+    assert!(
+        redriven.contains(&"MapRunRedriven".to_string()),
+        "{redriven:?}"
+    );
+    assert!(
+        !redriven.contains(&"MapRunStarted".to_string()),
+        "{redriven:?}"
+    );
+
+    // The same Map Run, redriven once, with three children that succeeded.
+    let runs = c
+        .list_map_runs()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .unwrap()
+        .map_runs;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].map_run_arn, map_run);
+    let d = c
+        .describe_map_run()
+        .map_run_arn(&map_run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status.as_str(), "SUCCEEDED");
+    assert_eq!(d.redrive_count, Some(1));
+    assert!(d.redrive_date.is_some());
+    let counts = d.execution_counts.unwrap();
+    assert_eq!(
+        (counts.succeeded, counts.failed, counts.total),
+        (3, 0, 3),
+        "{counts:?}"
+    );
+    assert_eq!(children(c.clone(), map_run.clone()).await.len(), 3);
+
+    // The child that failed: the same execution, succeeded now.
+    let child = c
+        .describe_execution()
+        .execution_arn(&failed_child)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(child.status, ExecutionStatus::Succeeded, "{child:?}");
+    let history: Vec<String> = c
+        .get_execution_history()
+        .execution_arn(&failed_child)
+        .send()
+        .await
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.r#type.as_str().to_string())
+        .collect();
+    let count = |t: &str| history.iter().filter(|x| *x == t).count();
+    if execution_type == "STANDARD" {
+        assert_eq!(child.redrive_count, Some(1));
+        assert!(child.redrive_date.is_some());
+        // Continued from Work: Prep is not entered again.
+        assert_eq!(count("ExecutionRedriven"), 1, "{history:?}");
+        assert_eq!(count("ExecutionFailed"), 1, "{history:?}");
+        assert_eq!(count("PassStateEntered"), 1, "{history:?}");
+        assert_eq!(count("TaskStateEntered"), 2, "{history:?}");
+    } else {
+        assert_eq!(child.redrive_count.unwrap_or(0), 0);
+        // Started again from Prep, its history the new run's.
+        assert_eq!(count("ExecutionRedriven"), 0, "{history:?}");
+        assert_eq!(count("ExecutionFailed"), 0, "{history:?}");
+        assert_eq!(count("PassStateEntered"), 1, "{history:?}");
+    }
+    assert_eq!(
+        history.last().map(String::as_str),
+        Some("ExecutionSucceeded")
+    );
+}
+
+#[tokio::test]
+async fn a_parents_redrive_redrives_its_map_run_of_standard_children() {
+    a_parents_redrive_redrives_its_map_run("STANDARD").await;
+}
+
+#[tokio::test]
+async fn a_parents_redrive_restarts_the_failed_express_children_of_its_map_run() {
+    a_parents_redrive_redrives_its_map_run("EXPRESS").await;
+}

@@ -186,10 +186,18 @@ impl Run<'_> {
         let started = self.emit(prev, E::MapStateStarted, || {
             Some(("mapStateStartedEventDetails", json!({"length": n})))
         });
+        let before = self.before(st);
         if let Some(d) = &spec.distributed {
             let r = self
                 .map_run(
-                    st, spec, d, inputs, raw, &eff, scope, prev, max_conc, tol_count, tol_pct,
+                    st,
+                    spec,
+                    d,
+                    inputs,
+                    (raw, &eff, scope),
+                    prev,
+                    (max_conc, tol_count, tol_pct),
+                    before.map_run,
                 )
                 .await;
             let t = if r.is_ok() {
@@ -205,7 +213,7 @@ impl Run<'_> {
         let limit = if max_conc == 0 { n.max(1) } else { max_conc };
         // A redrive runs only the iterations that did not succeed before; the others' results
         // stay where they were.
-        let mut done = self.done_before(st);
+        let mut done = before.done;
         let result = {
             let mut outs: Vec<Value> = vec![Value::Null; n];
             for (&i, v) in done.iter_mut() {

@@ -33,6 +33,15 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// A Map Run's ARN, its children's ARN prefix and `<machine>/<label>` path, and their state
+/// machine's ARN.
+struct MapRunIds {
+    map_run_arn: String,
+    prefix: String,
+    path: String,
+    child_sm_arn: String,
+}
+
 /// What a Map Run's children did: the results by child, the record, the pending inputs.
 struct Outcome {
     outputs: Vec<Result<Value, Failure>>,
@@ -112,16 +121,32 @@ impl Run<'_> {
         spec: &MapSpec,
         d: &DistSpec,
         inputs: Vec<Value>,
-        raw: &Value,
-        eff: &Value,
-        scope: &Scope,
+        (raw, eff, scope): (&Value, &Value, &Scope),
         prev: &mut u64,
-        max_conc: usize,
-        tol_count: Option<f64>,
-        tol_pct: Option<f64>,
+        (max_conc, tol_count, tol_pct): (usize, Option<f64>, Option<f64>),
+        redrive_of: Option<String>,
     ) -> Result<Value, Thrown> {
         let total_items = inputs.len() as u64;
         let (children_inputs, item_counts) = self.batches(st, d, inputs, raw, eff, scope)?;
+        let runs = self.registry.map_runs().clone();
+        // The execution's redrive redrives the Map Run that ended unsuccessfully: the same Map
+        // Run runs its unsuccessful children again (and starts those that never started)
+        // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html).
+        let now = self.clock.now();
+        let mut redriven = None;
+        if let Some(arn) = &redrive_of {
+            runs.update(arn, |r| {
+                if matches!(r.status.as_str(), "FAILED" | "ABORTED")
+                    && r.execution_arn == self.info.arn
+                {
+                    r.status = "RUNNING".into();
+                    r.stop = None;
+                    let again = dmap::Redriven::again(r.redriven, now);
+                    r.redriven = Some(again);
+                    redriven = Some((r.state_machine_arn.clone(), again.count));
+                }
+            });
+        }
         let prefix = self
             .info
             .arn
@@ -130,10 +155,33 @@ impl Run<'_> {
             .unwrap_or_default()
             .to_string();
         let path = format!("{}/{}", self.info.sm_name, d.label);
+        if let (Some(map_run_arn), Some((child_sm_arn, count))) = (redrive_of, redriven) {
+            self.emit(prev, E::MapRunRedriven, || {
+                Some((
+                    "mapRunRedrivenEventDetails",
+                    json!({"mapRunArn": map_run_arn, "redriveCount": count}),
+                ))
+            });
+            return self
+                .run_map_run(
+                    st,
+                    spec,
+                    d,
+                    (raw, eff, scope),
+                    prev,
+                    MapRunIds {
+                        map_run_arn,
+                        prefix,
+                        path,
+                        child_sm_arn,
+                    },
+                    (children_inputs, item_counts, total_items),
+                )
+                .await;
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let map_run_arn = format!("{prefix}:mapRun:{path}:{id}");
         let child_sm_arn = format!("{prefix}:stateMachine:{path}");
-        let runs = self.registry.map_runs().clone();
         runs.insert(MapRunRecord {
             map_run_arn: map_run_arn.clone(),
             execution_arn: self.info.arn.clone(),
@@ -149,18 +197,56 @@ impl Run<'_> {
             results_written: 0,
             children: Vec::new(),
             total_executions: children_inputs.len() as u64,
+            redriven: None,
         });
-        let _abort = AbortOnDrop {
-            runs: runs.clone(),
-            arn: map_run_arn.clone(),
-            clock: self.clock.clone(),
-        };
         self.emit(prev, E::MapRunStarted, || {
             Some((
                 "mapRunStartedEventDetails",
                 json!({"mapRunArn": map_run_arn}),
             ))
         });
+        self.run_map_run(
+            st,
+            spec,
+            d,
+            (raw, eff, scope),
+            prev,
+            MapRunIds {
+                map_run_arn,
+                prefix,
+                path,
+                child_sm_arn,
+            },
+            (children_inputs, item_counts, total_items),
+        )
+        .await
+    }
+
+    /// Runs the Map Run `ids` names (started or redriven) to its end: its children, the
+    /// ResultWriter's export, its end events; answers the state's result.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_map_run(
+        &self,
+        st: &St<'_>,
+        spec: &MapSpec,
+        d: &DistSpec,
+        (raw, eff, scope): (&Value, &Value, &Scope),
+        prev: &mut u64,
+        ids: MapRunIds,
+        (children_inputs, item_counts, total_items): (Vec<Value>, Vec<u64>, u64),
+    ) -> Result<Value, Thrown> {
+        let MapRunIds {
+            map_run_arn,
+            prefix,
+            path,
+            child_sm_arn,
+        } = ids;
+        let runs = self.registry.map_runs().clone();
+        let _abort = AbortOnDrop {
+            runs: runs.clone(),
+            arn: map_run_arn.clone(),
+            clock: self.clock.clone(),
+        };
         let outcome = self
             .run_children(
                 spec,
@@ -361,7 +447,6 @@ impl Run<'_> {
     ) -> Outcome {
         let n = inputs.len();
         let mut outputs: Vec<Result<Value, Failure>> = (0..n).map(|_| Ok(Value::Null)).collect();
-        let mut queue = inputs.into_iter().enumerate();
         let mut running = FuturesUnordered::new();
         let mut failed_items = 0u64;
         let mut failure = None;
@@ -370,32 +455,123 @@ impl Run<'_> {
             .distributed
             .as_ref()
             .is_some_and(|d| d.execution_type == "STANDARD");
+        // The children a redriven Map Run had already: the ones that succeeded keep their
+        // results, the others run again (in their records).
+        let earlier: Vec<(String, Option<Value>)> = runs
+            .read(map_run_arn, |r| {
+                r.children
+                    .iter()
+                    .map(|c| (c.status.clone(), c.output.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (i, (status, output)) in earlier.iter().enumerate() {
+            if status == "SUCCEEDED" {
+                if let Some(out) = outputs.get_mut(i) {
+                    *out = Ok(output.clone().unwrap_or(Value::Null));
+                }
+            }
+        }
+        let mut queue = inputs
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| earlier.get(*i).is_none_or(|(s, _)| s != "SUCCEEDED"));
         let spawn = |i: usize, input: Value| {
             // The child's history, shown while it runs (GetExecutionHistory of a child), limited
             // as any execution's (25,000 events).
             let live = crate::LiveHistory::new();
             let history_limit = standard.then_some(crate::history::HISTORY_LIMIT);
-            let name = uuid::Uuid::new_v4().to_string();
-            let arn = format!("{prefix}:execution:{path}:{name}");
-            let start = self.clock.now();
+            let now = self.clock.now();
             // StopExecution of the child drops its run ([`dmap::MapRuns::stop_child`]).
             let (abort, registration) = futures::future::AbortHandle::new_pair();
-            runs.update(map_run_arn, |r| {
-                r.children.push(ChildRecord {
-                    arn: arn.clone(),
-                    name: name.clone(),
-                    input: input.clone(),
-                    status: "RUNNING".into(),
-                    output: None,
-                    error: None,
-                    cause: None,
-                    start,
-                    stop: None,
-                    item_count: item_counts.get(i).copied().unwrap_or(1),
-                    history: dmap::ChildHistory::Live(live.clone()),
-                    abort: Some(abort),
-                })
-            });
+            let mut again = None;
+            if i < earlier.len() {
+                runs.update(map_run_arn, |r| {
+                    let Some(c) = r.children.get_mut(i) else {
+                        return;
+                    };
+                    // A STANDARD child is redriven: the same execution runs again from the state
+                    // it did not complete, its history continued; an EXPRESS child starts again
+                    // from its first state under the same ARN (redrive-map-run.html).
+                    let redrive = standard.then(|| {
+                        let before = c.history.values();
+                        let redriven = dmap::Redriven::again(c.redriven, now);
+                        c.redriven = Some(redriven);
+                        let from = crate::resume::redrive_in(&spec.processor, &before);
+                        let redrive = crate::Redrive {
+                            redrive_count: redriven.count,
+                            started: Some(c.start),
+                            ..match from {
+                                Some(crate::resume::Resume {
+                                    from: crate::resume::ResumeFrom::State { state, input, .. },
+                                    variables,
+                                    done,
+                                    ..
+                                }) => crate::Redrive {
+                                    state,
+                                    input,
+                                    variables,
+                                    done,
+                                    ..Default::default()
+                                },
+                                _ => crate::Redrive {
+                                    state: spec.processor.nodes[spec.processor.start]
+                                        .name
+                                        .to_string(),
+                                    input: c.input.clone(),
+                                    ..Default::default()
+                                },
+                            }
+                        };
+                        let events_before = before.len() as u64;
+                        c.history = dmap::ChildHistory::Continued {
+                            before: before.into(),
+                            live: live.clone(),
+                        };
+                        (redrive, events_before)
+                    });
+                    if redrive.is_none() {
+                        c.start = now;
+                        c.history = dmap::ChildHistory::Live(live.clone());
+                    }
+                    c.status = "RUNNING".into();
+                    c.stop = None;
+                    c.output = None;
+                    c.error = None;
+                    c.cause = None;
+                    c.abort = Some(abort.clone());
+                    again = Some((c.arn.clone(), c.name.clone(), c.start, redrive));
+                });
+            }
+            let (arn, name, start, redrive) = match again {
+                Some((arn, name, start, redrive)) => (arn, name, start, redrive),
+                None => {
+                    let name = uuid::Uuid::new_v4().to_string();
+                    let arn = format!("{prefix}:execution:{path}:{name}");
+                    runs.update(map_run_arn, |r| {
+                        r.children.push(ChildRecord {
+                            arn: arn.clone(),
+                            name: name.clone(),
+                            input: input.clone(),
+                            status: "RUNNING".into(),
+                            output: None,
+                            error: None,
+                            cause: None,
+                            start: now,
+                            stop: None,
+                            item_count: item_counts.get(i).copied().unwrap_or(1),
+                            history: dmap::ChildHistory::Live(live.clone()),
+                            abort: Some(abort),
+                            redriven: None,
+                        })
+                    });
+                    (arn, name, now, None)
+                }
+            };
+            let (redrive, events_before) = match redrive {
+                Some((redrive, n)) => (Some(redrive), n),
+                None => (None, 0),
+            };
             let child = Run {
                 registry: self.registry,
                 callbacks: self.callbacks,
@@ -405,24 +581,26 @@ impl Run<'_> {
                     name,
                     input: input.clone(),
                     start: crate::clock::format_time(&start),
-                    redrive: None,
+                    redrive: redrive
+                        .as_ref()
+                        .map(|r| (r.redrive_count, crate::clock::format_time(&now))),
                     role_arn: self.info.role_arn.clone(),
                     sm_arn: child_sm_arn.to_string(),
                     sm_name: path.to_string(),
                     region: self.info.region.clone(),
                 },
                 clock: self.clock.clone(),
-                rec: Recorder::new(true, history_limit, Some(live), 0),
+                rec: Recorder::new(true, history_limit, Some(live), events_before),
                 mock: self.mock.clone(),
                 mock_calls: Mutex::new(HashMap::new()),
                 deadline: self.deadline,
                 cancel: self.cancel.clone(),
                 timed_out: AtomicBool::new(false),
                 aborted: AtomicBool::new(false),
-                redrive: None,
+                before: Before::of(redrive.as_ref(), None),
+                redrive,
                 resume: None,
                 probe: None,
-                done_before: Mutex::new(None),
             };
             async move {
                 let run = child.run_execution(&spec.processor, input);

@@ -77,50 +77,72 @@ pub(crate) struct Run<'a> {
     pub resume: Option<crate::resume::Resume>,
     /// TestState's probe of its state under test.
     pub probe: Option<Arc<crate::testing::StateProbe>>,
-    /// The top-level inline Map or Parallel state a redrive or a resume starts at, and its
-    /// iterations or branches that succeeded before: taken by the state's first run.
-    pub done_before: Mutex<Option<(String, crate::resume::Done)>>,
+    /// What the top-level Map or Parallel state a redrive or a resume starts at did before:
+    /// taken by the state's first run.
+    pub before: Mutex<Option<Before>>,
 }
 
-impl Run<'_> {
-    /// What a redrive or a resume found succeeded in `st`'s iterations or branches before, when
-    /// `st` is the top-level state it starts at, run for the first time in this run (a Retry of
-    /// the state runs all of them again).
-    fn done_before(&self, st: &St<'_>) -> crate::resume::Done {
-        let top = self.machine.graph.nodes.as_ptr_range();
-        if !top.contains(&std::ptr::from_ref(st.node)) {
-            return Default::default();
-        }
-        let mut slot = self.done_before.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.take() {
-            Some((state, done)) if *state == *st.node.name => done,
-            other => {
-                *slot = other;
-                Default::default()
-            }
-        }
+/// What a redriven or resumed top-level Map or Parallel state did in earlier runs.
+#[derive(Default)]
+pub(crate) struct Before {
+    /// The state's name.
+    state: String,
+    /// Its iterations or branches that succeeded, with their results (an inline Map, a Parallel).
+    pub done: crate::resume::Done,
+    /// Its Map Run that ended unsuccessfully, to redrive (a distributed Map).
+    pub map_run: Option<String>,
+}
+
+impl Before {
+    /// What `redrive` or `resume` say the state a run starts at did before.
+    pub(crate) fn of(
+        redrive: Option<&crate::Redrive>,
+        resume: Option<&crate::resume::Resume>,
+    ) -> Mutex<Option<Before>> {
+        let found = match (resume, redrive) {
+            (
+                Some(crate::resume::Resume {
+                    from: crate::resume::ResumeFrom::State { state, .. },
+                    done,
+                    map_run,
+                    ..
+                }),
+                _,
+            ) => Some(Before {
+                state: state.clone(),
+                done: done.clone(),
+                map_run: map_run.clone(),
+            }),
+            (Some(_), _) => None,
+            (None, Some(r)) => Some(Before {
+                state: r.state.clone(),
+                done: r.done.clone(),
+                map_run: r.map_run.clone(),
+            }),
+            (None, None) => None,
+        };
+        Mutex::new(found.filter(|b| !b.done.is_empty() || b.map_run.is_some()))
     }
 }
 
-/// The `done_before` of a run that starts as `redrive` or `resume` say.
-pub(crate) fn done_before(
-    redrive: Option<&crate::Redrive>,
-    resume: Option<&crate::resume::Resume>,
-) -> Mutex<Option<(String, crate::resume::Done)>> {
-    let found = match (resume, redrive) {
-        (
-            Some(crate::resume::Resume {
-                from: crate::resume::ResumeFrom::State { state, .. },
-                done,
-                ..
-            }),
-            _,
-        ) => Some((state.clone(), done.clone())),
-        (Some(_), _) => None,
-        (None, Some(r)) => Some((r.state.clone(), r.done.clone())),
-        (None, None) => None,
-    };
-    Mutex::new(found.filter(|(_, done)| !done.is_empty()))
+impl Run<'_> {
+    /// What a redrive or a resume found `st`'s state did before, when `st` is the top-level
+    /// state it starts at, run for the first time in this run (a Retry of the state runs all of
+    /// it again).
+    fn before(&self, st: &St<'_>) -> Before {
+        let top = self.machine.graph.nodes.as_ptr_range();
+        if !top.contains(&std::ptr::from_ref(st.node)) {
+            return Before::default();
+        }
+        let mut slot = self.before.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.take() {
+            Some(before) if *before.state == *st.node.name => before,
+            other => {
+                *slot = other;
+                Before::default()
+            }
+        }
+    }
 }
 
 /// One state being executed.

@@ -15,7 +15,7 @@ impl Run<'_> {
         let parent = Arc::new(std::mem::take(scope));
         // A redrive runs only the branches that did not succeed before; the others' results stay
         // where they were.
-        let mut done = self.done_before(st);
+        let mut done = self.before(st).done;
         let result = {
             let mut outs: Vec<Value> = vec![Value::Null; branches.len()];
             let mut running = FuturesUnordered::new();

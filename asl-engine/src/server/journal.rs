@@ -184,6 +184,15 @@ pub(crate) struct MapRunJournal {
     pub results_written: u64,
     pub total_executions: u64,
     pub children: Vec<ChildJournal>,
+    /// How many times it was redriven (0: never), and when last.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A Map Run's child execution as journaled.
@@ -206,6 +215,11 @@ pub(crate) struct ChildJournal {
     pub item_count: u64,
     /// Its history events (GetExecutionHistory's members).
     pub history: Vec<Value>,
+    /// How many times it was redriven (0: never), and when last.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<String>,
 }
 
 /// Everything a journal directory holds.

@@ -47,8 +47,11 @@ pub(super) fn describe_map_run(service: &Service, req: &Req) -> OpResult {
         "toleratedFailureCount": r.tolerated_failure_count.unwrap_or(0),
         "itemCounts": items,
         "executionCounts": executions,
-        "redriveCount": 0,
+        "redriveCount": r.redriven.map_or(0, |d| d.count),
     });
+    if let Some(d) = &r.redriven {
+        out["redriveDate"] = epoch(&d.date);
+    }
     if let Some(s) = &r.stop {
         out["stopDate"] = epoch(s);
     }
@@ -267,8 +270,11 @@ fn child_description(c: &ChildRecord, r: &MapRunRecord) -> Value {
         "input": c.input.to_string(),
         "inputDetails": {"included": true},
         "mapRunArn": r.map_run_arn,
-        "redriveCount": 0,
+        "redriveCount": c.redriven.map_or(0, |d| d.count),
     });
+    if let Some(d) = &c.redriven {
+        out["redriveDate"] = epoch(&d.date);
+    }
     if let Some(s) = &c.stop {
         out["stopDate"] = epoch(s);
     }
@@ -320,8 +326,12 @@ pub(super) fn journaled(runs: &MapRuns, execution_arn: &str) -> Vec<MapRunJourna
                     start: format_time(&c.start),
                     stop: c.stop.as_ref().map(format_time),
                     item_count: c.item_count,
+                    redrive_count: c.redriven.map_or(0, |d| d.count),
+                    redrive_date: c.redriven.map(|d| format_time(&d.date)),
                 })
                 .collect(),
+            redrive_count: r.redriven.map_or(0, |d| d.count),
+            redrive_date: r.redriven.map(|d| format_time(&d.date)),
         })
         .collect()
 }
@@ -336,6 +346,12 @@ pub(super) fn load(
     journaled: Vec<MapRunJournal>,
 ) {
     let time = |t: &str| parse_time(t).unwrap_or_else(Utc::now);
+    let redriven = |count: u32, date: Option<&str>| {
+        (count > 0).then(|| crate::dmap::Redriven {
+            count,
+            date: date.map_or_else(Utc::now, time),
+        })
+    };
     for r in journaled {
         let stop = stopped.unwrap_or_else(Utc::now);
         let mut record = MapRunRecord {
@@ -368,8 +384,10 @@ pub(super) fn load(
                     item_count: c.item_count,
                     history: ChildHistory::Loaded(c.history.into()),
                     abort: None,
+                    redriven: redriven(c.redrive_count, c.redrive_date.as_deref()),
                 })
                 .collect(),
+            redriven: redriven(r.redrive_count, r.redrive_date.as_deref()),
         };
         if record.status == "RUNNING" {
             record.status = "ABORTED".into();

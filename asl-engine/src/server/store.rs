@@ -884,11 +884,13 @@ pub(super) fn redrive_point(
             from: crate::resume::ResumeFrom::State { state, input, .. },
             variables,
             done,
+            map_run,
         }) => crate::Redrive {
             state,
             input,
             variables,
             done,
+            map_run,
             ..Default::default()
         },
         _ => crate::Redrive {
