@@ -123,8 +123,33 @@ pub fn redrive_from(machine: &CompiledMachine, events: &[Value]) -> Option<Resum
     redrive_in(&machine.graph, events)
 }
 
+/// Where a redrive of the closed run of `graph` recorded by `events` starts ([`redrive_from`]):
+/// from the start with `input` when no state was entered.
+pub(crate) fn redrive_point(graph: &Graph, events: &[Value], input: Value) -> crate::Redrive {
+    match redrive_in(graph, events) {
+        Some(Resume {
+            from: ResumeFrom::State { state, input, .. },
+            variables,
+            done,
+            map_run,
+        }) => crate::Redrive {
+            state,
+            input,
+            variables,
+            done,
+            map_run,
+            ..Default::default()
+        },
+        _ => crate::Redrive {
+            state: graph.nodes[graph.start].name.to_string(),
+            input,
+            ..Default::default()
+        },
+    }
+}
+
 /// [`redrive_from`] for a run of `graph` (a distributed Map's item processor, for its children).
-pub(crate) fn redrive_in(graph: &Graph, events: &[Value]) -> Option<Resume> {
+fn redrive_in(graph: &Graph, events: &[Value]) -> Option<Resume> {
     let scan = scan(graph, events);
     scan.from.map(|from| Resume {
         from,

@@ -155,56 +155,46 @@ impl Run<'_> {
             .unwrap_or_default()
             .to_string();
         let path = format!("{}/{}", self.info.sm_name, d.label);
-        if let (Some(map_run_arn), Some((child_sm_arn, count))) = (redrive_of, redriven) {
-            self.emit(prev, E::MapRunRedriven, || {
-                Some((
-                    "mapRunRedrivenEventDetails",
-                    json!({"mapRunArn": map_run_arn, "redriveCount": count}),
-                ))
-            });
-            return self
-                .run_map_run(
-                    st,
-                    spec,
-                    d,
-                    (raw, eff, scope),
-                    prev,
-                    MapRunIds {
-                        map_run_arn,
-                        prefix,
-                        path,
-                        child_sm_arn,
-                    },
-                    (children_inputs, item_counts, total_items),
-                )
-                .await;
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        let map_run_arn = format!("{prefix}:mapRun:{path}:{id}");
-        let child_sm_arn = format!("{prefix}:stateMachine:{path}");
-        runs.insert(MapRunRecord {
-            map_run_arn: map_run_arn.clone(),
-            execution_arn: self.info.arn.clone(),
-            state_machine_arn: child_sm_arn.clone(),
-            execution_type: d.execution_type.clone(),
-            status: "RUNNING".into(),
-            start: self.clock.now(),
-            stop: None,
-            max_concurrency: max_conc as u64,
-            tolerated_failure_percentage: tol_pct,
-            tolerated_failure_count: tol_count.map(|c| c as u64),
-            total_items,
-            results_written: 0,
-            children: Vec::new(),
-            total_executions: children_inputs.len() as u64,
-            redriven: None,
-        });
-        self.emit(prev, E::MapRunStarted, || {
-            Some((
-                "mapRunStartedEventDetails",
-                json!({"mapRunArn": map_run_arn}),
-            ))
-        });
+        let (map_run_arn, child_sm_arn) = match (redrive_of, redriven) {
+            (Some(map_run_arn), Some((child_sm_arn, count))) => {
+                self.emit(prev, E::MapRunRedriven, || {
+                    Some((
+                        "mapRunRedrivenEventDetails",
+                        json!({"mapRunArn": map_run_arn, "redriveCount": count}),
+                    ))
+                });
+                (map_run_arn, child_sm_arn)
+            }
+            _ => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let map_run_arn = format!("{prefix}:mapRun:{path}:{id}");
+                let child_sm_arn = format!("{prefix}:stateMachine:{path}");
+                runs.insert(MapRunRecord {
+                    map_run_arn: map_run_arn.clone(),
+                    execution_arn: self.info.arn.clone(),
+                    state_machine_arn: child_sm_arn.clone(),
+                    execution_type: d.execution_type.clone(),
+                    status: "RUNNING".into(),
+                    start: self.clock.now(),
+                    stop: None,
+                    max_concurrency: max_conc as u64,
+                    tolerated_failure_percentage: tol_pct,
+                    tolerated_failure_count: tol_count.map(|c| c as u64),
+                    total_items,
+                    results_written: 0,
+                    children: Vec::new(),
+                    total_executions: children_inputs.len() as u64,
+                    redriven: None,
+                });
+                self.emit(prev, E::MapRunStarted, || {
+                    Some((
+                        "mapRunStartedEventDetails",
+                        json!({"mapRunArn": map_run_arn}),
+                    ))
+                });
+                (map_run_arn, child_sm_arn)
+            }
+        };
         self.run_map_run(
             st,
             spec,
@@ -497,31 +487,14 @@ impl Run<'_> {
                         let before = c.history.values();
                         let redriven = dmap::Redriven::again(c.redriven, now);
                         c.redriven = Some(redriven);
-                        let from = crate::resume::redrive_in(&spec.processor, &before);
                         let redrive = crate::Redrive {
                             redrive_count: redriven.count,
                             started: Some(c.start),
-                            ..match from {
-                                Some(crate::resume::Resume {
-                                    from: crate::resume::ResumeFrom::State { state, input, .. },
-                                    variables,
-                                    done,
-                                    ..
-                                }) => crate::Redrive {
-                                    state,
-                                    input,
-                                    variables,
-                                    done,
-                                    ..Default::default()
-                                },
-                                _ => crate::Redrive {
-                                    state: spec.processor.nodes[spec.processor.start]
-                                        .name
-                                        .to_string(),
-                                    input: c.input.clone(),
-                                    ..Default::default()
-                                },
-                            }
+                            ..crate::resume::redrive_point(
+                                &spec.processor,
+                                &before,
+                                c.input.clone(),
+                            )
                         };
                         let events_before = before.len() as u64;
                         c.history = dmap::ChildHistory::Continued {

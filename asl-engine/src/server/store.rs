@@ -879,26 +879,11 @@ pub(super) fn redrive_point(
     events: &[Value],
     input: &str,
 ) -> crate::Redrive {
-    match crate::resume::redrive_from(compiled, events) {
-        Some(crate::resume::Resume {
-            from: crate::resume::ResumeFrom::State { state, input, .. },
-            variables,
-            done,
-            map_run,
-        }) => crate::Redrive {
-            state,
-            input,
-            variables,
-            done,
-            map_run,
-            ..Default::default()
-        },
-        _ => crate::Redrive {
-            state: compiled.graph.nodes[compiled.graph.start].name.to_string(),
-            input: serde_json::from_str(input).unwrap_or(Value::Null),
-            ..Default::default()
-        },
-    }
+    crate::resume::redrive_point(
+        &compiled.graph,
+        events,
+        serde_json::from_str(input).unwrap_or(Value::Null),
+    )
 }
 
 /// An Express workflow's longest run: 5 minutes, then `States.Timeout`
