@@ -126,7 +126,7 @@ impl Template {
         match self {
             Template::Literal(v) => Ok(v.clone()),
             Template::Object(fields) => {
-                let mut m = Map::new();
+                let mut m = Map::with_capacity(fields.len());
                 for (k, t) in fields {
                     m.insert(k.clone(), t.eval(r)?);
                 }

@@ -821,6 +821,14 @@ async fn a_child_stopped_on_its_own_is_aborted_and_counts_as_a_failure() {
         error.as_deref(),
         Some("States.ExceedToleratedFailureThreshold")
     );
+    // The stop aborts the child's task; the task is dropped on a worker, which may be after the
+    // Map Run has seen the child end.
+    for _ in 0..500 {
+        if dropped.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert!(
         dropped.load(Ordering::SeqCst),
         "the held call was not dropped"

@@ -169,7 +169,9 @@ pub(crate) struct MapItem<'v> {
 
 impl MapItem<'_> {
     fn to_json(self) -> Value {
-        let mut item = json!({"Index": self.index, "Value": self.value});
+        let mut item = json!({"Index": self.index, "Value": null});
+        // Cloned, not through `json!`'s serializer.
+        item["Value"] = self.value.clone();
         if let Some(source) = self.source {
             item["Source"] = json!(source);
         }
@@ -272,7 +274,7 @@ impl<'a> Run<'a> {
         let mut c = json!({
             "Execution": {
                 "Id": self.info.arn,
-                "Input": self.info.input,
+                "Input": null,
                 "Name": self.info.name,
                 "RoleArn": self.info.role_arn,
                 "StartTime": self.info.start,
@@ -285,6 +287,8 @@ impl<'a> Run<'a> {
             },
             "StateMachine": { "Id": self.info.sm_arn, "Name": self.info.sm_name },
         });
+        // Cloned, not through `json!`'s serializer.
+        c["Execution"]["Input"] = self.info.input.clone();
         // An Express execution cannot be redriven: its context has no RedriveCount (as AWS's
         // TestState answers, which runs a state as an Express execution).
         if self.info.arn.contains(":express:") {

@@ -406,20 +406,27 @@ pub(super) fn resource_parts(resource: &str) -> (String, String) {
 /// The result of `arn:aws:states:::lambda:invoke`: Lambda's Invoke response around the payload.
 pub(super) fn lambda_invoke_response(payload: Value) -> Value {
     let request_id = uuid::Uuid::new_v4().to_string();
-    json!({
-        "ExecutedVersion": "$LATEST",
-        "Payload": payload,
-        "SdkHttpMetadata": {
+    let mut response = serde_json::Map::with_capacity(5);
+    response.insert("ExecutedVersion".into(), "$LATEST".into());
+    // Moved in: `json!` would copy the payload through its serializer.
+    response.insert("Payload".into(), payload);
+    response.insert(
+        "SdkHttpMetadata".into(),
+        json!({
             "HttpHeaders": {
                 "Content-Type": "application/json",
                 "X-Amz-Executed-Version": "$LATEST",
                 "x-amzn-RequestId": request_id,
             },
             "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StatusCode": 200,
-    })
+        }),
+    );
+    response.insert(
+        "SdkResponseMetadata".into(),
+        json!({ "RequestId": request_id }),
+    );
+    response.insert("StatusCode".into(), 200.into());
+    Value::Object(response)
 }
 
 #[cfg(test)]
