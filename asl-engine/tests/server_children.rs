@@ -67,16 +67,14 @@ async fn describe(c: &Client, arn: &str) -> DescribeExecutionOutput {
         .unwrap()
 }
 
-/// Polls (bounded by attempts; no timing asserted) until the execution is not RUNNING.
-async fn wait_done(c: &Client, arn: &str) -> DescribeExecutionOutput {
-    for _ in 0..500 {
-        let d = describe(c, arn).await;
-        if d.status != ExecutionStatus::Running {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("execution {arn} did not finish");
+/// Waits (up to 10 s; no timing asserted) until the execution is not RUNNING.
+async fn wait_done(
+    c: &Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    asl_engine::client::wait_for_end(c, arn, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Polls until the machine has an execution; its ARN.

@@ -129,19 +129,9 @@ async fn wait_done(
     c: &Client,
     arn: &str,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    for _ in 0..500 {
-        let d = c
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .unwrap();
-        if d.status != ExecutionStatus::Running {
-            return d;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("execution {arn} did not finish");
+    asl_engine::client::wait_for_end(c, arn, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {

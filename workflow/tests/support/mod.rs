@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use asl_engine::client::local_client;
 use aws_sdk_sfn::config::{Credentials, Region};
-use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sfn::Client;
 use serde_json::Value;
 
@@ -122,23 +121,9 @@ pub async fn wait_done(
     arn: &str,
     secs: u64,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let d = c
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .unwrap();
-        if d.status != ExecutionStatus::Running {
-            return d;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "execution {arn} still RUNNING after {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    asl_engine::client::wait_for_end(c, arn, Duration::from_secs(secs))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The execution's history events as (type, details JSON).
