@@ -6,13 +6,15 @@
 //! Run through `cargo xtask test`, which starts the emulator and sets AWS_ENDPOINT_URL.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use asl_engine::aws::AwsIntegrations;
 use asl_engine::server::{local_client, ServerConfig};
 use asl_engine::TaskRegistry;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, MapRunStatus};
 use serde_json::{json, Value};
+
+mod support;
+use support::wait_done;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
@@ -90,15 +92,6 @@ async fn run(sfn: &aws_sdk_sfn::Client, name: &str, definition: Value, input: Va
         .await
         .expect("start");
     exec.execution_arn().to_string()
-}
-
-async fn wait_done(
-    sfn: &aws_sdk_sfn::Client,
-    arn: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    asl_engine::client::wait_for_end(sfn, arn, Duration::from_secs(10))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html,

@@ -13,6 +13,9 @@ use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
+mod support;
+use support::wait_done;
+
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
 async fn start_server() -> Client {
@@ -65,16 +68,6 @@ async fn describe(c: &Client, arn: &str) -> DescribeExecutionOutput {
         .send()
         .await
         .unwrap()
-}
-
-/// Waits (up to 10 s; no timing asserted) until the execution is not RUNNING.
-async fn wait_done(
-    c: &Client,
-    arn: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    asl_engine::client::wait_for_end(c, arn, Duration::from_secs(10))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Polls until the machine has an execution; its ARN.

@@ -18,6 +18,9 @@ use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
+mod support;
+use support::wait_done;
+
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
 const DOUBLE: &str = r#"{"StartAt": "Double", "States": {
@@ -109,15 +112,6 @@ async fn start_exec(c: &Client, sm: &str, name: &str, input: &str) -> (String, i
         .await
         .unwrap();
     (out.execution_arn, out.start_date.to_millis().unwrap())
-}
-
-async fn wait_done(
-    c: &Client,
-    arn: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    asl_engine::client::wait_for_end(c, arn, Duration::from_secs(10))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn history(c: &Client, arn: &str) -> Vec<String> {

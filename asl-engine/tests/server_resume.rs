@@ -21,6 +21,9 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, StateMachineType};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
+mod support;
+use support::wait_done;
+
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
 /// Init assigns a variable; T1 and T2 count; Hold blocks on the first endpoint; T3 counts; Done
@@ -123,15 +126,6 @@ async fn create(c: &Client, name: &str, def: &str) -> String {
         .await
         .unwrap()
         .state_machine_arn
-}
-
-async fn wait_done(
-    c: &Client,
-    arn: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    asl_engine::client::wait_for_end(c, arn, Duration::from_secs(10))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {

@@ -11,6 +11,9 @@ use aws_sdk_sfn::types::{
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
+mod support;
+use support::wait_done;
+
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
 fn registry() -> TaskRegistry {
@@ -74,15 +77,6 @@ async fn create(c: &Client, name: &str, def: &str, t: StateMachineType) -> Strin
         .await
         .unwrap()
         .state_machine_arn
-}
-
-async fn wait_done(
-    c: &Client,
-    arn: &str,
-) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    asl_engine::client::wait_for_end(c, arn, Duration::from_secs(10))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
