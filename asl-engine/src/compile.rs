@@ -136,6 +136,9 @@ pub(crate) enum Cond {
         var: Path,
         op: ComparisonOperator,
         operand: Operand,
+        /// What `op` compares and how, when it is an ordering comparison (not a type test or
+        /// `StringMatches`): worked out here, once, rather than from its name on every rule.
+        ordering: Option<Ordered>,
     },
     Jsonata(Value),
 }
@@ -434,9 +437,79 @@ fn compile_rule(rule: &ChoiceRule, state: &str) -> CResult<Cond> {
             } else {
                 Operand::Value(operand.clone())
             };
-            Cond::Cmp { var, op, operand }
+            Cond::Cmp {
+                var,
+                op,
+                operand,
+                ordering: Ordered::of(op),
+            }
         }
     })
+}
+
+/// An ordering comparison of a Choice rule: the type it compares and the relation it tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ordered {
+    pub compared: Compared,
+    pub relation: Relation,
+}
+
+/// The JSON type an ordering comparison compares (both sides must have it, or the rule is false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compared {
+    String,
+    Numeric,
+    Boolean,
+    Timestamp,
+}
+
+/// The relation an ordering comparison tests between the variable and the operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Relation {
+    Equals,
+    LessThan,
+    GreaterThan,
+    LessThanEquals,
+    GreaterThanEquals,
+}
+
+impl Ordered {
+    /// The ordering comparison `op` is, from its name (`NumericLessThanEqualsPath` compares
+    /// numbers with `<=`); `None` for the type tests and `StringMatches`.
+    pub(crate) fn of(op: ComparisonOperator) -> Option<Ordered> {
+        let name = op.name().strip_suffix("Path").unwrap_or(op.name());
+        let (compared, rest) = [
+            ("String", Compared::String),
+            ("Numeric", Compared::Numeric),
+            ("Boolean", Compared::Boolean),
+            ("Timestamp", Compared::Timestamp),
+        ]
+        .into_iter()
+        .find_map(|(prefix, c)| name.strip_prefix(prefix).map(|rest| (c, rest)))?;
+        let relation = match rest {
+            "Equals" => Relation::Equals,
+            "LessThan" => Relation::LessThan,
+            "GreaterThan" => Relation::GreaterThan,
+            "LessThanEquals" => Relation::LessThanEquals,
+            "GreaterThanEquals" => Relation::GreaterThanEquals,
+            _ => return None,
+        };
+        Some(Ordered { compared, relation })
+    }
+}
+
+impl Relation {
+    /// Whether the variable, ordered `o` against the operand, satisfies the relation.
+    pub(crate) fn holds(self, o: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Relation::Equals => o == Equal,
+            Relation::LessThan => o == Less,
+            Relation::GreaterThan => o == Greater,
+            Relation::LessThanEquals => o != Greater,
+            Relation::GreaterThanEquals => o != Less,
+        }
+    }
 }
 
 /// StringMatches patterns: `*` matches any run of characters; `\*` and `\\` are literal.
@@ -882,4 +955,36 @@ fn distributed_spec(
         batcher,
         writer,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every comparison operator of the specification
+    /// (<https://states-language.net/spec.html#choice-state>) but the type tests and
+    /// `StringMatches` is an ordering comparison of the type its name says.
+    #[test]
+    fn every_ordering_operator_is_classified_by_its_name() {
+        for &op in ComparisonOperator::ALL {
+            let ordered = Ordered::of(op);
+            if op.is_type_test() || op == ComparisonOperator::StringMatches {
+                assert_eq!(ordered, None, "{}", op.name());
+                continue;
+            }
+            let ordered = ordered.unwrap_or_else(|| panic!("{} is not classified", op.name()));
+            let expected = match op.compared_type() {
+                Some("string") => Compared::String,
+                Some("number") => Compared::Numeric,
+                Some("boolean") => Compared::Boolean,
+                Some("timestamp") => Compared::Timestamp,
+                other => panic!("{}: compared type {other:?}", op.name()),
+            };
+            assert_eq!(ordered.compared, expected, "{}", op.name());
+        }
+        let le = Ordered::of(ComparisonOperator::NumericLessThanEqualsPath).map(|o| o.relation);
+        assert_eq!(le, Some(Relation::LessThanEquals));
+        assert!(Relation::LessThanEquals.holds(std::cmp::Ordering::Equal));
+        assert!(!Relation::GreaterThan.holds(std::cmp::Ordering::Equal));
+    }
 }

@@ -1,6 +1,7 @@
 //! Choice states: JSONPath rules (comparisons, globs, And/Or/Not) and JSONata conditions.
 
 use super::*;
+use crate::compile::{Compared, Ordered};
 
 impl Run<'_> {
     pub(super) fn choice(
@@ -134,7 +135,12 @@ pub(super) fn eval_cond(c: &Cond, env: &PEnv<'_>) -> Result<bool, Thrown> {
             names::RUNTIME,
             "A Condition is only valid in a JSONata Choice state",
         )),
-        Cond::Cmp { var, op, operand } => {
+        Cond::Cmp {
+            var,
+            op,
+            operand,
+            ordering,
+        } => {
             let value = env.resolve(var)?;
             if *op == Op::IsPresent {
                 let expect = matches!(operand, Operand::Value(Value::Bool(true)));
@@ -149,7 +155,7 @@ pub(super) fn eval_cond(c: &Cond, env: &PEnv<'_>) -> Result<bool, Thrown> {
                     ),
                 ));
             };
-            compare(&value, *op, operand, env)
+            compare(&value, *op, *ordering, operand, env)
         }
     }
 }
@@ -157,6 +163,7 @@ pub(super) fn eval_cond(c: &Cond, env: &PEnv<'_>) -> Result<bool, Thrown> {
 pub(super) fn compare(
     v: &Value,
     op: Op,
+    ordering: Option<Ordered>,
     operand: &Operand,
     env: &PEnv<'_>,
 ) -> Result<bool, Thrown> {
@@ -198,18 +205,19 @@ pub(super) fn compare(
             let (Some(a), Some(b)) = (v.as_str().and_then(parse_timestamp), t) else {
                 return Ok(false);
             };
-            return Ok(ord_matches(op, a.cmp(b)));
+            return Ok(ordering.is_some_and(|c| c.relation.holds(a.cmp(b))));
         }
         Operand::Glob(_) => return Ok(false),
     };
-    let name = op.name();
-    let ord: Option<Ordering> = if name.starts_with("String") {
-        match (v, other.as_ref()) {
+    let Some(Ordered { compared, relation }) = ordering else {
+        return Ok(false);
+    };
+    let ord: Option<Ordering> = match compared {
+        Compared::String => match (v, other.as_ref()) {
             (Value::String(a), Value::String(b)) => Some(a.as_str().cmp(b.as_str())),
             _ => None,
-        }
-    } else if name.starts_with("Numeric") {
-        match (v, other.as_ref()) {
+        },
+        Compared::Numeric => match (v, other.as_ref()) {
             (Value::Number(a), Value::Number(b)) => {
                 if json_eq(v, other.as_ref()) {
                     Some(Ordering::Equal)
@@ -218,40 +226,20 @@ pub(super) fn compare(
                 }
             }
             _ => None,
-        }
-    } else if name.starts_with("Boolean") {
-        match (v, other.as_ref()) {
+        },
+        Compared::Boolean => match (v, other.as_ref()) {
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             _ => None,
-        }
-    } else if name.starts_with("Timestamp") {
-        match (
+        },
+        Compared::Timestamp => match (
             v.as_str().and_then(parse_timestamp),
             other.as_str().and_then(parse_timestamp),
         ) {
             (Some(a), Some(b)) => Some(a.cmp(&b)),
             _ => None,
-        }
-    } else {
-        None
+        },
     };
-    Ok(ord.is_some_and(|o| ord_matches(op, o)))
-}
-
-pub(super) fn ord_matches(op: Op, o: std::cmp::Ordering) -> bool {
-    use std::cmp::Ordering::*;
-    let n = op.name().trim_end_matches("Path");
-    if n.ends_with("GreaterThanEquals") {
-        o != Less
-    } else if n.ends_with("LessThanEquals") {
-        o != Greater
-    } else if n.ends_with("GreaterThan") {
-        o == Greater
-    } else if n.ends_with("LessThan") {
-        o == Less
-    } else {
-        o == Equal
-    }
+    Ok(ord.is_some_and(|o| relation.holds(o)))
 }
 
 pub(super) fn glob_match(p: &[GlobTok], s: &[char]) -> bool {
