@@ -490,6 +490,47 @@ async fn sync_execution_on_an_express_machine() {
     assert!(err.is_state_machine_type_not_supported(), "{err:?}");
 }
 
+/// StopExecution, GetExecutionHistory and RedriveExecution are "not supported by EXPRESS state
+/// machines", nor is DescribeExecution unless a Map Run started the execution
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html>,
+/// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html>):
+/// an Express execution's ARN gets InvalidArn, and the execution runs on.
+#[tokio::test]
+async fn execution_operations_refuse_an_express_execution_as_aws_does() {
+    let c = client(&start_server().await);
+    let express = create(&c, &name("express-async"), WAIT, StateMachineType::Express).await;
+    let arn = c
+        .start_execution()
+        .state_machine_arn(&express)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    assert!(arn.contains(":express:"), "{arn}");
+    let expected = "Invalid Arn: 'Resource type not valid in this context: express'";
+    let stop = c.stop_execution().execution_arn(&arn).send().await;
+    let stop = stop.unwrap_err().into_service_error();
+    assert!(stop.is_invalid_arn(), "{stop:?}");
+    assert_eq!(stop.meta().message(), Some(expected));
+    let history = c.get_execution_history().execution_arn(&arn).send().await;
+    let history = history.unwrap_err().into_service_error();
+    assert!(history.is_invalid_arn(), "{history:?}");
+    assert_eq!(history.meta().message(), Some(expected));
+    let redrive = c.redrive_execution().execution_arn(&arn).send().await;
+    let redrive = redrive.unwrap_err().into_service_error();
+    assert!(redrive.is_invalid_arn(), "{redrive:?}");
+    let describe = c.describe_execution().execution_arn(&arn).send().await;
+    let describe = describe.unwrap_err().into_service_error();
+    assert!(describe.is_invalid_arn(), "{describe:?}");
+    let machine = c
+        .describe_state_machine_for_execution()
+        .execution_arn(&arn)
+        .send()
+        .await;
+    let machine = machine.unwrap_err().into_service_error();
+    assert!(machine.is_invalid_arn(), "{machine:?}");
+}
+
 #[tokio::test]
 async fn validate_definition_reports_diagnostics() {
     let c = client(&start_server().await);

@@ -36,6 +36,15 @@ pub(super) fn check_arn<'a>(arn: &'a str, kinds: &[&str]) -> Result<&'a str, Api
     Ok(arn)
 }
 
+/// The resource types accepted by the execution operations AWS does not support for EXPRESS
+/// state machines: StopExecution, GetExecutionHistory and RedriveExecution ("This API action is
+/// not supported by EXPRESS state machines", their API references), DescribeExecution and
+/// DescribeStateMachineForExecution unless a Map Run started the execution
+/// (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html>).
+/// An Express execution's ARN (`...:express:...`) gets InvalidArn, the answer to an ARN of a
+/// resource type the operation does not take.
+pub(super) const STANDARD_ONLY: &[&str] = &["execution"];
+
 pub(super) fn machine_not_found(arn: &str) -> ApiError {
     ApiError::new(
         "StateMachineDoesNotExist",

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::checks::OpResult;
 use super::checks::{
     check_arn, check_name, execution_not_found, machine_not_found, resource_not_found,
+    STANDARD_ONLY,
 };
 use super::definition::{analyse, invalid_definition, Diagnostic};
 use super::protocol::{epoch, page_of, page_token, parse_page_token, ApiError, Req};
@@ -335,6 +336,9 @@ pub(super) fn list_tags_for_resource(service: &Service, req: &Req) -> OpResult {
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachineForExecution.html>
 pub(super) fn describe_state_machine_for_execution(service: &Service, req: &Req) -> OpResult {
     let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    if service.engine.registry().map_runs().child(arn).is_none() {
+        check_arn(arn, STANDARD_ONLY)?;
+    }
     let state = service.state();
     let Some(e) = state.executions.get(arn) else {
         // A Map Run's child: its Map state's item processor, from the parent's machine.
@@ -731,6 +735,7 @@ pub(super) fn describe_execution(service: &Service, req: &Req) -> OpResult {
     if let Some(child) = super::map_runs::describe_child(service, arn) {
         return Ok(child);
     }
+    check_arn(arn, STANDARD_ONLY)?;
     let state = service.state();
     let e = state
         .executions
@@ -856,7 +861,7 @@ pub(super) fn list_executions(service: &Service, req: &Req) -> OpResult {
 }
 
 pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {
-    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let arn = check_arn(req.str("executionArn")?, STANDARD_ONLY)?;
     let error = req.opt_str("error")?.map(str::to_owned);
     let cause = req.opt_str("cause")?.map(str::to_owned);
     let mut state = service.state();
@@ -886,7 +891,7 @@ pub(super) fn stop_execution(service: &Service, req: &Req) -> OpResult {
 /// GetExecutionHistory with paging (`maxResults`, `nextToken`), `reverseOrder` and
 /// `includeExecutionData` (default true).
 pub(super) fn get_execution_history(service: &Service, req: &Req) -> OpResult {
-    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let arn = check_arn(req.str("executionArn")?, STANDARD_ONLY)?;
     let reverse = req.opt_bool("reverseOrder")?.unwrap_or(false);
     let include_data = req.opt_bool("includeExecutionData")?.unwrap_or(true);
     let max = req.max_results(100)?;
@@ -993,7 +998,7 @@ fn not_redrivable(e: &super::store::Execution) -> Option<String> {
 /// within 14 days of its close ([`not_redrivable`]).
 /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html>
 pub(super) fn redrive_execution(service: &Arc<Service>, req: &Req) -> OpResult {
-    let arn = check_arn(req.str("executionArn")?, &["execution", "express"])?;
+    let arn = check_arn(req.str("executionArn")?, STANDARD_ONLY)?;
     let mut state = service.state();
     let e = state
         .executions
