@@ -159,7 +159,7 @@ impl Path {
             let mut cur = doc;
             for seg in &self.segs {
                 cur = match seg {
-                    Seg::Field(f) => cur.as_object()?.get(f)?,
+                    Seg::Field(f) => crate::value::member(cur.as_object()?, f)?,
                     Seg::Index(i) => {
                         let arr = cur.as_array()?;
                         let idx = if *i < 0 { arr.len() as i64 + i } else { *i };
@@ -250,7 +250,7 @@ fn collect<'v>(segs: &[Seg], node: &'v Value, out: &mut Vec<&'v Value>) {
     };
     match seg {
         Seg::Field(f) => {
-            if let Some(v) = node.as_object().and_then(|o| o.get(f)) {
+            if let Some(v) = node.as_object().and_then(|o| crate::value::member(o, f)) {
                 collect(rest, v, out);
             }
         }
@@ -296,7 +296,7 @@ fn collect<'v>(segs: &[Seg], node: &'v Value, out: &mut Vec<&'v Value>) {
                         }
                     }
                     UnionItem::Field(f) => {
-                        if let Some(v) = node.as_object().and_then(|o| o.get(f)) {
+                        if let Some(v) = node.as_object().and_then(|o| crate::value::member(o, f)) {
                             collect(rest, v, out);
                         }
                     }
@@ -316,7 +316,7 @@ fn collect<'v>(segs: &[Seg], node: &'v Value, out: &mut Vec<&'v Value>) {
         },
         Seg::DeepField(f) => {
             deep(node, &mut |v| {
-                if let Some(x) = v.as_object().and_then(|o| o.get(f)) {
+                if let Some(x) = v.as_object().and_then(|o| crate::value::member(o, f)) {
                     collect(rest, x, out);
                 }
             });

@@ -1,6 +1,6 @@
 //! Helpers on JSON values: equality with numbers compared by value, number normalisation, type names.
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 /// Deep equality where numbers compare by value (`1` equals `1.0`).
 pub fn json_eq(a: &Value, b: &Value) -> bool {
@@ -12,9 +12,25 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+                    .all(|(k, v)| member(y, k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// Objects of at most this many members are scanned for a key rather than looked up.
+const SCAN_MEMBERS: usize = 8;
+
+/// The member `key` of `map`. With `preserve-order`, an object is an index map whose lookup
+/// hashes the key with SipHash: a payload object is small, and comparing its few keys costs less
+/// (the interpreter looks up a member on almost every path it reads). A sorted map (the default)
+/// is searched as it is.
+#[inline]
+pub(crate) fn member<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if cfg!(feature = "preserve-order") && map.len() <= SCAN_MEMBERS {
+        map.iter().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        map.get(key)
     }
 }
 
