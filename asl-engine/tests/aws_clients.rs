@@ -12,6 +12,9 @@ use asl_engine::server::ServerConfig;
 use asl_engine::TaskRegistry;
 use serde_json::Value;
 
+mod support;
+use support::serve_on_loopback;
+
 fn required(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!("{var} is not set: run through `cargo xtask test`, which installs the clients and starts the emulator")
@@ -23,13 +26,7 @@ async fn start_engine() -> String {
     let conf = shop_model::aws::sdk_config().await;
     let mut registry = TaskRegistry::new();
     AwsIntegrations::from_conf(&conf).register(&mut registry);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry,
-        ServerConfig::default(),
-    ));
+    let endpoint = serve_on_loopback(registry, ServerConfig::default()).await;
     endpoint
 }
 

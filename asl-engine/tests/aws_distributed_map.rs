@@ -14,7 +14,7 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, MapRunStatus};
 use serde_json::{json, Value};
 
 mod support;
-use support::wait_done;
+use support::{serve_on_loopback, wait_done};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
@@ -36,13 +36,7 @@ async fn setup() -> (aws_sdk_s3::Client, aws_sdk_sfn::Client, String) {
     );
     let mut registry = TaskRegistry::new();
     AwsIntegrations::from_conf(&conf).register(&mut registry);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry,
-        ServerConfig::default(),
-    ));
+    let endpoint = serve_on_loopback(registry, ServerConfig::default()).await;
     let sfn = local_client(sfn_config(&conf), &endpoint);
     let bucket = format!("dmap-{}", uuid::Uuid::new_v4().simple());
     s3.create_bucket()
@@ -510,13 +504,7 @@ async fn the_image_batch_example_runs_end_to_end() {
             "width": batch["BatchInput"]["width"],
         }))
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry,
-        ServerConfig::default(),
-    ));
+    let endpoint = serve_on_loopback(registry, ServerConfig::default()).await;
     let sfn = local_client(sfn_config(&conf), &endpoint);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/examples");
     let resize = std::fs::read_to_string(root.join("resize-batch.asl.json")).unwrap();

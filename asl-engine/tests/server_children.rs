@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use asl_engine::server::{local_client, local_config, ServerConfig};
+use asl_engine::server::ServerConfig;
 use asl_engine::TaskRegistry;
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
@@ -14,26 +14,12 @@ use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
 mod support;
-use support::wait_done;
+use support::{client, serve_on_loopback, unique_name as name, wait_done};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
 async fn start_server() -> Client {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        TaskRegistry::new(),
-        ServerConfig::default(),
-    ));
-    local_client(
-        local_config("us-east-1").http_client(shop_model::aws::https_client()),
-        &format!("http://{addr}"),
-    )
-}
-
-fn name(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+    client(&serve_on_loopback(TaskRegistry::new(), ServerConfig::default()).await)
 }
 
 async fn create(c: &Client, name: &str, def: &Value) -> String {

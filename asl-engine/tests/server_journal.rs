@@ -11,15 +11,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use asl_engine::server::{local_client, MachineType, ServerConfig, StepFunctions};
+use asl_engine::server::{MachineType, ServerConfig, StepFunctions};
 use asl_engine::{TaskError, TaskRegistry};
-use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
 mod support;
-use support::wait_done;
+use support::{client, serve_service_on_loopback, wait_done};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
@@ -55,26 +54,8 @@ async fn start(dir: &Path) -> (Client, usize, StepFunctions) {
         ..ServerConfig::default()
     };
     let (service, resumed) = StepFunctions::open(registry(), config).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve_with_shutdown(
-        listener,
-        service.clone(),
-        std::future::pending(),
-    ));
-    (client(&endpoint).await, resumed, service)
-}
-
-/// An `aws-sdk-sfn` client on the endpoint (HTTP client from `shop_model::aws`, the workspace's
-/// one), built by `local_client`.
-async fn client(endpoint: &str) -> Client {
-    let sdk = shop_model::aws::config_loader()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    local_client(aws_sdk_sfn::config::Builder::from(&sdk), endpoint)
+    let endpoint = serve_service_on_loopback(service.clone()).await;
+    (client(&endpoint), resumed, service)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

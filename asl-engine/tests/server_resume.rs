@@ -14,15 +14,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asl_engine::server::{NoHostPrefix, ServerConfig, StepFunctions};
+use asl_engine::server::{ServerConfig, StepFunctions};
 use asl_engine::TaskRegistry;
-use aws_sdk_sfn::config::{Credentials, Region};
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType, StateMachineType};
 use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
 mod support;
-use support::wait_done;
+use support::{client, serve_service_on_loopback, wait_done};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
@@ -84,23 +83,8 @@ async fn start(dir: &Path, registry: TaskRegistry) -> (Client, usize) {
         ..ServerConfig::default()
     };
     let (service, resumed) = StepFunctions::open(registry, config).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(asl_engine::server::serve_with_shutdown(
-        listener,
-        service,
-        std::future::pending(),
-    ));
-    let sdk = shop_model::aws::config_loader()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    let config = aws_sdk_sfn::config::Builder::from(&sdk)
-        .interceptor(NoHostPrefix)
-        .build();
-    (Client::from_conf(config), resumed)
+    let endpoint = serve_service_on_loopback(service).await;
+    (client(&endpoint), resumed)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use asl_engine::server::{local_client, local_config, ServerConfig};
+use asl_engine::server::ServerConfig;
 use asl_engine::{TaskError, TaskRegistry};
 use aws_sdk_sfn::types::{
     ExecutionStatus, InspectionLevel, StateMachineType, SyncExecutionStatus, TestExecutionStatus,
@@ -12,7 +12,7 @@ use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
 mod support;
-use support::wait_done;
+use support::{client, client_in, serve_on_loopback, unique_name as name, wait_done};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
@@ -33,30 +33,7 @@ async fn start_server() -> String {
 
 /// An endpoint on a free loopback port dispatching to `registry`; its URL.
 async fn start_server_with(registry: TaskRegistry) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry,
-        ServerConfig::default(),
-    ));
-    format!("http://{addr}")
-}
-
-fn client(endpoint: &str) -> Client {
-    client_in(endpoint, "us-east-1")
-}
-
-/// A client signing for `region`.
-fn client_in(endpoint: &str, region: &'static str) -> Client {
-    local_client(
-        local_config(region).http_client(shop_model::aws::https_client()),
-        endpoint,
-    )
-}
-
-fn name(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+    serve_on_loopback(registry, ServerConfig::default()).await
 }
 
 const DOUBLE: &str = r#"{"StartAt": "Double", "States": {
@@ -2100,17 +2077,11 @@ async fn start_execution_refuses_an_input_over_the_payload_quota() {
 /// (<https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>).
 #[tokio::test]
 async fn an_express_execution_times_out_after_five_minutes() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        registry(),
-        ServerConfig {
-            virtual_time: true,
-            ..ServerConfig::default()
-        },
-    ));
-    let c = client(&format!("http://{addr}"));
+    let config = ServerConfig {
+        virtual_time: true,
+        ..ServerConfig::default()
+    };
+    let c = client(&serve_on_loopback(registry(), config).await);
     let wait = |secs: u64| {
         json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": secs, "End": true}}})
             .to_string()

@@ -3,32 +3,20 @@
 //! endpoint, with the unchanged `aws-sdk-sfn` client and with raw JSON 1.0 requests
 //! (<https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html>).
 
-use asl_engine::server::{local_client, local_config, ServerConfig};
+use asl_engine::server::ServerConfig;
 use asl_engine::TaskRegistry;
 use aws_sdk_sfn::operation::test_state::{TestStateError, TestStateOutput};
 use aws_sdk_sfn::types::{
     InspectionLevel, MockErrorOutput, MockInput, MockResponseValidationMode, TestExecutionStatus,
     TestStateConfiguration,
 };
-use aws_sdk_sfn::Client;
 use serde_json::{json, Value};
 
-async fn start_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(asl_engine::server::serve(
-        listener,
-        TaskRegistry::new(),
-        ServerConfig::default(),
-    ));
-    format!("http://{addr}")
-}
+mod support;
+use support::{client, serve_on_loopback};
 
-fn client(endpoint: &str) -> Client {
-    local_client(
-        local_config("us-east-1").http_client(shop_model::aws::https_client()),
-        endpoint,
-    )
+async fn start_server() -> String {
+    serve_on_loopback(TaskRegistry::new(), ServerConfig::default()).await
 }
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
