@@ -8,9 +8,8 @@
 
 use std::time::Instant;
 
-use asl_engine::server::{NoHostPrefix, ServerConfig, StepFunctions};
+use asl_engine::server::{local_client, local_config, ServerConfig, StepFunctions};
 use asl_engine::TaskRegistry;
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{json, Map};
 
@@ -44,15 +43,10 @@ async fn endpoint(state_dir: Option<std::path::PathBuf>) -> aws_sdk_sfn::Client 
         service,
         std::future::pending(),
     ));
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(url)
-        .interceptor(NoHostPrefix)
-        .http_client(shop_model::aws::https_client())
-        .build();
-    aws_sdk_sfn::Client::from_conf(config)
+    local_client(
+        local_config("us-east-1").http_client(shop_model::aws::https_client()),
+        &url,
+    )
 }
 
 /// Runs `executions` executions of a `states`-state chain: returns executions per second.
